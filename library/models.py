@@ -1,0 +1,179 @@
+"""The content of the library: articles and the diseases, therapies and tags they cover.
+
+Every model has a natural key (its slug), so fixtures never carry database ids and
+loading the same fixture twice updates rows instead of duplicating them.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Count, Q
+from django.urls import reverse
+from django.utils import timezone
+
+
+class SlugManager(models.Manager):
+    """Resolves natural keys (slugs) for fixtures and `dumpdata --natural-*`."""
+
+    def get_by_natural_key(self, slug: str):
+        return self.get(slug=slug)
+
+
+def split_aliases(text: str) -> list[str]:
+    """One alias per line; blank lines and surrounding spaces are ignored."""
+    return [line.strip() for line in (text or "").splitlines() if line.strip()]
+
+
+class TaxonomyQuerySet(models.QuerySet):
+    def with_article_counts(self) -> TaxonomyQuerySet:
+        """Annotate `article_count` (published articles) without a query per row."""
+        return self.annotate(
+            article_count=Count("articles", filter=Q(articles__status=Article.Status.PUBLISHED))
+        )
+
+
+class TaxonomyTerm(models.Model):
+    """Shared fields of Disease and Therapy: a named concept with aliases readers may use."""
+
+    name = models.CharField(max_length=200, unique=True)
+    slug = models.SlugField(max_length=200, unique=True)
+    aliases = models.TextField(
+        blank=True,
+        help_text=(
+            "One alias per line: abbreviations, other spellings, older names "
+            "(for example “MS” or “disseminated sclerosis”). Readers’ searches for an "
+            "alias find this entry’s articles."
+        ),
+    )
+    description = models.TextField(blank=True, help_text="A short, neutral description.")
+
+    objects = SlugManager.from_queryset(TaxonomyQuerySet)()
+
+    class Meta:
+        abstract = True
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def natural_key(self) -> tuple[str]:
+        return (self.slug,)
+
+    @property
+    def alias_list(self) -> list[str]:
+        return split_aliases(self.aliases)
+
+    def clean(self) -> None:
+        self.aliases = "\n".join(dict.fromkeys(split_aliases(self.aliases)))
+
+
+class Disease(TaxonomyTerm):
+    class Meta(TaxonomyTerm.Meta):
+        pass
+
+    def get_absolute_url(self) -> str:
+        return reverse("library:disease_detail", args=[self.slug])
+
+
+class Therapy(TaxonomyTerm):
+    class Meta(TaxonomyTerm.Meta):
+        verbose_name_plural = "therapies"
+
+    def get_absolute_url(self) -> str:
+        return reverse("library:therapy_detail", args=[self.slug])
+
+
+class Tag(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=100, unique=True)
+
+    objects = SlugManager.from_queryset(TaxonomyQuerySet)()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def natural_key(self) -> tuple[str]:
+        return (self.slug,)
+
+    def get_absolute_url(self) -> str:
+        return reverse("library:tag_detail", args=[self.slug])
+
+
+class ArticleQuerySet(models.QuerySet):
+    def published(self) -> ArticleQuerySet:
+        return self.filter(status=Article.Status.PUBLISHED)
+
+    def visible_to(self, user) -> ArticleQuerySet:
+        """Readers see published articles; staff may also preview drafts."""
+        if user is not None and user.is_active and user.is_staff:
+            return self.all()
+        return self.published()
+
+    def with_taxonomy(self) -> ArticleQuerySet:
+        """Prefetch diseases, therapies and tags: three queries whatever the number of rows."""
+        return self.prefetch_related(
+            models.Prefetch("diseases", queryset=Disease.objects.only("name", "slug")),
+            models.Prefetch("therapies", queryset=Therapy.objects.only("name", "slug")),
+            models.Prefetch("tags", queryset=Tag.objects.only("name", "slug")),
+        )
+
+    def for_listing(self) -> ArticleQuerySet:
+        """What a list of articles shows: no bodies, taxonomy prefetched."""
+        return self.defer("body").with_taxonomy()
+
+
+class ArticleManager(SlugManager.from_queryset(ArticleQuerySet)):
+    pass
+
+
+class Article(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PUBLISHED = "published", "Published"
+
+    title = models.CharField(max_length=300)
+    slug = models.SlugField(max_length=300, unique=True)
+    summary = models.TextField(help_text="One or two plain sentences shown in lists and results.")
+    body = models.TextField(
+        help_text="Markdown. HTML is sanitised: scripts, event handlers and unsafe links are removed."
+    )
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.DRAFT, db_index=True
+    )
+    published_on = models.DateField(default=datetime.date.today, db_index=True)
+    source_name = models.CharField(max_length=200, blank=True)
+    source_url = models.URLField(max_length=500, blank=True)
+    diseases = models.ManyToManyField(Disease, blank=True, related_name="articles")
+    therapies = models.ManyToManyField(Therapy, blank=True, related_name="articles")
+    tags = models.ManyToManyField(Tag, blank=True, related_name="articles")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    objects = ArticleManager()
+
+    class Meta:
+        ordering = ["-published_on", "title"]
+        indexes = [models.Index(fields=["status", "-published_on", "title"])]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def natural_key(self) -> tuple[str]:
+        return (self.slug,)
+
+    def get_absolute_url(self) -> str:
+        return reverse("library:article_detail", args=[self.slug])
+
+    @property
+    def is_published(self) -> bool:
+        return self.status == self.Status.PUBLISHED
+
+    def clean(self) -> None:
+        if self.source_url and not self.source_name:
+            raise ValidationError({"source_name": "Name the source that the link points to."})

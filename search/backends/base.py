@@ -1,0 +1,139 @@
+"""The search backend interface: the only thing views and commands know about search.
+
+A backend indexes `SearchDocument`s, answers a `SearchQuery` with one `SearchPage`
+(the hits of one page with highlights, the total, facet counts and a spelling
+suggestion) and can list what it holds. Only modules in `search/backends/` import an
+engine library; swapping engines is one change to `SEARCH_BACKENDS` in settings.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+ORDERINGS = ("relevance", "-published_on", "published_on", "title")
+FACETS = ("disease", "therapy", "tag", "year")
+
+
+class SearchUnavailable(Exception):
+    """The index is missing or damaged; readers get a clear message, operators a log line."""
+
+
+@dataclass(frozen=True)
+class SearchDocument:
+    """One published article as the index sees it; built by `search.documents`."""
+
+    id: int
+    slug: str
+    title: str
+    summary: str
+    body: str  # plain text, Markdown already stripped
+    taxonomy: tuple[str, ...]  # names and aliases of the article's diseases and therapies
+    tag_names: tuple[str, ...]
+    diseases: tuple[str, ...]  # slugs
+    therapies: tuple[str, ...]
+    tags: tuple[str, ...]
+    published_on: datetime.date
+    updated_at: datetime.datetime
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    """What a reader asked for.
+
+    `text` is the raw query in the reader's own words (it may be empty: then every
+    document matches, newest first unless `ordering` says otherwise). Filters are
+    conjunctive: an article must carry every listed disease, therapy and tag.
+    `synonyms` are groups of equivalent phrases (a disease's name and its aliases);
+    a query word or phrase that matches one member also matches the others.
+    """
+
+    text: str = ""
+    diseases: tuple[str, ...] = ()
+    therapies: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    year: int | None = None
+    ordering: str = "relevance"
+    page: int = 1
+    per_page: int = 20
+    synonyms: tuple[tuple[str, ...], ...] = ()
+
+
+@dataclass(frozen=True)
+class Hit:
+    id: int
+    slug: str
+    score: float
+    highlight: str  # safe HTML: matched terms in <mark>, everything else escaped
+
+
+@dataclass(frozen=True)
+class FacetCount:
+    value: str  # a slug, or the year as a string
+    count: int
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    hits: list[Hit]
+    total: int
+    page: int  # the page actually served (clamped to the last page)
+    num_pages: int
+    facets: dict[str, list[FacetCount]] = field(default_factory=dict)  # keys from FACETS
+    suggestion: str | None = None  # a corrected query, or None
+    unmatched_terms: list[str] = field(default_factory=list)  # query words found nowhere
+
+
+class SearchBackend:
+    """Base class: each method states the contract every engine must keep."""
+
+    def __init__(self, alias: str, params: dict) -> None:
+        self.alias = alias
+        self.params = params
+
+    def index(self, documents: Iterable[SearchDocument]) -> int:
+        """Add or replace these documents (matched by id) in one batch; return how many.
+
+        Must be safe with several processes writing at once: wait for the index lock
+        rather than fail, and never lose an update.
+        """
+        raise NotImplementedError
+
+    def remove(self, ids: Iterable[int]) -> int:
+        """Remove documents by article id; unknown ids are ignored. Return how many went."""
+        raise NotImplementedError
+
+    def clear(self) -> None:
+        """Remove every document, leaving an empty, usable index."""
+        raise NotImplementedError
+
+    def rebuild(self, documents: Iterable[SearchDocument]) -> int:
+        """Replace the whole index with these documents, atomically.
+
+        The new index is built aside and swapped in, so a killed rebuild leaves the
+        old index serving. Returns the number of documents indexed.
+        """
+        raise NotImplementedError
+
+    def search(self, query: SearchQuery) -> SearchPage:
+        """Answer one results page. Never raises on any query text; raises
+        `SearchUnavailable` when the index cannot be opened."""
+        raise NotImplementedError
+
+    def indexed(self) -> dict[int, datetime.datetime]:
+        """Every indexed article id with the `updated_at` it was indexed at."""
+        raise NotImplementedError
+
+    def suggest(self, prefix: str, limit: int = 10) -> list[str]:
+        """Completions for a search box from titles and taxonomy names and aliases."""
+        raise NotImplementedError
+
+    def more_like_this(self, article_id: int, limit: int = 5) -> list[int]:
+        """Ids of documents similar to this one, best first, never the document itself."""
+        raise NotImplementedError
+
+    def exists(self) -> bool:
+        """Whether an index has been created at all."""
+        raise NotImplementedError
+

@@ -1,0 +1,88 @@
+"""Shared fixtures: small factories for content and a fresh search index per test."""
+
+from __future__ import annotations
+
+import datetime
+import itertools
+
+import pytest
+
+from library.models import Article, Disease, Tag, Therapy
+
+_counter = itertools.count(1)
+
+
+def make_disease(name: str = "", *, slug: str = "", aliases: str = "", **fields) -> Disease:
+    n = next(_counter)
+    name = name or f"Disease {n}"
+    return Disease.objects.create(
+        name=name, slug=slug or f"disease-{n}", aliases=aliases, **fields
+    )
+
+
+def make_therapy(name: str = "", *, slug: str = "", aliases: str = "", **fields) -> Therapy:
+    n = next(_counter)
+    name = name or f"Therapy {n}"
+    return Therapy.objects.create(
+        name=name, slug=slug or f"therapy-{n}", aliases=aliases, **fields
+    )
+
+
+def make_tag(name: str = "", *, slug: str = "") -> Tag:
+    n = next(_counter)
+    return Tag.objects.create(name=name or f"Tag {n}", slug=slug or f"tag-{n}")
+
+
+def make_article(
+    title: str = "",
+    *,
+    slug: str = "",
+    summary: str = "A short summary.",
+    body: str = "Some body text.",
+    status: str = Article.Status.PUBLISHED,
+    published_on: datetime.date | None = None,
+    diseases=(),
+    therapies=(),
+    tags=(),
+    **fields,
+) -> Article:
+    n = next(_counter)
+    article = Article.objects.create(
+        title=title or f"Article {n}",
+        slug=slug or f"article-{n}",
+        summary=summary,
+        body=body,
+        status=status,
+        published_on=published_on or datetime.date(2025, 1, 1),
+        **fields,
+    )
+    if diseases:
+        article.diseases.set(diseases)
+    if therapies:
+        article.therapies.set(therapies)
+    if tags:
+        article.tags.set(tags)
+    return article
+
+
+@pytest.fixture(autouse=True)
+def search_index_dir(tmp_path, settings):
+    """Every test gets its own empty search index directory."""
+    from search.backends import reset_backends
+
+    index_dir = tmp_path / "search_index"
+    settings.SEARCH_INDEX_DIR = index_dir
+    settings.SEARCH_BACKENDS = {
+        "default": {"BACKEND": "search.backends.whoosh.WhooshBackend", "PATH": index_dir}
+    }
+    reset_backends()
+    yield index_dir
+    reset_backends()
+
+
+@pytest.fixture
+def shipped_content(db, django_db_blocker):
+    """The shipped taxonomy and articles, loaded through the public fixture format."""
+    from django.core.management import call_command
+
+    call_command("loaddata", "taxonomy", "articles", verbosity=0)

@@ -66,6 +66,7 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "stemsite.urls"
+FIXTURE_DIRS = [BASE_DIR / "fixtures"]
 WSGI_APPLICATION = "stemsite.wsgi.application"
 
 TEMPLATES = [

@@ -4,3 +4,9 @@ from django.apps import AppConfig
 class SearchConfig(AppConfig):
     name = "search"
     verbose_name = "Search"
+
+    def ready(self) -> None:
+        from search import checks, signals
+
+        signals.connect()
+        checks.register()

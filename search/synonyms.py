@@ -11,14 +11,14 @@ from library.models import Disease, Therapy, split_aliases
 
 
 def synonym_groups() -> tuple[tuple[str, ...], ...]:
-    """`(name, *aliases)` for every disease and therapy that has at least one alias.
+    """`(name, *aliases)` for every disease and therapy, diseases first, by name.
 
-    Terms without aliases are left out: a group of one expands nothing.
+    A term without aliases is a group of one, kept so callers can rely on every
+    taxonomy name being present.
     """
     groups: list[tuple[str, ...]] = []
     for model in (Disease, Therapy):
         for name, aliases in model.objects.order_by("name").values_list("name", "aliases"):
             members = tuple(dict.fromkeys([name.strip(), *split_aliases(aliases)]))
-            if len(members) > 1:
-                groups.append(members)
+            groups.append(members)
     return tuple(groups)

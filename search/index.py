@@ -1,0 +1,424 @@
+"""Keeping the search index in step with the database, whatever engine is configured.
+
+How a change reaches the index
+------------------------------
+Signal handlers (`search.signals`) only *record* which articles changed, through
+`record_change()`. The first record in a transaction registers one
+`transaction.on_commit` callback; everything recorded until the commit joins that
+batch. After the commit the callback re-reads those articles from the database and
+indexes the published ones and removes the rest (deleted, drafts) in one batch. A
+rolled-back transaction (or savepoint) discards its callback, so the index never sees
+rows that never existed. A `loaddata` of a thousand records is one batch.
+
+Code that changes articles without signals - `QuerySet.update()`, `bulk_create()`,
+raw SQL - must call `record_change(ids)` itself, in the same transaction. Prefer
+also setting `updated_at` in such updates: `update_index` and `check_index` use it to
+find stale documents.
+
+Last save wins
+--------------
+Two processes saving the same article could otherwise read the database and write the
+index in crossed order (P1 reads v1, P2 reads and writes v2, P1 writes v1). Every
+"read the database, write the index" step therefore runs under an exclusive file lock
+(`fcntl.flock` on `SEARCH_INDEX_DIR/.sync.lock`), so whoever writes last also read
+last, after every commit that preceded it.
+
+Rebuilds while editors save
+---------------------------
+`rebuild()` builds a new index aside through the backend's atomic `rebuild()` without
+holding the lock (editors' saves would wait for minutes otherwise). While it runs, a
+marker file makes every sync also append its article ids to a journal. After the swap,
+under the lock, the rebuild re-syncs the journal, every article with
+`updated_at >= start`, and whatever `compare()` still finds missing, stale or
+orphaned (articles deleted meanwhile), so nothing saved during the rebuild is lost.
+
+Failures
+--------
+An index error never breaks an editor's save: the after-commit sync logs it
+(logger "search") and stores the article ids as `PendingIndexUpdate` rows, which
+`update_index` and `check_index --fix` retry and the admin counts with
+`pending_update_count()`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import errno
+import fcntl
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.utils import timezone
+
+from library.models import Article
+from search.backends import get_backend
+from search.backends.base import SearchDocument
+from search.documents import CHUNK_SIZE, documents_for, iter_documents
+from search.models import IndexState, PendingIndexUpdate
+
+logger = logging.getLogger("search")
+
+LOCK_FILE = ".sync.lock"
+REBUILD_MARKER = ".rebuild-in-progress"
+REBUILD_JOURNAL = ".rebuild-journal"
+#: How long a sync waits for another process's sync before giving up (and queueing).
+LOCK_TIMEOUT = 60.0
+
+
+class IndexLockTimeout(OSError):
+    """Another process held the sync lock for longer than `LOCK_TIMEOUT` seconds."""
+
+
+# --- Recording changes -------------------------------------------------------
+
+_state = threading.local()  # database connections are per thread, so batches are too
+
+
+class _Batch:
+    """The article ids recorded in one transaction, flushed by one on_commit callback."""
+
+    def __init__(self, using: str) -> None:
+        self.using = using
+        self.ids: set[int] = set()
+        self.done = False
+
+    def __call__(self) -> None:
+        self.done = True
+        ids, self.ids = self.ids, set()
+        if ids:
+            sync_after_commit(ids, using=self.using)
+
+    def is_waiting(self) -> bool:
+        """Whether our callback is still registered with the open transaction.
+
+        Rolling back a savepoint discards the callbacks registered inside it; the ids
+        recorded since then belong to the rolled-back work, so a fresh batch starts.
+        """
+        if self.done:
+            return False
+        connection = connections[self.using]
+        return connection.in_atomic_block and any(
+            func is self for _sids, func, _robust in connection.run_on_commit
+        )
+
+
+def record_change(article_ids: Iterable[int], *, using: str = DEFAULT_DB_ALIAS) -> None:
+    """Note that these articles changed; they are re-indexed after the transaction commits.
+
+    Call this after any change that sends no model signals, such as the admin's bulk
+    publish action (`queryset.update(status=...)`) or `bulk_create()`. Outside a
+    transaction (autocommit) the articles are synced at once. Never raises because of
+    the index.
+    """
+    ids = {int(pk) for pk in article_ids if pk is not None}
+    if not ids:
+        return
+    batches = _state.__dict__.setdefault("batches", {})
+    batch = batches.get(using)
+    if batch is not None and batch.is_waiting():
+        batch.ids |= ids
+        return
+    batch = batches[using] = _Batch(using)
+    batch.ids |= ids
+    transaction.on_commit(batch, using=using)
+
+
+def sync_after_commit(article_ids: Iterable[int], *, using: str = DEFAULT_DB_ALIAS) -> None:
+    """`update_articles()`, but an index failure is logged and queued instead of raised."""
+    ids = set(article_ids)
+    try:
+        update_articles(ids, using=using)
+    except Exception as exc:
+        logger.exception(
+            "Search index update failed for %d article(s) %s; queued for update_index",
+            len(ids),
+            _sample(ids),
+        )
+        _remember_failure(ids, exc, using=using)
+
+
+def _remember_failure(ids: set[int], exc: Exception, *, using: str) -> None:
+    error = f"{type(exc).__name__}: {exc}"[:2000]
+    now = timezone.now()
+    try:
+        PendingIndexUpdate.objects.using(using).bulk_create(
+            [PendingIndexUpdate(article_id=pk, failed_at=now, error=error) for pk in ids],
+            update_conflicts=True,
+            unique_fields=["article_id"],
+            update_fields=["failed_at", "error"],
+        )
+    except Exception:
+        logger.exception("Could not queue articles %s for re-indexing", _sample(ids))
+
+
+def pending_update_count(*, using: str = DEFAULT_DB_ALIAS) -> int:
+    """How many articles wait for a failed index update to be retried (for the admin)."""
+    return PendingIndexUpdate.objects.using(using).count()
+
+
+def pending_article_ids(*, using: str = DEFAULT_DB_ALIAS) -> set[int]:
+    return set(PendingIndexUpdate.objects.using(using).values_list("article_id", flat=True))
+
+
+# --- The lock ------------------------------------------------------------------
+
+
+def _index_dir() -> Path:
+    return Path(settings.SEARCH_INDEX_DIR)
+
+
+@contextlib.contextmanager
+def index_lock(timeout: float | None = None) -> Iterator[None]:
+    """Hold the cross-process sync lock; re-entrant within a thread.
+
+    Waits up to `timeout` seconds (default `LOCK_TIMEOUT`), then raises
+    `IndexLockTimeout` so a stuck process cannot hang every web worker.
+    """
+    if getattr(_state, "lock_depth", 0):
+        _state.lock_depth += 1
+        try:
+            yield
+        finally:
+            _state.lock_depth -= 1
+        return
+    directory = _index_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + (LOCK_TIMEOUT if timeout is None else timeout)
+    with open(directory / LOCK_FILE, "a+b") as handle:
+        delay = 0.002
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise IndexLockTimeout(
+                        f"Timed out waiting for the search index lock in {directory}"
+                    ) from None
+                time.sleep(delay)
+                delay = min(delay * 2, 0.05)
+        _state.lock_depth = 1
+        try:
+            yield
+        finally:
+            _state.lock_depth = 0
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+# --- Syncing -------------------------------------------------------------------
+
+
+@dataclass
+class SyncResult:
+    indexed: int = 0
+    removed: int = 0
+
+    def __iadd__(self, other: SyncResult) -> SyncResult:
+        self.indexed += other.indexed
+        self.removed += other.removed
+        return self
+
+
+def update_articles(
+    article_ids: Iterable[int], *, using: str = DEFAULT_DB_ALIAS, chunk_size: int = CHUNK_SIZE
+) -> SyncResult:
+    """Make the index agree with the database for these articles; raise on index errors.
+
+    Published articles are (re)indexed from their current database state; every other
+    id (deleted, draft) is removed. Each chunk reads and writes under the sync lock.
+    Successfully synced ids leave the pending-failure queue.
+    """
+    ids = sorted(set(article_ids))
+    backend = get_backend()
+    result = SyncResult()
+    for start in range(0, len(ids), chunk_size):
+        chunk = ids[start : start + chunk_size]
+        with index_lock():
+            documents = list(documents_for(chunk, chunk_size=chunk_size))
+            gone = set(chunk) - {doc.id for doc in documents}
+            if documents:
+                result.indexed += backend.index(documents)
+            if gone:
+                result.removed += backend.remove(sorted(gone))
+            _journal(chunk)
+        PendingIndexUpdate.objects.using(using).filter(article_id__in=chunk).delete()
+    return result
+
+
+# --- Comparing database and index ---------------------------------------------
+
+
+@dataclass
+class IndexDiff:
+    """How the index differs from the published articles in the database."""
+
+    database_count: int
+    index_count: int
+    missing: set[int] = field(default_factory=set)  # published, not indexed
+    stale: set[int] = field(default_factory=set)  # indexed with another updated_at
+    orphaned: set[int] = field(default_factory=set)  # indexed, not published (or gone)
+    index_exists: bool = True
+
+    @property
+    def in_sync(self) -> bool:
+        return self.index_exists and not (self.missing or self.stale or self.orphaned)
+
+    @property
+    def ids(self) -> set[int]:
+        return self.missing | self.stale | self.orphaned
+
+
+def _as_utc(value: datetime.datetime) -> datetime.datetime:
+    if timezone.is_naive(value):
+        value = timezone.make_aware(value, datetime.UTC)
+    return value.astimezone(datetime.UTC)
+
+
+def same_instant(a: datetime.datetime | None, b: datetime.datetime | None) -> bool:
+    """Equal to the millisecond, whatever time zone (or none) each side carries.
+
+    Engines store times at different precisions; a millisecond is finer than any two
+    saves of one article by a person or a script worth telling apart.
+    """
+    if a is None or b is None:
+        return a is b
+    return abs(_as_utc(a) - _as_utc(b)) < datetime.timedelta(milliseconds=1)
+
+
+def compare() -> IndexDiff:
+    """Published articles in the database against the documents in the index."""
+    backend = get_backend()
+    with index_lock():
+        database = dict(Article.objects.published().values_list("pk", "updated_at"))
+        exists = backend.exists()
+        indexed = backend.indexed() if exists else {}
+    return IndexDiff(
+        database_count=len(database),
+        index_count=len(indexed),
+        missing=set(database) - set(indexed),
+        stale={
+            pk
+            for pk, updated_at in indexed.items()
+            if pk in database and not same_instant(updated_at, database[pk])
+        },
+        orphaned=set(indexed) - set(database),
+        index_exists=exists,
+    )
+
+
+def update_changed(since: datetime.datetime | None = None) -> SyncResult:
+    """Bring the index up to date without rebuilding it.
+
+    Re-syncs the queued failures, every article saved at or after `since` (even if
+    the index looks current: that is what asking for a date means), and whatever
+    `compare()` finds missing, stale or orphaned.
+    """
+    ids = pending_article_ids()
+    if since is not None:
+        ids |= set(Article.objects.filter(updated_at__gte=since).values_list("pk", flat=True))
+    ids |= compare().ids
+    return update_articles(ids)
+
+
+def mark_updated(when: datetime.datetime) -> None:
+    """Remember when the last full update started, for the next `update_index`."""
+    IndexState.objects.update_or_create(pk=1, defaults={"last_update_at": when})
+
+
+def last_updated() -> datetime.datetime | None:
+    return IndexState.objects.filter(pk=1).values_list("last_update_at", flat=True).first()
+
+
+# --- Rebuilding ------------------------------------------------------------------
+
+
+@dataclass
+class RebuildResult:
+    indexed: int
+    seconds: float
+    caught_up: SyncResult
+
+    @property
+    def rate(self) -> float:
+        return self.indexed / self.seconds if self.seconds > 0 else float(self.indexed)
+
+
+def rebuild(progress: Callable[[int], None] | None = None) -> RebuildResult:
+    """Replace the index with every published article, then catch up with saves made
+    meanwhile. `progress` is called with the number of documents built so far."""
+    backend = get_backend()
+    with index_lock():
+        started = timezone.now()
+        _start_journal()
+    began = time.monotonic()
+    try:
+        documents: Iterator[SearchDocument] = iter_documents()
+        if progress is not None:
+            documents = _reporting(documents, progress)
+        count = backend.rebuild(documents)
+        seconds = time.monotonic() - began
+        with index_lock():
+            ids = _read_journal() | pending_article_ids()
+            ids |= set(Article.objects.filter(updated_at__gte=started).values_list("pk", flat=True))
+            ids |= compare().ids
+            caught_up = update_articles(ids)
+            _end_journal()
+    except BaseException:
+        with index_lock():
+            _end_journal()
+        raise
+    mark_updated(started)
+    return RebuildResult(indexed=count, seconds=seconds, caught_up=caught_up)
+
+
+def _reporting(
+    documents: Iterator[SearchDocument], progress: Callable[[int], None]
+) -> Iterator[SearchDocument]:
+    for count, document in enumerate(documents, start=1):
+        yield document
+        if count % 100 == 0:
+            progress(count)
+
+
+def _start_journal() -> None:
+    directory = _index_dir()
+    (directory / REBUILD_JOURNAL).write_text("")
+    (directory / REBUILD_MARKER).write_text(f"{os.getpid()} {timezone.now().isoformat()}\n")
+
+
+def _journal(ids: Iterable[int]) -> None:
+    # Called under the lock: appends from several processes never interleave.
+    directory = _index_dir()
+    if (directory / REBUILD_MARKER).exists():
+        with open(directory / REBUILD_JOURNAL, "a") as journal:
+            journal.write("".join(f"{pk}\n" for pk in ids))
+
+
+def _read_journal() -> set[int]:
+    try:
+        text = (_index_dir() / REBUILD_JOURNAL).read_text()
+    except FileNotFoundError:
+        return set()
+    return {int(line) for line in text.split() if line.isdigit()}
+
+
+def _end_journal() -> None:
+    for name in (REBUILD_MARKER, REBUILD_JOURNAL):
+        with contextlib.suppress(FileNotFoundError):
+            (_index_dir() / name).unlink()
+
+
+def _sample(ids: Iterable[int], limit: int = 20) -> str:
+    ordered = sorted(ids)
+    text = ", ".join(map(str, ordered[:limit]))
+    return text + (f" and {len(ordered) - limit} more" if len(ordered) > limit else "")

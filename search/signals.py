@@ -1,0 +1,73 @@
+"""Signal handlers that note which articles a change touches; nothing more.
+
+They never index: `search.index.record_change` batches the ids into one after-commit
+sync per transaction. Raw (fixture) saves are recorded like any other, so a
+`loaddata` ends in one batch after it commits, and a failed load, rolled back,
+leaves the index untouched.
+
+Not covered by signals, so callers must call `record_change` themselves:
+`QuerySet.update()`, `bulk_create()`, `bulk_update()` and raw SQL.
+"""
+
+from __future__ import annotations
+
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
+
+from library.models import Article, Disease, Tag, Therapy
+from search.index import record_change
+
+TAXONOMY_MODELS = (Disease, Therapy, Tag)
+
+
+def article_saved(sender, instance: Article, using: str, **kwargs) -> None:
+    record_change([instance.pk], using=using)
+
+
+def article_deleted(sender, instance: Article, using: str, **kwargs) -> None:
+    record_change([instance.pk], using=using)
+
+
+def article_taxonomy_changed(
+    sender, instance, action: str, reverse: bool, pk_set, using: str, **kwargs
+) -> None:
+    """Both sides: `article.diseases.add(d)` and `disease.articles.add(article)`."""
+    if action not in ("post_add", "post_remove", "pre_clear"):
+        return
+    if not reverse:
+        record_change([instance.pk], using=using)
+    elif action == "pre_clear":
+        # After the clear the relation is gone and pk_set is None: ask now.
+        record_change(_article_ids(instance, using), using=using)
+    else:
+        record_change(pk_set or (), using=using)
+
+
+def term_saved(sender, instance, created: bool, using: str, **kwargs) -> None:
+    """A renamed term, a new alias or slug changes every document that carries it."""
+    if not created:
+        record_change(_article_ids(instance, using), using=using)
+
+
+def term_deleting(sender, instance, using: str, **kwargs) -> None:
+    # The through rows are deleted without m2m_changed; collect the ids while they exist.
+    record_change(_article_ids(instance, using), using=using)
+
+
+def _article_ids(term, using: str) -> list[int]:
+    return list(term.articles.using(using).values_list("pk", flat=True))
+
+
+def connect() -> None:
+    """Called once from `SearchConfig.ready()`."""
+    post_save.connect(article_saved, sender=Article, dispatch_uid="search.article_saved")
+    post_delete.connect(article_deleted, sender=Article, dispatch_uid="search.article_deleted")
+    for field_name in ("diseases", "therapies", "tags"):
+        m2m_changed.connect(
+            article_taxonomy_changed,
+            sender=getattr(Article, field_name).through,
+            dispatch_uid=f"search.article_{field_name}_changed",
+        )
+    for model in TAXONOMY_MODELS:
+        label = model._meta.model_name
+        post_save.connect(term_saved, sender=model, dispatch_uid=f"search.{label}_saved")
+        pre_delete.connect(term_deleting, sender=model, dispatch_uid=f"search.{label}_deleting")

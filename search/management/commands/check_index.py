@@ -1,0 +1,103 @@
+"""Compare the search index with the database and report every difference.
+
+Exits with status 1 when they differ, so monitoring and deploy scripts can act on it:
+published articles missing from the index, documents older than their article
+(stale), documents for articles that are gone or unpublished (orphaned), and updates
+that failed after a save and wait to be retried. `--fix` repairs all of them.
+"""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandError
+
+from library.models import Article
+from search import index
+
+SHOWN = 20
+
+
+class Command(BaseCommand):
+    help = (
+        "Compare the search index with the published articles; exit 1 if they differ. "
+        "--fix repairs the differences."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument(
+            "--fix", action="store_true", help="Repair the differences found, then re-check."
+        )
+
+    def handle(self, *args, **options) -> None:
+        self.verbosity = options["verbosity"]
+        diff, pending = self._check()
+        if diff.in_sync and not pending:
+            self._say(
+                self.style.SUCCESS(
+                    f"The search index matches the database: {diff.database_count} "
+                    "published articles indexed."
+                )
+            )
+            return
+        if not options["fix"]:
+            raise CommandError(self._summary(diff, pending), returncode=1)
+        try:
+            if diff.index_exists:
+                result = index.update_changed()
+            else:
+                rebuilt = index.rebuild()
+                result = rebuilt.caught_up
+                result.indexed += rebuilt.indexed
+        except Exception as exc:
+            raise CommandError(f"Repairing the search index failed: {exc}") from exc
+        self._say(f"Fixed: {result.indexed} indexed, {result.removed} removed.")
+        diff, pending = self._check()
+        if not diff.in_sync or pending:
+            raise CommandError(
+                "The index still differs after --fix: " + self._summary(diff, pending),
+                returncode=1,
+            )
+        self._say(self.style.SUCCESS("The search index now matches the database."))
+
+    def _check(self) -> tuple[index.IndexDiff, set[int]]:
+        diff = index.compare()
+        pending = index.pending_article_ids()
+        self._say(
+            f"Database: {diff.database_count} published articles. "
+            f"Index: {diff.index_count} documents."
+        )
+        if not diff.index_exists:
+            self._say("The index does not exist yet: run `manage.py rebuild_index`.")
+        slugs = dict(Article.objects.filter(pk__in=diff.ids | pending).values_list("pk", "slug"))
+        self._list("Missing from the index", diff.missing, slugs)
+        self._list("Stale in the index (older than the article)", diff.stale, slugs)
+        self._list("Orphaned in the index (not a published article)", diff.orphaned, slugs)
+        self._list("Failed updates waiting to be retried", pending, slugs)
+        return diff, pending
+
+    def _list(self, title: str, ids: set[int], slugs: dict[int, str]) -> None:
+        if not ids:
+            return
+        ordered = sorted(ids)
+        shown = ordered if self.verbosity > 1 else ordered[:SHOWN]
+        names = [slugs.get(pk, f"#{pk}") + ("" if pk not in slugs else f" (#{pk})") for pk in shown]
+        more = len(ordered) - len(shown)
+        self._say(
+            f"{title} ({len(ordered)}): {', '.join(names)}" + (f" and {more} more" if more else "")
+        )
+
+    def _summary(self, diff: index.IndexDiff, pending: set[int]) -> str:
+        parts = [
+            f"{len(diff.missing)} missing",
+            f"{len(diff.stale)} stale",
+            f"{len(diff.orphaned)} orphaned",
+            f"{len(pending)} failed update(s) pending",
+        ]
+        prefix = "" if diff.index_exists else "the index does not exist; "
+        return (
+            f"The search index differs from the database: {prefix}{', '.join(parts)}. "
+            "Run `manage.py check_index --fix` or `manage.py update_index`."
+        )
+
+    def _say(self, message: str) -> None:
+        if self.verbosity > 0:
+            self.stdout.write(message)

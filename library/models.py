@@ -14,6 +14,8 @@ from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
 
+from library.signals import articles_bulk_changed
+
 
 class SlugManager(models.Manager):
     """Resolves natural keys (slugs) for fixtures and `dumpdata --natural-*`."""
@@ -123,6 +125,18 @@ class ArticleQuerySet(models.QuerySet):
             models.Prefetch("tags", queryset=Tag.objects.only("name", "slug")),
         )
 
+    def set_status(self, status: str) -> int:
+        """Publish or unpublish every article here in one UPDATE; return how many changed.
+
+        Sends `articles_bulk_changed`, since `update()` bypasses model signals.
+        """
+        ids = list(self.exclude(status=status).values_list("pk", flat=True))
+        if not ids:
+            return 0
+        Article.objects.filter(pk__in=ids).update(status=status, updated_at=timezone.now())
+        articles_bulk_changed.send(sender=Article, article_ids=ids)
+        return len(ids)
+
     def for_listing(self) -> ArticleQuerySet:
         """What a list of articles shows: no bodies, taxonomy prefetched."""
         return self.defer("body").with_taxonomy()
@@ -153,7 +167,8 @@ class Article(models.Model):
     therapies = models.ManyToManyField(Therapy, blank=True, related_name="articles")
     tags = models.ManyToManyField(Tag, blank=True, related_name="articles")
     created_at = models.DateTimeField(default=timezone.now, editable=False)
-    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+    # Not auto_now: fixture (raw) saves skip auto_now, and the index compares this value.
+    updated_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
 
     objects = ArticleManager()
 
@@ -169,6 +184,12 @@ class Article(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("library:article_detail", args=[self.slug])
+
+    def save(self, *args, **kwargs) -> None:
+        self.updated_at = timezone.now()
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "updated_at"}
+        super().save(*args, **kwargs)
 
     @property
     def is_published(self) -> bool:

@@ -1,4 +1,5 @@
-"""Test-run environment: set before pytest-django reads the settings."""
+"""Test-run environment, loaded as a plugin (`-p tests.environment`) before pytest-django
+reads the settings, so a plain `pytest` works without exporting anything."""
 
 import os
 import tempfile

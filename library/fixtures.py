@@ -1,0 +1,168 @@
+"""Validation of fixture files in the public format, before anything is written.
+
+Django's raw fixture saves skip model validation, and its errors name database ids
+rather than records. `loaddata` (library/management/commands/loaddata.py) runs
+`validate_fixture_files` first and refuses the whole load, naming the file, the record
+(its slug or position) and the field, when anything is wrong.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+
+from django.apps import apps
+from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.db import models
+
+LIBRARY_MODELS = ("library.disease", "library.therapy", "library.tag", "library.article")
+
+
+class FixtureError(Exception):
+    """A fixture failed validation; `problems` lists one human-readable line each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+def _record_label(index: int, fields: dict) -> str:
+    slug = fields.get("slug") if isinstance(fields, dict) else None
+    if isinstance(slug, str) and slug:
+        return f"record {index} (slug “{slug}”)"
+    return f"record {index}"
+
+
+def _messages(error: ValidationError) -> dict[str, list[str]]:
+    if hasattr(error, "error_dict"):
+        return {name: [m for e in errs for m in e.messages] for name, errs in error.error_dict.items()}
+    return {"__all__": error.messages}
+
+
+def _natural_key_slug(value) -> str | None:
+    """[["slug"]] entries are natural keys; a bare "slug" is accepted too."""
+    if isinstance(value, list) and len(value) == 1 and isinstance(value[0], str):
+        return value[0]
+    if isinstance(value, str):
+        return value
+    return None
+
+
+def read_records(path: Path) -> list:
+    try:
+        with path.open(encoding="utf-8") as handle:
+            data = json.load(handle)
+    except json.JSONDecodeError as error:
+        raise FixtureError(
+            [f"{path}: not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}"]
+        ) from error
+    except UnicodeDecodeError as error:
+        raise FixtureError([f"{path}: not UTF-8 text: {error.reason}"]) from error
+    if not isinstance(data, list):
+        raise FixtureError([f"{path}: a fixture must be a JSON list of records"])
+    return data
+
+
+def validate_fixture_files(paths: Iterable[Path]) -> None:
+    """Check every library record of these JSON fixture files; raise FixtureError if any fail.
+
+    Slugs referenced by articles must exist in the database or be defined in one of
+    the files; a slug may appear only once per model across the whole load.
+    """
+    problems: list[str] = []
+    loaded = [(path, read_records(path)) for path in paths]
+
+    defined: dict[str, dict[str, str]] = {label: {} for label in LIBRARY_MODELS}
+    for path, records in loaded:
+        for index, record in enumerate(records, start=1):
+            if not isinstance(record, dict):
+                problems.append(f"{path}: record {index}: each record must be a JSON object")
+                continue
+            label = str(record.get("model", "")).lower()
+            fields = record.get("fields")
+            if label not in defined or not isinstance(fields, dict):
+                continue
+            slug = fields.get("slug")
+            if isinstance(slug, str) and slug:
+                where = f"{path}: record {index}"
+                if slug in defined[label]:
+                    problems.append(
+                        f"{where} (slug “{slug}”): field 'slug': the slug “{slug}” is repeated "
+                        f"({label} already defined at {defined[label][slug]})"
+                    )
+                else:
+                    defined[label][slug] = where
+
+    existing: dict[str, set[str]] = {}
+    for path, records in loaded:
+        for index, record in enumerate(records, start=1):
+            if not isinstance(record, dict):
+                continue
+            problems.extend(_validate_record(path, index, record, defined, existing))
+    if problems:
+        raise FixtureError(problems)
+
+
+def _validate_record(path, index, record, defined, existing) -> list[str]:
+    label = record.get("model")
+    fields = record.get("fields")
+    where = f"{path}: {_record_label(index, fields)}"
+    if not isinstance(label, str) or "." not in label:
+        return [f"{where}: missing or malformed 'model' (expected e.g. “library.article”)"]
+    if fields is None or not isinstance(fields, dict):
+        return [f"{where}: missing 'fields' object"]
+    try:
+        model = apps.get_model(label)
+    except (LookupError, ValueError):
+        return [f"{where}: unknown model “{label}”"]
+    if label.lower() not in LIBRARY_MODELS:
+        return []
+
+    problems: list[str] = []
+    plain: dict = {}
+    relations: dict[str, models.ManyToManyField] = {}
+    for name, value in fields.items():
+        try:
+            field = model._meta.get_field(name)
+        except FieldDoesNotExist:
+            problems.append(f"{where}: field '{name}': {label} has no such field")
+            continue
+        if field.many_to_many:
+            relations[name] = field
+        elif field.editable and field.concrete:
+            plain[name] = value
+        else:
+            problems.append(f"{where}: field '{name}': set automatically, leave it out")
+
+    instance = model(**plain)
+    exclude = [f.name for f in model._meta.get_fields() if f.many_to_many or f.auto_created]
+    try:
+        instance.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
+    except ValidationError as error:
+        for name, messages in _messages(error).items():
+            field_label = "record" if name == "__all__" else f"field '{name}'"
+            if name != "__all__" and name not in fields:
+                messages = ["this field is required"]
+            problems.extend(f"{where}: {field_label}: {m}" for m in messages)
+
+    for name, field in relations.items():
+        value = fields[name]
+        if not isinstance(value, list):
+            problems.append(f"{where}: field '{name}': expected a list like [[\"slug\"]]")
+            continue
+        target = field.related_model._meta.label_lower
+        if target not in existing:
+            existing[target] = set(field.related_model._default_manager.values_list("slug", flat=True))
+        for item in value:
+            slug = _natural_key_slug(item)
+            if slug is None:
+                problems.append(
+                    f"{where}: field '{name}': {json.dumps(item)} is not a natural key like [\"slug\"]"
+                )
+            elif slug not in existing[target] and slug not in defined.get(target, {}):
+                problems.append(
+                    f"{where}: field '{name}': unknown {field.related_model._meta.verbose_name} "
+                    f"slug “{slug}” (not in the database nor in this load)"
+                )
+    return problems

@@ -1,0 +1,202 @@
+"""One page of articles for the list pages and the JSON API, browsed or searched.
+
+Browsing (no query text) is answered by the database through the FilterSet; a query
+is answered by the search backend in one call, after which only that page's articles
+are loaded. Either way the result has the same shape, so templates and the API do not
+care which answered.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from django.core.paginator import Paginator
+from django.db.models import Count, QuerySet
+from django.db.models.functions import ExtractYear
+from django.utils.html import escape
+
+from library.filters import ArticleFilter
+from library.models import Article, Disease, Tag, Therapy
+from search.backends import get_backend
+from search.backends.base import SearchQuery, SearchUnavailable
+from search.synonyms import synonym_groups
+
+logger = logging.getLogger(__name__)
+
+PAGE_SIZE = 20
+FACET_MODELS = {"disease": Disease, "therapy": Therapy, "tag": Tag}
+
+
+@dataclass
+class FacetOption:
+    value: str  # slug, or the year as text
+    label: str
+    count: int
+    selected: bool = False
+
+
+@dataclass
+class ListedArticle:
+    article: Article
+    highlight: str  # safe HTML
+    score: float | None = None
+
+
+@dataclass
+class Listing:
+    items: list[ListedArticle]
+    total: int
+    page: int
+    num_pages: int
+    query: str = ""
+    ordering: str = "-published_on"
+    facets: dict[str, list[FacetOption]] = field(default_factory=dict)
+    suggestion: str | None = None
+    unmatched_terms: list[str] = field(default_factory=list)
+    search_error: str | None = None
+
+    @property
+    def has_previous(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.num_pages
+
+    @property
+    def start_index(self) -> int:
+        return (self.page - 1) * PAGE_SIZE + 1 if self.total else 0
+
+    @property
+    def end_index(self) -> int:
+        return min(self.page * PAGE_SIZE, self.total)
+
+
+def parse_page(value: str | None) -> int:
+    """`page=abc`, `page=-3` and a missing page all mean page 1."""
+    try:
+        return max(1, int(value or 1))
+    except (TypeError, ValueError):
+        return 1
+
+
+def build_listing(filterset: ArticleFilter, page: str | int | None) -> Listing:
+    """The listing for a bound FilterSet; an invalid FilterSet lists nothing."""
+    page_number = parse_page(str(page) if page is not None else None)
+    if not filterset.is_valid():
+        return Listing(items=[], total=0, page=1, num_pages=1, facets={})
+    if filterset.query_text:
+        return _search(filterset, page_number)
+    return _browse(filterset, page_number)
+
+
+def _browse(filterset: ArticleFilter, page_number: int) -> Listing:
+    queryset = filterset.qs
+    ordering = filterset.ordering_for(has_query=False)
+    if not filterset.form.cleaned_data.get("ordering"):
+        queryset = filterset.filter_ordering(queryset, "ordering", ordering)
+    paginator = Paginator(queryset.for_listing(), PAGE_SIZE)
+    page = paginator.get_page(page_number)
+    items = [ListedArticle(article, escape(article.summary)) for article in page.object_list]
+    return Listing(
+        items=items,
+        total=paginator.count,
+        page=page.number,
+        num_pages=paginator.num_pages,
+        ordering=ordering,
+        facets=_database_facets(filterset, queryset),
+    )
+
+
+def _database_facets(filterset: ArticleFilter, queryset: QuerySet) -> dict[str, list[FacetOption]]:
+    """Counts per disease, therapy, tag and year for the current filters: four queries."""
+    article_ids = queryset.order_by().values("pk")
+    facets: dict[str, list[FacetOption]] = {}
+    for name, model in FACET_MODELS.items():
+        selected = {term.slug for term in filterset.form.cleaned_data.get(name) or ()}
+        rows = (
+            model.objects.filter(articles__in=article_ids)
+            .annotate(count=Count("articles"))
+            .order_by("-count", "name")
+            .values_list("slug", "name", "count")
+        )
+        facets[name] = [
+            FacetOption(slug, label, count, slug in selected) for slug, label, count in rows
+        ]
+    year = filterset.form.cleaned_data.get("year")
+    years = (
+        Article.objects.filter(pk__in=article_ids)
+        .annotate(year=ExtractYear("published_on"))
+        .values("year")
+        .annotate(count=Count("pk"))
+        .order_by("-year")
+        .values_list("year", "count")
+    )
+    facets["year"] = [FacetOption(str(y), str(y), n, y == year) for y, n in years]
+    return facets
+
+
+def _search(filterset: ArticleFilter, page_number: int) -> Listing:
+    data = filterset.form.cleaned_data
+    ordering = filterset.ordering_for(has_query=True)
+    query = SearchQuery(
+        text=filterset.query_text,
+        diseases=tuple(term.slug for term in data.get("disease") or ()),
+        therapies=tuple(term.slug for term in data.get("therapy") or ()),
+        tags=tuple(term.slug for term in data.get("tag") or ()),
+        year=int(data["year"]) if data.get("year") else None,
+        ordering=ordering,
+        page=page_number,
+        per_page=PAGE_SIZE,
+        synonyms=synonym_groups(),
+    )
+    try:
+        result = get_backend().search(query)
+    except SearchUnavailable:
+        logger.exception("Search index unavailable for query %r", query.text)
+        return Listing(
+            items=[], total=0, page=1, num_pages=1, query=query.text, ordering=ordering,
+            search_error=(
+                "Search is temporarily unavailable. You can still browse articles by "
+                "disease, therapy or tag."
+            ),
+        )  # fmt: skip
+    articles = Article.objects.published().for_listing().in_bulk([hit.id for hit in result.hits])
+    items = [
+        ListedArticle(articles[hit.id], hit.highlight, hit.score)
+        for hit in result.hits
+        if hit.id in articles
+    ]
+    return Listing(
+        items=items,
+        total=result.total,
+        page=result.page,
+        num_pages=max(result.num_pages, 1),
+        query=query.text,
+        ordering=ordering,
+        facets=_label_facets(result.facets, data),
+        suggestion=result.suggestion,
+        unmatched_terms=result.unmatched_terms,
+    )
+
+
+def _label_facets(counts, data) -> dict[str, list[FacetOption]]:
+    """Attach display names to the backend's facet slugs: one query per taxonomy."""
+    facets: dict[str, list[FacetOption]] = {}
+    for name, model in FACET_MODELS.items():
+        values = [facet.value for facet in counts.get(name, [])]
+        names = dict(model.objects.filter(slug__in=values).values_list("slug", "name"))
+        selected = {term.slug for term in data.get(name) or ()}
+        facets[name] = [
+            FacetOption(f.value, names.get(f.value, f.value), f.count, f.value in selected)
+            for f in counts.get(name, [])
+            if f.count
+        ]
+    year = data.get("year")
+    facets["year"] = sorted(
+        (FacetOption(f.value, f.value, f.count, f.value == str(year)) for f in counts.get("year", [])),
+        key=lambda option: option.value,
+        reverse=True,
+    )
+    return facets

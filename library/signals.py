@@ -1,0 +1,8 @@
+"""Signals the library sends for changes that Django's own model signals do not cover."""
+
+from django.dispatch import Signal
+
+# Sent after a bulk `QuerySet.update()` of articles commits to the transaction, with
+# `article_ids` (a list): model signals do not fire for `update()`, yet the search
+# index must follow. Receivers only record; work happens after commit.
+articles_bulk_changed = Signal()

@@ -1,0 +1,132 @@
+from __future__ import annotations
+
+import logging
+
+from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.views.generic import DetailView, ListView, TemplateView
+
+from library.filters import ArticleFilter
+from library.listing import build_listing
+from library.models import Article, Disease, Tag, Therapy
+from library.rendering import render_markdown
+from search.backends import get_backend
+from search.backends.base import SearchUnavailable
+
+logger = logging.getLogger(__name__)
+
+RELATED_LIMIT = 5
+FACET_TITLES = [("disease", "Diseases"), ("therapy", "Therapies"), ("tag", "Tags"), ("year", "Year")]
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "library/home.html",
+        {
+            "latest": Article.objects.published().for_listing()[:6],
+            "diseases": Disease.objects.with_article_counts(),
+            "therapies": Therapy.objects.with_article_counts(),
+        },
+    )
+
+
+class ArticleListView(TemplateView):
+    """The filterable, searchable list; taxonomy pages reuse it with one filter fixed."""
+
+    template_name = "library/article_list.html"
+    scope_model: type[Disease | Therapy | Tag] | None = None
+    scope_param = ""
+
+    def get_scope(self):
+        if self.scope_model is None:
+            return None
+        return get_object_or_404(self.scope_model, slug=self.kwargs["slug"])
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        scope = self.get_scope()
+        data = self.request.GET.copy()
+        if scope is not None:
+            data.setlist(
+                self.scope_param, [*data.getlist(self.scope_param), scope.slug]
+            )
+        filterset = ArticleFilter(data, queryset=Article.objects.published())
+        listing = build_listing(filterset, self.request.GET.get("page"))
+        context.update(
+            scope=scope,
+            scope_param=self.scope_param,
+            filterset=filterset,
+            listing=listing,
+            ordering_choices=filterset.filters["ordering"].extra["choices"],
+            facet_titles=FACET_TITLES,
+        )
+        return context
+
+
+class DiseaseArticleListView(ArticleListView):
+    template_name = "library/taxonomy_detail.html"
+    scope_model = Disease
+    scope_param = "disease"
+
+
+class TherapyArticleListView(DiseaseArticleListView):
+    scope_model = Therapy
+    scope_param = "therapy"
+
+
+class TagArticleListView(DiseaseArticleListView):
+    scope_model = Tag
+    scope_param = "tag"
+
+
+class ArticleDetailView(DetailView):
+    template_name = "library/article_detail.html"
+    context_object_name = "article"
+
+    def get_queryset(self):
+        return Article.objects.visible_to(self.request.user).with_taxonomy()
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        article = self.object
+        context["body_html"] = render_markdown(article.body)
+        context["related"] = related_articles(article)
+        return context
+
+
+def related_articles(article: Article) -> list[Article]:
+    """Similar published articles from the index, or by shared taxonomy if it is down."""
+    try:
+        ids = get_backend().more_like_this(article.pk, limit=RELATED_LIMIT)
+    except SearchUnavailable:
+        logger.warning("Search index unavailable; related articles come from the database")
+        ids = None
+    if ids:
+        found = Article.objects.published().defer("body").in_bulk(ids)
+        return [found[pk] for pk in ids if pk in found and pk != article.pk]
+    disease_ids = [d.pk for d in article.diseases.all()]
+    therapy_ids = [t.pk for t in article.therapies.all()]
+    return list(
+        Article.objects.published()
+        .exclude(pk=article.pk)
+        .filter(Q(diseases__in=disease_ids) | Q(therapies__in=therapy_ids))
+        .annotate(shared=Count("pk"))
+        .order_by("-shared", "-published_on")
+        .defer("body")[:RELATED_LIMIT]
+    )
+
+
+class TaxonomyIndexView(ListView):
+    template_name = "library/taxonomy_list.html"
+    context_object_name = "terms"
+
+    def get_queryset(self):
+        return self.model.objects.with_article_counts()
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["kind"] = self.model._meta.verbose_name
+        context["kind_plural"] = self.model._meta.verbose_name_plural
+        return context

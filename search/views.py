@@ -1,0 +1,104 @@
+"""Search endpoints: the JSON API, autocomplete and the /search/ shortcut.
+
+The HTML results page is /articles/?q=… (library.views.ArticleListView); these views
+reuse its FilterSet and `build_listing`, so the API answers exactly what the page shows.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.http import HttpRequest, JsonResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.views.decorators.http import require_GET
+
+from library.filters import ArticleFilter
+from library.listing import build_listing
+from library.models import Article
+from search.backends import get_backend
+from search.backends.base import SearchUnavailable
+
+logger = logging.getLogger(__name__)
+
+SUGGEST_LIMIT = 10
+SUGGEST_MAX_PREFIX = 100
+
+
+@require_GET
+def search_redirect(request: HttpRequest):
+    """/search/?q=… is kept for people who guess it; the results page is /articles/."""
+    query = request.GET.urlencode()
+    return redirect(reverse("library:article_list") + (f"?{query}" if query else ""))
+
+
+def _bad_request(errors: dict[str, list[str]]) -> JsonResponse:
+    names = ", ".join(sorted(errors))
+    return JsonResponse(
+        {"error": f"Invalid parameter: {names}", "errors": errors}, status=400
+    )
+
+
+@require_GET
+def search_api(request: HttpRequest) -> JsonResponse:
+    """GET /api/search/: the results page as JSON; the contract is in README.md."""
+    page = request.GET.get("page", "1")
+    if not page.isdigit() or int(page) < 1:
+        return _bad_request({"page": [f"“{page[:50]}” is not a page number (1, 2, 3…)."]})
+    filterset = ArticleFilter(request.GET, queryset=Article.objects.published())
+    if not filterset.is_valid():
+        return _bad_request({name: list(messages) for name, messages in filterset.errors.items()})
+    listing = build_listing(filterset, page)
+    if listing.search_error:
+        return JsonResponse({"error": listing.search_error}, status=503)
+    return JsonResponse(
+        {
+            "query": listing.query,
+            "count": listing.total,
+            "page": listing.page,
+            "num_pages": listing.num_pages,
+            "suggestion": listing.suggestion,
+            "results": [
+                {
+                    "slug": item.article.slug,
+                    "title": item.article.title,
+                    "url": request.build_absolute_uri(item.article.get_absolute_url()),
+                    "summary": item.article.summary,
+                    "published_on": item.article.published_on.isoformat(),
+                    "score": item.score,
+                    "highlight": item.highlight,
+                    "diseases": [d.slug for d in item.article.diseases.all()],
+                    "therapies": [t.slug for t in item.article.therapies.all()],
+                    "tags": [t.slug for t in item.article.tags.all()],
+                }
+                for item in listing.items
+            ],
+            "facets": {
+                name: [
+                    {"slug": option.value, "name": option.label, "count": option.count}
+                    for option in listing.facets.get(name, [])
+                ]
+                for name in ("disease", "therapy", "tag")
+            }
+            | {
+                "year": [
+                    {"value": int(option.value), "count": option.count}
+                    for option in listing.facets.get("year", [])
+                ]
+            },
+        }
+    )
+
+
+@require_GET
+def suggest_api(request: HttpRequest) -> JsonResponse:
+    """GET /api/suggest/?q=mult: up to ten completions for the search box."""
+    prefix = request.GET.get("q", "").strip()[:SUGGEST_MAX_PREFIX]
+    if not prefix:
+        return JsonResponse({"query": "", "suggestions": []})
+    try:
+        suggestions = get_backend().suggest(prefix, limit=SUGGEST_LIMIT)
+    except SearchUnavailable:
+        logger.exception("Search index unavailable for suggestions")
+        suggestions = []
+    return JsonResponse({"query": prefix, "suggestions": suggestions})

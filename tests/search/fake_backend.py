@@ -9,7 +9,10 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterable
 
-from search.backends.base import SearchBackend, SearchDocument
+import pytest
+
+from search.backends import get_backend, reset_backends
+from search.backends.base import Hit, SearchBackend, SearchDocument, SearchPage, SearchQuery
 
 
 class MemoryBackend(SearchBackend):
@@ -39,8 +42,80 @@ class MemoryBackend(SearchBackend):
         self.created = True
         return len(fresh)
 
+    def search(self, query: SearchQuery) -> SearchPage:
+        """Filters and every-word substring matching: enough to see what was indexed."""
+        words = query.text.casefold().split()
+        hits = []
+        for doc in sorted(self.documents.values(), key=lambda d: d.id):
+            text = " ".join(
+                [doc.title, doc.summary, doc.body, *doc.taxonomy, *doc.tag_names]
+            ).casefold()
+            if (
+                all(word in text for word in words)
+                and set(query.diseases) <= set(doc.diseases)
+                and set(query.therapies) <= set(doc.therapies)
+                and set(query.tags) <= set(doc.tags)
+            ):
+                hits.append(Hit(id=doc.id, slug=doc.slug, score=1.0, highlight=""))
+        return SearchPage(hits=hits, total=len(hits), page=1, num_pages=1)
+
     def indexed(self) -> dict[int, datetime.datetime]:
         return {pk: document.updated_at for pk, document in self.documents.items()}
 
     def exists(self) -> bool:
         return self.created
+
+
+class Instrumented:
+    """Wraps a backend instance's writes: records each call and fails on demand."""
+
+    def __init__(self, backend: SearchBackend) -> None:
+        self.backend = backend
+        self.calls: list[tuple[str, list[int]]] = []
+        self.fail = False
+        for name in ("index", "remove", "rebuild"):
+            setattr(backend, name, self._wrap(name, getattr(backend, name)))
+
+    def _wrap(self, name, method):
+        def wrapper(items):
+            items = list(items)
+            if self.fail:
+                raise RuntimeError(f"index unavailable ({name})")
+            ids = sorted(item if isinstance(item, int) else item.id for item in items)
+            self.calls.append((name, ids))
+            return method(items)
+
+        return wrapper
+
+    def calls_to(self, name: str) -> list[list[int]]:
+        return [ids for call, ids in self.calls if call == name]
+
+    def reset(self) -> None:
+        self.calls.clear()
+
+    def indexed(self) -> dict[int, datetime.datetime]:
+        return self.backend.indexed() if self.backend.exists() else {}
+
+    def found(self, text: str = "", **filters) -> set[int]:
+        """Ids the backend finds for this text and these filters (slugs), first page."""
+        filters = {key: tuple(value) for key, value in filters.items()}
+        page = self.backend.search(SearchQuery(text=text, per_page=100, **filters))
+        return {hit.id for hit in page.hits}
+
+
+BACKENDS = {
+    "memory": "tests.search.fake_backend.MemoryBackend",
+    "whoosh": "search.backends.whoosh.WhooshBackend",
+}
+
+
+def use_backend(name: str, settings, index_dir) -> Instrumented:
+    """Configure backend `name` ("memory" or "whoosh") for this test, instrumented.
+
+    Whoosh tests skip only while `search.backends.whoosh` does not exist yet.
+    """
+    if name == "whoosh":
+        pytest.importorskip("search.backends.whoosh")
+    settings.SEARCH_BACKENDS = {"default": {"BACKEND": BACKENDS[name], "PATH": index_dir}}
+    reset_backends()
+    return Instrumented(get_backend())

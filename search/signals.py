@@ -5,15 +5,19 @@ sync per transaction. Raw (fixture) saves are recorded like any other, so a
 `loaddata` ends in one batch after it commits, and a failed load, rolled back,
 leaves the index untouched.
 
-Not covered by signals, so callers must call `record_change` themselves:
-`QuerySet.update()`, `bulk_create()`, `bulk_update()` and raw SQL.
+Not covered by model signals, so callers must record them: `QuerySet.update()`,
+`bulk_create()`, `bulk_update()` and raw SQL. Either call `search.index.record_change(ids)`
+or send `library.signals.articles_bulk_changed(sender=Article, article_ids=ids)` (which
+ends up in the same place) in the same transaction.
 """
 
 from __future__ import annotations
 
+from django.db import DEFAULT_DB_ALIAS
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
 
 from library.models import Article, Disease, Tag, Therapy
+from library.signals import articles_bulk_changed
 from search.index import record_change
 
 TAXONOMY_MODELS = (Disease, Therapy, Tag)
@@ -42,6 +46,10 @@ def article_taxonomy_changed(
         record_change(pk_set or (), using=using)
 
 
+def articles_changed_in_bulk(sender, article_ids, using: str | None = None, **kwargs) -> None:
+    record_change(article_ids, using=using or DEFAULT_DB_ALIAS)
+
+
 def term_saved(sender, instance, created: bool, using: str, **kwargs) -> None:
     """A renamed term, a new alias or slug changes every document that carries it."""
     if not created:
@@ -67,6 +75,9 @@ def connect() -> None:
             sender=getattr(Article, field_name).through,
             dispatch_uid=f"search.article_{field_name}_changed",
         )
+    articles_bulk_changed.connect(
+        articles_changed_in_bulk, dispatch_uid="search.articles_changed_in_bulk"
+    )
     for model in TAXONOMY_MODELS:
         label = model._meta.model_name
         post_save.connect(term_saved, sender=model, dispatch_uid=f"search.{label}_saved")

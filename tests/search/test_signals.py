@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models.signals import post_save
 
 from library.models import Article, Disease, Tag, Therapy
+from library.signals import articles_bulk_changed
 from search import index
 from search.models import PendingIndexUpdate
 from tests.conftest import make_article, make_disease, make_tag, make_therapy
@@ -109,6 +110,16 @@ def test_bulk_publish_with_update_is_indexed_when_recorded(sync_backend, commit)
         Article.objects.filter(pk__in=ids).update(status=Article.Status.DRAFT)
         index.record_change(ids)
     assert sync_backend.indexed() == {}
+
+
+def test_bulk_changes_announced_by_the_library_signal_are_indexed(sync_backend, commit):
+    with commit():
+        drafts = [make_article(status=Article.Status.DRAFT) for _ in range(2)]
+    ids = [a.pk for a in drafts]
+    with commit():
+        Article.objects.filter(pk__in=ids).update(status=Article.Status.PUBLISHED)
+        articles_bulk_changed.send(sender=Article, article_ids=ids)
+    assert sync_backend.calls_to("index") == [sorted(ids)]
 
 
 # --- Many-to-many, from both sides ----------------------------------------------

@@ -1,0 +1,833 @@
+"""The Whoosh search backend.
+
+Layout on disk (`PATH`)::
+
+    PATH/CURRENT          name of the live generation, replaced with os.replace()
+    PATH/gen-<ns>-<pid>/  a complete Whoosh index; rebuild() builds a new one beside
+                          the live one and swaps the pointer, so a killed rebuild
+                          leaves the old index serving
+    PATH/.lock            flock held while creating or swapping generations
+
+How a results page is answered (see `search`): the query is parsed by our own small
+language (`search.backends.query`), never Whoosh's QueryParser. Document *sets* are
+computed from postings with set algebra (no scoring): they give the exact total, the
+facet counts (each facet value's document set is cached per segment) and the
+unmatched words. Only the page's documents are scored, by Whoosh's top-N collector
+with block-quality skipping over BM25F. Highlights scan a bounded window of the
+stored text with a regex built from the query's terms.
+
+Writes wait for Whoosh's write lock (retrying up to `LOCK_WAIT` seconds) instead of
+failing, and replace documents by their unique `id`. Each commit uses Whoosh's
+default merge policy (MERGE_SMALL: segments are merged in Fibonacci-sized tiers), so
+one-document commits from editors never pile up into hundreds of tiny segments.
+
+A process keeps one searcher per backend, guarded by a lock (Whoosh readers share
+file handles, so one search at a time per process), and refreshes it when another
+process commits (`up_to_date()` is one directory listing).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import fcntl
+import heapq
+import html
+import logging
+import math
+import os
+import shutil
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from whoosh import columns, fields, index, query
+from whoosh.codec.whoosh3 import W3LeafMatcher
+from whoosh.index import LockError
+from whoosh.reading import TermNotFound
+from whoosh.writing import SegmentWriter
+
+from search.backends.base import (
+    FACETS,
+    ORDERINGS,
+    FacetCount,
+    Hit,
+    SearchBackend,
+    SearchDocument,
+    SearchPage,
+    SearchQuery,
+    SearchUnavailable,
+)
+from search.backends.query import CompiledQuery, ParsedQuery, Unit, compile_query, parse_query
+from search.backends.whoosh_analysis import (
+    CompletionTokenizer,
+    FoldingTokenizer,
+    analyse,
+    analyse_unstemmed,
+    candidate_pattern,
+    fold,
+    fold_for_scan,
+    normalize_word,
+)
+
+logger = logging.getLogger("search")
+
+POINTER = "CURRENT"
+GENERATION_PREFIX = "gen-"
+LOCK_WAIT = 120.0  # seconds a writer waits for the index lock before giving up
+# BM25F field weights: title above summary and taxonomy, those above body.
+TEXT_FIELDS = (("title", 4.0), ("summary", 2.0), ("taxonomy", 2.0), ("body", 1.0))
+MAX_PER_PAGE = 100
+SNIPPET_CHARS = 240
+SCAN_CHARS = 20_000  # how far into a body highlighting looks for a match
+FEW_RESULTS = 3  # below this many hits, a likelier spelling is suggested
+FACET_FIELDS = {"disease": "disease", "therapy": "therapy", "tag": "tag", "year": "year"}
+
+
+def build_schema() -> fields.Schema:
+    """The index schema: only what search, facets, sorting and highlights need.
+
+    Title, summary and body are stored for highlights and more-like-this; ids, dates
+    and the sort title are columns, readable without unpickling stored documents.
+    `spell` holds unstemmed words of the short fields (the "Did you mean" vocabulary)
+    and `complete` the autocomplete phrases.
+    """
+    text = FoldingTokenizer()
+    return fields.Schema(
+        id=fields.ID(unique=True, stored=True, sortable=True),
+        slug=fields.STORED(),
+        title=fields.TEXT(analyzer=text, stored=True),
+        summary=fields.TEXT(analyzer=text, stored=True),
+        body=fields.TEXT(analyzer=text, stored=True),
+        taxonomy=fields.TEXT(analyzer=text),
+        spell=fields.TEXT(analyzer=FoldingTokenizer(stem=False), phrase=False),
+        complete=fields.TEXT(analyzer=CompletionTokenizer(), phrase=False),
+        disease=fields.KEYWORD(),
+        therapy=fields.KEYWORD(),
+        tag=fields.KEYWORD(),
+        year=fields.ID(),
+        published=fields.COLUMN(columns.NumericColumn("i")),
+        title_sort=fields.COLUMN(columns.VarBytesColumn()),
+        updated_at=fields.COLUMN(columns.VarBytesColumn()),
+    )
+
+
+def document_fields(doc: SearchDocument) -> dict:
+    """The Whoosh field values for one article."""
+    taxonomy = "\n".join(doc.taxonomy + doc.tag_names)
+    completions = [f"0\x1f{name}" for name in doc.taxonomy] + [f"1\x1f{doc.title}"]
+    return {
+        "id": str(doc.id),
+        "slug": doc.slug,
+        "title": doc.title,
+        "summary": doc.summary,
+        "body": doc.body,
+        "taxonomy": taxonomy,
+        "spell": "\n".join((doc.title, doc.summary, taxonomy)),
+        "complete": "\n".join(completions),
+        "disease": " ".join(doc.diseases),
+        "therapy": " ".join(doc.therapies),
+        "tag": " ".join(doc.tags),
+        "year": str(doc.published_on.year),
+        "published": doc.published_on.toordinal(),
+        "title_sort": fold(doc.title).encode("utf-8"),
+        "updated_at": doc.updated_at.isoformat().encode("ascii"),
+    }
+
+
+# --- Per-segment caches -------------------------------------------------------------
+
+
+def _leaf_ids(reader, fieldname: str, text: str) -> list[int]:
+    """Every docnum of a term's postings in one segment, deleted ones included.
+
+    Reads whole posting blocks instead of stepping a matcher one id at a time (about
+    10x faster); callers intersect with the live documents.
+    """
+    try:
+        matcher = reader.postings(fieldname, text)
+    except TermNotFound:
+        return []
+    matcher = getattr(matcher, "child", matcher)  # unwrap the deletions filter
+    if type(matcher) is not W3LeafMatcher:
+        return list(matcher.all_ids())
+    ids: list[int] = []
+    while matcher.is_active():
+        if matcher._ids is None:
+            matcher._read_ids()
+        ids.extend(matcher._ids)
+        matcher._next_block()
+    return ids
+
+
+class _SegmentData:
+    """Column values and facet document sets of one (immutable) segment."""
+
+    def __init__(self, reader) -> None:
+        self.size = reader.doc_count_all()
+        self.published = list(reader.column_reader("published"))
+        self.title_sort = list(reader.column_reader("title_sort"))
+        self.ids = [int(v) if v else 0 for v in reader.column_reader("id")]
+        self.updated = list(reader.column_reader("updated_at"))
+        self.facets: dict[str, dict[str, list[int]]] = {}
+        for facet, fieldname in FACET_FIELDS.items():
+            values = {}
+            for term in reader.lexicon(fieldname):
+                value = term.decode("utf-8")
+                values[value] = _leaf_ids(reader, fieldname, value)
+            self.facets[facet] = values
+
+
+@dataclass
+class _View:
+    """One searcher and what is derived from it, rebuilt when the index changes."""
+
+    generation: str
+    ix: index.Index
+    searcher: object
+    segments: dict  # segment id -> _SegmentData, shared across views
+    _cache: dict = field(default_factory=dict)
+
+    def _leaves(self) -> list[tuple[object, int, _SegmentData]]:
+        if "leaves" not in self._cache:
+            leaves = []
+            for reader, offset in self.searcher.reader().leaf_readers():
+                segid = reader.segment().segment_id()
+                if segid not in self.segments:
+                    self.segments[segid] = _SegmentData(reader)
+                leaves.append((reader, offset, self.segments[segid]))
+            self._cache["leaves"] = leaves
+        return self._cache["leaves"]
+
+    def _concat(self, attribute: str) -> list:
+        if attribute not in self._cache:
+            values: list = []
+            for _reader, _offset, data in self._leaves():
+                values.extend(getattr(data, attribute))
+            self._cache[attribute] = values
+        return self._cache[attribute]
+
+    @property
+    def alive(self) -> frozenset[int]:
+        if "alive" not in self._cache:
+            docs: set[int] = set()
+            for reader, offset, data in self._leaves():
+                deleted = reader.deleted_docs_set if reader.has_deletions() else ()
+                if deleted or offset:
+                    docs.update(offset + d for d in range(data.size) if d not in deleted)
+                else:
+                    docs.update(range(data.size))
+            self._cache["alive"] = frozenset(docs)
+        return self._cache["alive"]
+
+    @property
+    def published(self) -> list[int]:
+        return self._concat("published")
+
+    @property
+    def title_sort(self) -> list[bytes]:
+        return self._concat("title_sort")
+
+    @property
+    def ids(self) -> list[int]:
+        return self._concat("ids")
+
+    @property
+    def updated(self) -> list[bytes]:
+        return self._concat("updated")
+
+    def facet_docs(self, facet: str) -> dict[str, set[int]]:
+        key = ("facet", facet)
+        if key not in self._cache:
+            merged: dict[str, set[int]] = {}
+            for _reader, offset, data in self._leaves():
+                for value, ids in data.facets[facet].items():
+                    target = merged.setdefault(value, set())
+                    target.update(ids if not offset else (offset + d for d in ids))
+            self._cache[key] = merged
+        return self._cache[key]
+
+    def term_docs(self, token: str) -> set[int]:
+        docs: set[int] = set()
+        for reader, offset, _data in self._leaves():
+            for fieldname, _boost in TEXT_FIELDS:
+                ids = _leaf_ids(reader, fieldname, token)
+                docs.update(ids if not offset else (offset + d for d in ids))
+        return docs
+
+    def phrase_docs(self, tokens: tuple[str, ...]) -> set[int]:
+        phrase = query.Or([query.Phrase(f, list(tokens)) for f, _boost in TEXT_FIELDS])
+        return set(self.searcher.docs_for_query(phrase))
+
+    def unit_docs(self, unit: Unit) -> set[int]:
+        docs: set[int] = set()
+        for alternative in unit.alternatives:
+            if len(alternative) == 1:
+                docs |= self.term_docs(alternative[0])
+            else:
+                docs |= self.phrase_docs(alternative)
+        return docs
+
+
+# --- Highlighting -------------------------------------------------------------------
+
+
+def _matches(text: str, folded: str, pattern, terms: frozenset[str], start: int, end: int):
+    for match in pattern.finditer(folded, start, end):
+        if normalize_word(text[match.start() : match.end()]) in terms:
+            yield match.start(), match.end()
+
+
+def _escape_start(text: str, size: int = SNIPPET_CHARS) -> str:
+    if len(text) <= size:
+        return html.escape(text)
+    cut = text.rfind(" ", 0, size)
+    return html.escape(text[: cut if cut > size // 2 else size].rstrip()) + "…"
+
+
+def highlight(summary: str, body: str, terms: frozenset[str], size: int = SNIPPET_CHARS) -> str:
+    """A snippet of about `size` characters with matched words in <mark>, the rest escaped.
+
+    The summary is used when it contains a match, else a window of the body around
+    its first match; only the folded text is scanned by a compiled regex, and only
+    candidate words are analysed, so a long body costs little.
+    """
+    pattern = candidate_pattern(terms) if terms else None
+    if pattern is None:
+        return _escape_start(summary or body, size)
+    for text in (summary, body):
+        if not text:
+            continue
+        scan = text[:SCAN_CHARS]
+        folded = fold_for_scan(scan)
+        first = next(_matches(scan, folded, pattern, terms, 0, len(scan)), None)
+        if first is None:
+            continue
+        if len(text) <= size + size // 4:
+            start, end = 0, len(text)
+        else:
+            start = max(0, first[0] - size // 4)
+            if start:
+                space = text.find(" ", start, first[0])
+                start = space + 1 if space != -1 else first[0]
+            end = min(len(text), start + size)
+            if end < len(text):
+                space = text.rfind(" ", first[1], end)
+                end = space if space != -1 else end
+        parts = ["…"] if start else []
+        position = start
+        for m_start, m_end in _matches(scan, folded, pattern, terms, start, min(end, len(scan))):
+            if m_end > end:
+                break
+            parts.append(html.escape(text[position:m_start]))
+            parts.append(f"<mark>{html.escape(text[m_start:m_end])}</mark>")
+            position = m_end
+        parts.append(html.escape(text[position:end]))
+        if end < len(text):
+            parts.append("…")
+        return "".join(parts)
+    return _escape_start(summary or body, size)
+
+
+# --- The backend --------------------------------------------------------------------
+
+
+class WhooshBackend(SearchBackend):
+    """Whoosh index under `params["PATH"]`; see the module docstring for the design.
+
+    `search()` on an index that was never created answers an empty page (a fresh
+    site has nothing to find); a damaged index raises `SearchUnavailable`.
+    """
+
+    def __init__(self, alias: str, params: dict) -> None:
+        super().__init__(alias, params)
+        self.path = Path(params["PATH"])
+        self._lock = threading.RLock()
+        self._view_state: _View | None = None
+        self._segments: dict = {}
+        self._pid = os.getpid()
+
+    # -- generations and opening
+
+    def _pointer(self) -> str | None:
+        try:
+            name = (self.path / POINTER).read_text().strip()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise SearchUnavailable(f"cannot read {self.path / POINTER}: {exc}") from exc
+        return name or None
+
+    @contextlib.contextmanager
+    def _dir_lock(self) -> Iterator[None]:
+        """Serialize creating and swapping generations across processes."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        with open(self.path / ".lock", "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _new_generation(self) -> Path:
+        directory = self.path / f"{GENERATION_PREFIX}{time.time_ns():020d}-{os.getpid()}"
+        directory.mkdir(parents=True)
+        index.create_in(str(directory), build_schema())
+        return directory
+
+    def _point_to(self, name: str) -> None:
+        temporary = self.path / f".{POINTER}.{os.getpid()}.tmp"
+        with open(temporary, "w") as handle:
+            handle.write(name)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, self.path / POINTER)
+        directory = os.open(self.path, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+
+    def _ensure_index(self) -> str:
+        """The live generation's name, creating an empty index first if there is none."""
+        name = self._pointer()
+        if name and (self.path / name).is_dir():
+            return name
+        with self._dir_lock():
+            name = self._pointer()
+            if name and (self.path / name).is_dir():
+                return name
+            directory = self._new_generation()
+            self._point_to(directory.name)
+            return directory.name
+
+    def _open(self, name: str) -> index.Index:
+        try:
+            return index.open_dir(str(self.path / name))
+        except Exception as exc:
+            logger.exception("Search index %s cannot be opened", self.path / name)
+            raise SearchUnavailable(f"search index {self.path / name} is damaged") from exc
+
+    def _view(self) -> _View | None:
+        """The current searcher, reopened or refreshed if the index changed."""
+        if self._pid != os.getpid():
+            # After fork: never share the parent's open files.
+            self._view_state, self._segments, self._pid = None, {}, os.getpid()
+        name = self._pointer()
+        state = self._view_state
+        if name is None or not (self.path / name).is_dir():
+            self.close()
+            return None
+        try:
+            if state is not None and state.generation == name:
+                if state.searcher.up_to_date():
+                    return state
+                searcher = state.searcher.refresh()
+                self._view_state = _View(name, state.ix, searcher, self._segments)
+            else:
+                self.close()
+                ix = self._open(name)
+                self._segments = {}
+                self._view_state = _View(name, ix, ix.searcher(), self._segments)
+        except SearchUnavailable:
+            raise
+        except Exception as exc:
+            logger.exception("Search index %s cannot be read", self.path / name)
+            self._view_state = None
+            raise SearchUnavailable(f"search index {self.path / name} is damaged") from exc
+        leaves = self._view_state.searcher.reader().leaf_readers()
+        live = {reader.segment().segment_id() for reader, _offset in leaves}
+        for segid in set(self._segments) - live:
+            del self._segments[segid]
+        return self._view_state
+
+    def close(self) -> None:
+        """Close the cached searcher (tests and `reset_backends()` call this)."""
+        with self._lock:
+            state, self._view_state = self._view_state, None
+            if state is not None:
+                with contextlib.suppress(Exception):
+                    state.searcher.close()
+
+    # -- writing
+
+    def _acquire_writer(self, ix: index.Index, **kwargs) -> SegmentWriter:
+        deadline = time.monotonic() + LOCK_WAIT
+        while True:
+            try:
+                return ix.writer(timeout=1.0, delay=0.005, **kwargs)
+            except LockError:
+                if time.monotonic() > deadline:
+                    raise SearchUnavailable("search index is locked by another writer") from None
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[SegmentWriter]:
+        """A writer on the live generation, committed on success, cancelled on error.
+
+        After taking the lock the pointer is checked again: a rebuild swapped in while
+        we waited means the write must go to the new generation instead.
+        """
+        while True:
+            name = self._ensure_index()
+            ix = self._open(name)
+            writer = self._acquire_writer(ix)
+            if self._pointer() != name:
+                writer.cancel()
+                continue
+            break
+        try:
+            yield writer
+        except BaseException:
+            writer.cancel()
+            raise
+        writer.commit()
+
+    def index(self, documents: Iterable[SearchDocument]) -> int:
+        """Add or replace documents by id in one commit; waits for the write lock."""
+        docs = list(documents)
+        if not docs:
+            return 0
+        with self._writing() as writer:
+            for doc in docs:
+                writer.update_document(**document_fields(doc))
+        return len(docs)
+
+    def remove(self, ids: Iterable[int]) -> int:
+        ids = list(ids)
+        if not ids or not self.exists():
+            return 0
+        removed = 0
+        with self._writing() as writer:
+            for article_id in ids:
+                removed += writer.delete_by_term("id", str(article_id)) or 0
+        return removed
+
+    def clear(self) -> None:
+        """Swap in a new empty generation (cheap, and atomic like a rebuild)."""
+        self.rebuild(())
+
+    def rebuild(self, documents: Iterable[SearchDocument]) -> int:
+        """Build a new generation beside the live one, then swap the pointer.
+
+        If `documents` raises (or the process dies) the half-built directory is
+        discarded and the old index keeps serving. Before the swap the old
+        generation's write lock is taken, so a concurrent `index()` either committed
+        to the old generation already or retries on the new one; an update committed
+        to the old generation after this rebuild read that article from the database
+        is not in the new index, which `check_index` reports.
+        """
+        self.path.mkdir(parents=True, exist_ok=True)
+        directory = self._new_generation()
+        count = 0
+        try:
+            ix = index.open_dir(str(directory))
+            writer = ix.writer(limitmb=96)
+            seen: set[int] = set()
+            try:
+                for doc in documents:
+                    if doc.id in seen:
+                        continue
+                    seen.add(doc.id)
+                    writer.add_document(**document_fields(doc))
+                    count += 1
+            except BaseException:
+                writer.cancel()
+                raise
+            writer.commit()
+            self._swap(directory.name)
+        except BaseException:
+            shutil.rmtree(directory, ignore_errors=True)
+            raise
+        return count
+
+    def _swap(self, name: str) -> None:
+        with self._dir_lock():
+            old = self._pointer()
+            old_writer = None
+            if old and (self.path / old).is_dir():
+                with contextlib.suppress(SearchUnavailable):
+                    old_writer = self._acquire_writer(self._open(old))
+            try:
+                self._point_to(name)
+            finally:
+                if old_writer is not None:
+                    old_writer.cancel()
+            # Keep the previous generation a while: other processes may still be
+            # reading it until their next search notices the new pointer.
+            for entry in self.path.iterdir():
+                if entry.name.startswith(GENERATION_PREFIX) and entry.name not in (name, old):
+                    shutil.rmtree(entry, ignore_errors=True)
+
+    # -- reading
+
+    def exists(self) -> bool:
+        name = self._pointer()
+        return bool(name) and (self.path / name).is_dir()
+
+    def indexed(self) -> dict[int, datetime.datetime]:
+        with self._lock:
+            view = self._view()
+            if view is None:
+                return {}
+            ids, updated = view.ids, view.updated
+            return {
+                ids[d]: datetime.datetime.fromisoformat(updated[d].decode("ascii"))
+                for d in view.alive
+            }
+
+    def search(self, query: SearchQuery) -> SearchPage:
+        """Answer one results page; see the module docstring for how."""
+        parsed = parse_query(query.text or "")
+        compiled = compile_query(parsed, analyse, query.synonyms or ())
+        with self._lock:
+            view = self._view()
+            if view is None:
+                return SearchPage(hits=[], total=0, page=1, num_pages=1, facets=_no_facets())
+            try:
+                return _Search(view, query, parsed, compiled).page()
+            except SearchUnavailable:
+                raise
+            except Exception as exc:
+                logger.exception("Search failed on %s for %r", self.path, query.text)
+                raise SearchUnavailable("the search index could not be read") from exc
+
+    def suggest(self, prefix: str, limit: int = 10) -> list[str]:
+        """Titles and taxonomy names/aliases with a word starting with `prefix`.
+
+        Taxonomy names come first, then phrases that start with the prefix, then
+        shorter ones. At most a few hundred lexicon terms are read.
+        """
+        words = analyse_unstemmed((prefix or "")[:100])[:6]
+        if not words or len("".join(words)) < 2 or limit <= 0:
+            return []
+        with self._lock:
+            view = self._view()
+            if view is None:
+                return []
+            try:
+                terms = list(_take(view.searcher.reader().expand_prefix("complete", words[0]), 400))
+            except Exception as exc:
+                raise SearchUnavailable("the search index could not be read") from exc
+        candidates = {}
+        for term in terms:
+            _word, kind, display = term.decode("utf-8").split("\x1f", 2)
+            display_words = analyse_unstemmed(display)
+            at = _phrase_prefix_at(display_words, words)
+            if at is None:
+                continue
+            key = (kind, at != 0, len(display), display.casefold())
+            folded = display.casefold()
+            if folded not in candidates or key < candidates[folded][0]:
+                candidates[folded] = (key, display)
+        return [display for _key, display in sorted(candidates.values())[:limit]]
+
+    def more_like_this(self, article_id: int, limit: int = 5) -> list[int]:
+        """Documents sharing this one's key terms (title, summary and body)."""
+        with self._lock:
+            view = self._view()
+            if view is None or limit <= 0:
+                return []
+            try:
+                searcher = view.searcher
+                docnum = searcher.document_number(id=str(article_id))
+                if docnum is None:
+                    return []
+                stored = searcher.stored_fields(docnum)
+                text = " ".join(
+                    (stored.get("title", ""), stored.get("summary", ""), stored.get("body", ""))
+                )[:SCAN_CHARS]
+                results = searcher.more_like(docnum, "body", text=text, top=limit + 1, numterms=12)
+                ids = view.ids
+                found = [ids[docnum_] for _score, docnum_ in results.top_n]
+            except Exception as exc:
+                logger.exception("More-like-this failed on %s", self.path)
+                raise SearchUnavailable("the search index could not be read") from exc
+        return [i for i in dict.fromkeys(found) if i != article_id][:limit]
+
+
+def _take(iterator, count: int) -> Iterator:
+    for n, item in enumerate(iterator):
+        if n >= count:
+            return
+        yield item
+
+
+def _phrase_prefix_at(words: tuple[str, ...], prefix: tuple[str, ...]) -> int | None:
+    """Where `prefix` (whole words, the last one a prefix) starts within `words`."""
+    last = len(prefix) - 1
+    for start in range(len(words) - last):
+        if words[start + last].startswith(prefix[last]) and all(
+            words[start + i] == prefix[i] for i in range(last)
+        ):
+            return start
+    return None
+
+
+def _no_facets() -> dict[str, list[FacetCount]]:
+    return {facet: [] for facet in FACETS}
+
+
+def _whoosh_query(units: tuple[Unit, ...]) -> query.Query:
+    """The scoring query: AND of units, each an OR of terms/phrases over weighted fields."""
+    clauses = []
+    for unit in units:
+        alternatives = []
+        for tokens in unit.alternatives:
+            if len(tokens) == 1:
+                alternatives += [query.Term(f, tokens[0], boost=b) for f, b in TEXT_FIELDS]
+            else:
+                alternatives += [query.Phrase(f, list(tokens), boost=b) for f, b in TEXT_FIELDS]
+        clauses.append(query.Or(alternatives))
+    return clauses[0] if len(clauses) == 1 else query.And(clauses)
+
+
+class _Search:
+    """One results page: sets first, then scoring of just the page, then decoration."""
+
+    def __init__(
+        self, view: _View, request: SearchQuery, parsed: ParsedQuery, compiled: CompiledQuery
+    ) -> None:
+        self.view = view
+        self.request = request
+        self.parsed = parsed
+        self.compiled = compiled
+        self.per_page = min(max(int(request.per_page or 20), 1), MAX_PER_PAGE)
+        self.ordering = request.ordering if request.ordering in ORDERINGS else "relevance"
+
+    def page(self) -> SearchPage:
+        view, compiled = self.view, self.compiled
+        unmatched: list[str] = []
+        docs: set[int] | frozenset[int]
+        if compiled.required:
+            sets = []
+            for unit in compiled.required:
+                unit_docs = view.unit_docs(unit)
+                if not unit_docs:
+                    unmatched.extend(unit.source)
+                sets.append(unit_docs)
+            sets.sort(key=len)
+            docs = view.alive.intersection(*sets) if sets[0] else set()
+        else:
+            docs = view.alive
+        for unit in compiled.excluded:
+            docs = docs - view.unit_docs(unit)
+        docs = self._filtered(docs)
+
+        total = len(docs)
+        num_pages = max(1, math.ceil(total / self.per_page))
+        page_number = min(max(int(self.request.page or 1), 1), num_pages)
+        offset = (page_number - 1) * self.per_page
+        ranked = self._rank(docs, offset)
+        terms = compiled.positive_tokens()
+        hits = []
+        for docnum, score in ranked:
+            stored = view.searcher.stored_fields(docnum)
+            hits.append(
+                Hit(
+                    id=int(stored["id"]),
+                    slug=stored.get("slug", ""),
+                    score=round(float(score), 4),
+                    highlight=highlight(stored.get("summary", ""), stored.get("body", ""), terms),
+                )
+            )
+        unmatched = list(dict.fromkeys(unmatched))
+        return SearchPage(
+            hits=hits,
+            total=total,
+            page=page_number,
+            num_pages=num_pages,
+            facets=self._facets(docs),
+            suggestion=self._suggestion(total, unmatched),
+            unmatched_terms=unmatched,
+        )
+
+    def _filtered(self, docs):
+        request = self.request
+        wanted = [("disease", s) for s in request.diseases]
+        wanted += [("therapy", s) for s in request.therapies]
+        wanted += [("tag", s) for s in request.tags]
+        if request.year is not None:
+            wanted.append(("year", str(request.year)))
+        for facet, value in wanted:
+            docs = self.view.facet_docs(facet).get(str(value), set()).intersection(docs)
+        return docs
+
+    def _rank(self, docs, offset: int) -> list[tuple[int, float]]:
+        """The page's (docnum, score) pairs; only the top `offset + per_page` are scored."""
+        if not docs:
+            return []
+        wanted = offset + self.per_page
+        if self.ordering == "relevance" and self.compiled.required:
+            searcher = self.view.searcher
+            results = searcher.search(
+                _whoosh_query(self.compiled.required),
+                limit=wanted,
+                filter=docs if type(docs) is set else set(docs),  # Whoosh rejects frozensets
+            )
+            return [(d, s) for s, d in results.top_n[offset:wanted]]
+        published, titles = self.view.published, self.view.title_sort
+        if self.ordering == "title":
+            top = heapq.nsmallest(wanted, docs, key=lambda d: (titles[d], -published[d], d))
+        elif self.ordering == "published_on":
+            top = heapq.nsmallest(wanted, docs, key=lambda d: (published[d], titles[d], d))
+        else:  # "-published_on", and relevance without words: newest first
+            top = heapq.nsmallest(wanted, docs, key=lambda d: (-published[d], titles[d], d))
+        return [(d, 0.0) for d in top[offset:wanted]]
+
+    def _facets(self, docs) -> dict[str, list[FacetCount]]:
+        facets = {}
+        for facet in FACETS:
+            counts = []
+            for value, value_docs in self.view.facet_docs(facet).items():
+                count = len(value_docs.intersection(docs))
+                if count:
+                    counts.append(FacetCount(value, count))
+            counts.sort(key=lambda c: (-c.count, c.value))
+            facets[facet] = counts
+        return facets
+
+    def _suggestion(self, total: int, unmatched: list[str]) -> str | None:
+        """A corrected query from the index's own words, or None.
+
+        A word is corrected when it matched nothing, or when the query found fewer
+        than FEW_RESULTS and a close word is much more common.
+        """
+        if total >= FEW_RESULTS and not unmatched:
+            return None
+        unmatched_keys = {w.casefold() for w in unmatched}
+        reader = self.view.searcher.reader()
+        replace: dict[str, str] = {}
+        for word in dict.fromkeys(self.parsed.words()):
+            folded = normalize_word(word, stem=False)
+            if len(folded) < 3 or any(ch.isdigit() for ch in folded):
+                continue
+            own = reader.doc_frequency("spell", folded)
+            if word.casefold() not in unmatched_keys and own >= 2 and total:
+                continue
+            best = self._correct(folded)
+            if best is None:
+                continue
+            candidate, frequency = best
+            if word.casefold() in unmatched_keys or frequency > max(2, 3 * own):
+                replace[word.casefold()] = candidate
+        if not replace:
+            return None
+        suggestion = self.parsed.render(replace)
+        return suggestion if suggestion.casefold() != self.parsed.render().casefold() else None
+
+    def _correct(self, word: str) -> tuple[str, int] | None:
+        """The most frequent `spell` term within edit distance 1, else 2, of `word`."""
+        reader = self.view.searcher.reader()
+        for distance in (1, 2):
+            candidates: set[str] = set()
+            for leaf, _offset in reader.leaf_readers():
+                with contextlib.suppress(TermNotFound, KeyError):
+                    candidates.update(leaf.terms_within("spell", word, distance, prefix=1))
+            candidates.discard(word)
+            if candidates:
+                scored = [(reader.doc_frequency("spell", c), c) for c in candidates]
+                frequency, best = max(scored, key=lambda fc: (fc[0], [-ord(ch) for ch in fc[1]]))
+                return best, frequency
+        return None

@@ -1,0 +1,187 @@
+"""Text analysis for the Whoosh backend: one fused tokenizer, shared by indexing,
+querying and highlighting.
+
+Whoosh pickles the schema (analyzers included) into the index, so every piece here
+lives at module level in an importable module and holds only plain attributes.
+
+The stock Whoosh chain (RegexTokenizer | LowercaseFilter | CharsetFilter | StopFilter
+| StemFilter) runs five generators per token; indexing ~800-word bodies spends most of
+its time there. `FoldingTokenizer` does the same work in one loop with a per-word
+cache, so each token costs one regex match and one dict lookup.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterator
+from functools import lru_cache
+
+from whoosh.analysis import Token, Tokenizer
+from whoosh.lang.porter import stem as porter_stem
+
+# A word, keeping inner apostrophes ("Crohn's", "Crohn\u2019s") so they can be dropped
+# rather than split on; a newline is matched too and opens a position gap.
+WORD_RE = re.compile("\\w+(?:['\u2019\u02bc]\\w+)*|\n", re.UNICODE)
+APOSTROPHES = "'\u2019\u02bc"  # ASCII, typographic and modifier-letter apostrophes
+DROP_APOSTROPHES = str.maketrans("", "", APOSTROPHES)
+
+# Deliberately shorter than Whoosh's STOP_WORDS: "as", "us", "may", "can" and "will"
+# are kept because abbreviations and plain-language questions need them.
+_STOP = "a an and are at be by for from if in is it of on or that the this to was were with"
+STOP_WORDS = frozenset(_STOP.split(" "))
+
+# Positions skipped at a newline, so a phrase never matches across two taxonomy
+# names (they are indexed one per line) or across paragraphs.
+LINE_GAP = 8
+MAX_WORD_LENGTH = 64
+
+
+def fold(word: str) -> str:
+    """Lowercase, strip accents and apostrophes: `Crohn\u2019s` → `crohns`, `Barré` → `barre`."""
+    word = unicodedata.normalize("NFKD", word.casefold())
+    word = "".join(ch for ch in word if not unicodedata.combining(ch))
+    return word.translate(DROP_APOSTROPHES)
+
+
+@lru_cache(maxsize=200_000)
+def normalize_word(word: str, stem: bool = True) -> str:
+    """The index term for one word as written, or "" for a stop word or junk."""
+    folded = fold(word)
+    if not folded or folded in STOP_WORDS or len(folded) > MAX_WORD_LENGTH:
+        return ""
+    return porter_stem(folded) if stem else folded
+
+
+def analyse(text: str, stem: bool = True) -> tuple[str, ...]:
+    """Index terms of `text` in order: what a query word or synonym must equal."""
+    terms = []
+    for match in WORD_RE.finditer(text):
+        term = normalize_word(match.group(), stem)
+        if term:
+            terms.append(term)
+    return tuple(terms)
+
+
+def analyse_unstemmed(text: str) -> tuple[str, ...]:
+    return analyse(text, stem=False)
+
+
+class FoldingTokenizer(Tokenizer):
+    """Tokenize, case- and accent-fold, drop stop words and (optionally) stem.
+
+    Stop words do not take a position, as with Whoosh's StopFilter(renumber=True).
+    """
+
+    def __init__(self, stem: bool = True) -> None:
+        self.stem = stem
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other.stem == self.stem
+
+    def __hash__(self) -> int:
+        return hash((type(self), self.stem))
+
+    def __call__(
+        self,
+        value: str,
+        positions: bool = False,
+        chars: bool = False,
+        keeporiginal: bool = False,
+        removestops: bool = True,
+        start_pos: int = 0,
+        start_char: int = 0,
+        tokenize: bool = True,
+        mode: str = "",
+        **kwargs,
+    ) -> Iterator[Token]:
+        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        stem = self.stem
+        pos = start_pos
+        for match in WORD_RE.finditer(value):
+            word = match.group()
+            if word == "\n":
+                pos += LINE_GAP
+                continue
+            term = normalize_word(word, stem)
+            if not term:
+                continue
+            token.text = term
+            token.boost = 1.0
+            token.stopped = False
+            if keeporiginal:
+                token.original = word
+            if positions:
+                token.pos = pos
+                pos += 1
+            if chars:
+                token.startchar = start_char + match.start()
+                token.endchar = start_char + match.end()
+            yield token
+
+
+class CompletionTokenizer(Tokenizer):
+    """Index each display phrase (one per line) under each of its folded words.
+
+    A term is `<folded word>\\x1f<kind>\\x1f<display phrase>`, so completions for a
+    prefix are one bounded `expand_prefix` walk over the lexicon, with no stored
+    fields read. `kind` is "0" for taxonomy names and aliases, "1" for titles.
+    """
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self)
+
+    def __hash__(self) -> int:
+        return hash(type(self))
+
+    def __call__(self, value: str, **kwargs) -> Iterator[Token]:
+        token = Token(**kwargs)
+        seen = set()
+        for line in value.split("\n"):
+            kind, _, display = line.partition("\x1f")
+            display = " ".join(display.split())[:120]
+            if not display:
+                continue
+            for word in analyse_unstemmed(display):
+                term = f"{word}\x1f{kind}\x1f{display}"
+                if term in seen:
+                    continue
+                seen.add(term)
+                token.text = term
+                token.boost = 1.0
+                token.stopped = False
+                token.pos = 0
+                yield token
+
+
+# --- Highlighting support ---------------------------------------------------------
+
+# A length-preserving accent fold, so offsets in the folded text are offsets in the
+# original: each precomposed Latin letter maps to its base letter.
+_FOLD_TABLE: dict[int, str] = {}
+for _cp in range(0xC0, 0x250):
+    _base = "".join(
+        c for c in unicodedata.normalize("NFKD", chr(_cp)) if not unicodedata.combining(c)
+    )
+    if len(_base) == 1 and _base.isascii():
+        _FOLD_TABLE[_cp] = _base
+_FOLD_TABLE.update({ord("\u2019"): "'", ord("\u02bc"): "'"})
+
+
+def fold_for_scan(text: str) -> str:
+    """Fold accents without changing the length of `text` (C-speed `str.translate`)."""
+    return text.translate(_FOLD_TABLE)
+
+
+def candidate_pattern(terms: frozenset[str]) -> re.Pattern | None:
+    """A regex finding words in folded text that may analyse to one of `terms`.
+
+    A Porter stem is nearly always a prefix of the word it came from, minus a final
+    letter ("studi" ← "study"), so the regex matches words starting with the stem
+    less its last letter; each candidate is then confirmed with `normalize_word`.
+    """
+    prefixes = sorted({t[:-1] if len(t) > 3 else t for t in terms if t}, key=len, reverse=True)
+    if not prefixes:
+        return None
+    alternation = "|".join(re.escape(p) for p in prefixes)
+    return re.compile(rf"(?<!\w)(?:{alternation})\w*(?:'\w+)*", re.IGNORECASE)

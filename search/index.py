@@ -238,7 +238,7 @@ def update_articles(
     id (deleted, draft) is removed. Each chunk reads and writes under the sync lock.
     Successfully synced ids leave the pending-failure queue.
     """
-    ids = sorted(set(article_ids))
+    ids = sorted({int(pk) for pk in article_ids if pk is not None})
     backend = get_backend()
     result = SyncResult()
     for start in range(0, len(ids), chunk_size):

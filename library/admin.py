@@ -1,4 +1,5 @@
 from django.contrib import admin, messages
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
@@ -11,7 +12,7 @@ class TaxonomyAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ["name"]}
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
-        return super().get_queryset(request).with_article_counts()
+        return super().get_queryset(request).with_article_counts().order_by("name")
 
     @admin.display(description="Published articles", ordering="article_count")
     def article_count(self, obj) -> int:
@@ -44,6 +45,7 @@ class ArticleAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ["title"]}
     readonly_fields = ["created_at", "updated_at"]
     actions = ["publish", "unpublish"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     fieldsets = [
         (None, {"fields": ["title", "slug", "summary", "body"]}),
         ("Publication", {"fields": ["status", "published_on", "source_name", "source_url"]}),

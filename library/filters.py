@@ -39,9 +39,9 @@ class ArticleFilter(django_filters.FilterSet):
         max_length=MAX_QUERY_LENGTH,
         strip=True,
     )
-    disease = SlugMultipleChoiceFilter(field_name="diseases", queryset=Disease.objects.all())
-    therapy = SlugMultipleChoiceFilter(field_name="therapies", queryset=Therapy.objects.all())
-    tag = SlugMultipleChoiceFilter(field_name="tags", queryset=Tag.objects.all())
+    disease = SlugMultipleChoiceFilter(field_name="diseases__slug", queryset=Disease.objects.all())
+    therapy = SlugMultipleChoiceFilter(field_name="therapies__slug", queryset=Therapy.objects.all())
+    tag = SlugMultipleChoiceFilter(field_name="tags__slug", queryset=Tag.objects.all())
     year = django_filters.NumberFilter(
         field_name="published_on",
         lookup_expr="year",

@@ -130,10 +130,10 @@ def _validate_record(path, index, record, defined, existing) -> list[str]:
             continue
         if field.many_to_many:
             relations[name] = field
-        elif field.editable and field.concrete:
+        elif field.concrete and not field.primary_key:
             plain[name] = value
         else:
-            problems.append(f"{where}: field '{name}': set automatically, leave it out")
+            problems.append(f"{where}: field '{name}': records are keyed by slug, leave it out")
 
     instance = model(**plain)
     exclude = [f.name for f in model._meta.get_fields() if f.many_to_many or f.auto_created]

@@ -66,6 +66,15 @@ def make_article(
 
 
 @pytest.fixture(autouse=True)
+def plain_static_storage(settings):
+    """Production uses WhiteNoise's manifest storage, which needs `collectstatic` first."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture(autouse=True)
 def search_index_dir(tmp_path, settings):
     """Every test gets its own empty search index directory."""
     from search.backends import reset_backends

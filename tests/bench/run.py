@@ -1,0 +1,611 @@
+"""The benchmark driver: `make bench`, or `python -m tests.bench.run`.
+
+For each corpus size it builds a throw-away SQLite database and search index in a
+temporary directory (migrate, the shipped taxonomy, `generate_articles`), then measures
+in child processes (`tests.bench.worker`), each figure as a median and p95 over repeated
+runs:
+
+1. full `rebuild_index`: docs/s and peak RSS;
+2. one editor-style save until the search API returns it;
+3. `loaddata` of 1,000 articles in the public fixture format, indexing included;
+4. the search API and the results page for the fixed query set (`queries.txt`), cold;
+5. browsing `/articles/` (no filter, one disease, disease+therapy+tag, page 40) with the
+   SQL query count of each;
+6. baselines on the same data and queries: the floor (`/healthz/` through the same
+   middleware), naive Whoosh, naive `icontains` database search and SQLite FTS5.
+
+It prints one Markdown table with ratios against the baselines, checks the targets of
+issue 4 (PASS/MISS) and writes every raw figure to a JSON file.
+
+Environment:
+    BENCH_SIZES=1000,10000   sizes to run (default 1000,10000)
+    BENCH_FULL=1             also 50,000 articles
+    BENCH_OUTPUT=path.json   where to write the raw figures (default var/bench/)
+    BENCH_KEEP=1             keep the temporary directory (for profiling)
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import platform
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+from tests.bench.worker import RESULT_MARK
+
+REPO = Path(__file__).resolve().parents[2]
+QUERIES = Path(__file__).with_name("queries.txt")
+SEED = 1
+FIXTURE_SEED = 2  # the loaddata fixture: other slugs than the corpus
+FIXTURE_SIZE = 1000
+
+# Repetitions per size: enough for a median and a p95 that mean something, few enough
+# that the default sizes finish in under ten minutes on two cores.
+REPS = {
+    "rebuild": {1000: 3, 10000: 3, 50000: 2},
+    "naive_build": {1000: 2, 10000: 1, 50000: 1},
+    "search": {1000: 3, 10000: 3, 50000: 2},
+    "search_baselines": {1000: 2, 10000: 2, 50000: 1},
+    "browse": {1000: 30, 10000: 30, 50000: 20},
+    "incremental": {1000: 40, 10000: 40, 50000: 30},
+    "loaddata": {1000: 3, 10000: 3, 50000: 2},
+}
+
+TARGETS_AT = 10000
+
+
+class BenchError(RuntimeError):
+    pass
+
+
+# --- Statistics ------------------------------------------------------------------
+
+
+def percentile(values: list[float], pct: float) -> float:
+    """Linear interpolation between closest ranks (numpy's default)."""
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    position = (len(ordered) - 1) * pct / 100
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def summary(values: list[float]) -> dict:
+    return {
+        "n": len(values),
+        "median": percentile(values, 50),
+        "p95": percentile(values, 95),
+        "min": min(values) if values else None,
+        "max": max(values) if values else None,
+    }
+
+
+# --- Child processes -------------------------------------------------------------
+
+
+def reps(kind: str, size: int) -> int:
+    table = REPS[kind]
+    return table.get(size) or table[min(table, key=lambda known: abs(known - size))]
+
+
+class Corpus:
+    """The throw-away database and index of one size, and how to run things against it."""
+
+    def __init__(self, size: int, root: Path, static_root: Path) -> None:
+        self.size = size
+        self.dir = root / f"n{size}"
+        self.dir.mkdir(parents=True)
+        self.db = self.dir / "db.sqlite3"
+        self.index = self.dir / "search_index"
+        self.log = self.dir / "log.txt"
+        self.static_root = static_root
+        self.fixture = self.dir / "fixture-1000.json"
+
+    def env(self, db: Path | None = None, index: Path | None = None) -> dict:
+        env = dict(os.environ)
+        env.update(
+            DATABASE_URL=f"sqlite:///{db or self.db}",
+            SEARCH_INDEX_DIR=str(index or self.index),
+            STEMSITE_VAR_DIR=str(self.dir / "var"),
+            DJANGO_SECRET_KEY="benchmark-only-secret-key-not-for-production-0123456789",
+            DJANGO_HTTPS="0",
+            DJANGO_DEBUG="0",
+            DJANGO_ALLOWED_HOSTS="testserver,localhost,127.0.0.1",
+            DJANGO_STATIC_ROOT=str(self.static_root),
+            DJANGO_LOG_LEVEL="WARNING",
+            SEARCH_LOG_LEVEL="WARNING",
+            PYTHONHASHSEED="0",
+        )
+        return env
+
+    def manage(self, *args: str, **kw) -> tuple[str, float]:
+        return run_child([sys.executable, "manage.py", *args], self.env(), self.log, **kw)
+
+    def worker(self, task: str, env: dict | None = None, **kwargs) -> dict:
+        output, peak = run_child(
+            [sys.executable, "-m", "tests.bench.worker", task, json.dumps(kwargs)],
+            env or self.env(),
+            self.log,
+        )
+        for line in output.splitlines():
+            if line.startswith(RESULT_MARK):
+                result = json.loads(line[len(RESULT_MARK) :])
+                result["tree_peak_rss_mb"] = round(peak, 1)
+                return result
+        raise BenchError(f"worker {task} printed no result")
+
+
+def run_child(command: list[str], env: dict, log: Path) -> tuple[str, float]:
+    """Run a child to completion; return its stdout and the peak RSS of its process tree."""
+    with log.open("a") as err:
+        err.write(f"\n$ {' '.join(command[1:])[:300]}\n")
+        err.flush()
+        process = psutil.Popen(
+            command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=err, text=True
+        )
+        peak = [0.0]
+        done = threading.Event()
+
+        def poll() -> None:
+            while not done.is_set():
+                try:
+                    procs = [process, *process.children(recursive=True)]
+                    rss = sum(p.memory_info().rss for p in procs if p.is_running())
+                    peak[0] = max(peak[0], rss / 2**20)
+                except psutil.Error:
+                    pass
+                done.wait(0.02)
+
+        poller = threading.Thread(target=poll, daemon=True)
+        poller.start()
+        output, _ = process.communicate()
+        done.set()
+        poller.join()
+    if process.returncode != 0:
+        tail = "".join(log.read_text().splitlines(keepends=True)[-25:])
+        raise BenchError(f"{' '.join(command[1:3])} exited {process.returncode}:\n{tail}")
+    return output, peak[0]
+
+
+def load_queries() -> list[list[str]]:
+    queries, kind = [], "query"
+    for line in QUERIES.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            kind = line[1:-1]
+            continue
+        queries.append([kind, line])
+    return queries
+
+
+# --- One size ----------------------------------------------------------------------
+
+
+def progress(message: str) -> None:
+    print(f"  {time.strftime('%H:%M:%S')} {message}", flush=True)
+
+
+def bench_size(size: int, root: Path, static_root: Path, queries) -> dict:
+    corpus = Corpus(size, root, static_root)
+    out: dict = {"size": size, "errors": {}}
+
+    def step(name: str, func):
+        started = time.perf_counter()
+        try:
+            out[name] = func()
+            progress(f"{size:>6} {name}: {time.perf_counter() - started:.1f} s")
+        except BenchError as exc:
+            out["errors"][name] = str(exc)
+            progress(f"{size:>6} {name}: FAILED\n{exc}")
+
+    def setup():
+        timings = {}
+        for label, args in (
+            ("migrate", ["migrate", "--no-input", "-v0"]),
+            ("loaddata taxonomy", ["loaddata", "taxonomy", "-v0"]),
+            ("generate_articles", ["generate_articles", "--count", str(size), "--seed", str(SEED)]),
+            (
+                "generate fixture",
+                ["generate_articles", "--count", str(FIXTURE_SIZE), "--seed", str(FIXTURE_SEED),
+                 "--fixture", str(corpus.fixture)],
+            ),
+        ):
+            started = time.perf_counter()
+            corpus.manage(*args)
+            timings[label] = time.perf_counter() - started
+        with sqlite3.connect(corpus.db) as db:
+            timings["published"] = db.execute(
+                "SELECT count(*) FROM library_article WHERE status = 'published'"
+            ).fetchone()[0]
+        return timings
+
+    step("setup", setup)
+    if "setup" not in out:
+        return out
+    naive_path = corpus.dir / "naive_index"
+    fts_path = corpus.dir / "fts5.sqlite3"
+    step("naive_build", lambda: [
+        corpus.worker("naive-build", path=str(naive_path)) for _ in range(reps("naive_build", size))
+    ])
+    step("fts5_build", lambda: [corpus.worker("fts5-build", path=str(fts_path))])
+    step("rebuild", lambda: [corpus.worker("rebuild") for _ in range(reps("rebuild", size))])
+    step("search", lambda: corpus.worker(
+        "search",
+        queries=queries,
+        reps=reps("search", size),
+        baseline_reps=reps("search_baselines", size),
+        naive_path=str(naive_path),
+        fts_path=str(fts_path),
+    ))
+    step("browse", lambda: corpus.worker("browse", reps=reps("browse", size)))
+    step("loaddata", lambda: [loaddata_once(corpus, n) for n in range(reps("loaddata", size))])
+    step("incremental", lambda: corpus.worker("incremental", reps=reps("incremental", size)))
+    if not os.environ.get("BENCH_KEEP"):
+        shutil.rmtree(corpus.dir, ignore_errors=True)
+    return out
+
+
+def loaddata_once(corpus: Corpus, n: int) -> dict:
+    """Load the fixture into a copy of the corpus, so every run starts from the same state."""
+    scratch = corpus.dir / f"loaddata-{n}"
+    scratch.mkdir()
+    db = scratch / "db.sqlite3"
+    for suffix in ("", "-wal", "-shm"):
+        source = Path(f"{corpus.db}{suffix}")
+        if source.exists():
+            shutil.copy2(source, f"{db}{suffix}")
+    index = scratch / "search_index"
+    shutil.copytree(corpus.index, index)
+    try:
+        return corpus.worker(
+            "loaddata",
+            env=corpus.env(db=db, index=index),
+            path=str(corpus.fixture),
+            slug_prefix=f"synthetic-{FIXTURE_SEED}-",
+        )
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+# --- Reporting ---------------------------------------------------------------------
+
+
+def machine() -> dict:
+    import django
+
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        from whoosh import versionstring as whoosh_version
+
+        whoosh = whoosh_version()
+    except ImportError:
+        whoosh = "?"
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": model,
+        "ram_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "django": django.get_version(),
+        "whoosh": whoosh,
+        "sqlite": sqlite3.sqlite_version,
+    }
+
+
+def ms(value: float | None) -> str:
+    return "–" if value is None else f"{value * 1000:.1f} ms"
+
+
+def analyse(size_result: dict) -> dict:
+    """Summaries (median/p95) of the raw samples of one size."""
+    res: dict = {}
+    if "naive_build" in size_result:
+        runs = size_result["naive_build"]
+        times = [r["seconds"] for r in runs]
+        res["naive_build"] = {
+            "docs": runs[0]["docs"],
+            "seconds": summary(times),
+            "rss_mb": max(max(r["tree_peak_rss_mb"], r["self_maxrss_mb"]) for r in runs),
+        }
+    if "fts5_build" in size_result:
+        runs = size_result["fts5_build"]
+        res["fts5_build"] = {"docs": runs[0]["docs"], "seconds": summary([r["seconds"] for r in runs])}
+    if "rebuild" in size_result:
+        runs = size_result["rebuild"]
+        res["rebuild"] = {
+            "docs": runs[0]["docs"],
+            "seconds": summary([r["seconds"] for r in runs]),
+            "rss_mb": max(
+                max(r["tree_peak_rss_mb"], r["self_maxrss_mb"] + r["children_maxrss_mb"])
+                for r in runs
+            ),
+            "segments": runs[-1].get("segments"),
+        }
+    if "search" in size_result:
+        per_query = size_result["search"]["queries"]
+        methods = next(iter(per_query.values()))["times"].keys()
+        res["search"] = {
+            m: summary([t for q in per_query.values() for t in q["times"][m]]) for m in methods
+        }
+        res["search"]["page_warm"] = summary(size_result["search"]["page_warm"])
+        kinds: dict[str, dict[str, list[float]]] = {}
+        for q in per_query.values():
+            for m, times in q["times"].items():
+                kinds.setdefault(q["kind"], {}).setdefault(m, []).extend(times)
+        res["search_by_kind"] = {
+            kind: {m: summary(times) for m, times in by_method.items()}
+            for kind, by_method in kinds.items()
+        }
+        res["search_page_sql_queries"] = sorted(
+            {q["page_sql_queries"] for q in per_query.values()}
+        )
+    if "browse" in size_result:
+        res["browse"] = {
+            name: {**summary(page["times"]), "sql_queries": page["sql_queries"], "url": page["url"]}
+            for name, page in size_result["browse"]["pages"].items()
+        }
+    if "loaddata" in size_result:
+        runs = size_result["loaddata"]
+        res["loaddata"] = {
+            "articles": runs[0]["articles"],
+            "seconds": summary([r["seconds"] for r in runs]),
+            "loaddata_returned": summary([r["loaddata_returned"] for r in runs]),
+        }
+    if "incremental" in size_result:
+        inc = size_result["incremental"]
+        res["incremental"] = {
+            "save_to_searchable": summary(inc["save_to_searchable"]),
+            "save_and_commit": summary(inc["save_and_commit"]),
+            "saves": len(inc["save_to_searchable"]),
+            "segments_before": inc["segments_before"],
+            "segments_after": inc["segments_after"],
+        }
+    return res
+
+
+def table(analysed: dict[int, dict]) -> list[str]:
+    lines = [
+        "| size | measurement | median | p95 | baseline (p95) | ratio |",
+        "|---:|---|---:|---:|---|---:|",
+    ]
+
+    def row(size, what, median, p95, baseline="", ratio=""):
+        lines.append(f"| {size:,} | {what} | {median} | {p95} | {baseline} | {ratio} |")
+
+    for size, res in analysed.items():
+        naive = res.get("naive_build")
+        naive_rate = naive and naive["docs"] / naive["seconds"]["median"]
+        if "rebuild" in res:
+            rb = res["rebuild"]
+            rate = rb["docs"] / rb["seconds"]["median"]
+            slow = rb["docs"] / rb["seconds"]["p95"]
+            row(size, f"rebuild_index ({rb['docs']:,} docs, n={rb['seconds']['n']})",
+                f"{rate:.0f} docs/s", f"{slow:.0f} docs/s",
+                f"naive Whoosh {naive_rate:.0f} docs/s" if naive else "",
+                f"{rate / naive_rate:.2f}x" if naive else "")
+            row(size, "rebuild_index peak RSS", f"{rb['rss_mb']:.0f} MB", "",
+                f"naive {naive['rss_mb']:.0f} MB" if naive else "", "")
+        if naive:
+            row(size, f"naive Whoosh build, single writer (n={naive['seconds']['n']})",
+                f"{naive_rate:.0f} docs/s",
+                f"{naive['docs'] / naive['seconds']['p95']:.0f} docs/s", "", "")
+        if "fts5_build" in res:
+            fb = res["fts5_build"]
+            row(size, "SQLite FTS5 build", f"{fb['docs'] / fb['seconds']['median']:.0f} docs/s",
+                "", "", "")
+        if "incremental" in res:
+            inc = res["incremental"]
+            seg = inc["segments_after"]
+            row(size, f"save → searchable (n={inc['saves']}; segments after: "
+                f"{', '.join(str(v) for v in seg.values()) or '?'})",
+                ms(inc["save_to_searchable"]["median"]), ms(inc["save_to_searchable"]["p95"]),
+                "target 150 ms", "")
+        if "loaddata" in res:
+            ld = res["loaddata"]
+            row(size, f"loaddata {ld['articles']:,} articles + indexing (n={ld['seconds']['n']})",
+                f"{ld['articles'] / ld['seconds']['median']:.0f} articles/s",
+                f"{ld['articles'] / ld['seconds']['p95']:.0f} articles/s", "target 100/s", "")
+        if "search" in res:
+            s = res["search"]
+            base = s["naive_full"]["p95"]
+            labels = {
+                "page": "search results page /articles/?q= (cold)",
+                "api": "search API /api/search/?q= (cold)",
+                "page_warm": "search results page, repeated at once (warm)",
+                "naive_full": "raw Whoosh, naive: query + groupedby facets + highlights",
+                "naive_plain": "raw Whoosh, naive: plain query, top 20",
+                "fts5": "SQLite FTS5 bm25 + snippet + facet counts",
+                "icontains": "naive DB search (icontains, count + page)",
+            }
+            for key, label in labels.items():
+                if key in s:
+                    ratio = s[key]["p95"] / base if base else float("nan")
+                    row(size, f"{label} (n={s[key]['n']})", ms(s[key]["median"]),
+                        ms(s[key]["p95"]), "" if key == "naive_full" else f"raw Whoosh {ms(base)}",
+                        "" if key == "naive_full" else f"{ratio:.2f}x")
+        if "browse" in res:
+            floor = res["browse"].get("floor /healthz/")
+            for name, page in res["browse"].items():
+                queries = "/".join(str(c) for c in page["sql_queries"])
+                is_floor = page is floor
+                row(size, f"{name} ({queries} SQL queries, n={page['n']})", ms(page["median"]),
+                    ms(page["p95"]), "" if is_floor or not floor else f"floor {ms(floor['p95'])}",
+                    "" if is_floor or not floor else f"{page['p95'] / floor['p95']:.1f}x")
+    return lines
+
+
+def kind_table(analysed: dict[int, dict]) -> list[str]:
+    lines = [
+        "| size | query kind | page p95 | API p95 | raw Whoosh p95 | FTS5 p95 | icontains p95 |",
+        "|---:|---|---:|---:|---:|---:|---:|",
+    ]
+    for size, res in analysed.items():
+        for kind, by in res.get("search_by_kind", {}).items():
+            cells = [
+                ms(by[m]["p95"]) if m in by else "–"
+                for m in ("page", "api", "naive_full", "fts5", "icontains")
+            ]
+            lines.append(f"| {size:,} | {kind} | {' | '.join(cells)} |")
+    return lines
+
+
+def targets(analysed: dict[int, dict]) -> list[dict]:
+    """Issue 4's targets, checked at 10,000 articles (or the largest size run)."""
+    size = TARGETS_AT if TARGETS_AT in analysed else max(analysed)
+    res = analysed[size]
+    checks = []
+
+    def check(name, ok, detail):
+        checks.append({"target": name, "size": size, "result": "PASS" if ok else "MISS",
+                       "detail": detail} if ok is not None else
+                      {"target": name, "size": size, "result": "n/a", "detail": detail})
+
+    s = res.get("search")
+    if s and "page" in s:
+        ratio = s["page"]["p95"] / s["naive_full"]["p95"]
+        check("search page p95 <= 0.5x naive raw Whoosh p95", ratio <= 0.5,
+              f"{ms(s['page']['p95'])} vs {ms(s['naive_full']['p95'])} = {ratio:.2f}x")
+    else:
+        check("search page p95 <= 0.5x naive raw Whoosh p95", None, "not measured")
+    rb, nb = res.get("rebuild"), res.get("naive_build")
+    if rb and nb:
+        rate = rb["docs"] / rb["seconds"]["median"]
+        naive_rate = nb["docs"] / nb["seconds"]["median"]
+        check("rebuild >= 1.5x naive single-writer docs/s", rate / naive_rate >= 1.5,
+              f"{rate:.0f} vs {naive_rate:.0f} docs/s = {rate / naive_rate:.2f}x")
+        check("rebuild peak RSS < 400 MB", rb["rss_mb"] < 400, f"{rb['rss_mb']:.0f} MB")
+    else:
+        check("rebuild >= 1.5x naive single-writer docs/s", None, "not measured")
+    inc = res.get("incremental")
+    if inc:
+        p95 = inc["save_to_searchable"]["p95"]
+        segments = [v for v in inc["segments_after"].values() if isinstance(v, int)]
+        few = bool(segments) and max(segments) < 20
+        check("save searchable within 150 ms (p95), segments stay few",
+              p95 <= 0.150 and few,
+              f"p95 {ms(p95)}; {max(segments) if segments else '?'} segments after "
+              f"{inc['saves']} saves")
+    else:
+        check("save searchable within 150 ms (p95)", None, "not measured")
+    br = res.get("browse")
+    if br:
+        pages = {k: v for k, v in br.items() if k.startswith("browse")}
+        fixed = all(len(v["sql_queries"]) == 1 for v in pages.values())
+        # The count must not grow with the corpus either.
+        for other_size, other in analysed.items():
+            for name, page in other.get("browse", {}).items():
+                if name in pages and page["sql_queries"] != pages[name]["sql_queries"]:
+                    fixed = False
+        worst = max(v["p95"] for v in pages.values())
+        floor = br.get("floor /healthz/", {}).get("p95")
+        check("browse: query count fixed, p95 < 50 ms", fixed and worst < 0.050,
+              f"worst p95 {ms(worst)} (floor {ms(floor)}); queries "
+              + ", ".join(f"{k.split(': ')[1]}={'/'.join(map(str, v['sql_queries']))}"
+                          for k, v in pages.items())
+              + ("" if fixed else " (NOT fixed)"))
+    else:
+        check("browse: query count fixed, p95 < 50 ms", None, "not measured")
+    ld = res.get("loaddata")
+    if ld:
+        rate = ld["articles"] / ld["seconds"]["median"]
+        check("loaddata 1,000 articles + indexing >= 100 articles/s", rate >= 100,
+              f"{rate:.0f} articles/s (slowest run {ld['articles'] / ld['seconds']['p95']:.0f})")
+    else:
+        check("loaddata >= 100 articles/s", None, "not measured")
+    return checks
+
+
+# --- Main --------------------------------------------------------------------------
+
+
+def sizes() -> list[int]:
+    if os.environ.get("BENCH_SIZES"):
+        return [int(s) for s in os.environ["BENCH_SIZES"].replace(" ", "").split(",") if s]
+    chosen = [1000, 10000]
+    if os.environ.get("BENCH_FULL"):
+        chosen.append(50000)
+    return chosen
+
+
+def output_path(stamp: str) -> Path:
+    if os.environ.get("BENCH_OUTPUT"):
+        return Path(os.environ["BENCH_OUTPUT"])
+    var = Path(os.environ.get("STEMSITE_VAR_DIR", REPO / "var"))
+    return var / "bench" / f"bench-{stamp}.json"
+
+
+def main() -> int:
+    started = time.perf_counter()
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    queries = load_queries()
+    root = Path(tempfile.mkdtemp(prefix="stemsite-bench-"))
+    info = machine()
+    print(
+        f"stemsite benchmark: sizes {', '.join(map(str, sizes()))}; {len(queries)} queries; "
+        f"{info['nproc']} CPUs, {info['ram_gb']} GB RAM, Python {info['python']}; in {root}"
+    )
+    print("Requests go through Django's test Client in-process (full middleware stack, no HTTP).")
+    static_root = root / "static"
+    # DEBUG is off, so templates need the hashed static files manifest.
+    Corpus(0, root, static_root).manage("collectstatic", "--no-input", "-v0")
+    raw = {}
+    for size in sizes():
+        raw[size] = bench_size(size, root, static_root, queries)
+    analysed = {size: analyse(result) for size, result in raw.items()}
+    checks = targets(analysed) if analysed else []
+    print()
+    print("\n".join(table(analysed)))
+    print()
+    print("Search p95 by query kind:")
+    print("\n".join(kind_table(analysed)))
+    print()
+    for check in checks:
+        print(f"{check['result']:4}  {check['target']} (at {check['size']:,}): {check['detail']}")
+    errors = {size: r["errors"] for size, r in raw.items() if r["errors"]}
+    for size, errs in errors.items():
+        for name, message in errs.items():
+            print(f"ERROR at {size:,}: {name}: {message.splitlines()[0]}")
+    elapsed = time.perf_counter() - started
+    path = output_path(stamp)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({
+        "started": stamp,
+        "elapsed_seconds": elapsed,
+        "machine": info,
+        "client": "django.test.Client, in-process, full middleware stack",
+        "queries": queries,
+        "raw": raw,
+        "summary": analysed,
+        "targets": checks,
+    }, indent=1, default=str))
+    print(f"\nRaw figures: {path}\nTotal time: {elapsed / 60:.1f} min")
+    if os.environ.get("BENCH_KEEP"):
+        print(f"Kept {root}")
+    else:
+        shutil.rmtree(root, ignore_errors=True)
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,329 @@
+"""One benchmark task in a child process: `python -m tests.bench.worker TASK 'JSON args'`.
+
+The driver (`tests.bench.run`) starts this with the throw-away environment of one
+corpus size (DATABASE_URL, SEARCH_INDEX_DIR, ...). Requests go through Django's test
+`Client`: in-process, through the full middleware stack, no HTTP server or socket in
+between, so the figures are the site's own cost with less noise. The result is one JSON
+line on stdout after `RESULT_MARK`; everything else goes to stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import resource
+import string
+import sys
+import time
+from pathlib import Path
+
+RESULT_MARK = "BENCH-RESULT "
+
+
+def _setup() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "stemsite.settings")
+    import django
+
+    django.setup()
+
+
+def _maxrss_mb() -> dict:
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return {"self_maxrss_mb": round(own, 1), "children_maxrss_mb": round(children, 1)}
+
+
+def _published_count() -> int:
+    from library.models import Article
+
+    return Article.objects.published().count()
+
+
+def segment_counts() -> dict[str, int]:
+    """Segments of every Whoosh index under SEARCH_INDEX_DIR, by directory."""
+    from django.conf import settings
+    from whoosh.index import open_dir
+
+    counts = {}
+    root = Path(settings.SEARCH_INDEX_DIR)
+    for directory in sorted({toc.parent for toc in root.rglob("*.toc")}):
+        names = {toc.name.rsplit("_", 1)[0].lstrip("_") for toc in directory.glob("_*_*.toc")}
+        for name in names:
+            try:
+                ix = open_dir(str(directory), indexname=name)
+                counts[f"{directory.relative_to(root)}/{name}"] = len(ix._segments())
+                ix.close()
+            except Exception as exc:  # an index being swapped
+                counts[f"{directory.relative_to(root)}/{name}"] = f"error: {exc}"
+    return counts
+
+
+# --- Tasks -------------------------------------------------------------------------
+
+
+def task_rebuild() -> dict:
+    from django.core.management import call_command
+
+    docs = _published_count()
+    started = time.perf_counter()
+    call_command("rebuild_index", quiet=True)
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "docs": docs, "segments": segment_counts(), **_maxrss_mb()}
+
+
+def task_naive_build(path: str) -> dict:
+    from tests.bench.baselines import NaiveWhoosh
+
+    started = time.perf_counter()
+    docs = NaiveWhoosh(Path(path)).build()
+    return {"seconds": time.perf_counter() - started, "docs": docs, **_maxrss_mb()}
+
+
+def task_fts5_build(path: str) -> dict:
+    from tests.bench.baselines import Fts5
+
+    started = time.perf_counter()
+    docs = Fts5(Path(path)).build()
+    return {"seconds": time.perf_counter() - started, "docs": docs, **_maxrss_mb()}
+
+
+def _clear_caches() -> None:
+    from django.core.cache import caches
+
+    for cache in caches.all(initialized_only=True):
+        cache.clear()
+
+
+def task_search(queries: list[list[str]], reps: int, naive_path: str, fts_path: str,
+                baseline_reps: int) -> dict:
+    """Every query through the site (API and results page, cold) and every baseline."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.bench.baselines import Fts5, NaiveWhoosh, icontains_search
+
+    client = Client()
+    naive = NaiveWhoosh(Path(naive_path))
+    naive.open()
+    fts = Fts5(Path(fts_path))
+    fts.open()
+
+    def api(text):
+        _clear_caches()
+        response = client.get("/api/search/", {"q": text})
+        if response.status_code != 200:
+            raise RuntimeError(f"/api/search/?q={text!r}: {response.status_code}")
+        return response
+
+    def page(text):
+        _clear_caches()
+        response = client.get("/articles/", {"q": text})
+        if response.status_code != 200:
+            raise RuntimeError(f"/articles/?q={text!r}: {response.status_code}")
+        return response
+
+    methods = {
+        "api": api,
+        "page": page,
+        "naive_full": lambda text: naive.search(text, facets=True),
+        "naive_plain": lambda text: naive.search(text, facets=False),
+        "fts5": fts.search,
+        "icontains": icontains_search,
+    }
+    site_error = None
+    try:
+        api("warm up")
+        page("warm up")
+    except Exception as exc:  # the site's search is not there yet: measure the baselines
+        site_error = f"{type(exc).__name__}: {exc}"
+        del methods["api"], methods["page"]
+    per_query: dict[str, dict] = {}
+    # Warm-up (not timed): imports, the searcher, the synonym table, SQLite's page cache.
+    for _kind, text in queries:
+        for name, method in methods.items():
+            if name != "icontains":
+                method(text)
+    for _kind, text in queries:
+        info = per_query.setdefault(text, {"kind": _kind, "times": {m: [] for m in methods}})
+        info["naive_total"] = naive.search(text)["total"]
+        info["fts5_total"] = fts.search(text)["total"]
+        if site_error:
+            continue
+        data = json.loads(api(text).content)
+        info["api_count"] = data.get("count")
+        info["api_suggestion"] = data.get("suggestion")
+        info["api_top"] = [r.get("slug") for r in data.get("results", [])[:3]]
+        with CaptureQueriesContext(connection) as captured:
+            page(text)
+        info["page_sql_queries"] = len(captured)
+    for rep in range(reps):
+        for _kind, text in queries:
+            times = per_query[text]["times"]
+            for name, method in methods.items():
+                if name in ("naive_full", "naive_plain", "fts5", "icontains") and rep >= baseline_reps:
+                    continue
+                started = time.perf_counter()
+                method(text)
+                times[name].append(time.perf_counter() - started)
+    # A warm figure: the same results page asked again without clearing any cache.
+    warm = []
+    for _kind, text in queries if not site_error else ():
+        page(text)
+        started = time.perf_counter()
+        client.get("/articles/", {"q": text})
+        warm.append(time.perf_counter() - started)
+    return {"queries": per_query, "page_warm": warm, "site_error": site_error, **_maxrss_mb()}
+
+
+def task_browse(reps: int) -> dict:
+    from django.db import connection
+    from django.db.models import Count
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from library.models import Article
+
+    published = Article.objects.published()
+    through_d = Article.diseases.through.objects.filter(article__status="published")
+    disease = (
+        through_d.values("disease__slug").annotate(n=Count("id")).order_by("-n")[0]["disease__slug"]
+    )
+    pair = (
+        published.filter(diseases__slug=disease)
+        .values("therapies__slug")
+        .annotate(n=Count("id"))
+        .order_by("-n")[0]["therapies__slug"]
+    )
+    tag = (
+        published.filter(diseases__slug=disease, therapies__slug=pair)
+        .values("tags__slug")
+        .annotate(n=Count("id"))
+        .order_by("-n")[0]["tags__slug"]
+    )
+    pages = {
+        "floor /healthz/": "/healthz/",
+        "browse: no filter": "/articles/",
+        "browse: one disease": f"/articles/?disease={disease}",
+        "browse: disease+therapy+tag": f"/articles/?disease={disease}&therapy={pair}&tag={tag}",
+        "browse: page 40": "/articles/?page=40",
+    }
+    client = Client()
+    results = {}
+    for name, url in pages.items():
+        for _ in range(3):  # warm-up
+            response = client.get(url)
+            if response.status_code != 200:
+                raise RuntimeError(f"{url}: {response.status_code}")
+        counts = set()
+        times = []
+        for _ in range(reps):
+            with CaptureQueriesContext(connection) as captured:
+                started = time.perf_counter()
+                client.get(url)
+                times.append(time.perf_counter() - started)
+            counts.add(len(captured))
+        results[name] = {"url": url, "times": times, "sql_queries": sorted(counts)}
+    return {"pages": results, **_maxrss_mb()}
+
+
+def task_incremental(reps: int) -> dict:
+    """Editor-style saves: ORM save in a transaction, then poll the API until it answers."""
+    from django.db import transaction
+    from django.test import Client
+
+    from library.models import Article
+
+    rng = random.Random(4)
+    ids = list(Article.objects.published().values_list("pk", flat=True))
+    client = Client()
+    client.get("/api/search/", {"q": "warm up"})
+    before = segment_counts()
+    samples, commit_samples, polls = [], [], []
+    for _ in range(reps):
+        article = Article.objects.get(pk=rng.choice(ids))
+        token = "qz" + "".join(rng.choice(string.ascii_lowercase) for _ in range(10))
+        started = time.perf_counter()
+        with transaction.atomic():
+            article.title = f"{article.title} {token}"
+            article.save()
+        committed = time.perf_counter()  # after commit and the on_commit callbacks
+        attempts = 0
+        while True:
+            attempts += 1
+            data = json.loads(client.get("/api/search/", {"q": token}).content)
+            if any(hit.get("slug") == article.slug for hit in data.get("results", [])):
+                break
+            if time.perf_counter() - started > 30:
+                raise RuntimeError(f"article {article.pk} not searchable 30 s after saving")
+            time.sleep(0.002)
+        samples.append(time.perf_counter() - started)
+        commit_samples.append(committed - started)
+        polls.append(attempts)
+    return {
+        "save_to_searchable": samples,
+        "save_and_commit": commit_samples,
+        "polls": polls,
+        "segments_before": before,
+        "segments_after": segment_counts(),
+        **_maxrss_mb(),
+    }
+
+
+def task_loaddata(path: str, slug_prefix: str) -> dict:
+    """`loaddata` of a public-format fixture, until every loaded article is searchable."""
+    from django.core.management import call_command
+
+    from library.models import Article
+    from search.backends import get_backend
+
+    started = time.perf_counter()
+    call_command("loaddata", path, verbosity=0)
+    returned = time.perf_counter()
+    expected = set(
+        Article.objects.published()
+        .filter(slug__startswith=slug_prefix)
+        .values_list("pk", flat=True)
+    )
+    loaded = Article.objects.filter(slug__startswith=slug_prefix).count()
+    backend = get_backend()
+    while True:
+        check_started = time.perf_counter()
+        missing = expected - set(backend.indexed())
+        if not missing:
+            break
+        if check_started - started > 300:
+            raise RuntimeError(f"{len(missing)} loaded articles still not indexed after 300 s")
+        time.sleep(0.05)
+    return {
+        "seconds": check_started - started,
+        "loaddata_returned": returned - started,
+        "articles": loaded,
+        "published": len(expected),
+        "segments": segment_counts(),
+        **_maxrss_mb(),
+    }
+
+
+TASKS = {
+    "rebuild": task_rebuild,
+    "naive-build": task_naive_build,
+    "fts5-build": task_fts5_build,
+    "search": task_search,
+    "browse": task_browse,
+    "incremental": task_incremental,
+    "loaddata": task_loaddata,
+}
+
+
+def main() -> None:
+    task = sys.argv[1]
+    kwargs = json.loads(sys.argv[2]) if len(sys.argv) > 2 else {}
+    _setup()
+    result = TASKS[task](**kwargs)
+    sys.stdout.write("\n" + RESULT_MARK + json.dumps(result) + "\n")
+
+
+if __name__ == "__main__":
+    main()

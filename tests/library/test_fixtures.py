@@ -1,0 +1,180 @@
+"""The public fixture format: good files load idempotently, bad files change nothing."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from library.models import Article, Disease, Tag, Therapy
+
+pytestmark = pytest.mark.django_db
+
+GOOD_ARTICLE = {
+    "model": "library.article",
+    "fields": {
+        "title": "A careful article",
+        "slug": "a-careful-article",
+        "summary": "A summary.",
+        "body": "Some **Markdown**.",
+        "status": "published",
+        "published_on": "2025-05-01",
+        "source_name": "A registered clinical trial listing",
+        "source_url": "https://clinicaltrials.gov/",
+        "diseases": [["multiple-sclerosis"]],
+        "therapies": [["hsct"]],
+        "tags": [["clinical-trials"]],
+    },
+}
+
+
+def snapshot() -> str:
+    out = io.StringIO()
+    call_command(
+        "dumpdata", "library", natural_foreign=True, natural_primary=True, indent=1, stdout=out
+    )
+    return out.getvalue()
+
+
+def write_fixture(tmp_path, records, name="incoming.json"):
+    path = tmp_path / name
+    path.write_text(json.dumps(records) if not isinstance(records, str) else records)
+    return path
+
+
+def with_fields(**changes):
+    record = json.loads(json.dumps(GOOD_ARTICLE))
+    for key, value in changes.items():
+        if value is None:
+            record["fields"].pop(key)
+        else:
+            record["fields"][key] = value
+    return record
+
+
+@pytest.fixture
+def loaded(shipped_content):
+    return snapshot()
+
+
+def test_a_good_fixture_loads_with_its_relations(loaded, tmp_path):
+    call_command("loaddata", str(write_fixture(tmp_path, [GOOD_ARTICLE])), verbosity=0)
+
+    article = Article.objects.get(slug="a-careful-article")
+    assert [d.slug for d in article.diseases.all()] == ["multiple-sclerosis"]
+    assert [t.slug for t in article.therapies.all()] == ["hsct"]
+    assert [t.slug for t in article.tags.all()] == ["clinical-trials"]
+    assert article.updated_at is not None
+
+
+def test_loading_the_same_fixture_twice_updates_instead_of_duplicating(loaded, tmp_path):
+    path = write_fixture(tmp_path, [GOOD_ARTICLE])
+    call_command("loaddata", str(path), verbosity=0)
+    counts = (Article.objects.count(), Disease.objects.count(), Tag.objects.count())
+
+    changed = with_fields(title="A careful article, revised")
+    call_command("loaddata", str(write_fixture(tmp_path, [changed])), verbosity=0)
+
+    assert (Article.objects.count(), Disease.objects.count(), Tag.objects.count()) == counts
+    assert Article.objects.get(slug="a-careful-article").title == "A careful article, revised"
+
+
+@pytest.mark.parametrize(
+    ("record", "expected"),
+    [
+        (with_fields(diseases=[["no-such-disease"]]), ["field 'diseases'", "no-such-disease"]),
+        (with_fields(title=None), ["field 'title'", "required"]),
+        (with_fields(title=""), ["field 'title'", "blank"]),
+        (with_fields(published_on="2025-13-45"), ["field 'published_on'", "invalid date"]),
+        (with_fields(published_on="yesterday"), ["field 'published_on'", "YYYY-MM-DD"]),
+        (with_fields(status="archived"), ["field 'status'", "archived"]),
+        (with_fields(colour="blue"), ["field 'colour'", "no such field"]),
+        (with_fields(tags="clinical-trials"), ["field 'tags'", "list"]),
+    ],
+    ids=["unknown-disease", "missing-title", "blank-title", "bad-date", "not-a-date",
+         "unknown-status", "unknown-field", "tags-not-a-list"],
+)  # fmt: skip
+def test_a_bad_record_fails_naming_file_record_and_field_and_changes_nothing(
+    loaded, tmp_path, record, expected
+):
+    path = write_fixture(
+        tmp_path, [GOOD_ARTICLE | {"fields": GOOD_ARTICLE["fields"] | {"slug": "fine-one"}}, record]
+    )
+
+    with pytest.raises(CommandError) as error:
+        call_command("loaddata", str(path), verbosity=0)
+
+    message = str(error.value)
+    assert str(path) in message
+    assert "record 2" in message
+    for fragment in expected:
+        assert fragment in message
+    assert snapshot() == loaded
+    assert not Article.objects.filter(slug="fine-one").exists()
+
+
+def test_a_repeated_slug_is_refused(loaded, tmp_path):
+    path = write_fixture(tmp_path, [GOOD_ARTICLE, GOOD_ARTICLE])
+
+    with pytest.raises(CommandError, match=r"record 2 \(slug “a-careful-article”\).*repeated"):
+        call_command("loaddata", str(path), verbosity=0)
+    assert snapshot() == loaded
+
+
+def test_invalid_json_is_refused_with_its_position(loaded, tmp_path):
+    path = write_fixture(tmp_path, '[{"model": "library.tag", "fields": {"name": "X"')
+
+    with pytest.raises(CommandError, match=r"not valid JSON.*line 1"):
+        call_command("loaddata", str(path), verbosity=0)
+    assert snapshot() == loaded
+
+
+def test_a_bad_file_among_good_ones_loads_none_of_them(db, tmp_path):
+    good = write_fixture(
+        tmp_path, [{"model": "library.tag", "fields": {"name": "New", "slug": "new"}}], "a.json"
+    )
+    bad = write_fixture(tmp_path, [with_fields(diseases=[["nope"]])], "b.json")
+
+    with pytest.raises(CommandError, match="b.json"):
+        call_command("loaddata", str(good), str(bad), verbosity=0)
+    assert not Tag.objects.exists()
+
+
+def test_articles_may_reference_taxonomy_defined_later_in_the_same_load(db, tmp_path):
+    taxonomy = [
+        {
+            "model": "library.disease",
+            "fields": {"name": "Lupus", "slug": "lupus", "aliases": "SLE"},
+        },
+        {"model": "library.therapy", "fields": {"name": "HSCT", "slug": "hsct"}},
+    ]
+    article = with_fields(diseases=[["lupus"]], therapies=[["hsct"]], tags=[])
+    path = write_fixture(tmp_path, [article, *taxonomy])
+
+    call_command("loaddata", str(path), verbosity=0)
+
+    assert Article.objects.get().diseases.get().slug == "lupus"
+
+
+def test_dump_flush_and_load_gives_back_identical_content(loaded, tmp_path):
+    dump = tmp_path / "dump.json"
+    call_command(
+        "dumpdata", "library", natural_foreign=True, natural_primary=True, output=str(dump)
+    )
+    call_command("flush", interactive=False, verbosity=0)
+    assert not Article.objects.exists()
+
+    call_command("loaddata", str(dump), verbosity=0)
+
+    assert snapshot() == loaded
+
+
+def test_the_documented_example_file_loads(shipped_content):
+    call_command("loaddata", "examples/example-articles.json", verbosity=0)
+
+    article = Article.objects.get(slug="plasma-exchange-in-myasthenia-gravis")
+    assert article.diseases.get().slug == "myasthenia-gravis"
+    assert Therapy.objects.filter(slug="plasma-exchange").exists()

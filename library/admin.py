@@ -4,6 +4,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from library.models import Article, Disease, Tag, Therapy
+from search.index import pending_update_count
 
 
 class TaxonomyAdmin(admin.ModelAdmin):
@@ -52,6 +53,18 @@ class ArticleAdmin(admin.ModelAdmin):
         ("Taxonomy", {"fields": ["diseases", "therapies", "tags"]}),
         ("History", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
     ]
+
+    def changelist_view(self, request: HttpRequest, extra_context=None):
+        pending = pending_update_count()
+        if pending:
+            self.message_user(
+                request,
+                f"{pending} article(s) could not be updated in the search index and are "
+                "queued: readers' searches may not show the latest changes until "
+                "`python manage.py update_index` runs.",
+                messages.WARNING,
+            )
+        return super().changelist_view(request, extra_context)
 
     @admin.action(description="Publish selected articles", permissions=["change"])
     def publish(self, request: HttpRequest, queryset: QuerySet) -> None:

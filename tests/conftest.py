@@ -15,17 +15,13 @@ _counter = itertools.count(1)
 def make_disease(name: str = "", *, slug: str = "", aliases: str = "", **fields) -> Disease:
     n = next(_counter)
     name = name or f"Disease {n}"
-    return Disease.objects.create(
-        name=name, slug=slug or f"disease-{n}", aliases=aliases, **fields
-    )
+    return Disease.objects.create(name=name, slug=slug or f"disease-{n}", aliases=aliases, **fields)
 
 
 def make_therapy(name: str = "", *, slug: str = "", aliases: str = "", **fields) -> Therapy:
     n = next(_counter)
     name = name or f"Therapy {n}"
-    return Therapy.objects.create(
-        name=name, slug=slug or f"therapy-{n}", aliases=aliases, **fields
-    )
+    return Therapy.objects.create(name=name, slug=slug or f"therapy-{n}", aliases=aliases, **fields)
 
 
 def make_tag(name: str = "", *, slug: str = "") -> Tag:
@@ -95,3 +91,11 @@ def shipped_content(db, django_db_blocker):
     from django.core.management import call_command
 
     call_command("loaddata", "taxonomy", "articles", verbosity=0)
+
+
+@pytest.fixture
+def indexed_library(shipped_content):
+    """The shipped content, searchable: loaded, then indexed in one rebuild."""
+    from search.index import rebuild
+
+    rebuild()

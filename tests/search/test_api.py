@@ -1,0 +1,153 @@
+"""The JSON search API and autocomplete: their contract, and errors that name the parameter."""
+
+from __future__ import annotations
+
+import pytest
+from django.db.models import Count
+
+from library.models import Article, Disease, Tag, Therapy
+
+pytestmark = pytest.mark.django_db
+
+RESULT_KEYS = {
+    "slug", "title", "url", "summary", "published_on", "score", "highlight",
+    "diseases", "therapies", "tags",
+}  # fmt: skip
+
+
+def search(client, **params):
+    response = client.get("/api/search/", params)
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def test_a_search_returns_the_documented_shape(client, indexed_library):
+    data = search(client, q="lupus")
+
+    assert set(data) == {"query", "count", "page", "num_pages", "suggestion", "results", "facets"}
+    assert data["query"] == "lupus"
+    assert data["page"] == 1
+    assert data["count"] == len(data["results"]) > 0
+    first = data["results"][0]
+    assert set(first) == RESULT_KEYS
+    assert first["url"].startswith("http://testserver/articles/")
+    assert isinstance(first["score"], float)
+    assert "<mark>" in first["highlight"]
+    assert set(data["facets"]) == {"disease", "therapy", "tag", "year"}
+    assert {"slug", "name", "count"} == set(data["facets"]["disease"][0])
+    assert {"value", "count"} == set(data["facets"]["year"][0])
+
+
+def test_the_best_match_for_a_disease_is_the_article_about_it(client, indexed_library):
+    assert search(client, q="lupus")["results"][0]["slug"] == "stem-cell-therapy-research-in-lupus"
+    assert search(client, q="Guillain Barre")["results"][0]["slug"].startswith("guillain-barre")
+
+
+def test_facet_counts_equal_database_counts_for_the_matching_articles(client, indexed_library):
+    data = search(client, q="stem cell")
+    slugs = [r["slug"] for r in data["results"]]
+    assert data["count"] == len(slugs)  # all on one page
+    matching = Article.objects.filter(slug__in=slugs)
+
+    for name, model in (("disease", Disease), ("therapy", Therapy), ("tag", Tag)):
+        expected = dict(
+            model.objects.filter(articles__in=matching)
+            .annotate(n=Count("articles"))
+            .values_list("slug", "n")
+        )
+        assert {f["slug"]: f["count"] for f in data["facets"][name]} == expected, name
+    years = {}
+    for article in matching:
+        years[article.published_on.year] = years.get(article.published_on.year, 0) + 1
+    assert {f["value"]: f["count"] for f in data["facets"]["year"]} == years
+
+
+def test_choosing_a_facet_narrows_to_exactly_its_count(client, indexed_library):
+    data = search(client, q="stem cell")
+    option = next(f for f in data["facets"]["therapy"] if f["count"] < data["count"])
+
+    narrowed = search(client, q="stem cell", therapy=option["slug"])
+
+    assert narrowed["count"] == option["count"]
+    assert all(option["slug"] in r["therapies"] for r in narrowed["results"])
+
+
+def test_without_a_query_it_browses_newest_first(client, indexed_library):
+    data = search(client)
+
+    dates = [r["published_on"] for r in data["results"]]
+    assert data["count"] == Article.objects.published().count()
+    assert dates == sorted(dates, reverse=True)
+    assert data["suggestion"] is None
+
+
+def test_misspellings_get_a_suggestion(client, indexed_library):
+    assert search(client, q="lupis")["suggestion"] == "lupus"
+    assert search(client, q="sclerosus")["suggestion"] == "sclerosis"
+
+
+def test_filters_and_ordering_combine_with_the_query(client, indexed_library):
+    data = search(client, q="stem cell", disease="lupus", ordering="-published_on")
+
+    dates = [r["published_on"] for r in data["results"]]
+    assert dates == sorted(dates, reverse=True)
+    assert all("lupus" in r["diseases"] for r in data["results"])
+
+
+@pytest.mark.parametrize(
+    ("params", "parameter"),
+    [
+        ({"page": "abc"}, "page"),
+        ({"page": "0"}, "page"),
+        ({"disease": "no-such-disease"}, "disease"),
+        ({"therapy": "nope"}, "therapy"),
+        ({"tag": "nope"}, "tag"),
+        ({"year": "last-year"}, "year"),
+        ({"ordering": "random"}, "ordering"),
+    ],
+)
+def test_invalid_parameters_get_a_400_naming_the_parameter(
+    client, indexed_library, params, parameter
+):
+    response = client.get("/api/search/", params)
+
+    assert response.status_code == 400
+    body = response.json()
+    assert parameter in body["error"]
+    assert parameter in body["errors"]
+
+
+def test_a_page_past_the_end_serves_the_last_page(client, indexed_library):
+    data = search(client, q="stem", page="99")
+
+    assert data["page"] == data["num_pages"]
+    assert data["results"]
+
+
+def test_suggest_completes_titles_and_taxonomy_names(client, indexed_library):
+    suggestions = client.get("/api/suggest/", {"q": "mult"}).json()["suggestions"]
+
+    assert "Multiple sclerosis" in suggestions
+    assert len(suggestions) <= 10
+    assert all("mult" in s.lower() for s in suggestions)
+    assert client.get("/api/suggest/", {"q": ""}).json()["suggestions"] == []
+    assert client.get("/api/suggest/", {"q": "\x00<>*"}).status_code == 200
+
+
+def test_search_redirects_to_the_results_page(client):
+    response = client.get("/search/", {"q": "MS stem cell", "disease": "lupus"})
+
+    assert response.status_code == 302
+    assert response["Location"] == "/articles/?q=MS+stem+cell&disease=lupus"
+
+
+def test_an_unreadable_index_gives_a_503_with_a_message(client, indexed_library, search_index_dir):
+    for path in search_index_dir.rglob("*.seg"):
+        path.write_bytes(b"garbage")
+    for path in search_index_dir.rglob("_MAIN_*.toc"):
+        path.write_bytes(b"garbage")
+
+    response = client.get("/api/search/", {"q": "lupus"})
+
+    assert response.status_code == 503
+    assert "temporarily unavailable" in response.json()["error"]

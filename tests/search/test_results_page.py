@@ -1,0 +1,183 @@
+"""The search results page (/articles/?q=…) on the shipped content, as a reader sees it."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from library.models import Article, Disease
+
+pytestmark = pytest.mark.django_db
+
+
+def result_slugs(client, query: str, **params) -> list[str]:
+    response = client.get("/articles/", {"q": query, **params})
+    assert response.status_code == 200
+    return re.findall(r'<article class="card" data-slug="([^"]+)"', response.content.decode())
+
+
+# --- Matching rules, each on the shipped articles ----------------------------
+
+
+def test_an_abbreviation_finds_articles_that_only_write_the_name_out(client, indexed_library):
+    spelled_out = (
+        Article.objects.filter(body__icontains="multiple sclerosis")
+        .exclude(body__regex=r"\bMS\b")
+        .exclude(title__regex=r"\bMS\b")
+        .exclude(summary__regex=r"\bMS\b")
+    )
+    spelled_out = spelled_out.exclude(diseases__slug="multiple-sclerosis")
+    assert spelled_out.exists(), "the shipped content should have such an article"
+
+    found = result_slugs(client, "MS")
+
+    assert "stem-cell-research-in-multiple-sclerosis" in found[:2]
+    for article in spelled_out:
+        assert article.slug in found
+
+
+def test_scleroderma_finds_systemic_sclerosis(client, indexed_library):
+    assert (
+        result_slugs(client, "scleroderma")[0]
+        == "systemic-sclerosis-scleroderma-and-stem-cell-transplantation"
+    )
+
+
+def test_an_alias_edited_in_the_admin_takes_effect_without_a_rebuild(
+    client, indexed_library, django_capture_on_commit_callbacks
+):
+    assert result_slugs(client, "zebrafoo") == []
+    lupus = Disease.objects.get(slug="lupus")
+    lupus.aliases += "\nzebrafoo"
+    with django_capture_on_commit_callbacks(execute=True):
+        lupus.save()
+
+    assert "stem-cell-therapy-research-in-lupus" in result_slugs(client, "zebrafoo")
+
+
+def test_british_spelling_finds_the_american_one(client, indexed_library):
+    found = result_slugs(client, "haematopoietic stem cell transplantation")
+
+    assert found[0] == "hematopoietic-stem-cell-transplantation-what-it-involves"
+
+
+def test_stemming_accents_and_apostrophes_are_forgiven(client, indexed_library):
+    assert "crohns-disease-and-stem-cell-therapy" in result_slugs(client, "crohns")[:1]
+    assert result_slugs(client, "Guillain Barre")[0].startswith("guillain-barre-syndrome")
+    assert result_slugs(client, "GUILLAIN-BARRÉ")[0].startswith("guillain-barre-syndrome")
+    assert "hematopoietic-stem-cell-transplantation-what-it-involves" in result_slugs(
+        client, "transplants"
+    )
+
+
+def test_a_quoted_phrase_needs_the_words_together(client, indexed_library):
+    phrase = result_slugs(client, '"cord blood"')
+    loose = result_slugs(client, "cord blood")
+
+    assert "umbilical-cord-blood-therapy-uses-research-and-limits" in phrase
+    assert "stem-cell-research-in-multiple-sclerosis" in loose  # "spinal cord", "blood tests"
+    assert "stem-cell-research-in-multiple-sclerosis" not in phrase
+
+
+def test_exclusion_and_or(client, indexed_library):
+    lupus = set(result_slugs(client, "lupus"))
+    without = set(result_slugs(client, "lupus -transplantation"))
+    either = set(result_slugs(client, "psoriasis OR scleroderma"))
+
+    assert without < lupus
+    assert set(result_slugs(client, "psoriasis")) <= either
+    assert set(result_slugs(client, "scleroderma")) <= either
+
+
+# --- The page ----------------------------------------------------------------
+
+
+def test_hits_show_highlighted_snippets_dates_and_taxonomy(client, indexed_library):
+    page = client.get("/articles/", {"q": "lupus"}).content.decode()
+
+    assert re.search(r'<p class="snippet">[^<]*(?:<[^>]+>[^<]*)*<mark>lupus</mark>', page, re.I)
+    assert "<time datetime=" in page
+    assert 'class="chip chip-disease"' in page
+    assert re.search(r'<h2 id="results-heading"[^>]*>\s*\d+ articles? for “lupus”', page)
+
+
+def test_with_a_query_the_default_ordering_is_relevance(client, indexed_library):
+    response = client.get("/articles/", {"q": "lupus"})
+
+    assert response.context["listing"].ordering == "relevance"
+    assert '<option value="relevance" selected>' in response.content.decode()
+
+
+def test_misspelling_offers_did_you_mean_as_a_link(client, indexed_library):
+    page = client.get("/articles/", {"q": "lupis"}).content.decode()
+
+    assert re.search(r'Did you mean <a href="\?q=lupus"[^>]*>lupus</a>', page)
+
+
+def test_no_results_page_explains_and_offers_ways_on(client, indexed_library):
+    page = client.get("/articles/", {"q": "xylophonic quasar"}).content.decode()
+
+    assert "No articles match “xylophonic quasar”" in page
+    assert "<strong>xylophonic</strong>" in page
+    assert 'href="/diseases/"' in page
+
+
+@pytest.mark.parametrize(
+    "query",
+    ['"unclosed', "<script>alert(1)</script>", "title:lupus", "*", "NOT NOT NOT", "((((", "a" * 10_000,
+     "lupus\x07\x1b", '-"', "OR OR", "cell*", "?"],
+)  # fmt: skip
+def test_hostile_queries_get_a_normal_page_with_the_input_escaped(client, indexed_library, query):
+    response = client.get("/articles/", {"q": query})
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "<script>alert(1)</script>" not in page
+    if "<script>" in query:
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_the_results_page_runs_a_fixed_number_of_queries(client, indexed_library):
+    def count(query: str) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            client.get("/articles/", {"q": query, "disease": "lupus"})
+        return len(captured)
+
+    assert count("stem cell") == count("lupus") == count("zzzz")
+
+
+def test_a_missing_index_still_answers_with_a_clear_message(
+    client, shipped_content, search_index_dir, caplog
+):
+    response = client.get("/articles/", {"q": "lupus"})
+    page = response.content.decode()
+
+    assert response.status_code == 200
+    assert "Search is temporarily unavailable" in page or "No articles match" in page
+
+
+def test_a_damaged_index_answers_with_a_message_and_logs_the_error(
+    client, indexed_library, search_index_dir, caplog
+):
+    for path in search_index_dir.rglob("*.seg"):
+        path.write_bytes(b"garbage")
+    for path in search_index_dir.rglob("_MAIN_*.toc"):
+        path.write_bytes(b"garbage")
+
+    response = client.get("/articles/", {"q": "lupus"})
+
+    assert response.status_code == 200
+    assert "Search is temporarily unavailable" in response.content.decode()
+    assert any(record.levelname == "ERROR" for record in caplog.records)
+
+
+def test_related_articles_come_from_the_index_and_exclude_the_article(client, indexed_library):
+    article = Article.objects.get(slug="stem-cell-therapy-research-in-lupus")
+
+    related = client.get(article.get_absolute_url()).context["related"]
+
+    assert related
+    assert article not in related

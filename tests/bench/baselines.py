@@ -140,7 +140,9 @@ class NaiveWhoosh:
             }
             results = searcher.search(query, limit=20, groupedby=groupedby)
             page = [(hit["id"], hit.highlights("body")) for hit in results[:20]]
-            counts = {name: {k: len(v) for k, v in results.groups(name).items()} for name in FACET_FIELDS}
+            counts = {
+                name: {k: len(v) for k, v in results.groups(name).items()} for name in FACET_FIELDS
+            }
             return {"ids": [pk for pk, _ in page], "total": len(results), "facets": counts}
 
 

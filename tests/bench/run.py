@@ -220,8 +220,15 @@ def bench_size(size: int, root: Path, static_root: Path, queries) -> dict:
             ("generate_articles", ["generate_articles", "--count", str(size), "--seed", str(SEED)]),
             (
                 "generate fixture",
-                ["generate_articles", "--count", str(FIXTURE_SIZE), "--seed", str(FIXTURE_SEED),
-                 "--fixture", str(corpus.fixture)],
+                [
+                    "generate_articles",
+                    "--count",
+                    str(FIXTURE_SIZE),
+                    "--seed",
+                    str(FIXTURE_SEED),
+                    "--fixture",
+                    str(corpus.fixture),
+                ],
             ),
         ):
             started = time.perf_counter()
@@ -238,19 +245,26 @@ def bench_size(size: int, root: Path, static_root: Path, queries) -> dict:
         return out
     naive_path = corpus.dir / "naive_index"
     fts_path = corpus.dir / "fts5.sqlite3"
-    step("naive_build", lambda: [
-        corpus.worker("naive-build", path=str(naive_path)) for _ in range(reps("naive_build", size))
-    ])
+    step(
+        "naive_build",
+        lambda: [
+            corpus.worker("naive-build", path=str(naive_path))
+            for _ in range(reps("naive_build", size))
+        ],
+    )
     step("fts5_build", lambda: [corpus.worker("fts5-build", path=str(fts_path))])
     step("rebuild", lambda: [corpus.worker("rebuild") for _ in range(reps("rebuild", size))])
-    step("search", lambda: corpus.worker(
+    step(
         "search",
-        queries=queries,
-        reps=reps("search", size),
-        baseline_reps=reps("search_baselines", size),
-        naive_path=str(naive_path),
-        fts_path=str(fts_path),
-    ))
+        lambda: corpus.worker(
+            "search",
+            queries=queries,
+            reps=reps("search", size),
+            baseline_reps=reps("search_baselines", size),
+            naive_path=str(naive_path),
+            fts_path=str(fts_path),
+        ),
+    )
     step("browse", lambda: corpus.worker("browse", reps=reps("browse", size)))
     step("loaddata", lambda: [loaddata_once(corpus, n) for n in range(reps("loaddata", size))])
     step("incremental", lambda: corpus.worker("incremental", reps=reps("incremental", size)))
@@ -314,7 +328,7 @@ def machine() -> dict:
 
 
 def ms(value: float | None) -> str:
-    return "–" if value is None else f"{value * 1000:.1f} ms"
+    return "-" if value is None else f"{value * 1000:.1f} ms"
 
 
 def analyse(size_result: dict) -> dict:
@@ -330,7 +344,10 @@ def analyse(size_result: dict) -> dict:
         }
     if "fts5_build" in size_result:
         runs = size_result["fts5_build"]
-        res["fts5_build"] = {"docs": runs[0]["docs"], "seconds": summary([r["seconds"] for r in runs])}
+        res["fts5_build"] = {
+            "docs": runs[0]["docs"],
+            "seconds": summary([r["seconds"] for r in runs]),
+        }
     if "rebuild" in size_result:
         runs = size_result["rebuild"]
         res["rebuild"] = {
@@ -357,9 +374,7 @@ def analyse(size_result: dict) -> dict:
             kind: {m: summary(times) for m, times in by_method.items()}
             for kind, by_method in kinds.items()
         }
-        res["search_page_sql_queries"] = sorted(
-            {q["page_sql_queries"] for q in per_query.values()}
-        )
+        res["search_page_sql_queries"] = sorted({q["page_sql_queries"] for q in per_query.values()})
     if "browse" in size_result:
         res["browse"] = {
             name: {**summary(page["times"]), "sql_queries": page["sql_queries"], "url": page["url"]}
@@ -400,32 +415,63 @@ def table(analysed: dict[int, dict]) -> list[str]:
             rb = res["rebuild"]
             rate = rb["docs"] / rb["seconds"]["median"]
             slow = rb["docs"] / rb["seconds"]["p95"]
-            row(size, f"rebuild_index ({rb['docs']:,} docs, n={rb['seconds']['n']})",
-                f"{rate:.0f} docs/s", f"{slow:.0f} docs/s",
+            row(
+                size,
+                f"rebuild_index ({rb['docs']:,} docs, n={rb['seconds']['n']})",
+                f"{rate:.0f} docs/s",
+                f"{slow:.0f} docs/s",
                 f"naive Whoosh {naive_rate:.0f} docs/s" if naive else "",
-                f"{rate / naive_rate:.2f}x" if naive else "")
-            row(size, "rebuild_index peak RSS", f"{rb['rss_mb']:.0f} MB", "",
-                f"naive {naive['rss_mb']:.0f} MB" if naive else "", "")
+                f"{rate / naive_rate:.2f}x" if naive else "",
+            )
+            row(
+                size,
+                "rebuild_index peak RSS",
+                f"{rb['rss_mb']:.0f} MB",
+                "",
+                f"naive {naive['rss_mb']:.0f} MB" if naive else "",
+                "",
+            )
         if naive:
-            row(size, f"naive Whoosh build, single writer (n={naive['seconds']['n']})",
+            row(
+                size,
+                f"naive Whoosh build, single writer (n={naive['seconds']['n']})",
                 f"{naive_rate:.0f} docs/s",
-                f"{naive['docs'] / naive['seconds']['p95']:.0f} docs/s", "", "")
+                f"{naive['docs'] / naive['seconds']['p95']:.0f} docs/s",
+                "",
+                "",
+            )
         if "fts5_build" in res:
             fb = res["fts5_build"]
-            row(size, "SQLite FTS5 build", f"{fb['docs'] / fb['seconds']['median']:.0f} docs/s",
-                "", "", "")
+            row(
+                size,
+                "SQLite FTS5 build",
+                f"{fb['docs'] / fb['seconds']['median']:.0f} docs/s",
+                "",
+                "",
+                "",
+            )
         if "incremental" in res:
             inc = res["incremental"]
             seg = inc["segments_after"]
-            row(size, f"save → searchable (n={inc['saves']}; segments after: "
+            row(
+                size,
+                f"save → searchable (n={inc['saves']}; segments after: "
                 f"{', '.join(str(v) for v in seg.values()) or '?'})",
-                ms(inc["save_to_searchable"]["median"]), ms(inc["save_to_searchable"]["p95"]),
-                "target 150 ms", "")
+                ms(inc["save_to_searchable"]["median"]),
+                ms(inc["save_to_searchable"]["p95"]),
+                "target 150 ms",
+                "",
+            )
         if "loaddata" in res:
             ld = res["loaddata"]
-            row(size, f"loaddata {ld['articles']:,} articles + indexing (n={ld['seconds']['n']})",
+            row(
+                size,
+                f"loaddata {ld['articles']:,} articles + indexing (n={ld['seconds']['n']})",
                 f"{ld['articles'] / ld['seconds']['median']:.0f} articles/s",
-                f"{ld['articles'] / ld['seconds']['p95']:.0f} articles/s", "target 100/s", "")
+                f"{ld['articles'] / ld['seconds']['p95']:.0f} articles/s",
+                "target 100/s",
+                "",
+            )
         if "search" in res:
             s = res["search"]
             base = s["naive_full"]["p95"]
@@ -441,17 +487,27 @@ def table(analysed: dict[int, dict]) -> list[str]:
             for key, label in labels.items():
                 if key in s:
                     ratio = s[key]["p95"] / base if base else float("nan")
-                    row(size, f"{label} (n={s[key]['n']})", ms(s[key]["median"]),
-                        ms(s[key]["p95"]), "" if key == "naive_full" else f"raw Whoosh {ms(base)}",
-                        "" if key == "naive_full" else f"{ratio:.2f}x")
+                    row(
+                        size,
+                        f"{label} (n={s[key]['n']})",
+                        ms(s[key]["median"]),
+                        ms(s[key]["p95"]),
+                        "" if key == "naive_full" else f"raw Whoosh {ms(base)}",
+                        "" if key == "naive_full" else f"{ratio:.2f}x",
+                    )
         if "browse" in res:
             floor = res["browse"].get("floor /healthz/")
             for name, page in res["browse"].items():
                 queries = "/".join(str(c) for c in page["sql_queries"])
                 is_floor = page is floor
-                row(size, f"{name} ({queries} SQL queries, n={page['n']})", ms(page["median"]),
-                    ms(page["p95"]), "" if is_floor or not floor else f"floor {ms(floor['p95'])}",
-                    "" if is_floor or not floor else f"{page['p95'] / floor['p95']:.1f}x")
+                row(
+                    size,
+                    f"{name} ({queries} SQL queries, n={page['n']})",
+                    ms(page["median"]),
+                    ms(page["p95"]),
+                    "" if is_floor or not floor else f"floor {ms(floor['p95'])}",
+                    "" if is_floor or not floor else f"{page['p95'] / floor['p95']:.1f}x",
+                )
     return lines
 
 
@@ -463,7 +519,7 @@ def kind_table(analysed: dict[int, dict]) -> list[str]:
     for size, res in analysed.items():
         for kind, by in res.get("search_by_kind", {}).items():
             cells = [
-                ms(by[m]["p95"]) if m in by else "–"
+                ms(by[m]["p95"]) if m in by else "-"
                 for m in ("page", "api", "naive_full", "fts5", "icontains")
             ]
             lines.append(f"| {size:,} | {kind} | {' | '.join(cells)} |")
@@ -477,23 +533,31 @@ def targets(analysed: dict[int, dict]) -> list[dict]:
     checks = []
 
     def check(name, ok, detail):
-        checks.append({"target": name, "size": size, "result": "PASS" if ok else "MISS",
-                       "detail": detail} if ok is not None else
-                      {"target": name, "size": size, "result": "n/a", "detail": detail})
+        checks.append(
+            {"target": name, "size": size, "result": "PASS" if ok else "MISS", "detail": detail}
+            if ok is not None
+            else {"target": name, "size": size, "result": "n/a", "detail": detail}
+        )
 
     s = res.get("search")
     if s and "page" in s:
         ratio = s["page"]["p95"] / s["naive_full"]["p95"]
-        check("search page p95 <= 0.5x naive raw Whoosh p95", ratio <= 0.5,
-              f"{ms(s['page']['p95'])} vs {ms(s['naive_full']['p95'])} = {ratio:.2f}x")
+        check(
+            "search page p95 <= 0.5x naive raw Whoosh p95",
+            ratio <= 0.5,
+            f"{ms(s['page']['p95'])} vs {ms(s['naive_full']['p95'])} = {ratio:.2f}x",
+        )
     else:
         check("search page p95 <= 0.5x naive raw Whoosh p95", None, "not measured")
     rb, nb = res.get("rebuild"), res.get("naive_build")
     if rb and nb:
         rate = rb["docs"] / rb["seconds"]["median"]
         naive_rate = nb["docs"] / nb["seconds"]["median"]
-        check("rebuild >= 1.5x naive single-writer docs/s", rate / naive_rate >= 1.5,
-              f"{rate:.0f} vs {naive_rate:.0f} docs/s = {rate / naive_rate:.2f}x")
+        check(
+            "rebuild >= 1.5x naive single-writer docs/s",
+            rate / naive_rate >= 1.5,
+            f"{rate:.0f} vs {naive_rate:.0f} docs/s = {rate / naive_rate:.2f}x",
+        )
         check("rebuild peak RSS < 400 MB", rb["rss_mb"] < 400, f"{rb['rss_mb']:.0f} MB")
     else:
         check("rebuild >= 1.5x naive single-writer docs/s", None, "not measured")
@@ -502,10 +566,12 @@ def targets(analysed: dict[int, dict]) -> list[dict]:
         p95 = inc["save_to_searchable"]["p95"]
         segments = [v for v in inc["segments_after"].values() if isinstance(v, int)]
         few = bool(segments) and max(segments) < 20
-        check("save searchable within 150 ms (p95), segments stay few",
-              p95 <= 0.150 and few,
-              f"p95 {ms(p95)}; {max(segments) if segments else '?'} segments after "
-              f"{inc['saves']} saves")
+        check(
+            "save searchable within 150 ms (p95), segments stay few",
+            p95 <= 0.150 and few,
+            f"p95 {ms(p95)}; {max(segments) if segments else '?'} segments after "
+            f"{inc['saves']} saves",
+        )
     else:
         check("save searchable within 150 ms (p95)", None, "not measured")
     br = res.get("browse")
@@ -513,24 +579,32 @@ def targets(analysed: dict[int, dict]) -> list[dict]:
         pages = {k: v for k, v in br.items() if k.startswith("browse")}
         fixed = all(len(v["sql_queries"]) == 1 for v in pages.values())
         # The count must not grow with the corpus either.
-        for other_size, other in analysed.items():
+        for other in analysed.values():
             for name, page in other.get("browse", {}).items():
                 if name in pages and page["sql_queries"] != pages[name]["sql_queries"]:
                     fixed = False
         worst = max(v["p95"] for v in pages.values())
         floor = br.get("floor /healthz/", {}).get("p95")
-        check("browse: query count fixed, p95 < 50 ms", fixed and worst < 0.050,
-              f"worst p95 {ms(worst)} (floor {ms(floor)}); queries "
-              + ", ".join(f"{k.split(': ')[1]}={'/'.join(map(str, v['sql_queries']))}"
-                          for k, v in pages.items())
-              + ("" if fixed else " (NOT fixed)"))
+        check(
+            "browse: query count fixed, p95 < 50 ms",
+            fixed and worst < 0.050,
+            f"worst p95 {ms(worst)} (floor {ms(floor)}); queries "
+            + ", ".join(
+                f"{k.split(': ')[1]}={'/'.join(map(str, v['sql_queries']))}"
+                for k, v in pages.items()
+            )
+            + ("" if fixed else " (NOT fixed)"),
+        )
     else:
         check("browse: query count fixed, p95 < 50 ms", None, "not measured")
     ld = res.get("loaddata")
     if ld:
         rate = ld["articles"] / ld["seconds"]["median"]
-        check("loaddata 1,000 articles + indexing >= 100 articles/s", rate >= 100,
-              f"{rate:.0f} articles/s (slowest run {ld['articles'] / ld['seconds']['p95']:.0f})")
+        check(
+            "loaddata 1,000 articles + indexing >= 100 articles/s",
+            rate >= 100,
+            f"{rate:.0f} articles/s (slowest run {ld['articles'] / ld['seconds']['p95']:.0f})",
+        )
     else:
         check("loaddata >= 100 articles/s", None, "not measured")
     return checks
@@ -589,16 +663,22 @@ def main() -> int:
     elapsed = time.perf_counter() - started
     path = output_path(stamp)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({
-        "started": stamp,
-        "elapsed_seconds": elapsed,
-        "machine": info,
-        "client": "django.test.Client, in-process, full middleware stack",
-        "queries": queries,
-        "raw": raw,
-        "summary": analysed,
-        "targets": checks,
-    }, indent=1, default=str))
+    path.write_text(
+        json.dumps(
+            {
+                "started": stamp,
+                "elapsed_seconds": elapsed,
+                "machine": info,
+                "client": "django.test.Client, in-process, full middleware stack",
+                "queries": queries,
+                "raw": raw,
+                "summary": analysed,
+                "targets": checks,
+            },
+            indent=1,
+            default=str,
+        )
+    )
     print(f"\nRaw figures: {path}\nTotal time: {elapsed / 60:.1f} min")
     if os.environ.get("BENCH_KEEP"):
         print(f"Kept {root}")

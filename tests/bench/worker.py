@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 RESULT_MARK = "BENCH-RESULT "
+BASELINES = ("naive_full", "naive_plain", "fts5", "icontains")
 
 
 def _setup() -> None:
@@ -95,8 +96,9 @@ def _clear_caches() -> None:
         cache.clear()
 
 
-def task_search(queries: list[list[str]], reps: int, naive_path: str, fts_path: str,
-                baseline_reps: int) -> dict:
+def task_search(
+    queries: list[list[str]], reps: int, naive_path: str, fts_path: str, baseline_reps: int
+) -> dict:
     """Every query through the site (API and results page, cold) and every baseline."""
     from django.db import connection
     from django.test import Client
@@ -162,7 +164,7 @@ def task_search(queries: list[list[str]], reps: int, naive_path: str, fts_path: 
         for _kind, text in queries:
             times = per_query[text]["times"]
             for name, method in methods.items():
-                if name in ("naive_full", "naive_plain", "fts5", "icontains") and rep >= baseline_reps:
+                if name in BASELINES and rep >= baseline_reps:
                     continue
                 started = time.perf_counter()
                 method(text)

@@ -60,6 +60,8 @@ REPS = {
     "incremental": {1000: 40, 10000: 40, 50000: 30},
     "loaddata": {1000: 3, 10000: 3, 50000: 2},
 }
+# Seconds after which the search task stops repeating (it always completes one round).
+SEARCH_BUDGET = {1000: 60, 10000: 150, 50000: 300}
 
 TARGETS_AT = 10000
 
@@ -261,6 +263,7 @@ def bench_size(size: int, root: Path, static_root: Path, queries) -> dict:
             queries=queries,
             reps=reps("search", size),
             baseline_reps=reps("search_baselines", size),
+            budget=SEARCH_BUDGET.get(size, 300),
             naive_path=str(naive_path),
             fts_path=str(fts_path),
         ),

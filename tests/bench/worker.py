@@ -97,9 +97,18 @@ def _clear_caches() -> None:
 
 
 def task_search(
-    queries: list[list[str]], reps: int, naive_path: str, fts_path: str, baseline_reps: int
+    queries: list[list[str]],
+    reps: int,
+    naive_path: str,
+    fts_path: str,
+    baseline_reps: int,
+    budget: float = 0,
 ) -> dict:
-    """Every query through the site (API and results page, cold) and every baseline."""
+    """Every query through the site (API and results page, cold) and every baseline.
+
+    Repetitions after the first stop once `budget` seconds have gone (when positive),
+    so a slow search cannot make the benchmark run for an hour.
+    """
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
@@ -160,7 +169,12 @@ def task_search(
         with CaptureQueriesContext(connection) as captured:
             page(text)
         info["page_sql_queries"] = len(captured)
+    timed_from = time.perf_counter()
+    reps_done = 0
     for rep in range(reps):
+        if rep and budget and time.perf_counter() - timed_from > budget:
+            break
+        reps_done += 1
         for _kind, text in queries:
             times = per_query[text]["times"]
             for name, method in methods.items():
@@ -176,7 +190,13 @@ def task_search(
         started = time.perf_counter()
         client.get("/articles/", {"q": text})
         warm.append(time.perf_counter() - started)
-    return {"queries": per_query, "page_warm": warm, "site_error": site_error, **_maxrss_mb()}
+    return {
+        "queries": per_query,
+        "page_warm": warm,
+        "site_error": site_error,
+        "reps": reps_done,
+        **_maxrss_mb(),
+    }
 
 
 def task_browse(reps: int) -> dict:

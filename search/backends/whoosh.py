@@ -194,6 +194,8 @@ class _View:
         if "leaves" not in self._cache:
             leaves = []
             for reader, offset in self.searcher.reader().leaf_readers():
+                if reader.segment() is None:  # an empty index has an EmptyReader
+                    continue
                 segid = reader.segment().segment_id()
                 if segid not in self.segments:
                     self.segments[segid] = _SegmentData(reader)
@@ -404,11 +406,13 @@ class WhooshBackend(SearchBackend):
             return directory.name
 
     def _open(self, name: str) -> index.Index:
-        try:
-            return index.open_dir(str(self.path / name))
-        except Exception as exc:
-            logger.exception("Search index %s cannot be opened", self.path / name)
-            raise SearchUnavailable(f"search index {self.path / name} is damaged") from exc
+        """Open one generation, retrying briefly before calling it damaged.
+
+        Whoosh lists the directory, then opens the newest TOC; a commit in another
+        process can delete that TOC in between (a FileNotFoundError), so failures
+        are retried before the index is declared unavailable.
+        """
+        return _retrying(lambda: index.open_dir(str(self.path / name)), self.path / name)
 
     def _view(self) -> _View | None:
         """The current searcher, reopened or refreshed if the index changed."""
@@ -416,32 +420,39 @@ class WhooshBackend(SearchBackend):
             # After fork: never share the parent's open files.
             self._view_state, self._segments, self._pid = None, {}, os.getpid()
         name = self._pointer()
-        state = self._view_state
         if name is None or not (self.path / name).is_dir():
             self.close()
             return None
-        try:
-            if state is not None and state.generation == name:
-                if state.searcher.up_to_date():
-                    return state
-                searcher = state.searcher.refresh()
-                self._view_state = _View(name, state.ix, searcher, self._segments)
-            else:
+
+        def fresh_view() -> _View:
+            state = self._view_state
+            try:
+                return self._refreshed(name, state)
+            except BaseException:
                 self.close()
-                ix = self._open(name)
-                self._segments = {}
-                self._view_state = _View(name, ix, ix.searcher(), self._segments)
-        except SearchUnavailable:
-            raise
-        except Exception as exc:
-            logger.exception("Search index %s cannot be read", self.path / name)
-            self._view_state = None
-            raise SearchUnavailable(f"search index {self.path / name} is damaged") from exc
+                raise
+
+        self._view_state = _retrying(fresh_view, self.path / name)
         leaves = self._view_state.searcher.reader().leaf_readers()
-        live = {reader.segment().segment_id() for reader, _offset in leaves}
+        live = {r.segment().segment_id() for r, _offset in leaves if r.segment() is not None}
         for segid in set(self._segments) - live:
             del self._segments[segid]
         return self._view_state
+
+    def _refreshed(self, name: str, state: _View | None) -> _View:
+        if state is not None and state.generation == name:
+            if state.searcher.up_to_date():
+                return state
+            if state.searcher.reader().segments():
+                searcher = state.searcher.refresh()
+            else:  # Whoosh cannot refresh() from an empty reader
+                state.searcher.close()
+                searcher = state.ix.searcher()
+            return _View(name, state.ix, searcher, self._segments)
+        self.close()
+        ix = index.open_dir(str(self.path / name))
+        self._segments = {}
+        return _View(name, ix, ix.searcher(), self._segments)
 
     def close(self) -> None:
         """Close the cached searcher (tests and `reset_backends()` call this)."""
@@ -645,6 +656,23 @@ class WhooshBackend(SearchBackend):
                 logger.exception("More-like-this failed on %s", self.path)
                 raise SearchUnavailable("the search index could not be read") from exc
         return [i for i in dict.fromkeys(found) if i != article_id][:limit]
+
+
+def _retrying(operation, where: Path, attempts: int = 5):
+    """Run an index-opening operation, retrying transient failures; then give up.
+
+    Whatever still fails after a few short waits (a truncated or corrupt file) is
+    logged and raised as `SearchUnavailable`, never as a random exception.
+    """
+    for attempt in range(attempts):
+        try:
+            return operation()
+        except Exception as exc:
+            if attempt == attempts - 1:
+                logger.exception("Search index %s cannot be opened", where)
+                raise SearchUnavailable(f"search index {where} is unavailable") from exc
+            time.sleep(0.005 * 2**attempt)
+    raise AssertionError("unreachable")
 
 
 def _take(iterator, count: int) -> Iterator:

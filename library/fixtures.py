@@ -36,7 +36,9 @@ def _record_label(index: int, fields: dict) -> str:
 
 def _messages(error: ValidationError) -> dict[str, list[str]]:
     if hasattr(error, "error_dict"):
-        return {name: [m for e in errs for m in e.messages] for name, errs in error.error_dict.items()}
+        return {
+            name: [m for e in errs for m in e.messages] for name, errs in error.error_dict.items()
+        }
     return {"__all__": error.messages}
 
 
@@ -153,7 +155,9 @@ def _validate_record(path, index, record, defined, existing) -> list[str]:
             continue
         target = field.related_model._meta.label_lower
         if target not in existing:
-            existing[target] = set(field.related_model._default_manager.values_list("slug", flat=True))
+            existing[target] = set(
+                field.related_model._default_manager.values_list("slug", flat=True)
+            )
         for item in value:
             slug = _natural_key_slug(item)
             if slug is None:

@@ -195,7 +195,10 @@ def _label_facets(counts, data) -> dict[str, list[FacetOption]]:
         ]
     year = data.get("year")
     facets["year"] = sorted(
-        (FacetOption(f.value, f.value, f.count, f.value == str(year)) for f in counts.get("year", [])),
+        (
+            FacetOption(f.value, f.value, f.count, f.value == str(year))
+            for f in counts.get("year", [])
+        ),
         key=lambda option: option.value,
         reverse=True,
     )

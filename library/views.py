@@ -17,7 +17,12 @@ from search.backends.base import SearchUnavailable
 logger = logging.getLogger(__name__)
 
 RELATED_LIMIT = 5
-FACET_TITLES = [("disease", "Diseases"), ("therapy", "Therapies"), ("tag", "Tags"), ("year", "Year")]
+FACET_TITLES = [
+    ("disease", "Diseases"),
+    ("therapy", "Therapies"),
+    ("tag", "Tags"),
+    ("year", "Year"),
+]
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -49,9 +54,7 @@ class ArticleListView(TemplateView):
         scope = self.get_scope()
         data = self.request.GET.copy()
         if scope is not None:
-            data.setlist(
-                self.scope_param, [*data.getlist(self.scope_param), scope.slug]
-            )
+            data.setlist(self.scope_param, [*data.getlist(self.scope_param), scope.slug])
         filterset = ArticleFilter(data, queryset=Article.objects.published())
         listing = build_listing(filterset, self.request.GET.get("page"))
         context.update(

@@ -34,9 +34,7 @@ def search_redirect(request: HttpRequest):
 
 def _bad_request(errors: dict[str, list[str]]) -> JsonResponse:
     names = ", ".join(sorted(errors))
-    return JsonResponse(
-        {"error": f"Invalid parameter: {names}", "errors": errors}, status=400
-    )
+    return JsonResponse({"error": f"Invalid parameter: {names}", "errors": errors}, status=400)
 
 
 @require_GET

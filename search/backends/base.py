@@ -136,4 +136,3 @@ class SearchBackend:
     def exists(self) -> bool:
         """Whether an index has been created at all."""
         raise NotImplementedError
-

@@ -7,6 +7,8 @@ import re
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from library.models import Article, Disease
 
@@ -127,8 +129,8 @@ def test_no_results_page_explains_and_offers_ways_on(client, indexed_library):
 
 @pytest.mark.parametrize(
     "query",
-    ['"unclosed', "<script>alert(1)</script>", "title:lupus", "*", "NOT NOT NOT", "((((", "a" * 10_000,
-     "lupus\x07\x1b", '-"', "OR OR", "cell*", "?"],
+    ['"unclosed', "<script>alert(1)</script>", "title:lupus", "*", "NOT NOT NOT", "((((",
+     "a" * 10_000, "lupus\x07\x1b", '-"', "OR OR", "cell*", "?"],
 )  # fmt: skip
 def test_hostile_queries_get_a_normal_page_with_the_input_escaped(client, indexed_library, query):
     response = client.get("/articles/", {"q": query})
@@ -181,3 +183,25 @@ def test_related_articles_come_from_the_index_and_exclude_the_article(client, in
 
     assert related
     assert article not in related
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    query=st.text(
+        alphabet=st.sampled_from(list('ab lupus MS "-()*?:~^ORNOTAND\\/<>&\t\u00e9\u2019'))
+        | st.characters(),
+        max_size=300,
+    )
+)
+def test_any_query_string_gets_a_page_and_never_an_error(client, indexed_library, query):
+    response = client.get("/articles/", {"q": query})
+    api = client.get("/api/search/", {"q": query})
+
+    assert response.status_code == 200
+    assert api.status_code in (200, 400)  # 400 only for a NUL character, named in the answer
+    if api.status_code == 400:
+        assert "q" in api.json()["errors"]

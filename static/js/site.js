@@ -113,6 +113,8 @@
         event.preventDefault();
         choose(items[active].textContent);
       } else if (event.key === "Escape") {
+        // Only close the list: a search input's own Escape would also clear the text.
+        event.preventDefault();
         close();
       }
     });

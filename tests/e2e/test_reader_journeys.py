@@ -1,0 +1,225 @@
+"""A reader finding articles: search box, suggestions, facets, articles, disease pages."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import listed_slugs, results_total
+
+pytestmark = pytest.mark.e2e
+
+PAGE_SIZE = 20
+
+
+def test_search_from_home_narrow_by_therapy_open_article_and_follow_disease(page):
+    page.goto("/")
+    box = page.get_by_role("combobox", name="Search articles")
+    box.click()
+    box.press_sequentially("MS", delay=50)
+
+    suggestions = page.locator("#home-search-q-suggestions")
+    expect(suggestions).to_be_visible()
+    expect(suggestions.get_by_role("option").first).to_be_visible()
+    expect(box).to_have_attribute("aria-expanded", "true")
+
+    box.press("Enter")
+    page.wait_for_url(re.compile(r"/articles/\?q=MS$"))
+    expect(page.locator("h1")).to_have_text("Search results")
+    expect(page.get_by_role("searchbox").or_(page.get_by_role("combobox")).first).to_have_value(
+        "MS"
+    )
+    total = results_total(page)
+    assert total > 0
+    assert len(listed_slugs(page)) == min(total, PAGE_SIZE)
+    marks = page.locator("article.card .snippet mark")
+    expect(marks.first).to_be_visible()
+    assert {m.lower() for m in marks.all_inner_texts()} & {"ms", "multiple", "sclerosis"}
+
+    # Narrow by a therapy: the count beside the option is the number of results after.
+    option = page.locator('a.facet-option[data-facet="therapy"]').first
+    therapy = option.get_attribute("data-value")
+    shown = int(option.locator("span.count").inner_text().replace(",", ""))
+    assert 0 < shown < total, "a useful facet narrows the results"
+    option.click()
+    page.wait_for_url(re.compile(rf"therapy={therapy}"))
+    assert results_total(page) == shown
+    assert len(listed_slugs(page)) == min(shown, PAGE_SIZE)
+    selected = page.locator(f'a.facet-option[data-facet="therapy"][data-value="{therapy}"]')
+    expect(selected).to_have_class(re.compile(r"\bis-selected\b"))
+    expect(selected).to_have_attribute("aria-current", "true")
+    for card in page.locator("article.card").all():
+        expect(card.locator(f'a.chip-therapy[href$="/therapies/{therapy}/"]')).to_have_count(1)
+
+    # The choice can be undone, and the query survives both ways.
+    selected.click()
+    page.wait_for_url(re.compile(r"/articles/\?q=MS$"))
+    assert results_total(page) == total
+    page.locator(f'a.facet-option[data-facet="therapy"][data-value="{therapy}"]').click()
+    page.wait_for_url(re.compile(rf"therapy={therapy}"))
+
+    # Open the first result: the rendered Markdown body and related articles.
+    first = page.locator("article.card").first
+    slug = first.get_attribute("data-slug")
+    first.locator(".card-title a").click()
+    page.wait_for_url(f"**/articles/{slug}/")
+    expect(page.locator("h1")).to_have_count(1)
+    prose = page.locator(".prose")
+    expect(prose.locator("h2").first).to_be_visible()
+    expect(prose.locator("ul li, ol li").first).to_be_visible()
+    assert "##" not in prose.inner_text(), "Markdown headings are rendered, not shown raw"
+    related = page.locator("aside.related li")
+    expect(related.first).to_be_visible()
+    related_slugs = related.evaluate_all("items => items.map(li => li.dataset.slug)")
+    assert slug not in related_slugs, "an article is not related to itself"
+
+    # Follow a disease link to the disease page, which lists this article.
+    chip = page.locator("a.chip-disease").first
+    disease = chip.inner_text()
+    chip.click()
+    page.wait_for_url(re.compile(r"/diseases/[\w-]+/$"))
+    expect(page.locator("h1")).to_have_text(disease)
+    expect(page.locator(f'article.card[data-slug="{slug}"]')).to_have_count(1)
+    expect(page.locator("span.facet-option.is-fixed", has_text=disease)).to_be_visible()
+
+
+def test_misspelling_offers_did_you_mean(page):
+    page.goto("/")
+    box = page.locator("#home-search-q")
+    box.fill("lupis")
+    box.press("Enter")
+    page.wait_for_url(re.compile(r"q=lupis"))
+    suggestion = page.locator("a[data-suggestion]")
+    expect(suggestion).to_have_text("lupus")
+    expect(page.locator(".suggestion")).to_contain_text("Did you mean lupus?")
+    suggestion.click()
+    page.wait_for_url(re.compile(r"/articles/\?q=lupus$"))
+    assert results_total(page) > 0
+    expect(page.locator("#page-search-q")).to_have_value("lupus")
+    expect(page.locator("article.card .snippet mark").first).to_have_text(
+        re.compile("lupus", re.IGNORECASE)
+    )
+
+
+@pytest.mark.parametrize(
+    "query",
+    ['"unclosed', "<script>alert(1)</script>", "MS OR -", "title:*lup* ((("],
+    ids=["unbalanced-quote", "script-tag", "dangling-operators", "field-wildcard-parens"],
+)
+def test_hostile_input_gives_a_normal_page_with_the_text_escaped(page, query):
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.goto("/")
+    box = page.locator("#home-search-q")
+    box.fill(query)
+    box.press("Enter")
+    page.wait_for_load_state()
+
+    expect(page.locator("h1")).to_have_text("Search results")
+    expect(page.locator("#page-search-q")).to_have_value(query)
+    expect(page.locator("#results-heading")).to_contain_text(f"“{query}”")
+    assert page.locator("main script").count() == 0
+    assert page.title().startswith("Search: ")
+    assert not dialogs, f"the page ran the reader's input: {dialogs}"
+
+
+def test_keyboard_skip_link_search_box_focus_and_suggestion_choice(page):
+    page.goto("/")
+    page.keyboard.press("Tab")
+    skip = page.locator("a.skip-link")
+    expect(skip).to_be_focused()
+    box = skip.bounding_box()
+    assert box and box["x"] >= 0 and box["y"] >= 0, "the skip link shows when focused"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "content"
+
+    search = page.locator("#home-search-q")
+    for _ in range(15):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "home-search-q":
+            break
+    expect(search).to_be_focused()
+    outline = search.evaluate(
+        "el => { const s = getComputedStyle(el); return [s.outlineStyle, s.outlineWidth]; }"
+    )
+    assert outline[0] != "none" and float(outline[1].rstrip("px")) >= 2, outline
+
+    # Arrow keys move through the suggestions; Enter searches for the chosen one.
+    page.keyboard.type("lup", delay=50)
+    options = page.locator("#home-search-q-suggestions [role=option]")
+    expect(options.first).to_be_visible()
+    page.keyboard.press("ArrowDown")
+    expect(options.first).to_have_attribute("aria-selected", "true")
+    expect(search).to_have_attribute("aria-activedescendant", "home-search-q-suggestions-0")
+    chosen = options.first.inner_text()
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/articles/\?q="))
+    expect(page.locator("#page-search-q")).to_have_value(chosen)
+    assert results_total(page) > 0
+
+    # Escape closes the list without losing what was typed.
+    results_box = page.locator("#page-search-q")
+    results_box.click()
+    results_box.fill("")
+    results_box.press_sequentially("mult", delay=50)
+    expect(page.locator("#page-search-q-suggestions")).to_be_visible()
+    results_box.press("Escape")
+    expect(page.locator("#page-search-q-suggestions")).to_be_hidden()
+    expect(results_box).to_have_attribute("aria-expanded", "false")
+    expect(results_box).to_have_value("mult")
+
+
+def test_browsing_pages_through_many_articles(page):
+    from tests.conftest import make_article
+
+    for n in range(25):
+        make_article(f"Pagination check article {n:02d}", slug=f"pagination-check-{n:02d}")
+
+    page.goto("/articles/")
+    total = results_total(page)
+    assert total == 40
+    expect(page.locator("#results-heading")).to_contain_text("page 1 of 2")
+    first_page = listed_slugs(page)
+    assert len(first_page) == PAGE_SIZE
+
+    page.locator('.pagination a[rel="next"]').click()
+    page.wait_for_url(re.compile(r"page=2"))
+    expect(page.locator("#results-heading")).to_contain_text("page 2 of 2")
+    second_page = listed_slugs(page)
+    assert len(second_page) == total - PAGE_SIZE
+    assert not set(first_page) & set(second_page)
+    expect(page.locator("ol.result-list")).to_have_attribute("start", "21")
+
+    page.locator('.pagination a[rel="prev"]').click()
+    page.wait_for_url(re.compile(r"/articles/\?$|/articles/\?page=1$|/articles/$"))
+    assert listed_slugs(page) == first_page
+
+
+def test_browse_facets_count_what_they_narrow_to(page):
+    """Without a query the database answers: every option's count is what a click gives."""
+    page.goto("/articles/")
+    total = results_total(page)
+    for facet in ("disease", "therapy", "year"):
+        option = page.locator(f'a.facet-option[data-facet="{facet}"]').first
+        value = option.get_attribute("data-value")
+        shown = int(option.locator("span.count").inner_text().replace(",", ""))
+        option.click()
+        page.wait_for_url(re.compile(rf"{facet}={re.escape(value)}"))
+        assert results_total(page) == shown == len(listed_slugs(page)), facet
+        page.locator(f'a.facet-option.is-selected[data-facet="{facet}"]').click()
+        page.wait_for_url(re.compile(r"/articles/\?$"))
+        assert results_total(page) == total
+
+
+def test_readers_cannot_open_a_draft(page):
+    from library.models import Article
+    from tests.conftest import make_article
+
+    make_article("An unfinished draft", slug="unfinished-draft", status=Article.Status.DRAFT)
+    response = page.goto("/articles/unfinished-draft/")
+    assert response.status == 404
+    expect(page.locator("h1")).to_be_visible()
+    page.goto("/articles/")
+    expect(page.locator('article.card[data-slug="unfinished-draft"]')).to_have_count(0)

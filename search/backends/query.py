@@ -163,7 +163,7 @@ def parse_query(text: str) -> ParsedQuery:
             if clause not in required[-1]:
                 required[-1].append(clause)
             pending_or = False
-        else:
+        elif [clause] not in required:  # "lupus lupus" means "lupus"
             required.append([clause])
     return ParsedQuery(tuple(tuple(group) for group in required), tuple(excluded))
 

@@ -1,0 +1,84 @@
+"""axe-core on the reader's pages: no serious or critical violations.
+
+axe runs from the copy of axe.min.js inside the axe-playwright-python wheel, never a CDN.
+"""
+
+from __future__ import annotations
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.e2e
+
+BLOCKING = {"serious", "critical"}
+PAGES = {
+    "home": "/",
+    "article-list": "/articles/",
+    "search-results": "/articles/?q=MS",
+    "filtered-search": "/articles/?q=stem+cell&therapy=hsct",
+    "did-you-mean": "/articles/?q=lupis",
+    "no-results": "/articles/?q=zzzqqq",
+    "bad-filter": "/articles/?disease=no-such-disease&page=abc",
+    "article": "/articles/stem-cell-therapy-for-autoimmune-diseases/",
+    "disease-list": "/diseases/",
+    "disease": "/diseases/multiple-sclerosis/",
+    "therapy": "/therapies/hsct/",
+    "tag": "/tags/clinical-trials/",
+    "not-found": "/articles/no-such-article/",
+}
+
+_axe = Axe()
+
+
+def blocking_violations(page) -> str:
+    """Serious and critical violations, one line per rule and node, or ""."""
+    response = _axe.run(page).response
+    lines = []
+    for violation in response["violations"]:
+        if violation["impact"] not in BLOCKING:
+            continue
+        lines.append(f"{violation['id']} ({violation['impact']}): {violation['help']}")
+        for node in violation["nodes"]:
+            lines.append(f"    {', '.join(map(str, node['target']))}: {node['html'][:160]}")
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize("path", PAGES.values(), ids=PAGES.keys())
+def test_no_serious_accessibility_violations(page, path):
+    page.goto(path)
+    report = blocking_violations(page)
+    assert not report, f"axe on {path}:\n{report}"
+
+
+@pytest.mark.parametrize("path", ["/", "/articles/?q=MS"], ids=["home", "search-results"])
+def test_no_serious_violations_with_suggestions_open(page, path):
+    page.goto(path)
+    box = page.get_by_role("combobox", name="Search articles")
+    box.click()
+    box.fill("")
+    box.press_sequentially("scl", delay=50)
+    expect(page.get_by_role("listbox", name="Suggestions")).to_be_visible()
+    page.keyboard.press("ArrowDown")
+    report = blocking_violations(page)
+    assert not report, f"axe on {path} with suggestions open:\n{report}"
+
+
+@pytest.mark.parametrize(
+    "path", ["/", "/articles/?q=MS", "/diseases/lupus/"], ids=["home", "search", "disease"]
+)
+def test_no_serious_violations_on_a_phone_with_filters_open(phone_page, path):
+    phone_page.goto(path)
+    summary = phone_page.locator("details.filters summary")
+    if summary.count():
+        summary.tap()
+    report = blocking_violations(phone_page)
+    assert not report, f"axe on {path} at 390 px:\n{report}"
+
+
+def test_one_main_landmark_and_one_h1_everywhere(page):
+    for path in PAGES.values():
+        page.goto(path)
+        assert page.locator("main").count() == 1, path
+        assert page.locator("h1").count() == 1, path
+        assert page.locator("html").get_attribute("lang") == "en", path

@@ -50,7 +50,7 @@ def check_index_dir(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
         return [
             checks.Error(
                 f"SEARCH_INDEX_DIR {path} does not exist and cannot be created "
-                f"({parent} is not writable).",
+                f"({parent} is not a writable directory).",
                 hint="Create the directory or point SEARCH_INDEX_DIR elsewhere.",
                 id="search.E004",
             )

@@ -36,8 +36,3 @@ class IndexState(models.Model):
 
     def __str__(self) -> str:
         return f"index updated {self.last_update_at or 'never'}"
-
-    @classmethod
-    def load(cls) -> IndexState:
-        state, _ = cls.objects.get_or_create(pk=1)
-        return state

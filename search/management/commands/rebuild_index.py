@@ -36,6 +36,7 @@ class Command(BaseCommand):
         except Exception as exc:
             raise CommandError(f"Rebuilding the search index failed: {exc}") from exc
         if progress is not None:
+            progress(result.indexed)
             self.stdout.write("")  # end the progress line
         if verbosity > 0:
             self.stdout.write(

@@ -323,6 +323,7 @@ def update_changed(since: datetime.datetime | None = None) -> SyncResult:
     the index looks current: that is what asking for a date means), and whatever
     `compare()` finds missing, stale or orphaned.
     """
+    clear_abandoned_rebuild()
     ids = pending_article_ids()
     if since is not None:
         ids |= set(Article.objects.filter(updated_at__gte=since).values_list("pk", flat=True))
@@ -416,6 +417,27 @@ def _end_journal() -> None:
     for name in (REBUILD_MARKER, REBUILD_JOURNAL):
         with contextlib.suppress(FileNotFoundError):
             (_index_dir() / name).unlink()
+
+
+def clear_abandoned_rebuild() -> bool:
+    """Remove the journal of a rebuild whose process died (SIGKILL, OOM) on this host.
+
+    Otherwise every sync would keep appending to it; the index it left is still the
+    old, complete one, so nothing needs replaying. Returns whether one was removed.
+    """
+    with index_lock():
+        try:
+            pid = int((_index_dir() / REBUILD_MARKER).read_text().split()[0])
+        except (FileNotFoundError, ValueError, IndexError):
+            return False
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            _end_journal()
+            return True
+        except PermissionError:
+            pass  # alive, another user's process
+        return False
 
 
 def _sample(ids: Iterable[int], limit: int = 20) -> str:

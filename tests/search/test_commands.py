@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime
 import io
 import re
+import subprocess
+import sys
 
 import pytest
 from django.core.management import call_command
@@ -127,6 +129,21 @@ def test_a_failed_rebuild_is_a_command_error_and_leaves_no_journal(sync_backend,
     with pytest.raises(CommandError, match="Rebuilding the search index failed"):
         run("rebuild_index")
     assert not (search_index_dir / index.REBUILD_MARKER).exists()
+
+
+def test_update_index_clears_the_journal_of_a_killed_rebuild(sync_backend, search_index_dir):
+    search_index_dir.mkdir(parents=True, exist_ok=True)
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    (search_index_dir / index.REBUILD_MARKER).write_text(f"{dead.stdout.strip()} then\n")
+    (search_index_dir / index.REBUILD_JOURNAL).write_text("1\n")
+    run("update_index")
+    assert not (search_index_dir / index.REBUILD_MARKER).exists()
+    assert not (search_index_dir / index.REBUILD_JOURNAL).exists()
 
 
 # --- update_index ---------------------------------------------------------------------

@@ -304,6 +304,15 @@ def test_loaddata_is_indexed_once_after_the_load_commits(sync_backend, commit, t
     assert set(sync_backend.indexed()) == loaded
 
 
+def test_loading_the_shipped_fixtures_is_one_batch(sync_backend, commit):
+    with commit() as callbacks:
+        call_command("loaddata", "taxonomy", "articles", verbosity=0)
+    published = set(Article.objects.published().values_list("pk", flat=True))
+    assert len(callbacks) == 1
+    assert sync_backend.calls_to("index") == [sorted(published)]
+    assert index.compare().in_sync
+
+
 def test_a_failed_loaddata_leaves_the_index_untouched(sync_backend, commit, tmp_path):
     good = write_fixture(tmp_path / "good.json", [("Fine", "fine", [])])
     # XML escapes the JSON validator and fails inside Django's load, after "good" was

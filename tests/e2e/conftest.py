@@ -52,7 +52,10 @@ def in_ci() -> bool:
 
 
 def find_chromium() -> str | None:
-    for candidate in (CHROMIUM, shutil.which("chromium")):
+    """Debian's Chromium, or the browser named by the CHROMIUM environment variable."""
+    candidates = [os.environ["CHROMIUM"]] if os.environ.get("CHROMIUM") else []
+    candidates = candidates or [CHROMIUM, shutil.which("chromium")]
+    for candidate in candidates:
         if candidate and os.access(candidate, os.X_OK):
             return candidate
     return None
@@ -71,12 +74,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
-    """In CI a skipped browser test is a failure, so the suite can never silently stop."""
+    """In CI a skipped browser test is a failure, so the suite can never silently stop.
+
+    Outside CI, every test skipped for want of Chromium reports the same place, so the
+    summary folds them into one line ("SKIPPED [45] tests/e2e/conftest.py: Chromium…").
+    """
     report = yield
-    if report.skipped and in_ci() and _is_e2e(item) and not hasattr(report, "wasxfail"):
-        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+    if not (report.skipped and _is_e2e(item)) or hasattr(report, "wasxfail"):
+        return report
+    reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+    if in_ci():
         report.outcome = "failed"
         report.longrepr = f"CI=true, so a skipped browser test fails: {reason}"
+    elif MISSING_CHROMIUM in reason:
+        report.longrepr = (str(Path(__file__)), None, reason)
     return report
 
 
@@ -209,7 +220,7 @@ def new_page(browser, site, request) -> Iterator[Callable]:
     problems = []
     for label, context, page, errors in opened:
         try:
-            page.screenshot(path=_screenshot_name(request, label), full_page=True)
+            page.screenshot(path=_screenshot_name(request, label), full_page=True, scale="css")
         finally:
             context.close()
         problems += errors

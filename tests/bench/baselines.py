@@ -146,6 +146,17 @@ class NaiveWhoosh:
             return {"ids": [pk for pk, _ in page], "total": len(results), "facets": counts}
 
 
+def facet_rows():
+    """(article id, facet, value) for every published article's taxonomy and year."""
+    published = Article.objects.published()
+    for kind, relation in (("disease", "diseases"), ("therapy", "therapies"), ("tag", "tags")):
+        through = getattr(Article, relation).through.objects.filter(article__in=published)
+        column = f"{kind}__slug"
+        yield from ((pk, kind, slug) for pk, slug in through.values_list("article_id", column))
+    for pk, day in published.values_list("pk", "published_on"):
+        yield pk, "year", str(day.year)
+
+
 # --- SQLite FTS5 ---------------------------------------------------------------------
 
 _TOKEN_RE = re.compile(r'(-?)"([^"]*)"?|(\S+)')
@@ -187,7 +198,12 @@ class Fts5:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
 
-    def build(self) -> int:
+    def build(self, text_index: Path) -> int:
+        """Build from the plain text stored in the naive Whoosh index at `text_index`
+        (Markdown already stripped: the build measures FTS5, not Markdown rendering)
+        and the taxonomy links in the database."""
+        from whoosh import index
+
         self.path.unlink(missing_ok=True)
         db = sqlite3.connect(self.path)
         db.executescript(
@@ -198,22 +214,17 @@ class Fts5:
             CREATE TABLE facet (article_id INTEGER, kind TEXT, value TEXT);
             """
         )
+        ix = index.open_dir(str(text_index))
         count = 0
-        facet_rows = []
-        for row in iter_rows():
-            db.execute(
-                "INSERT INTO docs (rowid, title, summary, body) VALUES (?, ?, ?, ?)",
-                (row.id, row.title, row.summary, row.body),
-            )
-            for kind, values in (
-                ("disease", row.diseases),
-                ("therapy", row.therapies),
-                ("tag", row.tags),
-                ("year", [row.year]),
-            ):
-                facet_rows.extend((row.id, kind, value) for value in values)
-            count += 1
-        db.executemany("INSERT INTO facet VALUES (?, ?, ?)", facet_rows)
+        with ix.reader() as reader:
+            for _docnum, stored in reader.iter_docs():
+                db.execute(
+                    "INSERT INTO docs (rowid, title, summary, body) VALUES (?, ?, ?, ?)",
+                    (int(stored["id"]), stored["title"], stored["summary"], stored["body"]),
+                )
+                count += 1
+        ix.close()
+        db.executemany("INSERT INTO facet VALUES (?, ?, ?)", facet_rows())
         db.execute("CREATE INDEX facet_article ON facet (article_id)")
         db.commit()
         db.close()

@@ -9,6 +9,7 @@ line on stdout after `RESULT_MARK`; everything else goes to stderr.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -42,13 +43,17 @@ def _published_count() -> int:
 
 
 def segment_counts() -> dict[str, int]:
-    """Segments of every Whoosh index under SEARCH_INDEX_DIR, by directory."""
+    """Segments of the live Whoosh index under SEARCH_INDEX_DIR (every index if unsure)."""
     from django.conf import settings
     from whoosh.index import open_dir
 
     counts = {}
     root = Path(settings.SEARCH_INDEX_DIR)
-    for directory in sorted({toc.parent for toc in root.rglob("*.toc")}):
+    directories = {toc.parent for toc in root.rglob("*.toc")}
+    with contextlib.suppress(OSError):  # the Whoosh backend's pointer to the live index
+        live = root / (root / "CURRENT").read_text().strip()
+        directories = {d for d in directories if d == live} or directories
+    for directory in sorted(directories):
         names = {toc.name.rsplit("_", 1)[0].lstrip("_") for toc in directory.glob("_*_*.toc")}
         for name in names:
             try:
@@ -67,26 +72,41 @@ def task_rebuild() -> dict:
     from django.core.management import call_command
 
     docs = _published_count()
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     call_command("rebuild_index", quiet=True)
-    seconds = time.perf_counter() - started
-    return {"seconds": seconds, "docs": docs, "segments": segment_counts(), **_maxrss_mb()}
+    return {
+        "seconds": time.perf_counter() - started,
+        "cpu_seconds": time.process_time() - cpu,
+        "docs": docs,
+        "segments": segment_counts(),
+        **_maxrss_mb(),
+    }
 
 
 def task_naive_build(path: str) -> dict:
     from tests.bench.baselines import NaiveWhoosh
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     docs = NaiveWhoosh(Path(path)).build()
-    return {"seconds": time.perf_counter() - started, "docs": docs, **_maxrss_mb()}
+    return {
+        "seconds": time.perf_counter() - started,
+        "cpu_seconds": time.process_time() - cpu,
+        "docs": docs,
+        **_maxrss_mb(),
+    }
 
 
-def task_fts5_build(path: str) -> dict:
+def task_fts5_build(path: str, text_index: str) -> dict:
     from tests.bench.baselines import Fts5
 
-    started = time.perf_counter()
-    docs = Fts5(Path(path)).build()
-    return {"seconds": time.perf_counter() - started, "docs": docs, **_maxrss_mb()}
+    started, cpu = time.perf_counter(), time.process_time()
+    docs = Fts5(Path(path)).build(Path(text_index))
+    return {
+        "seconds": time.perf_counter() - started,
+        "cpu_seconds": time.process_time() - cpu,
+        "docs": docs,
+        **_maxrss_mb(),
+    }
 
 
 def _clear_caches() -> None:
@@ -157,7 +177,14 @@ def task_search(
             if name != "icontains":
                 method(text)
     for _kind, text in queries:
-        info = per_query.setdefault(text, {"kind": _kind, "times": {m: [] for m in methods}})
+        info = per_query.setdefault(
+            text,
+            {
+                "kind": _kind,
+                "times": {m: [] for m in methods},
+                "cpu_times": {m: [] for m in methods},
+            },
+        )
         info["naive_total"] = naive.search(text)["total"]
         info["fts5_total"] = fts.search(text)["total"]
         if site_error:
@@ -177,12 +204,14 @@ def task_search(
         reps_done += 1
         for _kind, text in queries:
             times = per_query[text]["times"]
+            cpu_times = per_query[text]["cpu_times"]
             for name, method in methods.items():
                 if name in BASELINES and rep >= baseline_reps:
                     continue
-                started = time.perf_counter()
+                started, cpu = time.perf_counter(), time.process_time()
                 method(text)
                 times[name].append(time.perf_counter() - started)
+                cpu_times[name].append(time.process_time() - cpu)
     # A warm figure: the same results page asked again without clearing any cache.
     warm = []
     for _kind, text in queries if not site_error else ():
@@ -239,14 +268,20 @@ def task_browse(reps: int) -> dict:
             if response.status_code != 200:
                 raise RuntimeError(f"{url}: {response.status_code}")
         counts = set()
-        times = []
+        times, cpu_times = [], []
         for _ in range(reps):
             with CaptureQueriesContext(connection) as captured:
-                started = time.perf_counter()
+                started, cpu = time.perf_counter(), time.process_time()
                 client.get(url)
                 times.append(time.perf_counter() - started)
+                cpu_times.append(time.process_time() - cpu)
             counts.add(len(captured))
-        results[name] = {"url": url, "times": times, "sql_queries": sorted(counts)}
+        results[name] = {
+            "url": url,
+            "times": times,
+            "cpu_times": cpu_times,
+            "sql_queries": sorted(counts),
+        }
     return {"pages": results, **_maxrss_mb()}
 
 
@@ -300,9 +335,10 @@ def task_loaddata(path: str, slug_prefix: str) -> dict:
     from library.models import Article
     from search.backends import get_backend
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     call_command("loaddata", path, verbosity=0)
     returned = time.perf_counter()
+    cpu_seconds = time.process_time() - cpu
     expected = set(
         Article.objects.published()
         .filter(slug__startswith=slug_prefix)
@@ -321,6 +357,7 @@ def task_loaddata(path: str, slug_prefix: str) -> dict:
     return {
         "seconds": check_started - started,
         "loaddata_returned": returned - started,
+        "cpu_seconds": cpu_seconds,
         "articles": loaded,
         "published": len(expected),
         "segments": segment_counts(),

@@ -197,13 +197,13 @@ def new_page(browser, site, request) -> Iterator[Callable]:
     """Open a page in a fresh browser context (its own cookies); screenshots at teardown.
 
     `new_page("reader")` gives a second, independent visitor; `phone=True` a 390 px
-    wide touch screen. Each page's full-page screenshot is named after the test, plus
+    wide touch screen; `javascript=False` a browser with scripts off. Each page's full-page screenshot is named after the test, plus
     the label when there is more than one page.
     """
     opened: list[tuple[str, object, object, BrowserErrors]] = []
 
-    def open_page(label: str = "", *, phone: bool = False):
-        options = {"base_url": site, "viewport": DESKTOP}
+    def open_page(label: str = "", *, phone: bool = False, javascript: bool = True):
+        options = {"base_url": site, "viewport": DESKTOP, "java_script_enabled": javascript}
         if phone:
             options.update(viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=2)
         context = browser.new_context(**options)

@@ -82,3 +82,49 @@ def test_one_main_landmark_and_one_h1_everywhere(page):
         assert page.locator("main").count() == 1, path
         assert page.locator("h1").count() == 1, path
         assert page.locator("html").get_attribute("lang") == "en", path
+
+
+FOCUS_CONTRAST_JS = """el => {
+    const rgb = c => (c.match(/[\\d.]+/g) || []).map(Number);
+    const lum = ([r, g, b]) => {
+        const f = v => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+        return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+    };
+    const style = getComputedStyle(el);
+    // The outline sits outside the element (outline-offset), over its parent's background.
+    let bg = null;
+    for (let node = el.parentElement; node; node = node.parentElement) {
+        const c = rgb(getComputedStyle(node).backgroundColor);
+        if (c.length === 3 || (c.length === 4 && c[3] > 0)) { bg = c.slice(0, 3); break; }
+    }
+    bg = bg || [255, 255, 255];
+    const [a, b] = [lum(rgb(style.outlineColor)), lum(bg)];
+    return {
+        element: el.outerHTML.slice(0, 80),
+        style: style.outlineStyle,
+        width: parseFloat(style.outlineWidth),
+        contrast: (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05),
+    };
+}"""
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/", "/articles/?q=MS", "/articles/stem-cell-therapy-for-autoimmune-diseases/"],
+    ids=["home", "search-results", "article"],
+)
+def test_keyboard_focus_is_clearly_visible_on_everything(page, path):
+    """WCAG 2.4.7 and 1.4.11: every focus ring shows, at 3:1 against what is around it."""
+    page.goto(path)
+    problems, seen = [], set()
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        focused = page.evaluate_handle("document.activeElement")
+        ring = focused.evaluate(FOCUS_CONTRAST_JS)
+        if ring["element"] in seen or ring["element"].startswith("<body"):
+            continue
+        seen.add(ring["element"])
+        if ring["style"] == "none" or ring["width"] < 2 or ring["contrast"] < 3:
+            problems.append(f"{ring['element']}: {ring}")
+    assert len(seen) > 10
+    assert not problems, "focus rings hard to see:\n" + "\n".join(problems)

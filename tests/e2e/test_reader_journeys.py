@@ -223,3 +223,58 @@ def test_readers_cannot_open_a_draft(page):
     expect(page.locator("h1")).to_be_visible()
     page.goto("/articles/")
     expect(page.locator('article.card[data-slug="unfinished-draft"]')).to_have_count(0)
+
+
+@pytest.mark.parametrize("query", ["stem cell", "transplant"])
+def test_every_search_facet_count_matches_its_results(page, query):
+    """Each disease, therapy and year option's count is exactly what choosing it lists."""
+    page.goto(f"/articles/?q={query}")
+    options = page.locator(
+        'a.facet-option[data-facet="disease"], a.facet-option[data-facet="therapy"],'
+        ' a.facet-option[data-facet="year"]'
+    )
+    expected = [
+        (o.get_attribute("href"), int(o.locator("span.count").inner_text().replace(",", "")))
+        for o in options.all()
+    ]
+    assert len(expected) >= 5
+    mismatches = []
+    for href, shown in expected:
+        page.goto(f"/articles/{href}")
+        got = (results_total(page), len(listed_slugs(page)))
+        if got != (shown, min(shown, PAGE_SIZE)):
+            mismatches.append(f"{href}: facet said {shown}, page shows {got}")
+    assert not mismatches, "\n".join(mismatches)
+
+
+def test_sorting_keeps_the_query_and_filters(page):
+    page.goto("/articles/?q=stem+cell&disease=multiple-sclerosis")
+    relevance = listed_slugs(page)
+    expect(page.get_by_label("Sort by")).to_have_value("relevance")
+    page.get_by_label("Sort by").select_option("title")
+    page.get_by_role("button", name="Sort").click()
+    page.wait_for_url(re.compile(r"ordering=title"))
+    assert "q=stem+cell" in page.url and "disease=multiple-sclerosis" in page.url
+    titles = page.locator("article.card .card-title").all_inner_texts()
+    assert titles == sorted(titles, key=str.casefold)
+    assert sorted(listed_slugs(page)) == sorted(relevance)
+
+
+def test_searching_and_filtering_work_without_javascript(new_page):
+    page = new_page(javascript=False)
+    page.goto("/")
+    page.get_by_label("Search articles").fill("lupus")
+    page.get_by_role("button", name="Search").click()
+    page.wait_for_url(re.compile(r"/articles/\?q=lupus$"))
+    total = results_total(page)
+    assert total > 0
+    expect(page.locator("article.card .snippet mark").first).to_be_visible()
+    expect(page.locator(".suggestions")).to_have_count(0)
+
+    # The filter panel is folded without the script, and opens with a click.
+    page.get_by_text("Filter results", exact=True).click()
+    option = page.locator('a.facet-option[data-facet="therapy"]').first
+    shown = int(option.locator("span.count").inner_text())
+    option.click()
+    page.wait_for_url(re.compile(r"therapy="))
+    assert results_total(page) == shown

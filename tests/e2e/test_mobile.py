@@ -42,6 +42,20 @@ def test_suggestions_fit_on_a_phone(phone_page):
     assert bounds["x"] >= 0 and bounds["x"] + bounds["width"] <= 390
     assert horizontal_overflow(phone_page) is None, horizontal_overflow(phone_page)
 
+    # A tap on a suggestion searches for it.
+    option = suggestions.get_by_role("option").first
+    chosen = option.inner_text()
+    option.tap()
+    phone_page.wait_for_url(re.compile(r"/articles/\?q="))
+    expect(phone_page.locator("#page-search-q")).to_have_value(chosen)
+
+
+def test_a_long_unbroken_query_wraps_on_a_phone(phone_page):
+    word = "immunosuppressive" * 25
+    phone_page.goto(f"/articles/?q={word}")
+    expect(phone_page.locator("#results-heading")).to_contain_text(word[:40])
+    assert horizontal_overflow(phone_page) is None, horizontal_overflow(phone_page)
+
 
 @pytest.mark.parametrize(
     "path",

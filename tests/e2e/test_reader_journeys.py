@@ -196,6 +196,14 @@ def test_browsing_pages_through_many_articles(page):
     page.wait_for_url(re.compile(r"/articles/\?$|/articles/\?page=1$|/articles/$"))
     assert listed_slugs(page) == first_page
 
+    # Search results page the same way, keeping the query.
+    page.goto("/articles/?q=pagination+check")
+    assert results_total(page) == 25
+    page.locator('.pagination a[rel="next"]').click()
+    page.wait_for_url(re.compile(r"q=pagination\+check.*page=2|page=2.*q=pagination\+check"))
+    assert len(listed_slugs(page)) == 5
+    expect(page.locator("#page-search-q")).to_have_value("pagination check")
+
 
 def test_browse_facets_count_what_they_narrow_to(page):
     """Without a query the database answers: every option's count is what a click gives."""
@@ -278,3 +286,21 @@ def test_searching_and_filtering_work_without_javascript(new_page):
     option.click()
     page.wait_for_url(re.compile(r"therapy="))
     assert results_total(page) == shown
+
+
+def test_browse_counts_on_home_and_index_pages_match_the_pages_they_open(page):
+    page.goto("/")
+    links = page.locator(".term-links li")
+    expected = [
+        (li.locator("a").get_attribute("href"), int(li.locator(".count").inner_text()))
+        for li in links.all()
+    ]
+    assert len(expected) == 13  # eight diseases and five therapies ship
+    page.goto("/diseases/")
+    for card in page.locator(".term-card").all():
+        href = card.locator("h2 a").get_attribute("href")
+        count = int(re.match(r"\d+", card.locator(".meta").inner_text()).group())
+        assert (href, count) in expected
+    for href, count in expected:
+        page.goto(href)
+        assert results_total(page) == count, href

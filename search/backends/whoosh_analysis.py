@@ -85,11 +85,10 @@ class FoldingTokenizer(Tokenizer):
     def __hash__(self) -> int:
         return hash((type(self), self.stem))
 
-    def term_positions(self, value: str) -> dict[str, list[int]]:
-        """Each term of `value` with its positions: what `FoldedText.index` needs."""
+    def term_positions(self, value: str, pos: int = 0) -> tuple[dict[str, list[int]], int]:
+        """Each term of `value` with its positions, and the next free position."""
         found: dict[str, list[int]] = {}
         stem = self.stem
-        pos = 0
         for match in WORD_RE.finditer(value):
             word = match.group()
             if word == "\n":
@@ -102,7 +101,7 @@ class FoldingTokenizer(Tokenizer):
                 else:
                     found[term] = [pos]
                 pos += 1
-        return found
+        return found, pos
 
     def __call__(
         self,
@@ -184,6 +183,13 @@ class FoldedText(fields.TEXT):
     (term bytes, frequency, weight, encoded value) postings, byte for byte in the
     stock Positions/Frequency encodings, so reading and phrase matching are
     unchanged.
+
+    The value may also be a tuple of `(text, weight)` sections: a term's posting
+    weight is then the sum of its occurrences' section weights. Whoosh's BM25F
+    scores that weight as the term frequency, so one field carries BM25F's
+    per-field weighting (title above summary above body) with one posting list per
+    term instead of one per field. Sections are `LINE_GAP` positions apart, so a
+    phrase never spans two of them.
     """
 
     def index(self, value, **kwargs):
@@ -193,18 +199,31 @@ class FoldedText(fields.TEXT):
             formats.Frequency,
         ):
             return super().index(value, **kwargs)
+        sections = ((value, 1.0),) if isinstance(value, str) else value
+        positions: dict[str, list[int]] = {}
+        weights: dict[str, float] = {}
+        start = 0
+        for text, weight in sections:
+            found, start = analyzer.term_positions(text, start)
+            start += LINE_GAP
+            for term, poses in found.items():
+                if term in positions:
+                    positions[term].extend(poses)
+                    weights[term] += weight * len(poses)
+                else:
+                    positions[term] = poses
+                    weights[term] = weight * len(poses)
         boost = format_.field_boost
-        found = analyzer.term_positions(value)
         if type(format_) is formats.Frequency:
             return [
-                (term.encode("utf-8"), len(p), len(p) * boost, pack_uint(len(p)))
-                for term, p in found.items()
+                (term.encode("utf-8"), len(p), weights[term] * boost, pack_uint(len(p)))
+                for term, p in positions.items()
             ]
         postings = []
-        for term, poses in found.items():
+        for term, poses in positions.items():
             deltas = [b - a for a, b in zip([0, *poses[:-1]], poses, strict=True)]
-            value = pack_uint(len(deltas)) + dumps(deltas, 2)
-            postings.append((term.encode("utf-8"), len(poses), len(poses) * boost, value))
+            encoded = pack_uint(len(deltas)) + dumps(deltas, 2)
+            postings.append((term.encode("utf-8"), len(poses), weights[term] * boost, encoded))
         return postings
 
 

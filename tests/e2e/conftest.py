@@ -128,7 +128,7 @@ def site(browser, live_server, transactional_db, search_index_dir) -> str:
 
     `loaddata` indexes on commit already; `rebuild_index` afterwards makes the index's
     state not depend on that. The browser is requested first so that a missing Chromium
-    skips the test before any database work.
+    skips the test before the content is loaded.
     """
     from django.core.management import call_command
 
@@ -197,8 +197,9 @@ def new_page(browser, site, request) -> Iterator[Callable]:
     """Open a page in a fresh browser context (its own cookies); screenshots at teardown.
 
     `new_page("reader")` gives a second, independent visitor; `phone=True` a 390 px
-    wide touch screen; `javascript=False` a browser with scripts off. Each page's full-page screenshot is named after the test, plus
-    the label when there is more than one page.
+    wide touch screen; `javascript=False` a browser with scripts off. Each page's
+    full-page screenshot is named after the test, plus the label when there is more
+    than one page. Browser errors seen by any page fail the test at teardown.
     """
     opened: list[tuple[str, object, object, BrowserErrors]] = []
 
@@ -221,8 +222,9 @@ def new_page(browser, site, request) -> Iterator[Callable]:
     for label, context, page, errors in opened:
         try:
             page.screenshot(path=_screenshot_name(request, label), full_page=True, scale="css")
-        finally:
-            context.close()
+        except Exception as exc:  # a crashed page must not keep the others open
+            problems.append(f"screenshot {label or 'page'} failed: {exc}")
+        context.close()
         problems += errors
     assert not problems, "The browser reported errors:\n" + "\n".join(problems)
 

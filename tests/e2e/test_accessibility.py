@@ -87,7 +87,10 @@ def test_one_main_landmark_and_one_h1_everywhere(page):
 FOCUS_CONTRAST_JS = """el => {
     const rgb = c => (c.match(/[\\d.]+/g) || []).map(Number);
     const lum = ([r, g, b]) => {
-        const f = v => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+        const f = v => {
+            v /= 255;
+            return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+        };
         return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
     };
     const style = getComputedStyle(el);

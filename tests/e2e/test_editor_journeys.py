@@ -138,3 +138,25 @@ def test_editors_manage_content_but_not_accounts(new_page, editor):
     admin.get_by_role("link", name="View on site").click()
     admin.wait_for_url("**/articles/stem-cell-research-in-multiple-sclerosis/")
     expect(admin.locator("h1")).to_have_text("Stem Cell Research in Multiple Sclerosis")
+
+
+def test_editor_unpublishes_an_article_and_readers_lose_it_at_once(new_page, editor):
+    admin = new_page("editor")
+    reader = new_page("reader")
+    slug = "stem-cell-therapy-research-in-lupus"
+    assert slug in search_as_reader(reader, "lupus")
+
+    log_in(admin)
+    admin.goto("/admin/library/article/?status__exact=published")
+    row = admin.locator("#result_list tr", has_text="Stem Cell Therapy Research in Lupus")
+    row.locator("input.action-select").check()
+    admin.locator("select[name=action]").select_option(
+        label="Unpublish selected articles (back to draft)"
+    )
+    admin.get_by_role("button", name="Go").click()
+    expect(admin.locator(".messagelist .success")).to_contain_text("Unpublished 1 article(s).")
+
+    assert slug not in search_as_reader(reader, "lupus")
+    assert reader.goto(f"/articles/{slug}/").status == 404
+    reader.goto("/diseases/lupus/")
+    expect(reader.locator(f'article.card[data-slug="{slug}"]')).to_have_count(0)

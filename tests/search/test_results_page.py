@@ -148,7 +148,8 @@ def test_the_results_page_runs_a_fixed_number_of_queries(client, indexed_library
             client.get("/articles/", {"q": query, "disease": "lupus"})
         return len(captured)
 
-    assert count("stem cell") == count("lupus") == count("zzzz")
+    assert count("stem cell") == count("lupus")  # 20 hits or 4: the same queries
+    assert count("zzzz") <= count("lupus")  # no hits: nothing to load
 
 
 def test_a_missing_index_still_answers_with_a_clear_message(

@@ -45,7 +45,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from whoosh import columns, fields, index, query
+from whoosh import columns, fields, index
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher
 from whoosh.index import LockError
 from whoosh.reading import TermNotFound
@@ -217,26 +217,50 @@ class _Writer(SegmentWriter):
 # --- Per-segment caches -------------------------------------------------------------
 
 
-def _leaf_ids(reader, fieldname: str, text: str) -> list[int]:
-    """Every docnum of a term's postings in one segment, deleted ones included.
+def _field_lengths(reader, fieldname: str, size: int) -> list[int]:
+    """Every document's length in `fieldname` (what BM25 normalises by)."""
+    perdoc = getattr(reader, "_perdoc", None)
+    name = f"_{fieldname}_len"  # whoosh.codec.whoosh3._lenfield
+    if perdoc is not None and perdoc.has_column(name):
+        column = perdoc.column_reader(name, LENGTHS_COLUMN)
+        return [byte_to_length(b) if b else 0 for b in column]
+    return [reader.doc_field_length(d, fieldname, 0) or 0 for d in range(size)]
 
-    Reads whole posting blocks instead of stepping a matcher one id at a time (about
-    10x faster); callers intersect with the live documents.
+
+def _leaf_postings(reader, fieldname: str, text: str) -> tuple[list, list, list]:
+    """A term's postings in one segment as (docnums, weights, encoded values).
+
+    Reads whole posting blocks (one unpickle each gives ids, weights and values)
+    instead of stepping a matcher posting by posting: about 10x faster. Deleted
+    documents are included; callers intersect with the live set.
     """
     try:
         matcher = reader.postings(fieldname, text)
     except TermNotFound:
-        return []
+        return [], [], []
     matcher = getattr(matcher, "child", matcher)  # unwrap the deletions filter
-    if type(matcher) is not W3LeafMatcher:
-        return list(matcher.all_ids())
     ids: list[int] = []
+    weights: list[float] = []
+    values: list = []
+    if type(matcher) is not W3LeafMatcher:
+        while matcher.is_active():
+            ids.append(matcher.id())
+            weights.append(matcher.weight())
+            values.append(matcher.value())
+            matcher.next()
+        return ids, weights, values
     while matcher.is_active():
         if matcher._ids is None:
             matcher._read_ids()
+        if matcher._weights is None:
+            matcher._read_weights()
+        if matcher._values is None:
+            matcher._read_values()
         ids.extend(matcher._ids)
+        weights.extend(matcher._weights)
+        values.extend(matcher._values)
         matcher._next_block()
-    return ids
+    return ids, weights, values
 
 
 class _SegmentData:
@@ -249,13 +273,14 @@ class _SegmentData:
         self.ids = [int(v) if v.isdigit() else None for v in reader.column_reader("id")]
         # Vocabulary pseudo-documents (and any id that is not an article's) never match.
         self.hidden = frozenset(d for d, v in enumerate(self.ids) if v is None)
+        self.text_lengths = _field_lengths(reader, "text", self.size)
         self.updated = list(reader.column_reader("updated_at"))
         self.facets: dict[str, dict[str, list[int]]] = {}
         for facet, fieldname in FACET_FIELDS.items():
             values = {}
             for term in reader.lexicon(fieldname):
                 value = term.decode("utf-8")
-                values[value] = _leaf_ids(reader, fieldname, value)
+                values[value] = _leaf_postings(reader, fieldname, value)[0]
             self.facets[facet] = values
 
 
@@ -306,6 +331,10 @@ class _View:
         return self._cache["alive"]
 
     @property
+    def text_lengths(self) -> list[int]:
+        return self._concat("text_lengths")
+
+    @property
     def published(self) -> list[int]:
         return self._concat("published")
 
@@ -332,41 +361,59 @@ class _View:
             self._cache[key] = merged
         return self._cache[key]
 
+    def postings(self, token: str) -> tuple[list[int], list[float], list]:
+        """The token's postings in the `text` field as global (docnums, weights, values).
+
+        Cached for the current search only: a synonym group repeats the same words
+        ("stem", "cell", "transplant") across many alternatives.
+        """
+        key = ("postings", token)
+        if key not in self._query_cache:
+            ids: list[int] = []
+            weights: list[float] = []
+            values: list = []
+            for reader, offset, _data in self._leaves():
+                leaf_ids, leaf_weights, leaf_values = _leaf_postings(reader, "text", token)
+                ids.extend(leaf_ids if not offset else [offset + d for d in leaf_ids])
+                weights.extend(leaf_weights)
+                values.extend(leaf_values)
+            self._query_cache[key] = (ids, weights, values)
+        return self._query_cache[key]
+
     def term_docs(self, token: str) -> set[int]:
         """Documents containing `token` (deleted ones included: callers intersect)."""
-        key = ("term", token)
+        key = ("docs", token)
         if key not in self._query_cache:
-            docs: set[int] = set()
-            for reader, offset, _data in self._leaves():
-                ids = _leaf_ids(reader, "text", token)
-                docs.update(ids if not offset else (offset + d for d in ids))
-            self._query_cache[key] = docs
+            self._query_cache[key] = set(self.postings(token)[0])
         return self._query_cache[key]
+
+    def positions(self, token: str, docnum: int) -> frozenset[int]:
+        key = ("positions", token)
+        if key not in self._query_cache:
+            ids, _weights, values = self.postings(token)
+            self._query_cache[key] = (dict(zip(ids, values, strict=True)), {})
+        encoded, decoded = self._query_cache[key]
+        if docnum not in decoded:
+            decoded[docnum] = frozenset(_decode_positions(encoded[docnum]))
+        return decoded[docnum]
 
     def phrase_docs(self, tokens: tuple[str, ...], known: set[int]) -> set[int]:
         """Documents containing the phrase, not counting those already in `known`.
 
         Candidates are the intersection of the words' document sets; only those not
-        already matched (by a cheaper synonym) have their positions checked, read
-        block by block from the postings.
+        already matched (by a cheaper synonym) have their positions checked.
         """
-        found: set[int] = set()
         words = tuple(dict.fromkeys(tokens))
         candidates = set.intersection(*(self.term_docs(t) for t in words)) - known
-        for reader, offset, data in self._leaves():
-            local = {d - offset for d in candidates if offset <= d < offset + data.size}
-            if not local:
-                continue
-            positions = {t: _leaf_values(reader, "text", t, local) for t in words}
-            for docnum in local:
-                starts: set[int] | None = None
-                for shift, token in enumerate(tokens):
-                    at = {p - shift for p in _decode_positions(positions[token][docnum])}
-                    starts = at if starts is None else starts & at
-                    if not starts:
-                        break
-                if starts:
-                    found.add(docnum + offset)
+        found: set[int] = set()
+        for docnum in candidates:
+            starts = self.positions(tokens[0], docnum)
+            for shift, token in enumerate(tokens[1:], 1):
+                starts = starts & {p - shift for p in self.positions(token, docnum)}
+                if not starts:
+                    break
+            if starts:
+                found.add(docnum)
         return found
 
     def unit_docs(self, unit: Unit) -> set[int]:
@@ -379,30 +426,6 @@ class _View:
             if len(alternative) > 1:
                 docs |= self.phrase_docs(alternative, docs)
         return docs
-
-
-def _leaf_values(reader, fieldname: str, text: str, wanted: set[int]) -> dict[int, bytes]:
-    """Encoded posting values (positions) of `wanted` docnums in one segment."""
-    matcher = getattr(reader.postings(fieldname, text), "child", None)
-    if matcher is None:
-        matcher = reader.postings(fieldname, text)
-    values: dict[int, bytes] = {}
-    if type(matcher) is not W3LeafMatcher:
-        while matcher.is_active():
-            if matcher.id() in wanted:
-                values[matcher.id()] = matcher.value()
-            matcher.next()
-        return values
-    while matcher.is_active():
-        if matcher._ids is None:
-            matcher._read_ids()
-        if matcher._values is None:
-            matcher._read_values()
-        for docnum, value in zip(matcher._ids, matcher._values, strict=True):
-            if docnum in wanted:
-                values[docnum] = value
-        matcher._next_block()
-    return values
 
 
 def _decode_positions(value: bytes) -> itertools.accumulate:
@@ -862,18 +885,6 @@ def _scoring_units(units: tuple[Unit, ...]) -> list[list[tuple[str, ...]]]:
     return scoring
 
 
-def _scoring_query(units: list[list[tuple[str, ...]]]) -> query.Query:
-    """AND of units, each an OR of its scored alternatives, over the weighted `text`."""
-    clauses = []
-    for alternatives in units:
-        options = []
-        for tokens in alternatives:
-            terms = [query.Term("text", t) for t in dict.fromkeys(tokens)]
-            options.append(terms[0] if len(terms) == 1 else query.And(terms))
-        clauses.append(options[0] if len(options) == 1 else query.Or(options))
-    return clauses[0] if len(clauses) == 1 else query.And(clauses)
-
-
 class _Search:
     """One results page: sets first, then scoring of just the page, then decoration."""
 
@@ -968,33 +979,49 @@ class _Search:
         return [(d, 0.0) for d in top[offset:wanted]]
 
     def _rank_by_relevance(self, docs, offset: int, wanted: int) -> list[tuple[int, float]]:
-        """BM25F top-N over the exact set; matches the scorer cannot see come last.
+        """BM25F over the exact document set, computed from the postings already read.
 
-        Whoosh's collector scores only what can still enter the top `wanted` (block
-        quality skipping). Documents matched only through a multi-word synonym have
-        no scored term: they follow the scored ones, newest first.
+        Whoosh's collector walks a tree of matchers, one Python call per posting per
+        query term; scoring here is one loop per term over (docnum, weight) pairs,
+        with document lengths from a per-segment cache, then a heap for the page.
+        The weights already carry the section boosts (see `FoldedText`), so this is
+        BM25F with Whoosh's parameters (B=0.75, K1=1.2) and idf.
+
+        Multi-word synonym alternatives are not scored (they would add conjunctions
+        of common words for no change in which documents match): documents matched
+        only through one score 0 and follow the scored ones, newest first.
         """
         view = self.view
-        units = _scoring_units(self.compiled.required)
-        scored = set(docs)
-        for alternatives in units:
+        searcher = view.searcher
+        lengths = view.text_lengths
+        total_docs = searcher.doc_count_all()
+        average = (searcher.field_length("text") / total_docs) if total_docs else 1.0
+        average = average or 1.0
+        b, k1 = 0.75, 1.2
+        norms: dict[int, float] = {}
+        scores: dict[int, float] = dict.fromkeys(docs, 0.0)
+        matched = set(docs)
+        for alternatives in _scoring_units(self.compiled.required):
             unit_docs: set[int] = set()
             for tokens in alternatives:
                 unit_docs |= set.intersection(*(view.term_docs(t) for t in tokens))
-            scored &= unit_docs
-        ranked: list[tuple[int, float]] = []
-        if offset < len(scored):
-            results = view.searcher.search(_scoring_query(units), limit=wanted, filter=scored)
-            ranked = [(d, s) for s, d in results.top_n[offset:wanted]]
-        if len(scored) < wanted and len(scored) < len(docs):
-            published, titles = view.published, view.title_sort
-            rest = heapq.nsmallest(
-                wanted - len(scored),
-                set(docs) - scored,
-                key=lambda d: (-published[d], titles[d], d),
-            )
-            ranked += [(d, 0.0) for d in rest[max(0, offset - len(scored)) :]]
-        return ranked
+                for token in dict.fromkeys(tokens):
+                    ids, weights, _values = view.postings(token)
+                    idf = math.log(total_docs / (len(ids) + 1)) + 1
+                    for docnum, tf in zip(ids, weights, strict=True):
+                        if docnum in scores:
+                            norm = norms.get(docnum)
+                            if norm is None:
+                                norm = norms[docnum] = k1 * (1 - b + b * lengths[docnum] / average)
+                            scores[docnum] += idf * tf * (k1 + 1) / (tf + norm)
+            matched &= unit_docs
+        published, titles = view.published, view.title_sort
+        top = heapq.nsmallest(
+            wanted,
+            docs,
+            key=lambda d: (d not in matched, -scores[d], -published[d], titles[d], d),
+        )
+        return [(d, scores[d] if d in matched else 0.0) for d in top[offset:wanted]]
 
     def _facets(self, docs) -> dict[str, list[FacetCount]]:
         facets = {}

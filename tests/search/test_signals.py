@@ -122,6 +122,20 @@ def test_bulk_changes_announced_by_the_library_signal_are_indexed(sync_backend, 
     assert sync_backend.calls_to("index") == [sorted(ids)]
 
 
+def test_the_admin_publish_and_unpublish_actions_reach_the_index(sync_backend, commit):
+    """The actions call `ArticleQuerySet.set_status()`: one UPDATE, then the library's
+    `articles_bulk_changed` signal."""
+    with commit():
+        drafts = [make_article(status=Article.Status.DRAFT) for _ in range(2)]
+    ids = sorted(a.pk for a in drafts)
+    with commit():
+        Article.objects.filter(pk__in=ids).set_status(Article.Status.PUBLISHED)
+    assert sorted(sync_backend.indexed()) == ids
+    with commit():
+        Article.objects.filter(pk__in=ids).set_status(Article.Status.DRAFT)
+    assert sync_backend.indexed() == {}
+
+
 # --- Many-to-many, from both sides ----------------------------------------------
 
 RELATIONS = [

@@ -329,7 +329,14 @@ def machine() -> dict:
         whoosh = whoosh_version()
     except ImportError:
         whoosh = "?"
+    try:
+        commit = subprocess.run(
+            ["git", "describe", "--always", "--dirty"], cwd=REPO, capture_output=True, text=True
+        ).stdout.strip()
+    except OSError:
+        commit = ""
     return {
+        "commit": commit or "not a git checkout",
         "nproc": os.cpu_count(),
         "cpu": model,
         "ram_gb": round(psutil.virtual_memory().total / 2**30, 1),
@@ -670,6 +677,7 @@ def main() -> int:
         f"stemsite benchmark: sizes {', '.join(map(str, sizes()))}; {len(queries)} queries; "
         f"{info['nproc']} CPUs, {info['ram_gb']} GB RAM, Python {info['python']}; in {root}"
     )
+    print(f"Code: {REPO} at {info['commit']}")
     print("Requests go through Django's test Client in-process (full middleware stack, no HTTP).")
     static_root = root / "static"
     # DEBUG is off, so templates need the hashed static files manifest.

@@ -48,6 +48,7 @@ import errno
 import fcntl
 import logging
 import os
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -396,7 +397,9 @@ def _reporting(
 def _start_journal() -> None:
     directory = _index_dir()
     (directory / REBUILD_JOURNAL).write_text("")
-    (directory / REBUILD_MARKER).write_text(f"{os.getpid()} {timezone.now().isoformat()}\n")
+    (directory / REBUILD_MARKER).write_text(
+        f"{os.getpid()} {socket.gethostname()} {timezone.now().isoformat()}\n"
+    )
 
 
 def _journal(ids: Iterable[int]) -> None:
@@ -422,16 +425,19 @@ def _end_journal() -> None:
 
 
 def clear_abandoned_rebuild() -> bool:
-    """Remove the journal of a rebuild whose process died (SIGKILL, OOM) on this host.
+    """Remove the journal of a rebuild whose process died (SIGKILL, OOM) on this machine.
 
     Otherwise every sync would keep appending to it; the index it left is still the
     old, complete one, so nothing needs replaying. Returns whether one was removed.
     """
     with index_lock():
         try:
-            pid = int((_index_dir() / REBUILD_MARKER).read_text().split()[0])
-        except (FileNotFoundError, ValueError, IndexError):
+            pid, host, *_ = (_index_dir() / REBUILD_MARKER).read_text().split()
+            pid = int(pid)
+        except (FileNotFoundError, ValueError):
             return False
+        if host != socket.gethostname():
+            return False  # another machine's rebuild: its pid means nothing here
         try:
             os.kill(pid, 0)
         except ProcessLookupError:

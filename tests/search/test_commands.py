@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import io
 import re
+import socket
 import subprocess
 import sys
 
@@ -139,7 +140,8 @@ def test_update_index_clears_the_journal_of_a_killed_rebuild(sync_backend, searc
         text=True,
         check=True,
     )
-    (search_index_dir / index.REBUILD_MARKER).write_text(f"{dead.stdout.strip()} then\n")
+    marker = f"{dead.stdout.strip()} {socket.gethostname()} then\n"
+    (search_index_dir / index.REBUILD_MARKER).write_text(marker)
     (search_index_dir / index.REBUILD_JOURNAL).write_text("1\n")
     run("update_index")
     assert not (search_index_dir / index.REBUILD_MARKER).exists()

@@ -473,6 +473,18 @@ def test_reindexing_replaces_in_place(backend):
     assert backend.indexed() == {1: later}
 
 
+def test_taxonomy_vocabulary_never_surfaces_as_a_result(backend):
+    tagged = ("Multiple sclerosis", "MS", "disseminated sclerosis")
+    backend.index([doc(1, taxonomy=tagged), doc(2, taxonomy=tagged)])
+    backend.rebuild([doc(1, taxonomy=tagged), doc(2, taxonomy=tagged), doc(3)])
+    page = backend.search(SearchQuery())
+    assert (page.total, sorted(h.id for h in page.hits)) == (3, [1, 2, 3])
+    assert found(backend, "disseminated") == {1, 2}
+    assert set(backend.indexed()) == {1, 2, 3}
+    assert backend.suggest("dissem") == ["disseminated sclerosis"]
+    assert backend.search(SearchQuery(text="dissemenated")).suggestion == "disseminated"
+
+
 def test_remove_and_clear(backend):
     backend.index([doc(1), doc(2), doc(3)])
     assert backend.remove([2, 99]) == 1

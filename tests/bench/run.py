@@ -667,24 +667,8 @@ def output_path(stamp: str) -> Path:
     return var / "bench" / f"bench-{stamp}.json"
 
 
-def main() -> int:
-    started = time.perf_counter()
-    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    queries = load_queries()
-    root = Path(tempfile.mkdtemp(prefix="stemsite-bench-"))
-    info = machine()
-    print(
-        f"stemsite benchmark: sizes {', '.join(map(str, sizes()))}; {len(queries)} queries; "
-        f"{info['nproc']} CPUs, {info['ram_gb']} GB RAM, Python {info['python']}; in {root}"
-    )
-    print(f"Code: {REPO} at {info['commit']}")
-    print("Requests go through Django's test Client in-process (full middleware stack, no HTTP).")
-    static_root = root / "static"
-    # DEBUG is off, so templates need the hashed static files manifest.
-    Corpus(0, root, static_root).manage("collectstatic", "--no-input", "-v0")
-    raw = {}
-    for size in sizes():
-        raw[size] = bench_size(size, root, static_root, queries)
+def report(raw: dict[int, dict]) -> tuple[dict, list[dict]]:
+    """Print the table, the per-kind table and the targets; return summaries and checks."""
     analysed = {size: analyse(result) for size, result in raw.items()}
     checks = targets(analysed) if analysed else []
     print()
@@ -701,36 +685,62 @@ def main() -> int:
             f"WARNING: the machine was busy during the run (load average up to "
             f"{max(loads):.1f} on {os.cpu_count()} CPUs): the figures are noisy."
         )
-    errors = {size: r["errors"] for size, r in raw.items() if r["errors"]}
-    for size, errs in errors.items():
-        for name, message in errs.items():
+    for size, result in raw.items():
+        for name, message in result["errors"].items():
             print(f"ERROR at {size:,}: {name}: {message.splitlines()[0]}")
-    elapsed = time.perf_counter() - started
+    return analysed, checks
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["--report"]:  # print the table of an earlier run's JSON
+        saved = json.loads(Path(argv[1]).read_text())
+        report({int(size): result for size, result in saved["raw"].items()})
+        return 0
+    started = time.perf_counter()
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    queries = load_queries()
+    root = Path(tempfile.mkdtemp(prefix="stemsite-bench-"))
+    info = machine()
+    print(
+        f"stemsite benchmark: sizes {', '.join(map(str, sizes()))}; {len(queries)} queries; "
+        f"{info['nproc']} CPUs, {info['ram_gb']} GB RAM, Python {info['python']}; in {root}"
+    )
+    print(f"Code: {REPO} at {info['commit']}")
+    print("Requests go through Django's test Client in-process (full middleware stack, no HTTP).")
+    static_root = root / "static"
+    # DEBUG is off, so templates need the hashed static files manifest.
+    Corpus(0, root, static_root).manage("collectstatic", "--no-input", "-v0")
     path = output_path(stamp)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
-        json.dumps(
-            {
-                "started": stamp,
-                "elapsed_seconds": elapsed,
-                "machine": info,
-                "client": "django.test.Client, in-process, full middleware stack",
-                "queries": queries,
-                "raw": raw,
-                "summary": analysed,
-                "targets": checks,
-            },
-            indent=1,
-            default=str,
-        )
-    )
+    raw: dict[int, dict] = {}
+
+    def save(analysed=None, checks=None) -> None:
+        # Written after every size too, so an interrupted run keeps what it measured.
+        document = {
+            "started": stamp,
+            "elapsed_seconds": time.perf_counter() - started,
+            "machine": info,
+            "client": "django.test.Client, in-process, full middleware stack",
+            "queries": queries,
+            "raw": raw,
+            "summary": analysed,
+            "targets": checks,
+        }
+        path.write_text(json.dumps(document, indent=1, default=str))
+
+    for size in sizes():
+        raw[size] = bench_size(size, root, static_root, queries)
+        save()
+    analysed, checks = report(raw)
+    save(analysed, checks)
+    elapsed = time.perf_counter() - started
     print(f"\nRaw figures: {path}\nTotal time: {elapsed / 60:.1f} min")
     if os.environ.get("BENCH_KEEP"):
         print(f"Kept {root}")
     else:
         shutil.rmtree(root, ignore_errors=True)
-    return 1 if errors else 0
+    return 1 if any(result["errors"] for result in raw.values()) else 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

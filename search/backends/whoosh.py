@@ -617,12 +617,12 @@ class WhooshBackend(SearchBackend):
         if state is not None and state.generation == name:
             if state.searcher.up_to_date():
                 return state
-            if state.searcher.reader().segments():
-                searcher = state.searcher.refresh()
-            else:  # Whoosh cannot refresh() from an empty reader
-                state.searcher.close()
-                searcher = state.ix.searcher()
-            return _View(name, state.ix, searcher, self._segments)
+            # Not `searcher.refresh()`: Whoosh 2.7 reuses a segment's reader when the
+            # segment id is unchanged, so deletions committed since stay invisible
+            # (and it cannot refresh from an empty reader). A new searcher opens
+            # fresh readers; the per-segment caches (`_SegmentData`) still apply.
+            state.searcher.close()
+            return _View(name, state.ix, state.ix.searcher(), self._segments)
         self.close()
         ix = index.open_dir(str(self.path / name))
         self._segments = {}

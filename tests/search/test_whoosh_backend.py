@@ -487,8 +487,10 @@ def test_taxonomy_vocabulary_never_surfaces_as_a_result(backend):
 
 def test_remove_and_clear(backend):
     backend.index([doc(1), doc(2), doc(3)])
+    assert set(backend.indexed()) == {1, 2, 3}  # a searcher is open from here on
     assert backend.remove([2, 99]) == 1
     assert set(backend.indexed()) == {1, 3}
+    assert backend.search(SearchQuery()).total == 2
     backend.clear()
     assert backend.exists()
     assert backend.indexed() == {}

@@ -45,7 +45,10 @@ _DASHES = "-\u2212\u2013\u2014"  # hyphen, minus, en and em dash
 # Characters that may stay inside a word; anything else separates words.
 _NOT_WORD = re.compile("[^\\w'\u2019\u02bc-]+")
 _LEADING_DASHES = re.compile(rf"^[{_DASHES}]+")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]")
+# Control and invisible formatting characters, and lone surrogates (unencodable).
+_CONTROL = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ud800-\udfff]"
+)
 
 
 @dataclass(frozen=True)
@@ -178,15 +181,19 @@ Tokens = tuple[str, ...]
 class Unit:
     """One condition of a compiled query: a document must match any alternative.
 
-    An alternative of one token is a term; of several, a phrase. `source` keeps the
-    reader's words behind the unit for "matched nothing" reports.
+    An alternative of one token is a term; of several, a phrase. A `loose`
+    alternative needs its tokens anywhere in the document: it keeps plain words
+    that happen to spell a synonym (`cord blood`) as loose as any other words,
+    while the synonym's members still match as phrases. `source` keeps the reader's
+    words behind the unit for "matched nothing" reports.
     """
 
     alternatives: tuple[Tokens, ...]
     source: tuple[str, ...]
+    loose: tuple[Tokens, ...] = ()
 
     def terms(self) -> int:
-        return sum(len(alt) for alt in self.alternatives)
+        return sum(len(alt) for alt in self.alternatives + self.loose)
 
 
 @dataclass(frozen=True)
@@ -202,7 +209,7 @@ class CompiledQuery:
 
     def positive_tokens(self) -> frozenset[str]:
         """Every token a matching document may contain: what highlighting marks."""
-        return frozenset(t for u in self.required for alt in u.alternatives for t in alt)
+        return frozenset(t for u in self.required for alt in u.alternatives + u.loose for t in alt)
 
 
 @lru_cache(maxsize=32)
@@ -245,7 +252,8 @@ def _expand_run(
             key = tuple(tokens[i : i + size])
             if key in synonyms:
                 source = tuple(dict.fromkeys(owners[i : i + size]))
-                units.append(Unit(synonyms[key], source))
+                loose = (key,) if size > 1 and len(source) > 1 else ()
+                units.append(Unit(synonyms[key], source, loose))
                 i += size
                 break
         else:
@@ -321,11 +329,14 @@ def _bounded(required: list[Unit], excluded: list[Unit]) -> CompiledQuery:
     kept: list[list[Unit]] = [[], []]
     for slot, units in enumerate((required, excluded)):
         for unit in units:
+            budget -= sum(len(alt) for alt in unit.loose)
             alternatives = []
             for alt in unit.alternatives[:MAX_ALTERNATIVES]:
                 if len(alt) <= budget:
                     alternatives.append(alt)
                     budget -= len(alt)
             if alternatives:
-                kept[slot].append(Unit(tuple(alternatives), unit.source))
+                kept[slot].append(Unit(tuple(alternatives), unit.source, unit.loose))
+            else:
+                budget += sum(len(alt) for alt in unit.loose)
     return CompiledQuery(tuple(kept[0]), tuple(kept[1]))

@@ -430,6 +430,8 @@ class _View:
     def unit_docs(self, unit: Unit) -> set[int]:
         """Documents matching any alternative: single words first, then phrases."""
         docs: set[int] = set()
+        for alternative in unit.loose:
+            docs |= set.intersection(*(self.term_docs(t) for t in alternative))
         for alternative in unit.alternatives:
             if len(alternative) == 1:
                 docs |= self.term_docs(alternative[0])
@@ -891,7 +893,7 @@ def _scoring_units(units: tuple[Unit, ...]) -> list[list[tuple[str, ...]]]:
     """
     scoring = []
     for unit in units:
-        own, *others = unit.alternatives
+        own, *others = unit.loose + unit.alternatives
         scoring.append([own, *(alt for alt in others if len(alt) == 1)])
     return scoring
 

@@ -111,6 +111,7 @@ def test_compile_expands_synonyms_longest_run_first():
         analyse("disseminated sclerosis"),
     )
     assert first.source == ("multiple", "sclerosis")
+    assert first.loose == (analyse("multiple sclerosis"),)  # the words, anywhere
     assert second.alternatives == (("stem",),)
 
 

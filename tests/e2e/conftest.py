@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -41,7 +42,8 @@ MISSING_CHROMIUM = (
 SCREENSHOTS = Path(__file__).parent / "screenshots"
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
-TIMEOUT_MS = 10_000
+TIMEOUT_MS = 10_000  # generous: the machines are often busy
+expect.set_options(timeout=TIMEOUT_MS)
 
 EDITOR_USERNAME = "editor"
 EDITOR_PASSWORD = "correct-horse-battery-staple"
@@ -242,6 +244,18 @@ def phone_page(new_page):
 
 
 # --- What the reader sees ----------------------------------------------------------------
+
+
+def type_for_suggestions(page, box, text: str) -> None:
+    """Type like a person and wait for the suggestions answering the whole text.
+
+    The script asks again after each pause in typing; on a slow machine an answer for a
+    prefix could otherwise be on screen when the test picks an option.
+    """
+    from urllib.parse import quote
+
+    with page.expect_response(lambda r: f"/api/suggest/?q={quote(text)}" in r.url):
+        box.press_sequentially(text, delay=50)
 
 
 def results_total(page) -> int:

@@ -9,6 +9,8 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
+from tests.e2e.conftest import type_for_suggestions
+
 pytestmark = pytest.mark.e2e
 
 BLOCKING = {"serious", "critical"}
@@ -61,7 +63,7 @@ def test_no_serious_violations_with_suggestions_open(page, path):
     box = page.get_by_role("combobox", name="Search articles")
     box.click()
     box.fill("")
-    box.press_sequentially("scl", delay=50)
+    type_for_suggestions(page, box, "scl")
     expect(page.get_by_role("listbox", name="Suggestions")).to_be_visible()
     page.keyboard.press("ArrowDown")
     report = blocking_violations(page)

@@ -7,7 +7,12 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import horizontal_overflow, listed_slugs, results_total
+from tests.e2e.conftest import (
+    horizontal_overflow,
+    listed_slugs,
+    results_total,
+    type_for_suggestions,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -35,7 +40,7 @@ def test_suggestions_fit_on_a_phone(phone_page):
     phone_page.goto("/")
     box = phone_page.locator("#home-search-q")
     box.tap()
-    box.press_sequentially("stem", delay=50)
+    type_for_suggestions(phone_page, box, "stem")
     suggestions = phone_page.locator("#home-search-q-suggestions")
     expect(suggestions).to_be_visible()
     bounds = suggestions.bounding_box()

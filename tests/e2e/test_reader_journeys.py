@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import listed_slugs, results_total
+from tests.e2e.conftest import listed_slugs, results_total, type_for_suggestions
 
 pytestmark = pytest.mark.e2e
 
@@ -18,7 +18,7 @@ def test_search_from_home_narrow_by_therapy_open_article_and_follow_disease(page
     page.goto("/")
     box = page.get_by_role("combobox", name="Search articles")
     box.click()
-    box.press_sequentially("MS", delay=50)
+    type_for_suggestions(page, box, "MS")
 
     suggestions = page.locator("#home-search-q-suggestions")
     expect(suggestions).to_be_visible()
@@ -148,7 +148,7 @@ def test_keyboard_skip_link_search_box_focus_and_suggestion_choice(page):
     assert outline[0] != "none" and float(outline[1].rstrip("px")) >= 2, outline
 
     # Arrow keys move through the suggestions; Enter searches for the chosen one.
-    page.keyboard.type("lup", delay=50)
+    type_for_suggestions(page, search, "lup")
     options = page.locator("#home-search-q-suggestions [role=option]")
     expect(options.first).to_be_visible()
     page.keyboard.press("ArrowDown")
@@ -164,7 +164,7 @@ def test_keyboard_skip_link_search_box_focus_and_suggestion_choice(page):
     results_box = page.locator("#page-search-q")
     results_box.click()
     results_box.fill("")
-    results_box.press_sequentially("mult", delay=50)
+    type_for_suggestions(page, results_box, "mult")
     expect(page.locator("#page-search-q-suggestions")).to_be_visible()
     results_box.press("Escape")
     expect(page.locator("#page-search-q-suggestions")).to_be_hidden()

@@ -141,11 +141,8 @@ def test_search_redirects_to_the_results_page(client):
     assert response["Location"] == "/articles/?q=MS+stem+cell&disease=lupus"
 
 
-def test_an_unreadable_index_gives_a_503_with_a_message(client, indexed_library, search_index_dir):
-    for path in search_index_dir.rglob("*.seg"):
-        path.write_bytes(b"garbage")
-    for path in search_index_dir.rglob("_MAIN_*.toc"):
-        path.write_bytes(b"garbage")
+def test_an_unreadable_index_gives_a_503_with_a_message(client, indexed_library, damage_index):
+    damage_index()
 
     response = client.get("/api/search/", {"q": "lupus"})
 

@@ -163,12 +163,9 @@ def test_a_missing_index_still_answers_with_a_clear_message(
 
 
 def test_a_damaged_index_answers_with_a_message_and_logs_the_error(
-    client, indexed_library, search_index_dir, caplog
+    client, indexed_library, damage_index, caplog
 ):
-    for path in search_index_dir.rglob("*.seg"):
-        path.write_bytes(b"garbage")
-    for path in search_index_dir.rglob("_MAIN_*.toc"):
-        path.write_bytes(b"garbage")
+    damage_index()
 
     response = client.get("/articles/", {"q": "lupus"})
 

@@ -20,20 +20,8 @@ from library.signals import articles_bulk_changed
 from search import index
 from search.models import PendingIndexUpdate
 from tests.conftest import make_article, make_disease, make_tag, make_therapy
-from tests.search.fake_backend import BACKENDS, use_backend
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(params=sorted(BACKENDS))
-def sync_backend(request, settings, search_index_dir):
-    return use_backend(request.param, settings, search_index_dir)
-
-
-@pytest.fixture
-def commit(django_capture_on_commit_callbacks):
-    """Run the block's on_commit callbacks as a real commit would."""
-    return lambda: django_capture_on_commit_callbacks(execute=True)
 
 
 # --- Articles through the ORM ---------------------------------------------------

@@ -1,0 +1,31 @@
+"""Fixtures shared by the search tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.search.fake_backend import BACKENDS, use_backend
+
+
+@pytest.fixture(params=sorted(BACKENDS))
+def sync_backend(request, settings, search_index_dir):
+    """Each sync test runs on the in-memory fake and on the real Whoosh backend."""
+    return use_backend(request.param, settings, search_index_dir)
+
+
+@pytest.fixture
+def commit(django_capture_on_commit_callbacks):
+    """Run the block's on_commit callbacks as a real commit would."""
+    return lambda: django_capture_on_commit_callbacks(execute=True)
+
+
+@pytest.fixture
+def damage_index(search_index_dir):
+    """Overwrite the index's segment and table-of-contents files with garbage."""
+
+    def damage() -> None:
+        for pattern in ("*.seg", "_MAIN_*.toc"):
+            for path in search_index_dir.rglob(pattern):
+                path.write_bytes(b"garbage")
+
+    return damage

@@ -12,8 +12,7 @@ import logging
 from dataclasses import dataclass, field
 
 from django.core.paginator import Paginator
-from django.db.models import Count, QuerySet
-from django.db.models.functions import ExtractYear
+from django.db.models import QuerySet
 from django.utils.html import escape
 
 from library.filters import ArticleFilter
@@ -111,29 +110,15 @@ def _browse(filterset: ArticleFilter, page_number: int) -> Listing:
 
 def _database_facets(filterset: ArticleFilter, queryset: QuerySet) -> dict[str, list[FacetOption]]:
     """Counts per disease, therapy, tag and year for the current filters: four queries."""
-    article_ids = queryset.order_by().values("pk")
     facets: dict[str, list[FacetOption]] = {}
     for name, model in FACET_MODELS.items():
         selected = {term.slug for term in filterset.form.cleaned_data.get(name) or ()}
-        rows = (
-            model.objects.filter(articles__in=article_ids)
-            .annotate(count=Count("articles"))
-            .order_by("-count", "name")
-            .values_list("slug", "name", "count")
-        )
         facets[name] = [
-            FacetOption(slug, label, count, slug in selected) for slug, label, count in rows
+            FacetOption(term.slug, term.name, term.count, term.slug in selected)
+            for term in model.objects.counted_among(queryset).only("slug", "name")
         ]
     year = filterset.form.cleaned_data.get("year")
-    years = (
-        Article.objects.filter(pk__in=article_ids)
-        .annotate(year=ExtractYear("published_on"))
-        .values("year")
-        .annotate(count=Count("pk"))
-        .order_by("-year")
-        .values_list("year", "count")
-    )
-    facets["year"] = [FacetOption(str(y), str(y), n, y == year) for y, n in years]
+    facets["year"] = [FacetOption(str(y), str(y), n, y == year) for y, n in queryset.year_counts()]
     return facets
 
 

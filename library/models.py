@@ -11,6 +11,7 @@ import datetime
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Count, Q
+from django.db.models.functions import ExtractYear
 from django.urls import reverse
 from django.utils import timezone
 
@@ -34,6 +35,14 @@ class TaxonomyQuerySet(models.QuerySet):
         """Annotate `article_count` (published articles) without a query per row."""
         return self.annotate(
             article_count=Count("articles", filter=Q(articles__status=Article.Status.PUBLISHED))
+        )
+
+    def counted_among(self, articles: models.QuerySet) -> TaxonomyQuerySet:
+        """Terms carried by any of `articles`, with `count`: how many of them carry each."""
+        return (
+            self.filter(articles__in=articles.order_by().values("pk"))
+            .annotate(count=Count("articles"))
+            .order_by("-count", "name")
         )
 
 
@@ -136,6 +145,17 @@ class ArticleQuerySet(models.QuerySet):
         Article.objects.filter(pk__in=ids).update(status=status, updated_at=timezone.now())
         articles_bulk_changed.send(sender=Article, article_ids=ids)
         return len(ids)
+
+    def year_counts(self) -> list[tuple[int, int]]:
+        """(year, number of articles) pairs, newest year first."""
+        return list(
+            self.order_by()
+            .annotate(year=ExtractYear("published_on"))
+            .values("year")
+            .annotate(count=Count("pk"))
+            .order_by("-year")
+            .values_list("year", "count")
+        )
 
     def for_listing(self) -> ArticleQuerySet:
         """What a list of articles shows: no bodies, taxonomy prefetched."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import django_filters
 from django import forms
+from django.db.models.functions import Lower
 
 from library.models import Article, Disease, Tag, Therapy
 
@@ -70,8 +71,12 @@ class ArticleFilter(django_filters.FilterSet):
         return queryset
 
     def filter_ordering(self, queryset, name, value):
+        """Titles sort case-insensitively, as the search index sorts them."""
+        title = Lower("title")
+        if value == "title":
+            return queryset.order_by(title, "-published_on")
         if value in dict(BROWSE_ORDERINGS):
-            return queryset.order_by(value, "title" if value != "title" else "-published_on")
+            return queryset.order_by(value, title)
         return queryset
 
     @property

@@ -18,7 +18,7 @@ from django.utils.html import escape
 from library.filters import ArticleFilter
 from library.models import Article, Disease, Tag, Therapy
 from search.backends import get_backend
-from search.backends.base import SearchQuery, SearchUnavailable
+from search.backends.base import SearchBackend, SearchQuery, SearchUnavailable
 from search.synonyms import synonym_groups
 
 logger = logging.getLogger(__name__)
@@ -81,16 +81,39 @@ def parse_page(value: str | None) -> int:
 
 
 def build_listing(filterset: ArticleFilter, page: str | int | None) -> Listing:
-    """The listing for a bound FilterSet; an invalid FilterSet lists nothing."""
+    """The listing for a bound FilterSet; an invalid FilterSet lists nothing.
+
+    The search index answers both searches and browsing: its cached facet sets count
+    in milliseconds what SQL GROUP BYs take a hundred for at 10,000 articles. Browsing
+    falls back to the database when the index is missing or unreadable; a search then
+    says that search is unavailable.
+    """
     page_number = parse_page(str(page) if page is not None else None)
     if not filterset.is_valid():
         return Listing(items=[], total=0, page=1, num_pages=1, facets={})
+    backend = get_backend()
     if filterset.query_text:
-        return _search(filterset, page_number)
-    return _browse(filterset, page_number)
+        try:
+            return _from_index(backend, filterset, page_number)
+        except SearchUnavailable:
+            logger.exception("Search index unavailable for query %r", filterset.query_text)
+            return Listing(
+                items=[], total=0, page=1, num_pages=1, query=filterset.query_text,
+                ordering=filterset.ordering_for(has_query=True),
+                search_error=(
+                    "Search is temporarily unavailable. You can still browse articles by "
+                    "disease, therapy or tag."
+                ),
+            )  # fmt: skip
+    try:
+        if backend.exists():
+            return _from_index(backend, filterset, page_number)
+    except SearchUnavailable:
+        logger.exception("Search index unavailable; browsing from the database")
+    return _from_database(filterset, page_number)
 
 
-def _browse(filterset: ArticleFilter, page_number: int) -> Listing:
+def _from_database(filterset: ArticleFilter, page_number: int) -> Listing:
     queryset = filterset.qs
     ordering = filterset.ordering_for(has_query=False)
     if not filterset.form.cleaned_data.get("ordering"):
@@ -122,11 +145,13 @@ def _database_facets(filterset: ArticleFilter, queryset: QuerySet) -> dict[str, 
     return facets
 
 
-def _search(filterset: ArticleFilter, page_number: int) -> Listing:
+def _from_index(backend: SearchBackend, filterset: ArticleFilter, page_number: int) -> Listing:
+    """One backend call for the page's ids, total, facets and suggestion; then 20 rows."""
     data = filterset.form.cleaned_data
-    ordering = filterset.ordering_for(has_query=True)
+    text = filterset.query_text
+    ordering = filterset.ordering_for(has_query=bool(text))
     query = SearchQuery(
-        text=filterset.query_text,
+        text=text,
         diseases=tuple(term.slug for term in data.get("disease") or ()),
         therapies=tuple(term.slug for term in data.get("therapy") or ()),
         tags=tuple(term.slug for term in data.get("tag") or ()),
@@ -134,22 +159,14 @@ def _search(filterset: ArticleFilter, page_number: int) -> Listing:
         ordering=ordering,
         page=page_number,
         per_page=PAGE_SIZE,
-        synonyms=synonym_groups(),
+        synonyms=synonym_groups() if text else (),
     )
-    try:
-        result = get_backend().search(query)
-    except SearchUnavailable:
-        logger.exception("Search index unavailable for query %r", query.text)
-        return Listing(
-            items=[], total=0, page=1, num_pages=1, query=query.text, ordering=ordering,
-            search_error=(
-                "Search is temporarily unavailable. You can still browse articles by "
-                "disease, therapy or tag."
-            ),
-        )  # fmt: skip
+    result = backend.search(query)
     articles = Article.objects.published().for_listing().in_bulk([hit.id for hit in result.hits])
     items = [
         ListedArticle(articles[hit.id], hit.highlight, hit.score)
+        if text
+        else ListedArticle(articles[hit.id], escape(articles[hit.id].summary))
         for hit in result.hits
         if hit.id in articles
     ]
@@ -158,7 +175,7 @@ def _search(filterset: ArticleFilter, page_number: int) -> Listing:
         total=result.total,
         page=result.page,
         num_pages=max(result.num_pages, 1),
-        query=query.text,
+        query=text,
         ordering=ordering,
         facets=_label_facets(result.facets, data),
         suggestion=result.suggestion,

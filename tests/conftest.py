@@ -99,3 +99,15 @@ def indexed_library(shipped_content):
     from search.index import rebuild
 
     rebuild()
+
+
+@pytest.fixture
+def damage_index(search_index_dir):
+    """Overwrite the index's segment and table-of-contents files with garbage."""
+
+    def damage() -> None:
+        for pattern in ("*.seg", "_MAIN_*.toc"):
+            for path in search_index_dir.rglob(pattern):
+                path.write_bytes(b"garbage")
+
+    return damage

@@ -17,15 +17,3 @@ def sync_backend(request, settings, search_index_dir):
 def commit(django_capture_on_commit_callbacks):
     """Run the block's on_commit callbacks as a real commit would."""
     return lambda: django_capture_on_commit_callbacks(execute=True)
-
-
-@pytest.fixture
-def damage_index(search_index_dir):
-    """Overwrite the index's segment and table-of-contents files with garbage."""
-
-    def damage() -> None:
-        for pattern in ("*.seg", "_MAIN_*.toc"):
-            for path in search_index_dir.rglob(pattern):
-                path.write_bytes(b"garbage")
-
-    return damage

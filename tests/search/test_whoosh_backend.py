@@ -15,7 +15,7 @@ import pytest
 
 from search.backends import get_backend
 from search.backends.base import SearchDocument, SearchQuery, SearchUnavailable
-from search.backends.whoosh import POINTER, WhooshBackend, highlight
+from search.backends.whoosh import MAX_SEGMENTS, POINTER, WhooshBackend, highlight
 
 UPDATED = datetime.datetime(2025, 3, 1, 12, 0, tzinfo=datetime.UTC)
 
@@ -567,6 +567,19 @@ def test_an_update_from_another_backend_instance_is_seen_at_once(backend, search
     assert found(backend, "lupus") == {1, 2}
     other.rebuild([doc(3, body="lupus")])
     assert found(backend, "lupus") == {3}
+
+
+def test_single_saves_are_searchable_at_once_and_segments_stay_few(backend, search_index_dir):
+    for n in range(1, 61):
+        backend.index([doc(n, body=f"lupus word{n}")])
+        assert found(backend, f"word{n}") == {n}
+        if n % 3 == 0:  # an edit of an older article, as editors make them
+            backend.index([doc(n // 2, body=f"lupus word{n // 2} edited{n}")])
+            assert found(backend, f"edited{n}") == {n // 2}
+    assert sorted(backend.indexed()) == list(range(1, 61))
+    assert len(found(backend, "lupus")) == 60
+    live = search_index_dir / (search_index_dir / POINTER).read_text()
+    assert len(list(live.glob("*.seg"))) <= MAX_SEGMENTS
 
 
 def _write_many(path: str, start: int, count: int) -> None:

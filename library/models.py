@@ -7,6 +7,9 @@ loading the same fixture twice updates rows instead of duplicating them.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -17,12 +20,32 @@ from django.utils import timezone
 
 from library.signals import articles_bulk_changed
 
+# While a fixture loads, each article names its diseases, therapies and tags by slug:
+# remember the rows found so that a thousand articles do not cost a thousand lookups
+# of the same dozen slugs. Set only by `loaddata` (see `remembering_natural_keys`).
+_natural_key_cache: ContextVar[dict | None] = ContextVar("natural_key_cache", default=None)
+
+
+@contextmanager
+def remembering_natural_keys() -> Iterator[None]:
+    token = _natural_key_cache.set({})
+    try:
+        yield
+    finally:
+        _natural_key_cache.reset(token)
+
 
 class SlugManager(models.Manager):
     """Resolves natural keys (slugs) for fixtures and `dumpdata --natural-*`."""
 
     def get_by_natural_key(self, slug: str):
-        return self.get(slug=slug)
+        cache = _natural_key_cache.get()
+        if cache is None:
+            return self.get(slug=slug)
+        key = (self.model, self.db, slug)
+        if key not in cache:
+            cache[key] = self.get(slug=slug)
+        return cache[key]
 
 
 def split_aliases(text: str) -> list[str]:

@@ -17,6 +17,7 @@ from django.core.management.base import CommandError
 from django.core.management.commands.loaddata import Command as DjangoLoaddataCommand
 
 from library.fixtures import FixtureError, validate_fixture_files
+from library.models import remembering_natural_keys
 
 
 class Command(DjangoLoaddataCommand):
@@ -40,4 +41,5 @@ class Command(DjangoLoaddataCommand):
                 f"Nothing was loaded: {count} problem{'s' if count != 1 else ''} found.\n"
                 + "\n".join(error.problems)
             ) from None
-        super().loaddata(fixture_labels)
+        with remembering_natural_keys():
+            super().loaddata(fixture_labels)

@@ -34,7 +34,8 @@ only if the index has more than `MAX_SEGMENTS` segments, a second commit under t
 same lock-wait logic merges the smallest ones until `MAX_SEGMENTS // 2 + 1` are left
 (`_merge_smallest`, size-tiered, so the big segments are rarely rewritten). Larger
 writes (`loaddata`, `update_index` chunks) merge as Whoosh does by default
-(MERGE_SMALL), and a rebuild writes one segment. So saves never pile up into
+(MERGE_SMALL), and a rebuild writes one segment per writer process
+(`REBUILD_PROCESSES`, see `_ParallelWriter`). So saves never pile up into
 hundreds of tiny segments, and a merge (~100 ms at 10,000 articles, every fourth
 or fifth save) no longer delays other processes seeing the save; only the saving
 request waits for it. Measured at 10,000 articles, searching from the saving process
@@ -63,6 +64,7 @@ import logging
 import math
 import os
 import pickle
+import queue
 import shutil
 import threading
 import time
@@ -70,7 +72,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from whoosh import columns, fields, index
+from whoosh import columns, fields, index, multiproc
 from whoosh.automata.lev import levenshtein_automaton
 from whoosh.codec.base import Automata
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher
@@ -111,6 +113,8 @@ GENERATION_PREFIX = "gen-"
 LOCK_WAIT = 120.0  # seconds a writer waits for the index lock before giving up
 SMALL_BATCH = 50  # writes of up to this many documents commit before any merge
 MAX_SEGMENTS = 8  # more segments than this, and a separate commit merges the smallest
+# Processes analysing and writing a rebuild's documents (one segment each).
+REBUILD_PROCESSES = min(2, os.cpu_count() or 1)
 # BM25F section weights: title above summary and taxonomy, those above body.
 SECTION_WEIGHTS = {"title": 4.0, "summary": 2.0, "taxonomy": 2.0, "body": 1.0}
 VOCABULARY_PREFIX = "vocab:"  # ids of the pseudo-documents carrying taxonomy words
@@ -242,6 +246,75 @@ class _Writer(SegmentWriter):
         self.fieldwriter.close()
         if perdoc:
             perdoc.close()
+
+
+class _SubWriter(multiproc.SubWriterTask):
+    """A process of `_ParallelWriter`: Whoosh's sub-writer, writing with `_Writer`."""
+
+    def run(self) -> None:
+        # run() executes in the forked child, so rebinding the name Whoosh's run()
+        # looks up changes nothing in the parent. The child never touches the ORM or
+        # the database connections it inherited, and leaves through os._exit().
+        multiproc.SegmentWriter = _Writer
+        super().run()
+
+
+class _Jobs:
+    """`_ParallelWriter`'s job queue: a put() never waits forever on dead processes."""
+
+    def __init__(self, jobs, tasks: list) -> None:
+        self.jobs = jobs
+        self.tasks = tasks
+
+    def get(self):
+        return self.jobs.get()
+
+    def put(self, item) -> None:
+        while True:
+            try:
+                self.jobs.put(item, timeout=1.0)
+                return
+            except queue.Full:
+                if not any(task.is_alive() for task in self.tasks):
+                    raise SearchUnavailable("the rebuild's writer processes died") from None
+
+
+class _ParallelWriter(multiproc.MpWriter):
+    """Whoosh's multiprocess writer for rebuilds: this process only pickles documents
+    (in batches, through files) to `procs` forked processes, each of which analyses
+    them and writes its own segment (`multisegment`: no final merge).
+
+    Measured at 10,000 articles on 2 cores: ~1.9x the docs/s of one writer, peak
+    RSS of the three processes ~320 MB. A Markdown-to-text pool overlapping a single
+    writer reached only ~1.55x (the writer was then the bottleneck), and both
+    together passed 400 MB.
+    """
+
+    def __init__(self, ix: index.Index, **kwargs) -> None:
+        super().__init__(ix, **kwargs)
+        self.jobqueue = _Jobs(self.jobqueue, self.tasks)
+
+    def _new_task(self) -> multiproc.SubWriterTask:
+        task = _SubWriter(
+            self.storage,
+            self.indexname,
+            self.jobqueue,
+            self.resultqueue,
+            self.subargs,
+            self.multisegment,
+        )
+        self.tasks.append(task)
+        task.start()
+        return task
+
+    def cancel(self) -> None:
+        # Whoosh's cancel() only flags its own copy of each task: the children would
+        # wait for jobs forever (and the interpreter for them at exit).
+        for task in self.tasks:
+            task.terminate()
+            task.join()
+        self.tasks = []
+        super().cancel()
 
 
 # --- Per-segment caches -------------------------------------------------------------
@@ -769,8 +842,11 @@ class WhooshBackend(SearchBackend):
     def rebuild(self, documents: Iterable[SearchDocument]) -> int:
         """Build a new generation beside the live one, then swap the pointer.
 
-        If `documents` raises (or the process dies) the half-built directory is
-        discarded and the old index keeps serving. Before the swap the old
+        With `REBUILD_PROCESSES` > 1, Whoosh's multiprocess writer analyses and
+        writes the documents in that many forked processes, one segment each, while
+        this process reads the database and makes the plain text (see
+        `_ParallelWriter`). If `documents` raises (or a process dies) the half-built
+        directory is discarded and the old index keeps serving. Before the swap the old
         generation's write lock is taken, so a concurrent `index()` either committed
         to the old generation already or retries on the new one; an update committed
         to the old generation after this rebuild read that article from the database
@@ -781,7 +857,10 @@ class WhooshBackend(SearchBackend):
         count = 0
         try:
             ix = index.open_dir(str(directory))
-            writer = _Writer(ix, limitmb=96)
+            if REBUILD_PROCESSES > 1:
+                writer = _ParallelWriter(ix, procs=REBUILD_PROCESSES, multisegment=True, limitmb=48)
+            else:
+                writer = _Writer(ix, limitmb=96)
             seen: set[int] = set()
             phrases: dict[str, str] = {}
             try:
@@ -799,6 +878,13 @@ class WhooshBackend(SearchBackend):
                 writer.cancel()
                 raise
             writer.commit()
+            # Whoosh silently leaves out the segment of a sub-writer that died.
+            written = index.open_dir(str(directory)).doc_count_all()
+            if written != count + len(phrases):
+                raise SearchUnavailable(
+                    f"rebuild wrote {written} of {count + len(phrases)} documents; "
+                    "the old index keeps serving"
+                )
             self._swap(directory.name)
         except BaseException:
             shutil.rmtree(directory, ignore_errors=True)

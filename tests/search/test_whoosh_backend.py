@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import datetime
 import multiprocessing
+import os
 import random
 from collections import Counter
 
 import pytest
 
-from search.backends import get_backend
+from search.backends import get_backend, whoosh
 from search.backends.base import SearchDocument, SearchQuery, SearchUnavailable
 from search.backends.whoosh import MAX_SEGMENTS, POINTER, WhooshBackend, highlight
 
@@ -580,6 +581,56 @@ def test_single_saves_are_searchable_at_once_and_segments_stay_few(backend, sear
     assert len(found(backend, "lupus")) == 60
     live = search_index_dir / (search_index_dir / POINTER).read_text()
     assert len(list(live.glob("*.seg"))) <= MAX_SEGMENTS
+
+
+def _library(count: int) -> list[SearchDocument]:
+    words = ("lupus", "remission", "stem cell", "fatigue", "trial")
+    return [
+        doc(
+            n,
+            f"Report {n:04d} on {words[n % 5]}",
+            body=f"{words[n % 5]} and {words[n % 3]} studied word{n}",
+            taxonomy=("Lupus", "SLE") if n % 2 else ("Multiple sclerosis",),
+            diseases=("lupus",) if n % 2 else ("ms",),
+            tags=("trial",) if n % 7 == 0 else (),
+            published_on=datetime.date(2020 + n % 5, 1, 1 + n % 28),
+        )
+        for n in range(1, count + 1)
+    ]
+
+
+def _answers(backend) -> list:
+    queries = ["lupus", "stem cell", "remission -fatigue", "word17", "lupsu", ""]
+    answers = [sorted(backend.indexed().items()), backend.suggest("lu")]
+    for text in queries:
+        page = backend.search(SearchQuery(text=text, per_page=100, synonyms=SYNONYMS))
+        answers.append((text, [h.id for h in page.hits], page.total, page.facets, page.suggestion))
+    return answers
+
+
+def test_a_parallel_rebuild_indexes_what_one_writer_does(backend, search_index_dir, monkeypatch):
+    documents = _library(450)  # several batches of 100 for each of two processes
+    monkeypatch.setattr(whoosh, "REBUILD_PROCESSES", 1)
+    assert backend.rebuild(documents) == 450
+    single = _answers(backend)
+    monkeypatch.setattr(whoosh, "REBUILD_PROCESSES", 2)
+    assert backend.rebuild(documents) == 450
+    live = search_index_dir / (search_index_dir / POINTER).read_text()
+    assert len(list(live.glob("*.seg"))) == 2  # one segment per process
+    assert _answers(backend) == single
+
+
+def test_a_rebuild_whose_writer_process_dies_leaves_the_old_index_serving(
+    backend, search_index_dir, monkeypatch
+):
+    backend.rebuild(_library(10))
+    monkeypatch.setattr(whoosh, "REBUILD_PROCESSES", 2)
+    monkeypatch.setattr(whoosh._SubWriter, "run", lambda self: os._exit(1))
+    with pytest.raises(SearchUnavailable):
+        backend.rebuild(_library(300))  # found after the commit
+    with pytest.raises(SearchUnavailable):
+        backend.rebuild(_library(1500))  # found while the job queue is full
+    assert sorted(backend.indexed()) == list(range(1, 11))
 
 
 def _write_many(path: str, start: int, count: int) -> None:

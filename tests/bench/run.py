@@ -378,6 +378,9 @@ def analyse(size_result: dict) -> dict:
             }
     if "rebuild" in res:
         res["rebuild"]["segments"] = size_result["rebuild"][-1].get("segments")
+        res["rebuild"]["parallel"] = any(
+            r.get("children_cpu_seconds", 0) > 1 for r in size_result["rebuild"]
+        )
     if "search" in size_result:
         per_query = size_result["search"]["queries"]
         methods = next(iter(per_query.values()))["times"].keys()
@@ -598,12 +601,15 @@ def targets(analysed: dict[int, dict]) -> list[dict]:
     if rb and nb:
         ratio = rate(rb) / rate(nb)
         cpu_ratio = rate(rb, "cpu_seconds") / rate(nb, "cpu_seconds")
+        # A rebuild spread over several processes buys wall-clock time with CPU
+        # time, so its CPU time (all processes) is no stand-in for the wall clock.
+        parallel = rb.get("parallel", False)
         check(
             "rebuild >= 1.5x naive single-writer docs/s",
             ratio >= 1.5,
             f"{rate(rb):.0f} vs {rate(nb):.0f} docs/s = {ratio:.2f}x "
-            f"(by CPU time {cpu_ratio:.2f}x)",
-            cpu_ok=cpu_ratio >= 1.5,
+            f"(by CPU time{' of all processes' if parallel else ''} {cpu_ratio:.2f}x)",
+            cpu_ok=None if parallel else cpu_ratio >= 1.5,
         )
         check("rebuild peak RSS < 400 MB", rb["rss_mb"] < 400, f"{rb['rss_mb']:.0f} MB")
     else:

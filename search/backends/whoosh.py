@@ -39,8 +39,9 @@ writes (`loaddata`, `update_index` chunks) merge as Whoosh does by default
 hundreds of tiny segments, and a merge (~100 ms at 10,000 articles, every fourth
 or fifth save) no longer delays other processes seeing the save; only the saving
 request waits for it. Measured at 10,000 articles, searching from the saving process
-(the bench): save to searchable p50 35 ms, p95 ~130 ms (the saves that also merge),
-against 112/298 ms when MERGE_SMALL ran inside the save's commit.
+(the bench): save to searchable p50 35-43 ms, p95 130-180 ms (the saves that also
+merge; the upper figures on the two-segment index a parallel rebuild leaves),
+against 112-116/280-300 ms when MERGE_SMALL ran inside the save's commit.
 
 A process keeps one searcher per backend, guarded by a lock (Whoosh readers share
 file handles, so one search at a time per process), and renews it when another

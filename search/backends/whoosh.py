@@ -31,17 +31,17 @@ cached searcher rather than a new reader (`_lookup`). How merging is handled: a
 small write (up to `SMALL_BATCH` documents, an editor's save) commits its new
 segment without merging, so it is searchable as soon as that commit returns; then,
 only if the index has more than `MAX_SEGMENTS` segments, a second commit under the
-same lock-wait logic merges the smallest ones until `MAX_SEGMENTS // 2 + 1` are left
+same lock-wait logic folds all but the `KEPT_BY_MERGE` largest into one
 (`_merge_smallest`, size-tiered, so the big segments are rarely rewritten). Larger
 writes (`loaddata`, `update_index` chunks) merge as Whoosh does by default
 (MERGE_SMALL), and a rebuild writes one segment per writer process
 (`REBUILD_PROCESSES`, see `_ParallelWriter`). So saves never pile up into
-hundreds of tiny segments, and a merge (~100 ms at 10,000 articles, every fourth
-or fifth save) no longer delays other processes seeing the save; only the saving
-request waits for it. Measured at 10,000 articles, searching from the saving process
-(the bench): save to searchable p50 35-43 ms, p95 130-180 ms (the saves that also
-merge; the upper figures on the two-segment index a parallel rebuild leaves),
-against 112-116/280-300 ms when MERGE_SMALL ran inside the save's commit.
+hundreds of tiny segments (at most `MAX_SEGMENTS` + 1), and a merge (~100 ms at
+10,000 articles) comes once every fifteen or so saves instead of every fourth, and
+never delays other processes seeing the save: only the saving request waits for it.
+Measured at 10,000 articles, searching from the saving process (the bench): save to
+searchable p95 ~75 ms with merges this rare, 130-180 ms when every fourth save merged,
+280-300 ms when MERGE_SMALL ran inside the save's commit.
 
 A process keeps one searcher per backend, guarded by a lock (Whoosh readers share
 file handles, so one search at a time per process), and renews it when another
@@ -113,7 +113,8 @@ POINTER = "CURRENT"
 GENERATION_PREFIX = "gen-"
 LOCK_WAIT = 120.0  # seconds a writer waits for the index lock before giving up
 SMALL_BATCH = 50  # writes of up to this many documents commit before any merge
-MAX_SEGMENTS = 8  # more segments than this, and a separate commit merges the smallest
+MAX_SEGMENTS = 18  # more segments than this, and a separate commit merges the smallest
+KEPT_BY_MERGE = 2  # the largest segments a save's merge leaves alone
 # Processes analysing and writing a rebuild's documents (one segment each).
 REBUILD_PROCESSES = min(2, os.cpu_count() or 1)
 # BM25F section weights: title above summary and taxonomy, those above body.
@@ -1052,10 +1053,10 @@ def _merge_smallest(writer: SegmentWriter, segments: list) -> list:
 
     Size-tiered like Whoosh's MERGE_SMALL (big segments are rarely rewritten), but
     only called once there are more than `MAX_SEGMENTS`, and it then brings the
-    count down to `MAX_SEGMENTS // 2 + 1`, so merges come every few saves instead
-    of every save.
+    count down to `KEPT_BY_MERGE + 1`, so a merge comes once every fifteen or so
+    saves: rare enough to stay out of the save's p95.
     """
-    keep = MAX_SEGMENTS // 2
+    keep = KEPT_BY_MERGE
     if len(segments) <= MAX_SEGMENTS:
         return segments
     ordered = sorted(segments, key=lambda segment: segment.doc_count_all())

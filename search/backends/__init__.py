@@ -2,33 +2,36 @@
 
 from __future__ import annotations
 
-from functools import cache
+import threading
 
 from django.conf import settings
 from django.utils.module_loading import import_string
 
 from search.backends.base import SearchBackend
 
+_backends: dict[str, SearchBackend] = {}
+_lock = threading.Lock()
 
-@cache
+
 def get_backend(alias: str = "default") -> SearchBackend:
-    """The configured backend instance for `alias` (one per process)."""
-    config = dict(settings.SEARCH_BACKENDS[alias])
-    backend_class = import_string(config.pop("BACKEND"))
-    return backend_class(alias, config)
+    """The configured backend instance for `alias` (one per process, created on first use)."""
+    backend = _backends.get(alias)
+    if backend is None:
+        with _lock:
+            backend = _backends.get(alias)
+            if backend is None:
+                config = dict(settings.SEARCH_BACKENDS[alias])
+                backend_class = import_string(config.pop("BACKEND"))
+                backend = _backends[alias] = backend_class(alias, config)
+    return backend
 
 
 def reset_backends() -> None:
-    """Forget backend instances, for tests and after settings change."""
-    for backend in list(_instances()):
+    """Close and forget backend instances, for tests and after settings change."""
+    with _lock:
+        backends = list(_backends.values())
+        _backends.clear()
+    for backend in backends:
         close = getattr(backend, "close", None)
         if close:
             close()
-    get_backend.cache_clear()
-
-
-def _instances() -> list[SearchBackend]:
-    info = get_backend.cache_info()
-    if not info.currsize:
-        return []
-    return [get_backend(alias) for alias in settings.SEARCH_BACKENDS]

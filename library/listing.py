@@ -94,6 +94,9 @@ def build_listing(filterset: ArticleFilter, page: str | int | None) -> Listing:
     backend = get_backend()
     if filterset.query_text:
         try:
+            if not backend.exists():
+                # An index never built answers "no matches"; readers deserve the truth.
+                raise SearchUnavailable("the search index has not been built")
             return _from_index(backend, filterset, page_number)
         except SearchUnavailable:
             logger.exception("Search index unavailable for query %r", filterset.query_text)

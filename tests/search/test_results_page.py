@@ -159,7 +159,9 @@ def test_a_missing_index_still_answers_with_a_clear_message(
     page = response.content.decode()
 
     assert response.status_code == 200
-    assert "Search is temporarily unavailable" in page or "No articles match" in page
+    assert "Search is temporarily unavailable" in page
+    assert "No articles match" not in page
+    assert any(record.levelname == "ERROR" for record in caplog.records)
 
 
 def test_a_damaged_index_answers_with_a_message_and_logs_the_error(

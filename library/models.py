@@ -180,6 +180,16 @@ class ArticleQuerySet(models.QuerySet):
             .values_list("year", "count")
         )
 
+    def pair_counts(self) -> dict[tuple[int, int], int]:
+        """How many of these articles cover each (disease id, therapy id) pair: one query."""
+        rows = (
+            self.order_by()
+            .filter(diseases__isnull=False, therapies__isnull=False)
+            .values_list("diseases", "therapies")
+            .annotate(count=Count("pk", distinct=True))
+        )
+        return {(disease, therapy): count for disease, therapy, count in rows}
+
     def for_listing(self) -> ArticleQuerySet:
         """What a list of articles shows: no bodies, taxonomy prefetched."""
         return self.defer("body").with_taxonomy()

@@ -10,7 +10,7 @@ from django.views.generic import DetailView, ListView, TemplateView
 from library.filters import ArticleFilter
 from library.listing import build_listing
 from library.models import Article, Disease, Tag, Therapy
-from library.rendering import render_markdown
+from library.rendering import render_body
 from search.backends import get_backend
 from search.backends.base import SearchUnavailable
 
@@ -94,7 +94,9 @@ class ArticleDetailView(DetailView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         article = self.object
-        context["body_html"] = render_markdown(article.body)
+        rendered = render_body(article.body)
+        context["body_html"] = rendered.html
+        context["rendered_body"] = rendered  # headings for "On this page", reading time
         context["related"] = related_articles(article)
         return context
 

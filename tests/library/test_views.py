@@ -166,7 +166,7 @@ def test_detail_shows_the_article_with_its_source_and_taxonomy(client, taxonomy)
     page = client.get(article.get_absolute_url()).content.decode()
 
     assert "<h1>Stem cells and MS</h1>" in page
-    assert "<h2>What it is</h2>" in page
+    assert '<h2 id="section-what-it-is">What it is</h2>' in page
     assert "<em>careful</em>" in page
     assert "<li>one</li>" in page
     assert re.search(r'<a href="https://www.nestfact.com/"[^>]*>NestFact</a>', page)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import html
 import math
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import markdown
@@ -45,6 +44,7 @@ WORDS_PER_MINUTE = 200  # an unhurried reading pace for health information
 
 _TAG_RE = re.compile(r"<[^>]*>")
 _SPACE_RE = re.compile(r"\s+")
+_HEADING_RE = re.compile(r'<h([23]) id="([^"]+)">(.*?)</h\1>', re.S)
 
 
 @dataclass
@@ -91,26 +91,23 @@ def render_body(text: str) -> RenderedBody:
         id_prefix=HEADING_ID_PREFIX,
     )
     words = len(html.unescape(_TAG_RE.sub(" ", safe_html)).split())
-    return RenderedBody(safe_html, _headings(converter.toc_tokens), words)
+    return RenderedBody(safe_html, _headings(safe_html), words)
 
 
-def _headings(tokens: list[dict]) -> list[Heading]:
-    """h2s (with demoted h1s) as entries, each h3 under the entry before it; h4+ left out."""
+def _headings(safe_html: str) -> list[Heading]:
+    """h2s as entries, each h3 under the entry before it, read from the sanitised HTML
+    (not Markdown's own list) so that the contents show exactly the page's headings."""
     headings: list[Heading] = []
-    for token in _flatten(tokens):
-        heading = Heading(HEADING_ID_PREFIX + token["id"], html.unescape(token["name"]))
-        if token["level"] <= 2 or not headings:
+    for level, heading_id, inner in _HEADING_RE.findall(safe_html):
+        text = _SPACE_RE.sub(" ", html.unescape(_TAG_RE.sub("", inner))).strip()
+        if not text:
+            continue
+        heading = Heading(heading_id, text)
+        if level == "2" or not headings:
             headings.append(heading)
-        elif token["level"] == 3:
+        else:
             headings[-1].children.append(heading)
     return headings
-
-
-def _flatten(tokens: list[dict]) -> Iterator[dict]:
-    for token in tokens:
-        if token["level"] <= 3:
-            yield token
-        yield from _flatten(token["children"])
 
 
 def markdown_to_text(text: str) -> str:

@@ -26,11 +26,6 @@ _JSON_SCRIPT_ESCAPES = {ord(">"): "\\u003E", ord("<"): "\\u003C", ord("&"): "\\u
 _PARENTHESES_RE = re.compile(r"\s*\([^)]*\)")
 
 
-def _absolute(context, path: str) -> str:
-    request = context.get("request")
-    return request.build_absolute_uri(path) if request is not None else path
-
-
 @register.simple_tag(takes_context=True)
 def canonical_url(context) -> str:
     """One URL per page: an article's whatever the query string; a list's meaningful
@@ -84,11 +79,6 @@ def json_ld(data: dict[str, Any]) -> SafeString:
 @register.simple_tag(takes_context=True)
 def article_json_ld(context, article: Article) -> SafeString:
     return json_ld(article_structured_data(article, context["request"]))
-
-
-@register.simple_tag(takes_context=True)
-def absolute_url(context, path: str) -> str:
-    return _absolute(context, path)
 
 
 @dataclass

@@ -55,10 +55,13 @@ def split_aliases(text: str) -> list[str]:
 
 class TaxonomyQuerySet(models.QuerySet):
     def with_article_counts(self) -> TaxonomyQuerySet:
-        """Annotate `article_count` (published articles) without a query per row."""
-        return self.annotate(
-            article_count=Count("articles", filter=Q(articles__status=Article.Status.PUBLISHED))
-        )
+        """Annotate `article_count` (published articles) without a query per row.
+
+        "Published" is whatever `Article.objects.published()` says, so these counts stay
+        equal to the term pages' totals if that definition changes.
+        """
+        published = Article.objects.published().values("pk")
+        return self.annotate(article_count=Count("articles", filter=Q(articles__in=published)))
 
     def counted_among(self, articles: models.QuerySet) -> TaxonomyQuerySet:
         """Terms carried by any of `articles`, with `count`: how many of them carry each."""

@@ -15,6 +15,7 @@ from django.contrib.syndication.views import Feed
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
+from django.utils.html import escape
 
 from library.filters import ArticleFilter
 from library.listing import Listing, build_listing
@@ -119,7 +120,8 @@ class ArticleFeed(Feed):
         return item.title
 
     def item_description(self, item: Article) -> str:
-        return item.summary
+        # Atom summaries are written as type="html": plain text must be HTML-escaped.
+        return escape(item.summary)
 
     def item_link(self, item: Article) -> str:
         return item.get_absolute_url()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import re
 import xml.etree.ElementTree as ET
+from html import unescape
 from urllib.parse import urlsplit
 
 import pytest
@@ -115,6 +116,18 @@ def test_drafts_never_appear_and_entries_carry_summary_and_dates(client):
     assert older.find(f"{ATOM}summary").text == "An older summary."
     assert older.find(f"{ATOM}published").text.startswith("2024-02-01")
     assert [c.get("term") for c in older.findall(f"{ATOM}category")] == ["Lupus"]
+
+
+def test_summaries_are_html_and_titles_text_so_readers_show_them_as_written(client):
+    make_article("Risks <and> benefits & costs", summary="If a < b then <b>bold</b> & more.")
+
+    entry = parse_feed(client.get("/feeds/articles/")).find(f"{ATOM}entry")
+
+    assert entry.find(f"{ATOM}title").text == "Risks <and> benefits & costs"
+    summary = entry.find(f"{ATOM}summary")
+    assert summary.get("type") == "html"
+    assert unescape(summary.text) == "If a < b then <b>bold</b> & more."
+    assert summary.text == "If a &lt; b then &lt;b&gt;bold&lt;/b&gt; &amp; more."
 
 
 def test_the_feed_is_one_page_of_twenty_with_a_fixed_number_of_queries(

@@ -113,6 +113,11 @@ def article_structured_data(article: Article, request: HttpRequest) -> dict[str,
         ],
         "keywords": [tag.name for tag in article.tags.all()],
     }
+    # `last_reviewed_on` comes with medical review (issue 10, the editorial branch);
+    # until it is merged the attribute does not exist and the property is left out.
+    reviewed = getattr(article, "last_reviewed_on", None)
+    if reviewed:
+        data["lastReviewed"] = reviewed.isoformat()
     if article.source_url:
         data["isBasedOn"] = {
             "@type": "CreativeWork",

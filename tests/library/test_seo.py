@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from library.models import Article
+from library.seo import article_structured_data
 from tests.conftest import make_article, make_disease, make_tag, make_therapy
 
 pytestmark = pytest.mark.django_db
@@ -263,6 +264,16 @@ def test_json_ld_is_a_medical_web_page_about_the_articles_diseases_and_therapies
         "name": "Lupus Foundation",
         "url": "https://www.lupus.org/",
     }
+
+
+def test_json_ld_names_the_last_review_once_articles_record_it(rf):
+    article = make_article(published_on=datetime.date(2025, 1, 2))
+    data = article_structured_data(article, rf.get("/"))
+    assert "lastReviewed" not in data
+
+    article.last_reviewed_on = datetime.date(2025, 6, 30)  # the field of issue 10
+
+    assert article_structured_data(article, rf.get("/"))["lastReviewed"] == "2025-06-30"
 
 
 def test_json_ld_cannot_be_broken_out_of(client):

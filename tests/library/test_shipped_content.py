@@ -610,3 +610,5 @@ def test_example_fixture_loads_on_top_of_the_shipped_content(shipped_content):
     assert list(article.therapies.values_list("slug", flat=True)) == ["plasma-exchange"]
     assert list(article.tags.values_list("slug", flat=True)) == ["example"]
     assert len(article.body.split()) >= 120
+    assert article.written_for_library
+    assert article.further_reading[0]["name"].startswith("MedlinePlus")

@@ -296,10 +296,10 @@ EDITOR_NOTE = ('This article is reproduced word for word from its source, NestFa
  '- Guillain-Barré syndrome is a rare condition, not one of the most common autoimmune diseases.\n'
  '- The side effects of mesenchymal stem cell (MSC) therapy are still being studied; it has not '
  'been shown to avoid the side effects of standard immunosuppressants.\n'
- '- For most autoimmune diseases, stem cell treatments are available only in clinical trials. '
- '[Unproven stem cell clinics: how to protect '
- 'yourself](/articles/unproven-stem-cell-clinics-how-to-protect-yourself/) explains what to look '
- 'out for.')
+ '- For most autoimmune diseases, stem cell treatments are still experimental, and those offered '
+ 'outside clinical trials and established specialist programs may be unproven. [Unproven stem cell '
+ 'clinics: how to protect yourself](/articles/unproven-stem-cell-clinics-how-to-protect-yourself/) '
+ 'explains what to look out for.')
 
 # (article slug, shipped wording, corrected wording)
 BODY_EDITS = [

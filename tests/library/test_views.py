@@ -347,5 +347,6 @@ def test_editors_exist_as_a_group_that_manages_content_but_not_users():
     assert user.has_perm("library.change_article")
     assert user.has_perm("library.add_disease")
     assert user.has_perm("library.delete_tag")
+    assert user.has_perm("library.add_tagredirect")
     assert not user.has_perm("auth.add_user")
     assert not user.has_perm("auth.change_group")

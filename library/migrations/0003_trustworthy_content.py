@@ -6,7 +6,7 @@ the old ones: taxonomy aliases, corticosteroids as a therapy of their own, re-fi
 articles, tags that duplicated a disease or therapy merged into it (their old URLs
 redirect), the site's own articles no longer credited to organisations that did not
 write them, invented dates replaced by the day the articles were added, two small
-errors fixed. It is idempotent and only touches rows that exist, and a value an editor
+errors fixed and a few sentences made to name the drug classes they are filed under. It is idempotent and only touches rows that exist, and a value an editor
 has changed since (a credit, a date, a sentence, a description) is left alone. Articles
 it changes get a new `updated_at`, so `update_index` re-indexes them.
 """

@@ -3,7 +3,7 @@ from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from library.models import Article, Disease, Tag, Therapy
+from library.models import Article, Disease, Tag, TagRedirect, Therapy
 from search.index import pending_update_count
 
 
@@ -35,6 +35,12 @@ class TagAdmin(TaxonomyAdmin):
     search_fields = ["name", "slug"]
 
 
+@admin.register(TagRedirect)
+class TagRedirectAdmin(admin.ModelAdmin):
+    list_display = ["old_slug", "target_kind", "target_slug"]
+    search_fields = ["old_slug", "target_slug"]
+
+
 @admin.register(Article)
 class ArticleAdmin(admin.ModelAdmin):
     list_display = ["title", "status", "published_on", "updated_at"]
@@ -51,6 +57,7 @@ class ArticleAdmin(admin.ModelAdmin):
         (None, {"fields": ["title", "slug", "summary", "body"]}),
         ("Publication", {"fields": ["status", "published_on", "source_name", "source_url"]}),
         ("Taxonomy", {"fields": ["diseases", "therapies", "tags"]}),
+        ("Context for readers", {"fields": ["editor_note", "further_reading"]}),
         ("History", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
     ]
 

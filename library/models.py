@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.db import models
 from django.db.models import Count, Q
 from django.db.models.functions import ExtractYear
@@ -142,6 +143,63 @@ class Tag(models.Model):
         return (self.slug,)
 
 
+class TagRedirect(models.Model):
+    """A tag merged into a disease or therapy: its old URL redirects to that term's page.
+
+    Kept by slug rather than by foreign key so that a fresh library (migrated before its
+    content is loaded) redirects old tag URLs too; a target that no longer exists is a 404.
+    """
+
+    class Target(models.TextChoices):
+        DISEASE = "disease", "Disease"
+        THERAPY = "therapy", "Therapy"
+
+    old_slug = models.SlugField(max_length=100, unique=True)
+    target_kind = models.CharField(max_length=10, choices=Target.choices)
+    target_slug = models.SlugField(max_length=200)
+
+    class Meta:
+        ordering = ["old_slug"]
+
+    def __str__(self) -> str:
+        return f"/tags/{self.old_slug}/ → {self.target_kind} {self.target_slug}"
+
+    def target(self) -> Disease | Therapy | None:
+        model = Disease if self.target_kind == self.Target.DISEASE else Therapy
+        return model.objects.filter(slug=self.target_slug).first()
+
+
+_http_url = URLValidator(schemes=["http", "https"])
+
+
+def validate_further_reading(value) -> None:
+    """A list of {"name": …, "url": …} links, each name given, each URL http(s)."""
+    if value in (None, ""):
+        return
+    if not isinstance(value, list):
+        raise ValidationError('Expected a list of links like [{"name": "…", "url": "https://…"}].')
+    problems = []
+    for number, item in enumerate(value, start=1):
+        if not isinstance(item, dict):
+            problems.append(f'link {number}: expected an object like {{"name": …, "url": …}}')
+            continue
+        unknown = sorted(set(item) - {"name", "url"})
+        if unknown:
+            problems.append(f"link {number}: unknown key(s) {', '.join(unknown)}")
+        name, url = item.get("name"), item.get("url")
+        if not isinstance(name, str) or not name.strip():
+            problems.append(f"link {number}: a name is required")
+        if not isinstance(url, str) or not url.strip():
+            problems.append(f"link {number}: a URL is required")
+        else:
+            try:
+                _http_url(url)
+            except ValidationError:
+                problems.append(f"link {number}: “{url}” is not an http:// or https:// URL")
+    if problems:
+        raise ValidationError(problems)
+
+
 class ArticleQuerySet(models.QuerySet):
     def published(self) -> ArticleQuerySet:
         return self.filter(status=Article.Status.PUBLISHED)
@@ -219,6 +277,22 @@ class Article(models.Model):
     published_on = models.DateField(default=datetime.date.today, db_index=True)
     source_name = models.CharField(max_length=200, blank=True)
     source_url = models.URLField(max_length=500, blank=True)
+    further_reading = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[validate_further_reading],
+        help_text=(
+            'Where readers can learn more, as a list: [{"name": "NHS", "url": "https://www.nhs.uk/"}]. '
+            "Names only, no advice; these organisations did not write the article."
+        ),
+    )
+    editor_note = models.TextField(
+        blank=True,
+        help_text=(
+            "Markdown, shown above the body and never searched: context an editor adds "
+            "to a text carried over word for word from its source."
+        ),
+    )
     diseases = models.ManyToManyField(Disease, blank=True, related_name="articles")
     therapies = models.ManyToManyField(Therapy, blank=True, related_name="articles")
     tags = models.ManyToManyField(Tag, blank=True, related_name="articles")
@@ -251,6 +325,13 @@ class Article(models.Model):
     def is_published(self) -> bool:
         return self.status == self.Status.PUBLISHED
 
+    @property
+    def written_for_library(self) -> bool:
+        """An article without a named source is the library's own text."""
+        return not self.source_name.strip()
+
     def clean(self) -> None:
+        if self.further_reading is None:  # an emptied admin field means no links
+            self.further_reading = []
         if self.source_url and not self.source_name:
             raise ValidationError({"source_name": "Name the source that the link points to."})

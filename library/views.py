@@ -3,14 +3,14 @@ from __future__ import annotations
 import logging
 
 from django.db.models import Count, Q
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import get_object_or_404, render
 from django.views.generic import DetailView, ListView, TemplateView
 
 from library.filters import ArticleFilter
 from library.listing import build_listing
-from library.models import Article, Disease, Tag, Therapy
-from library.rendering import render_body
+from library.models import Article, Disease, Tag, TagRedirect, Therapy
+from library.rendering import render_body, render_markdown
 from search.backends import get_backend
 from search.backends.base import SearchUnavailable
 
@@ -83,6 +83,18 @@ class TagArticleListView(DiseaseArticleListView):
     scope_model = Tag
     scope_param = "tag"
 
+    def get(self, request, *args, **kwargs):
+        """A tag merged into a disease or therapy redirects (301) to that term's page."""
+        slug = self.kwargs["slug"]
+        if not Tag.objects.filter(slug=slug).exists():
+            merged = TagRedirect.objects.filter(old_slug=slug).first()
+            target = merged.target() if merged else None
+            if target is not None:
+                query = request.META.get("QUERY_STRING", "")
+                url = target.get_absolute_url()
+                return HttpResponsePermanentRedirect(f"{url}?{query}" if query else url)
+        return super().get(request, *args, **kwargs)
+
 
 class ArticleDetailView(DetailView):
     template_name = "library/article_detail.html"
@@ -97,6 +109,9 @@ class ArticleDetailView(DetailView):
         rendered = render_body(article.body)
         context["body_html"] = rendered.html
         context["rendered_body"] = rendered  # headings for "On this page", reading time
+        context["editor_note_html"] = (
+            render_markdown(article.editor_note) if article.editor_note else ""
+        )
         context["related"] = related_articles(article)
         return context
 

@@ -2,6 +2,7 @@ from django.contrib import admin, messages
 from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.formats import date_format
 
 from library.models import Article, Disease, Tag, Therapy
 from search.index import pending_update_count
@@ -37,7 +38,7 @@ class TagAdmin(TaxonomyAdmin):
 
 @admin.register(Article)
 class ArticleAdmin(admin.ModelAdmin):
-    list_display = ["title", "status", "published_on", "updated_at"]
+    list_display = ["title", "status", "publication", "published_on", "updated_at"]
     list_filter = ["status", "diseases", "therapies", "tags"]
     list_select_related = True
     search_fields = ["title", "slug", "summary"]
@@ -53,6 +54,17 @@ class ArticleAdmin(admin.ModelAdmin):
         ("Taxonomy", {"fields": ["diseases", "therapies", "tags"]}),
         ("History", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
     ]
+
+    @admin.display(description="Readers see it")
+    def publication(self, obj: Article) -> str:
+        if obj.is_scheduled:
+            return f"Scheduled for {date_format(obj.published_on, 'j F Y')}"
+        return "Live" if obj.is_published else "Not published"
+
+    def save_model(self, request: HttpRequest, obj: Article, form, change: bool) -> None:
+        if "status" in form.changed_data and "published_on" not in form.changed_data:
+            obj.date_publication(form.initial.get("status"))
+        super().save_model(request, obj, form, change)
 
     def changelist_view(self, request: HttpRequest, extra_context=None):
         pending = pending_update_count()

@@ -14,7 +14,7 @@ from contextvars import ContextVar
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Count, Q
-from django.db.models.functions import ExtractYear
+from django.db.models.functions import ExtractYear, TruncDate
 from django.urls import reverse
 from django.utils import timezone
 
@@ -57,7 +57,13 @@ class TaxonomyQuerySet(models.QuerySet):
     def with_article_counts(self) -> TaxonomyQuerySet:
         """Annotate `article_count` (published articles) without a query per row."""
         return self.annotate(
-            article_count=Count("articles", filter=Q(articles__status=Article.Status.PUBLISHED))
+            article_count=Count(
+                "articles",
+                filter=Q(
+                    articles__status=Article.Status.PUBLISHED,
+                    articles__published_on__lte=timezone.localdate(),
+                ),
+            )
         )
 
     def counted_among(self, articles: models.QuerySet) -> TaxonomyQuerySet:
@@ -140,8 +146,18 @@ class Tag(models.Model):
 
 
 class ArticleQuerySet(models.QuerySet):
-    def published(self) -> ArticleQuerySet:
-        return self.filter(status=Article.Status.PUBLISHED)
+    def published(self, *, include_scheduled: bool = False) -> ArticleQuerySet:
+        """What readers see: published, and dated today or earlier.
+
+        A published article dated in the future is *scheduled*: it appears on its
+        date with no re-save or job, because the date is compared at query time.
+        `include_scheduled=True` is for the search index, which holds scheduled
+        articles and filters them by date itself (see `SearchQuery.visible_on`).
+        """
+        queryset = self.filter(status=Article.Status.PUBLISHED)
+        if include_scheduled:
+            return queryset
+        return queryset.filter(published_on__lte=timezone.localdate())
 
     def visible_to(self, user) -> ArticleQuerySet:
         """Readers see published articles; staff may also preview drafts."""
@@ -165,7 +181,14 @@ class ArticleQuerySet(models.QuerySet):
         ids = list(self.exclude(status=status).values_list("pk", flat=True))
         if not ids:
             return 0
-        Article.objects.filter(pk__in=ids).update(status=status, updated_at=timezone.now())
+        rows = Article.objects.filter(pk__in=ids)
+        if status == Article.Status.PUBLISHED:
+            # A date never touched since the draft was created means "when published".
+            today = timezone.localdate()
+            rows.filter(published_on__lt=today, published_on=TruncDate("created_at")).update(
+                published_on=today
+            )
+        rows.update(status=status, updated_at=timezone.now())
         articles_bulk_changed.send(sender=Article, article_ids=ids)
         return len(ids)
 
@@ -237,6 +260,27 @@ class Article(models.Model):
     @property
     def is_published(self) -> bool:
         return self.status == self.Status.PUBLISHED
+
+    @property
+    def is_scheduled(self) -> bool:
+        """Published, but dated in the future: readers see it from `published_on`."""
+        return self.is_published and self.published_on > timezone.localdate()
+
+    def date_publication(self, previous_status: str | None) -> None:
+        """On publishing, a date still equal to the creation day becomes today.
+
+        The date defaults to the day the draft was written; a draft published weeks
+        later should not claim that day. A date the editor chose is left alone.
+        """
+        today = timezone.localdate()
+        if (
+            self.is_published
+            and previous_status != self.Status.PUBLISHED
+            and self.created_at is not None
+            and self.published_on == timezone.localdate(self.created_at)
+            and self.published_on < today
+        ):
+            self.published_on = today
 
     def clean(self) -> None:
         if self.source_url and not self.source_name:

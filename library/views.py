@@ -5,6 +5,7 @@ import logging
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
 from django.views.generic import DetailView, ListView, TemplateView
 
 from library.filters import ArticleFilter
@@ -102,7 +103,9 @@ class ArticleDetailView(DetailView):
 def related_articles(article: Article) -> list[Article]:
     """Similar published articles from the index, or by shared taxonomy if it is down."""
     try:
-        ids = get_backend().more_like_this(article.pk, limit=RELATED_LIMIT)
+        ids = get_backend().more_like_this(
+            article.pk, limit=RELATED_LIMIT, visible_on=timezone.localdate()
+        )
     except SearchUnavailable:
         logger.warning("Search index unavailable; related articles come from the database")
         ids = None

@@ -170,3 +170,26 @@ def _validate_record(path, index, record, defined, existing) -> list[str]:
                     f"slug “{slug}” (not in the database nor in this load)"
                 )
     return problems
+
+
+def fill_review_due(article_ids: Iterable[int], *, using: str = "default") -> int:
+    """Give loaded articles reviewed without a next-review date the default one.
+
+    Fixture (raw) saves bypass `Article.save()`, where the default is set otherwise.
+    """
+    from library.models import Article
+
+    ids, done = sorted(set(article_ids)), 0
+    for start in range(0, len(ids), 500):
+        articles = list(
+            Article.objects.using(using).filter(
+                pk__in=ids[start : start + 500],
+                last_reviewed_on__isnull=False,
+                next_review_due__isnull=True,
+            )
+        )
+        for article in articles:
+            article.default_review_due()
+        Article.objects.using(using).bulk_update(articles, ["next_review_due"])
+        done += len(articles)
+    return done

@@ -5,6 +5,11 @@ database id. This subclass checks every JSON fixture of the load first (see
 `library.fixtures`), and refuses the whole load with a message naming the file, the
 record and the field. Everything still happens in Django's single transaction, so a
 failure leaves the database exactly as it was.
+
+Raw saves skip `Article.save()`, so after the load (still in its transaction) a
+review date without a next-review date gets the default one, and each loaded article
+gets one revision (django-simple-history skips raw saves), unless the load brings
+its own revisions: a full `dumpdata library` backup is restored as it was.
 """
 
 from __future__ import annotations
@@ -15,9 +20,11 @@ from pathlib import Path
 from django.core import serializers
 from django.core.management.base import CommandError
 from django.core.management.commands.loaddata import Command as DjangoLoaddataCommand
+from django.db.models.signals import post_save
 
-from library.fixtures import FixtureError, validate_fixture_files
-from library.models import remembering_natural_keys
+from library import history
+from library.fixtures import FixtureError, fill_review_due, validate_fixture_files
+from library.models import Article, remembering_natural_keys
 
 
 class Command(DjangoLoaddataCommand):
@@ -41,5 +48,24 @@ class Command(DjangoLoaddataCommand):
                 f"Nothing was loaded: {count} problem{'s' if count != 1 else ''} found.\n"
                 + "\n".join(error.problems)
             ) from None
-        with remembering_natural_keys():
-            super().loaddata(fixture_labels)
+        loaded: set[int] = set()
+
+        restored: list[int] = []  # revisions brought by the load (a full `dumpdata library`)
+
+        def note(sender, instance, raw: bool = False, **kwargs) -> None:
+            if raw:
+                (loaded.add if sender is Article else restored.append)(instance.pk)
+
+        for sender in (Article, Article.history.model):
+            post_save.connect(note, sender=sender, weak=False, dispatch_uid="loaddata.note")
+        try:
+            with remembering_natural_keys(), history.paused():
+                super().loaddata(fixture_labels)
+        finally:
+            for sender in (Article, Article.history.model):
+                post_save.disconnect(sender=sender, dispatch_uid="loaddata.note")
+        # Still inside loaddata's transaction: defaults and one revision per article.
+        fill_review_due(loaded, using=self.using)
+        if not restored:
+            names = ", ".join(sorted({Path(label).name for label in fixture_labels}))
+            history.record_revisions(loaded, reason=f"Loaded from {names}"[:100], using=self.using)

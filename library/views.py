@@ -14,6 +14,7 @@ from library.models import Article, Disease, Tag, Therapy
 from library.rendering import render_markdown
 from search.backends import get_backend
 from search.backends.base import SearchUnavailable
+from search.terms import is_new_search, record_after_response
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +50,13 @@ class ArticleListView(TemplateView):
         if self.scope_model is None:
             return None
         return get_object_or_404(self.scope_model, slug=self.kwargs["slug"])
+
+    def get(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        response = super().get(request, *args, **kwargs)
+        listing = response.context_data["listing"]
+        if listing.query and not listing.search_error and is_new_search(request.GET):
+            record_after_response(response, listing.query, listing.total)
+        return response
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

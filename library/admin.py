@@ -3,7 +3,7 @@ from django.contrib.admin.models import CHANGE, LogEntry
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path
@@ -12,6 +12,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from library.history import compare, record_revisions, revert
 from library.models import Article, Disease, Tag, Therapy
+from library.rendering import render_markdown
 from search.index import pending_update_count
 
 
@@ -116,6 +117,7 @@ class ArticleAdmin(SimpleHistoryAdmin):
     def get_urls(self):
         view = self.admin_site.admin_view
         return [
+            path("preview/", view(self.preview_view), name="library_article_preview"),
             path(
                 "<path:object_id>/history/compare/",
                 view(self.compare_view),
@@ -128,6 +130,14 @@ class ArticleAdmin(SimpleHistoryAdmin):
             ),
             *super().get_urls(),
         ]
+
+    def preview_view(self, request: HttpRequest) -> HttpResponse:
+        """POST body=…: the Markdown rendered and sanitised exactly as on the article page."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not (self.has_change_permission(request) or self.has_add_permission(request)):
+            raise PermissionDenied
+        return HttpResponse(render_markdown(request.POST.get("body", "")))
 
     def _article_and_revisions(self, request: HttpRequest, object_id: str, *history_ids):
         article = self.get_object(request, object_id)

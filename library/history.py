@@ -110,19 +110,40 @@ def taxonomy_of(revision) -> dict[str, list[str]]:
 
 
 def word_diff(old: str, new: str) -> SafeString:
-    """The new text with removed words in <del> and added ones in <ins>, escaped."""
+    """The new text with removed words in <del> and added ones in <ins>, escaped.
+
+    Changes separated only by spaces are joined, so a rewritten sentence reads as one
+    deletion and one insertion rather than word-by-word confetti.
+    """
     before, after = re.split(r"(\s+)", old), re.split(r"(\s+)", new)
-    parts: list[str] = []
+    segments: list[list[str]] = []  # ["=", text] or ["~", old, new]
     matcher = difflib.SequenceMatcher(a=before, b=after, autojunk=False)
     for op, a1, a2, b1, b2 in matcher.get_opcodes():
-        if op == "equal":
-            parts.append(escape("".join(after[b1:b2])))
+        a, b = "".join(before[a1:a2]), "".join(after[b1:b2])
+        if op != "equal":
+            joinable = len(segments) >= 2 and segments[-2][0] == "~"
+            if joinable and segments[-1][0] == "=" and segments[-1][1].isspace():
+                space = segments.pop()[1]
+                segments[-1][1] += space + a
+                segments[-1][2] += space + b
+                continue
+            if segments and segments[-1][0] == "~":
+                segments[-1][1] += a
+                segments[-1][2] += b
+            else:
+                segments.append(["~", a, b])
+        else:
+            segments.append(["=", b])
+    parts: list[str] = []
+    for segment in segments:
+        if segment[0] == "=":
+            parts.append(escape(segment[1]))
             continue
-        if op in ("delete", "replace"):
-            parts.append(f"<del>{escape(''.join(before[a1:a2]))}</del>")
-        if op in ("insert", "replace"):
-            parts.append(f"<ins>{escape(''.join(after[b1:b2]))}</ins>")
-    return mark_safe("".join(parts))
+        if segment[1]:
+            parts.append(f"<del>{escape(segment[1])}</del>")
+        if segment[2]:
+            parts.append(f"<ins>{escape(segment[2])}</ins>")
+    return mark_safe("".join(parts))  # every piece of text is escaped above
 
 
 def body_diff(old: str, new: str) -> SafeString:

@@ -243,6 +243,10 @@ def review_interval() -> datetime.timedelta:
     return datetime.timedelta(days=settings.REVIEW_INTERVAL_DAYS)
 
 
+# Set by `library.history.paused()`: the caller records the revisions itself.
+history_paused: ContextVar[bool] = ContextVar("history_paused", default=False)
+
+
 class ArticleHistory(HistoricalRecords):
     """django-simple-history, but silent while `library.history.paused()` is active.
 
@@ -271,9 +275,6 @@ class ArticleHistory(HistoricalRecords):
                 pk_set if action != "post_clear" else instance.__dict__.pop("_history_cleared", [])
             )
             record_revisions(ids or (), reason=f"{instance._meta.verbose_name} {instance} changed")
-
-
-history_paused: ContextVar[bool] = ContextVar("history_paused", default=False)
 
 
 class Article(models.Model):
@@ -354,13 +355,11 @@ class Article(models.Model):
 
     @property
     def review_state(self) -> str:
-        """ "overdue", "due soon", "never reviewed" or "current"."""
-        today = timezone.localdate()
-        if self.next_review_due and self.next_review_due < today:
+        """One of "overdue", "due soon", "never reviewed" or "current"."""
+        today, due = timezone.localdate(), self.next_review_due
+        if due and due < today:
             return "overdue"
-        if self.next_review_due and self.next_review_due <= today + datetime.timedelta(
-            days=REVIEW_SOON_DAYS
-        ):
+        if due and due <= today + datetime.timedelta(days=REVIEW_SOON_DAYS):
             return "due soon"
         return "current" if self.last_reviewed_on else "never reviewed"
 

@@ -69,9 +69,12 @@ def record_revisions(
     written = 0
     for start in range(0, len(ids), CHUNK_SIZE):
         articles = list(Article.objects.using(using).filter(pk__in=ids[start : start + CHUNK_SIZE]))
-        revisions = Article.history.bulk_history_create(
-            articles, update=True, default_user=user, default_change_reason=reason[:100]
-        )
+        revisions = (
+            Article.history.bulk_history_create(
+                articles, update=True, default_user=user, default_change_reason=reason[:100]
+            )
+            or []
+        )  # None when SIMPLE_HISTORY_ENABLED is off
         by_article = {revision.id: revision for revision in revisions}
         for name in TAXONOMY:
             through = getattr(Article, name).through

@@ -29,6 +29,25 @@ class TaxonomyAdmin(admin.ModelAdmin):
         return obj.article_count
 
 
+class PublicationFilter(admin.SimpleListFilter):
+    """What readers see: live now, scheduled for a later date, or nothing (a draft)."""
+
+    title = "readers see it"
+    parameter_name = "publication"
+
+    def lookups(self, request, model_admin):
+        return [("live", "Live"), ("scheduled", "Scheduled"), ("draft", "Not published")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "live":
+            return queryset.published()
+        if self.value() == "scheduled":
+            return queryset.scheduled()
+        if self.value() == "draft":
+            return queryset.exclude(status=Article.Status.PUBLISHED)
+        return queryset
+
+
 class ReviewStateFilter(admin.SimpleListFilter):
     """Medical review: overdue, due within `REVIEW_SOON_DAYS`, never reviewed."""
 
@@ -67,7 +86,7 @@ class TagAdmin(TaxonomyAdmin):
 @admin.register(Article)
 class ArticleAdmin(SimpleHistoryAdmin):
     list_display = ["title", "status", "publication", "published_on", "review", "updated_at"]
-    list_filter = ["status", ReviewStateFilter, "diseases", "therapies", "tags"]
+    list_filter = ["status", PublicationFilter, ReviewStateFilter, "diseases", "therapies", "tags"]
     list_select_related = True
     search_fields = ["title", "slug", "summary", "body"]
     object_history_template = "admin/library/article/object_history.html"

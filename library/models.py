@@ -161,6 +161,10 @@ class ArticleQuerySet(models.QuerySet):
             return queryset
         return queryset.filter(published_on__lte=timezone.localdate())
 
+    def scheduled(self) -> ArticleQuerySet:
+        """Published but dated after today: readers will see them on their date."""
+        return self.filter(status=Article.Status.PUBLISHED, published_on__gt=timezone.localdate())
+
     def visible_to(self, user) -> ArticleQuerySet:
         """Readers see published articles; staff may also preview drafts."""
         if user is not None and user.is_active and user.is_staff:

@@ -119,6 +119,12 @@ def test_the_admin_and_the_preview_say_scheduled(editor_client, library):
         changelist = editor_client.get("/admin/library/article/").content.decode()
         preview = editor_client.get("/articles/future/").content.decode()
     assert "Scheduled for 10 March 2026" in changelist
+    with frozen(TODAY):
+        scheduled = editor_client.get("/admin/library/article/", {"publication": "scheduled"})
+        live = editor_client.get("/admin/library/article/", {"publication": "live"})
+    assert ">Zebrafish stem cell transplant<" in scheduled.content.decode()
+    assert ">Live stem cell transplant<" not in scheduled.content.decode()
+    assert ">Zebrafish stem cell transplant<" not in live.content.decode()
     assert "Readers will see this article from 10 March 2026" in preview
 
 

@@ -5,6 +5,7 @@ import logging
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
 from django.views.generic import DetailView, ListView, TemplateView
 
 from library.filters import ArticleFilter
@@ -13,6 +14,7 @@ from library.models import Article, Disease, Tag, TagRedirect, Therapy
 from library.rendering import render_body, render_markdown
 from search.backends import get_backend
 from search.backends.base import SearchUnavailable
+from search.terms import is_new_search, record_after_response
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +50,13 @@ class ArticleListView(TemplateView):
         if self.scope_model is None:
             return None
         return get_object_or_404(self.scope_model, slug=self.kwargs["slug"])
+
+    def get(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        response = super().get(request, *args, **kwargs)
+        listing = response.context_data["listing"]
+        if listing.query and not listing.search_error and is_new_search(request.GET):
+            record_after_response(response, listing.query, listing.total)
+        return response
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -119,7 +128,9 @@ class ArticleDetailView(DetailView):
 def related_articles(article: Article) -> list[Article]:
     """Similar published articles from the index, or by shared taxonomy if it is down."""
     try:
-        ids = get_backend().more_like_this(article.pk, limit=RELATED_LIMIT)
+        ids = get_backend().more_like_this(
+            article.pk, limit=RELATED_LIMIT, visible_on=timezone.localdate()
+        )
     except SearchUnavailable:
         logger.warning("Search index unavailable; related articles come from the database")
         ids = None

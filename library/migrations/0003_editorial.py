@@ -12,7 +12,10 @@ def baseline_revisions(apps, schema_editor):
     """One revision of every existing article, so the first edit has something to compare."""
     Article = apps.get_model("library", "Article")
     Historical = apps.get_model("library", "HistoricalArticle")
-    fields = [f.attname for f in Article._meta.concrete_fields]
+    # Only the fields this migration's history table has: another 0003 may run first and
+    # add article fields that the history gains later (0005).
+    kept = {f.attname for f in Historical._meta.concrete_fields}
+    fields = [f.attname for f in Article._meta.concrete_fields if f.attname in kept]
     for article in Article.objects.order_by("pk").iterator(chunk_size=500):
         revision = Historical.objects.create(
             history_date=article.updated_at,

@@ -17,13 +17,15 @@ import pytest
 from django.conf import settings
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
+from django.db.migrations.loader import MigrationLoader
 
 from library.models import Article, Disease, Tag, TagRedirect, Therapy
 
 DATA = Path(__file__).parent / "data"
 FIXTURES = Path(settings.BASE_DIR) / "fixtures"
 BEFORE = [("library", "0002_editors_group")]
-AFTER = [("library", "0003_trustworthy_content")]
+# Forward means the whole way: later migrations (history, link validation) apply too.
+AFTER = MigrationLoader(None, ignore_no_migrations=True).graph.leaf_nodes("library")
 MIGRATION = importlib.import_module("library.migrations.0003_trustworthy_content")
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)

@@ -1,12 +1,7 @@
 from django.contrib import admin
-from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
 
-
-def healthz(request: HttpRequest) -> HttpResponse:
-    """Liveness probe for operators and the benchmarks' floor: no database, no index."""
-    return HttpResponse("ok", content_type="text/plain")
-
+from stemsite.health import healthz, readyz
 
 admin.site.site_header = "stemsite editors"
 admin.site.site_title = "stemsite admin"
@@ -15,6 +10,7 @@ admin.site.index_title = "Library content"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz/", healthz, name="healthz"),
+    path("readyz/", readyz, name="readyz"),
     path("", include("search.urls")),
     path("", include("library.urls")),
 ]

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCTION_ENV = {
     "DJANGO_SECRET_KEY": "k3#9vq!x2Lp0-long-random-production-secret-value-7Hn4Rz8WmT6yB1cD",
@@ -25,10 +27,10 @@ def run_manage(*args: str, env: dict[str, str], tmp_path: Path) -> subprocess.Co
     )  # fmt: skip
 
 
-def test_check_deploy_is_clean_with_production_settings(tmp_path):
-    result = run_manage(
-        "check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION_ENV, tmp_path=tmp_path
-    )
+@pytest.mark.parametrize("preload", ["0", "1"])
+def test_check_deploy_is_clean_with_production_settings(tmp_path, preload):
+    env = PRODUCTION_ENV | {"DJANGO_SECURE_HSTS_PRELOAD": preload}
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING", env=env, tmp_path=tmp_path)
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout

@@ -5,6 +5,11 @@ Django's FileBasedCache shares its directory but implements `add` and `incr` as 
 read followed by a write, so two workers counting at the same instant lose a hit,
 and a client spreading requests over the workers could exceed its limit. Here both
 hold an exclusive lock on one file in the cache directory for the read and the write.
+
+FileBasedCache also lists its whole directory on every write to see whether to cull,
+and then deletes entries at random, live counters included. Here the listing happens
+on one write in CULL_EVERY, and removes expired entries first; only if the directory is
+still over MAX_ENTRIES does Django's random culling run.
 (Memcached and Redis increment atomically by themselves: use them through CACHES if
 several machines must share one limit.)
 """
@@ -13,6 +18,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import random
 import tempfile
 import time
 import zlib
@@ -24,6 +30,7 @@ from django.core.cache.backends.filebased import FileBasedCache
 from django.core.files import locks
 
 LOCK_NAME = ".increment.lock"
+CULL_EVERY = 32
 
 
 class LockedFileBasedCache(FileBasedCache):
@@ -36,6 +43,17 @@ class LockedFileBasedCache(FileBasedCache):
                 yield
             finally:
                 locks.unlock(handle)
+
+    def _cull(self) -> None:
+        if random.randrange(CULL_EVERY):
+            return
+        for name in self._list_cache_files():
+            try:
+                with open(name, "rb") as handle:
+                    self._is_expired(handle)  # deletes the file when expired
+            except FileNotFoundError:
+                pass
+        super()._cull()
 
     def add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None) -> bool:
         with self._locked():

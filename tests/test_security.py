@@ -266,3 +266,22 @@ def test_pages_send_a_permissions_policy(client):
 
     for feature in ("camera=()", "microphone=()", "geolocation=()", "payment=()", "usb=()"):
         assert feature in header
+
+
+def test_culling_removes_expired_counters_and_keeps_live_ones(tmp_path, monkeypatch):
+    from stemsite import cache as cache_module
+
+    monkeypatch.setattr(cache_module, "CULL_EVERY", 1)  # cull on every write
+    cache = cache_module.LockedFileBasedCache(str(tmp_path / "c"), {"OPTIONS": {"MAX_ENTRIES": 4}})
+    cache.add("live", 0, timeout=600)
+    cache.incr("live")
+    for n in range(3):
+        cache.set(f"old-{n}", 0, timeout=-1)  # already expired: a past window's counter
+
+    cache.add("new", 0, timeout=600)  # the directory is full: culling runs
+
+    assert cache.get("live") == 1
+    assert cache.get("new") == 0
+    assert sorted(p.name for p in (tmp_path / "c").glob("*.djcache")) == sorted(
+        Path(cache._key_to_file(key)).name for key in ("live", "new")
+    )

@@ -247,3 +247,10 @@ def test_errors_outside_api_stay_html(client, db):
     assert response.status_code == 404
     assert response["Content-Type"].startswith("text/html")
     assert "Page not found" in response.content.decode()
+
+
+def test_a_bad_host_under_api_answers_json_400(client, db):
+    response = client.get("/api/search/", HTTP_HOST="attacker.example")
+
+    assert response.status_code == 400
+    assert response.json() == {"error": "Bad request."}

@@ -60,7 +60,9 @@ def client_ip(request: HttpRequest) -> str:
     return text
 
 
-def lockout_response(request: HttpRequest, original_response, credentials) -> HttpResponse:
+def lockout_response(
+    request: HttpRequest, original_response: HttpResponse | None, credentials: dict | None
+) -> HttpResponse:
     """django-axes' answer to a locked-out login: the admin's look, a plain explanation.
 
     Status 429; the page says how long the lock lasts and who can lift it, and never

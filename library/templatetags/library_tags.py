@@ -54,7 +54,7 @@ def get_item(mapping: dict, key: str):
 
 
 @register.filter
-def web_url(value) -> str:
+def web_url(value: object) -> str:
     """The link if it is an http(s) address, else "": a stored bad link never reaches href.
 
     The model refuses such links on every save path; this is the second line of defence

@@ -219,7 +219,7 @@ CONTENT_SECURITY_POLICY = {
         "default-src": [SELF],
         "script-src": [SELF],
         "style-src": [SELF],
-        "img-src": [SELF, "data:", "https:"],
+        "img-src": [SELF, "https:"],
         "font-src": [SELF],
         "connect-src": [SELF],
         "object-src": [NONE],

@@ -71,6 +71,19 @@ def plain_static_storage(settings):
 
 
 @pytest.fixture(autouse=True)
+def rate_limit_cache(tmp_path, settings):
+    """Every test counts API requests afresh, in its own directory (as production does)."""
+    settings.CACHES = {
+        **settings.CACHES,
+        "ratelimit": {
+            "BACKEND": "stemsite.cache.LockedFileBasedCache",
+            "LOCATION": tmp_path / "ratelimit-cache",
+        },
+    }
+    return tmp_path / "ratelimit-cache"
+
+
+@pytest.fixture(autouse=True)
 def search_index_dir(tmp_path, settings):
     """Every test gets its own empty search index directory."""
     from search.backends import reset_backends

@@ -7,7 +7,15 @@ Layout on disk (`PATH`)::
                           the live one and swaps the pointer, so a killed rebuild
                           leaves the old index serving (the previous generation is
                           kept for readers still on it; older ones are deleted)
+    PATH/gen-…/.building  present while a rebuild writes that generation: the pid and
+                          host of its builder, so a generation left by a killed rebuild
+                          is found and removed (`remove_abandoned`)
     PATH/.lock            flock held while creating or swapping generations
+
+Index files are read with plain reads, never memory-mapped (`_storage`): a segment
+file truncated under a mapping kills the process with SIGBUS on the next page it
+touches, whereas a short read is an exception, which becomes `SearchUnavailable`.
+Rebuild writer processes die with the process that started them (`_die_with_parent`).
 
 What is indexed: one positional `text` field whose postings carry BM25F section
 weights (title 4, summary 2, taxonomy names/aliases and tags 2, body 1; see
@@ -56,6 +64,8 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import ctypes
+import ctypes.util
 import datetime
 import fcntl
 import heapq
@@ -67,6 +77,7 @@ import os
 import pickle
 import queue
 import shutil
+import signal
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -77,6 +88,7 @@ from whoosh import columns, fields, index, multiproc
 from whoosh.automata.lev import levenshtein_automaton
 from whoosh.codec.base import Automata
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher
+from whoosh.filedb.filestore import FileStorage
 from whoosh.index import LockError
 from whoosh.reading import EmptyReader, MultiReader, SegmentReader, TermNotFound
 from whoosh.searching import Searcher
@@ -93,6 +105,9 @@ from search.backends.base import (
     SearchPage,
     SearchQuery,
     SearchUnavailable,
+    lock_deadline,
+    owner_is_gone,
+    owner_tag,
 )
 from search.backends.query import CompiledQuery, ParsedQuery, Unit, compile_query, parse_query
 from search.backends.whoosh_analysis import (
@@ -111,6 +126,8 @@ logger = logging.getLogger("search")
 
 POINTER = "CURRENT"
 GENERATION_PREFIX = "gen-"
+BUILDING = ".building"  # in a generation a rebuild is still writing: its owner_tag()
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 LOCK_WAIT = 120.0  # seconds a writer waits for the index lock before giving up
 SMALL_BATCH = 50  # writes of up to this many documents commit before any merge
 MAX_SEGMENTS = 18  # more segments than this, and a separate commit merges the smallest
@@ -257,8 +274,32 @@ class _SubWriter(multiproc.SubWriterTask):
         # run() executes in the forked child, so rebinding the name Whoosh's run()
         # looks up changes nothing in the parent. The child never touches the ORM or
         # the database connections it inherited, and leaves through os._exit().
+        _die_with_parent()
         multiproc.SegmentWriter = _Writer
         super().run()
+
+
+def _die_with_parent() -> None:
+    """Make this forked writer process exit when the process that started it dies.
+
+    A killed rebuild (SIGKILL, the OOM killer) cannot stop its writers, which would
+    otherwise wait for jobs forever holding their memory. Linux does it for us
+    (PR_SET_PDEATHSIG); a thread watching the parent's pid covers other systems and
+    a parent that died before the request took effect.
+    """
+    parent = os.getppid()
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    if parent == 1:
+        os._exit(1)
+    threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
 
 
 class _Jobs:
@@ -646,7 +687,7 @@ class WhooshBackend(SearchBackend):
     def _new_generation(self) -> Path:
         directory = self.path / f"{GENERATION_PREFIX}{time.time_ns():020d}-{os.getpid()}"
         directory.mkdir(parents=True)
-        index.create_in(str(directory), build_schema())
+        _storage(directory).create_index(build_schema())
         return directory
 
     def _point_to(self, name: str) -> None:
@@ -682,7 +723,7 @@ class WhooshBackend(SearchBackend):
         process can delete that TOC in between (a FileNotFoundError), so failures
         are retried before the index is declared unavailable.
         """
-        return _retrying(lambda: index.open_dir(str(self.path / name)), self.path / name)
+        return _retrying(lambda: _open_dir(self.path / name), self.path / name)
 
     def _view(self) -> _View | None:
         """The current searcher, reopened or refreshed if the index changed."""
@@ -716,7 +757,7 @@ class WhooshBackend(SearchBackend):
             searcher = _fresh_searcher(state.ix, state.searcher)
             return _View(name, state.ix, searcher, self._segments)
         self.close()
-        ix = index.open_dir(str(self.path / name))
+        ix = _open_dir(self.path / name)
         self._segments = {}
         return _View(name, ix, _fresh_searcher(ix, None), self._segments)
 
@@ -732,6 +773,9 @@ class WhooshBackend(SearchBackend):
 
     def _acquire_writer(self, ix: index.Index, **kwargs) -> SegmentWriter:
         deadline = time.monotonic() + LOCK_WAIT
+        bound = lock_deadline()  # a request's save waits less (`waiting_at_most`)
+        if bound is not None:
+            deadline = min(deadline, bound)
         while True:
             try:
                 return _Writer(ix, timeout=1.0, delay=0.005, **kwargs)
@@ -858,7 +902,8 @@ class WhooshBackend(SearchBackend):
         directory = self._new_generation()
         count = 0
         try:
-            ix = index.open_dir(str(directory))
+            (directory / BUILDING).write_text(owner_tag() + "\n")
+            ix = _open_dir(directory)
             if REBUILD_PROCESSES > 1:
                 writer = _ParallelWriter(ix, procs=REBUILD_PROCESSES, multisegment=True, limitmb=48)
             else:
@@ -881,12 +926,13 @@ class WhooshBackend(SearchBackend):
                 raise
             writer.commit()
             # Whoosh silently leaves out the segment of a sub-writer that died.
-            written = index.open_dir(str(directory)).doc_count_all()
+            written = _open_dir(directory).doc_count_all()
             if written != count + len(phrases):
                 raise SearchUnavailable(
                     f"rebuild wrote {written} of {count + len(phrases)} documents; "
                     "the old index keeps serving"
                 )
+            (directory / BUILDING).unlink()
             self._swap(directory.name)
         except BaseException:
             shutil.rmtree(directory, ignore_errors=True)
@@ -909,7 +955,32 @@ class WhooshBackend(SearchBackend):
             # reading it until their next search notices the new pointer.
             for entry in self.path.iterdir():
                 if entry.name.startswith(GENERATION_PREFIX) and entry.name not in (name, old):
+                    if _being_built(entry):
+                        continue  # another rebuild, still running
                     shutil.rmtree(entry, ignore_errors=True)
+
+    def remove_abandoned(self) -> list[str]:
+        """Delete generations whose rebuild was killed before it finished (see `BUILDING`)."""
+        if not self.path.is_dir():
+            return []
+        removed = []
+        with self._dir_lock():
+            live = self._pointer()
+            for entry in sorted(self.path.iterdir()):
+                if not entry.name.startswith(GENERATION_PREFIX) or entry.name == live:
+                    continue
+                try:
+                    owner = (entry / BUILDING).read_text()
+                except OSError:
+                    continue  # finished (a previous generation) or not ours to judge
+                if owner_is_gone(owner):
+                    size = sum(f.stat().st_size for f in entry.iterdir() if f.is_file())
+                    shutil.rmtree(entry, ignore_errors=True)
+                    removed.append(
+                        f"the half-built index {entry.name} ({size / 1e6:.1f} MB) of a "
+                        f"rebuild that died (process {owner.split()[0]})"
+                    )
+        return removed
 
     # -- reading
 
@@ -1108,6 +1179,28 @@ def _retrying(operation, where: Path, attempts: int = 5):
                 raise SearchUnavailable(f"search index {where} is unavailable") from exc
             time.sleep(0.005 * 2**attempt)
     raise AssertionError("unreachable")
+
+
+def _being_built(directory: Path) -> bool:
+    """Whether a live rebuild is still writing this generation."""
+    try:
+        return not owner_is_gone((directory / BUILDING).read_text())
+    except OSError:
+        return False
+
+
+def _storage(directory: Path) -> FileStorage:
+    """Whoosh file storage that reads with plain reads instead of memory maps.
+
+    A file truncated or deleted under a memory map raises SIGBUS in whichever
+    process next touches the lost pages; every web worker dies at once. With plain
+    reads the same damage is a short read, an ordinary exception.
+    """
+    return FileStorage(str(directory), supports_mmap=False)
+
+
+def _open_dir(directory: Path) -> index.Index:
+    return _storage(directory).open_index()
 
 
 def _take(iterator, count: int) -> Iterator:

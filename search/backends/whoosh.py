@@ -78,6 +78,7 @@ import pickle
 import queue
 import shutil
 import signal
+import struct
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -128,6 +129,7 @@ POINTER = "CURRENT"
 GENERATION_PREFIX = "gen-"
 BUILDING = ".building"  # in a generation a rebuild is still writing: its owner_tag()
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+RELATED_CHARS = 4_000  # how much of an article its related articles are chosen by
 LOCK_WAIT = 120.0  # seconds a writer waits for the index lock before giving up
 SMALL_BATCH = 50  # writes of up to this many documents commit before any merge
 MAX_SEGMENTS = 18  # more segments than this, and a separate commit merges the smallest
@@ -993,6 +995,9 @@ class WhooshBackend(SearchBackend):
             view = self._view()
             if view is None:
                 return {}
+            leaves = view.searcher.reader().leaf_readers()
+            segments = [r.segment() for r, _offset in leaves if r.segment() is not None]
+            _check_segment_files(self.path / view.generation, segments)
             ids, updated = view.ids, view.updated
             return {
                 ids[d]: datetime.datetime.fromisoformat(updated[d].decode("ascii"))
@@ -1046,7 +1051,13 @@ class WhooshBackend(SearchBackend):
         return [display for _key, display in sorted(candidates.values())[:limit]]
 
     def more_like_this(self, article_id: int, limit: int = 5) -> list[int]:
-        """Documents sharing this one's key terms (title, summary and body)."""
+        """Documents sharing this one's key terms (title, summary and start of the body).
+
+        The key terms are Whoosh's (Bo1 over the first `RELATED_CHARS` characters);
+        the documents containing them are scored with BM25 from block-read postings,
+        as a results page is, instead of a Whoosh OR query walking a matcher tree:
+        an article page was mostly this call, and it holds the searcher lock.
+        """
         with self._lock:
             view = self._view()
             if view is None or limit <= 0:
@@ -1059,14 +1070,36 @@ class WhooshBackend(SearchBackend):
                 stored = searcher.stored_fields(docnum)
                 text = " ".join(
                     (stored.get("title", ""), stored.get("summary", ""), stored.get("body", ""))
-                )[:SCAN_CHARS]
-                results = searcher.more_like(docnum, "text", text=text, top=limit + 1, numterms=12)
+                )[:RELATED_CHARS]
+                terms = searcher.key_terms_from_text("text", text, numterms=12)
+                top = _similar(view, terms, exclude=docnum, count=limit)
                 ids = view.ids
-                found = [ids[docnum_] for _score, docnum_ in results.top_n]
+                found = [ids[d] for d in top]
             except Exception as exc:
                 logger.exception("More-like-this failed on %s", self.path)
                 raise SearchUnavailable("the search index could not be read") from exc
-        return [i for i in dict.fromkeys(found) if i != article_id][:limit]
+            finally:
+                view._query_cache.clear()
+        return [i for i in dict.fromkeys(found) if i is not None and i != article_id][:limit]
+
+
+def _similar(view: _View, terms: list[tuple[str, float]], exclude: int, count: int) -> list[int]:
+    """The `count` live documents with the highest key-term-weighted BM25 scores."""
+    total_docs = view.searcher.doc_count_all() or 1
+    average = (view.searcher.field_length("text") / total_docs) or 1.0
+    lengths, alive = view.text_lengths, view.alive
+    b, k1 = 0.75, 1.2
+    scores: dict[int, float] = {}
+    for token, weight in terms:
+        ids, tfs, _values = view.postings(token)
+        idf = math.log(total_docs / (len(ids) + 1)) + 1
+        for docnum, tf in zip(ids, tfs, strict=True):
+            if docnum == exclude or docnum not in alive:
+                continue
+            norm = k1 * (1 - b + b * lengths[docnum] / average)
+            scores[docnum] = scores.get(docnum, 0.0) + weight * idf * tf * (k1 + 1) / (tf + norm)
+    best = heapq.nsmallest(count, scores.items(), key=lambda item: (-item[1], item[0]))
+    return [docnum for docnum, _score in best]
 
 
 def _fresh_searcher(ix: index.Index, old: Searcher | None) -> Searcher:
@@ -1201,6 +1234,31 @@ def _storage(directory: Path) -> FileStorage:
 
 def _open_dir(directory: Path) -> index.Index:
     return _storage(directory).open_index()
+
+
+def _check_segment_files(directory: Path, segments) -> None:
+    """Raise `SearchUnavailable` if a segment's file is gone or cut short.
+
+    A compound segment file starts with the offset and length of its table of
+    contents, which is written last, at the end: a file shorter than their sum has
+    been truncated. This catches damage that a process holding the files open, with
+    what it read cached, would not notice until a search touched the lost part.
+    """
+    for segment in segments:
+        if not segment.is_compound():
+            continue
+        path = directory / segment.make_filename(segment.COMPOUND_EXT)
+        try:
+            with open(path, "rb") as handle:
+                header = handle.read(12)
+                size = os.fstat(handle.fileno()).st_size
+        except OSError as exc:
+            raise SearchUnavailable(f"segment file {path.name} cannot be read: {exc}") from exc
+        needed = sum(struct.unpack("!qi", header)) if len(header) == 12 else 12
+        if size < needed:
+            raise SearchUnavailable(
+                f"segment file {path.name} is truncated ({size} of at least {needed} bytes)"
+            )
 
 
 def _take(iterator, count: int) -> Iterator:

@@ -73,6 +73,7 @@ import html
 import itertools
 import logging
 import math
+import multiprocessing
 import os
 import pickle
 import queue
@@ -289,7 +290,8 @@ def _die_with_parent() -> None:
     (PR_SET_PDEATHSIG); a thread watching the parent's pid covers other systems and
     a parent that died before the request took effect.
     """
-    parent = os.getppid()
+    started_by = multiprocessing.parent_process()
+    parent = started_by.pid if started_by is not None else os.getppid()
     with contextlib.suppress(OSError, AttributeError):
         libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
@@ -299,7 +301,7 @@ def _die_with_parent() -> None:
             time.sleep(1.0)
         os._exit(1)
 
-    if parent == 1:
+    if os.getppid() != parent:  # the parent died before prctl() took effect
         os._exit(1)
     threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
 

@@ -360,7 +360,10 @@ def test_a_rebuild_killed_with_sigkill_leaves_no_processes_and_is_cleaned_up(tmp
     gone_by = time.monotonic() + 15
     while time.monotonic() < gone_by and any(_alive(w) for w in writers):
         time.sleep(0.1)
-    assert not any(_alive(w) for w in writers), "writer processes outlived the rebuild"
+    survivors = [w for w in writers if _alive(w)]
+    for writer in survivors:  # never leave them behind, even when the test fails
+        writer.kill()
+    assert not survivors, "writer processes outlived the rebuild"
 
     checked = manage("check_index")
     assert checked.returncode == 0, checked.stdout + checked.stderr

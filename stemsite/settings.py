@@ -143,6 +143,9 @@ SEARCH_BACKENDS = {
         "PATH": SEARCH_INDEX_DIR,
     }
 }
+# Seconds an editor's save waits for the index lock before queueing the update for
+# `update_index`; keep it well under the web server's timeout (gunicorn --timeout).
+SEARCH_REQUEST_LOCK_WAIT = float(os.environ.get("SEARCH_REQUEST_LOCK_WAIT", "3"))
 
 # --- Caches -----------------------------------------------------------------
 # "ratelimit" must be shared by every worker process (a LocMem cache is per process):

@@ -47,6 +47,9 @@ class SearchQuery:
     conjunctive: an article must carry every listed disease, therapy and tag.
     `synonyms` are groups of equivalent phrases (a disease's name and its aliases);
     a query word or phrase that matches one member also matches the others.
+    Stopwords are never required; when requiring every meaningful word finds fewer
+    than `query.FEW_RESULTS` articles, articles matching most of them follow (unless
+    `relax` is False), those matching more words first.
     """
 
     text: str = ""
@@ -58,6 +61,7 @@ class SearchQuery:
     page: int = 1
     per_page: int = 20
     synonyms: tuple[tuple[str, ...], ...] = ()
+    relax: bool = True  # False: always require every meaningful word (never "match most")
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,12 @@ class Hit:
     slug: str
     score: float
     highlight: str  # safe HTML: matched terms in <mark>, everything else escaped
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    text: str
+    slug: str | None = None  # set when the completion is an article's title
 
 
 @dataclass(frozen=True)
@@ -81,8 +91,14 @@ class SearchPage:
     page: int  # the page actually served (clamped to the last page)
     num_pages: int
     facets: dict[str, list[FacetCount]] = field(default_factory=dict)  # keys from FACETS
-    suggestion: str | None = None  # a corrected query, or None
+    suggestion: str | None = None  # a corrected query that finds more articles, or None
     unmatched_terms: list[str] = field(default_factory=list)  # query words found nowhere
+    # How the reader's words were used (defaults: a plain keyword search, all required).
+    match: str = "all"  # "all": every result has every meaningful word; "most": some lack one
+    not_found: list[str] = field(default_factory=list)  # meaningful words no result contains
+    expanded: dict[str, list[str]] = field(default_factory=dict)  # "ms" → ["Multiple sclerosis"]
+    shortened: bool = False  # a long question was cut, keeping its meaningful words first
+    corrected: str | None = None  # the results are for this query: the reader's found nothing
 
 
 class SearchBackend:
@@ -126,8 +142,15 @@ class SearchBackend:
         raise NotImplementedError
 
     def suggest(self, prefix: str, limit: int = 10) -> list[str]:
-        """Completions for a search box from titles and taxonomy names and aliases."""
+        """Completions for a search box from titles and taxonomy names and aliases.
+
+        Completions that differ only in case, apostrophes or accents appear once.
+        """
         raise NotImplementedError
+
+    def suggest_items(self, prefix: str, limit: int = 10) -> list[Suggestion]:
+        """Like `suggest`, saying which completions are article titles (by slug)."""
+        return [Suggestion(text) for text in self.suggest(prefix, limit)]
 
     def more_like_this(self, article_id: int, limit: int = 5) -> list[int]:
         """Ids of documents similar to this one, best first, never the document itself."""

@@ -103,7 +103,7 @@ def test_hits_show_highlighted_snippets_dates_and_taxonomy(client, indexed_libra
     assert re.search(r'<p class="snippet">[^<]*(?:<[^>]+>[^<]*)*<mark>lupus</mark>', page, re.I)
     assert "<time datetime=" in page
     assert 'class="chip chip-disease"' in page
-    assert re.search(r'<h2 id="results-heading"[^>]*>\s*\d+ articles? for “lupus”', page)
+    assert re.search(r'<h2 id="results-heading"[^>]*>\s*\d+ articles? matching “lupus”', page)
 
 
 def test_with_a_query_the_default_ordering_is_relevance(client, indexed_library):
@@ -113,10 +113,24 @@ def test_with_a_query_the_default_ordering_is_relevance(client, indexed_library)
     assert '<option value="relevance" selected>' in response.content.decode()
 
 
-def test_misspelling_offers_did_you_mean_as_a_link(client, indexed_library):
+def test_a_misspelling_that_finds_nothing_shows_the_corrected_results(client, indexed_library):
     page = client.get("/articles/", {"q": "lupis"}).content.decode()
 
-    assert re.search(r'Did you mean <a href="\?q=lupus"[^>]*>lupus</a>', page)
+    assert "Showing results for <strong>lupus</strong>" in page
+    assert 'Search instead for <a href="?q=%22lupis%22">lupis</a>' in page
+    assert "Stem Cell Therapy Research in Lupus" in page
+    exact = client.get("/articles/", {"q": '"lupis"'}).content.decode()
+    assert "No articles match “&quot;lupis&quot;”" in exact
+
+
+def test_misspelling_offers_did_you_mean_as_a_link(client, indexed_library):
+    page = client.get("/articles/", {"q": "lupus sclerosus"}).content.decode()
+
+    assert re.search(r'Did you mean <a href="\?q=lupus\+sclerosis"[^>]*>lupus sclerosis</a>', page)
+    assert (
+        "Showing articles that match most of your words. Not found: <strong>sclerosus</strong>"
+        in page
+    )
 
 
 def test_no_results_page_explains_and_offers_ways_on(client, indexed_library):

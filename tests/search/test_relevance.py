@@ -233,6 +233,56 @@ def test_facet_counts_are_exact(library):
         assert counts.get(doc_therapy, 0) == expected
 
 
+# --- Snippets a reader can trust -----------------------------------------------------
+
+
+def highlights(backend, text: str) -> list[str]:
+    return [hit.highlight for hit in search(backend, text).hits]
+
+
+def test_a_multi_word_alias_is_highlighted_whole_never_word_by_word(library):
+    for snippet in highlights(library, "nsaids"):
+        assert "<mark>inflammatory</mark>" not in snippet
+        assert "<mark>bowel</mark>" not in snippet
+    assert any("<mark>NSAIDs</mark>" in snippet for snippet in highlights(library, "nsaids"))
+    crohns = highlights(library, "crohns")
+    assert all("<mark>disease" not in snippet for snippet in crohns)
+    assert any(
+        "<mark>Crohn’s disease</mark>" in s or "<mark>Crohn's disease</mark>" in s for s in crohns
+    )
+
+
+def test_the_snippet_is_the_passage_with_the_most_query_terms(library):
+    page = search(library, "cure for lupus")
+    snippet = next(hit.highlight for hit in page.hits if hit.slug == LUPUS)
+    assert "<mark>cures</mark>" in snippet and "<mark>lupus</mark>" in snippet
+
+
+def test_snippets_keep_the_texts_own_spacing(library):
+    (snippet,) = [h.highlight for h in search(library, "tacrolimus").hits]
+    assert "<mark>tacrolimus</mark>, which" in snippet
+    assert " ," not in snippet
+    snippet = next(
+        h.highlight
+        for h in search(library, "cyclophosphamide").hits
+        if h.slug == IMMUNOSUPPRESSANTS
+    )
+    assert "T cells.\n" in snippet or "T cells. " in snippet
+
+
+def test_a_long_question_is_shortened_keeping_its_meaningful_words(library):
+    question = (
+        "hello, I am writing because my daughter who is 16 has had lupus for three years and "
+        "now her kidneys are affected and the doctors at the hospital talk about stronger "
+        "medicines and I would like to know whether there are any stem cell treatments that "
+        "could help her kidney problems or whether that is just hype that I read online"
+    )
+    page = search(library, question)
+    assert page.shortened
+    assert LUPUS in [hit.slug for hit in page.hits[:3]]
+    assert not search(library, "is stem cell treatment safe for lupus").shortened
+
+
 # --- Small made-up libraries for rules the shipped content cannot show -------------
 
 

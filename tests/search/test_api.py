@@ -169,3 +169,21 @@ def test_an_unreadable_index_gives_a_503_with_a_message(client, indexed_library,
 
     assert response.status_code == 503
     assert "temporarily unavailable" in response.json()["error"]
+
+
+def test_suggestions_name_articles_and_appear_once(client, indexed_library):
+    data = client.get("/api/suggest/", {"q": "crohn"}).json()
+    folded = [s.casefold().replace("\u2019", "'") for s in data["suggestions"]]
+    assert len(folded) == len(set(folded)), data["suggestions"]
+    assert [item["text"] for item in data["items"]] == data["suggestions"]
+    articles = {item["text"]: item["url"] for item in data["items"] if item["url"]}
+    assert articles == {
+        "Crohn's Disease and Stem Cell Therapy: The State of Research": (
+            "/articles/crohns-disease-and-stem-cell-therapy/"
+        )
+    }
+    assert client.get("/api/suggest/", {"q": ""}).json() == {
+        "query": "",
+        "suggestions": [],
+        "items": [],
+    }

@@ -536,7 +536,17 @@ class _View:
         return found
 
     def unit_docs(self, unit: Unit) -> set[int]:
-        """Documents matching any alternative: single words first, then phrases."""
+        """Documents matching any alternative: single words first, then phrases.
+
+        Cached for the current search: a question's units are counted, reported and
+        scored from the same sets.
+        """
+        key = ("unit", unit)
+        if key not in self._query_cache:
+            self._query_cache[key] = self._unit_docs(unit)
+        return self._query_cache[key]
+
+    def _unit_docs(self, unit: Unit) -> set[int]:
         docs: set[int] = set()
         for alternative in unit.loose:
             docs |= set.intersection(*(self.term_docs(t) for t in alternative))

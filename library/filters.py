@@ -24,6 +24,15 @@ BROWSE_ORDERINGS = [
     ("title", "Title (A–Z)"),
 ]
 ORDERINGS = [("relevance", "Best match"), *BROWSE_ORDERINGS]
+SLUG_PARAMETERS = ("disease", "therapy", "tag")
+PARAMETER_LABELS = {
+    "q": "search",
+    "disease": "disease",
+    "therapy": "therapy",
+    "tag": "tag",
+    "year": "year",
+    "ordering": "sort order",
+}
 
 
 class SlugMultipleChoiceFilter(django_filters.ModelMultipleChoiceFilter):
@@ -86,7 +95,30 @@ class ArticleFilter(django_filters.FilterSet):
             # An over-long query is cut, not refused: readers paste whole sentences.
             if len(data.get("q", "")) > MAX_QUERY_LENGTH:
                 data["q"] = data["q"][:MAX_QUERY_LENGTH]
+            # Slugs are lowercase; `disease=LUPUS` means lupus.
+            for name in SLUG_PARAMETERS:
+                if name in data:
+                    data.setlist(name, [value.strip().lower() for value in data.getlist(name)])
         super().__init__(data, *args, **kwargs)
+
+    @classmethod
+    def forgiving(cls, data, queryset) -> tuple[ArticleFilter, list[str]]:
+        """A valid FilterSet for the HTML pages: invalid parameters are dropped.
+
+        Returns the FilterSet and a plain-language note per dropped parameter, so one
+        bad value (`ordering=newest`) never empties a reader's search.
+        """
+        filterset = cls(data, queryset=queryset)
+        if filterset.is_valid():
+            return filterset, []
+        notes = []
+        kept = data.copy()
+        for name, errors in filterset.errors.items():
+            label = PARAMETER_LABELS.get(name, name)
+            values = ", ".join(f"“{v[:50]}”" for v in data.getlist(name))
+            notes.append(f"The {label} {values} could not be used and was ignored: {errors[0]}")
+            kept.pop(name, None)
+        return cls(kept, queryset=queryset), notes
 
     def filter_text(self, queryset, name, value):
         """Free text is answered by the search backend (see `library.listing`)."""

@@ -20,6 +20,7 @@ from library.filters import ArticleFilter
 from library.models import Article, Disease, Tag, Therapy
 from search.backends import get_backend
 from search.backends.base import SearchBackend, SearchQuery, SearchUnavailable
+from search.backends.query import as_typed, parse_query, quote_words
 from search.synonyms import synonym_groups
 
 logger = logging.getLogger(__name__)
@@ -55,6 +56,42 @@ class Listing:
     suggestion: str | None = None
     unmatched_terms: list[str] = field(default_factory=list)
     search_error: str | None = None
+    # How the reader's words were used (see `search.backends.base.SearchPage`).
+    match: str = "all"
+    not_found: list[str] = field(default_factory=list)
+    expanded: dict[str, list[str]] = field(default_factory=dict)
+    shortened: bool = False
+    corrected: str | None = None
+
+    @property
+    def active_filters(self) -> list[tuple[str, FacetOption]]:
+        """(parameter, option) of each chosen disease, therapy, tag and year: the chips."""
+        return [
+            (name, option)
+            for name in (*FACET_MODELS, "year")
+            for option in self.facets.get(name, [])
+            if option.selected
+        ]
+
+    @property
+    def expansions(self) -> list[tuple[str, list[str], str]]:
+        """(reader's words, synonyms also searched, the query with those words quoted)."""
+        return [
+            (as_typed(self.query, words), names, quote_words(self.query, words))
+            for words, names in self.expanded.items()
+        ]
+
+    @property
+    def original_query(self) -> str:
+        """The reader's query with its corrected words quoted: searched as typed."""
+        if not self.corrected:
+            return self.query
+        kept = {w.casefold() for w in parse_query(self.corrected).words()}
+        text = self.query
+        for word in dict.fromkeys(parse_query(self.query).words()):
+            if word.casefold() not in kept:
+                text = quote_words(text, word)
+        return text
 
     @property
     def has_previous(self) -> bool:
@@ -198,6 +235,11 @@ def _from_index(backend: SearchBackend, filterset: ArticleFilter, page_number: i
         facets=_label_facets(result.facets, data),
         suggestion=result.suggestion,
         unmatched_terms=result.unmatched_terms,
+        match=result.match,
+        not_found=result.not_found,
+        expanded=result.expanded,
+        shortened=result.shortened,
+        corrected=result.corrected,
     )
 
 
@@ -205,21 +247,27 @@ def _label_facets(counts, data) -> dict[str, list[FacetOption]]:
     """Attach display names to the backend's facet slugs: one query per taxonomy."""
     facets: dict[str, list[FacetOption]] = {}
     for name, model in FACET_MODELS.items():
-        values = [facet.value for facet in counts.get(name, [])]
-        names = dict(model.objects.filter(slug__in=values).values_list("slug", "name"))
         selected = {term.slug for term in data.get(name) or ()}
-        facets[name] = [
+        values = [facet.value for facet in counts.get(name, [])]
+        names = dict(
+            model.objects.filter(slug__in=[*values, *selected]).values_list("slug", "name")
+        )
+        options = [
             FacetOption(f.value, names.get(f.value, f.value), f.count, f.value in selected)
             for f in counts.get(name, [])
             if f.count
         ]
+        # A chosen filter stays listed (with 0) so it can be seen and removed.
+        shown = {option.value for option in options}
+        options += [
+            FacetOption(slug, names.get(slug, slug), 0, True) for slug in sorted(selected - shown)
+        ]
+        facets[name] = options
     year = data.get("year")
-    facets["year"] = sorted(
-        (
-            FacetOption(f.value, f.value, f.count, f.value == str(year))
-            for f in counts.get("year", [])
-        ),
-        key=lambda option: option.value,
-        reverse=True,
-    )
+    years = [
+        FacetOption(f.value, f.value, f.count, f.value == str(year)) for f in counts.get("year", [])
+    ]
+    if year and str(year) not in {option.value for option in years}:
+        years.append(FacetOption(str(year), str(year), 0, True))
+    facets["year"] = sorted(years, key=lambda option: option.value, reverse=True)
     return facets

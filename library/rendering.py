@@ -110,11 +110,25 @@ def _headings(safe_html: str) -> list[Heading]:
     return headings
 
 
+_BLOCK_END_RE = re.compile(r"</(p|li|h\d|blockquote|tr|dd|dt|pre)>")
+_BLOCK_TAG_RE = re.compile(r"</?(p|li|h\d|blockquote|tr|td|th|dd|dt|pre|ul|ol|br|hr|table)\b[^>]*>")
+_ENDS_SENTENCE = tuple(".!?:;…")
+
+
 def markdown_to_text(text: str) -> str:
-    """The readable words of a Markdown body, for the search index and snippets."""
-    rendered = render_markdown(text)
-    rendered = re.sub(r"</(p|li|h\d|blockquote|tr|dd|dt|pre)>", r"</\1>\n", rendered)
-    plain = html.unescape(_TAG_RE.sub(" ", rendered))
-    return "\n".join(
-        _SPACE_RE.sub(" ", line).strip() for line in plain.splitlines() if line.strip()
-    )
+    """The readable words of a Markdown body, for the search index and snippets.
+
+    The text keeps its own spacing: inline markup (`**tacrolimus**, which`) leaves no
+    space before punctuation, and each block is a line of its own. A list item or a
+    heading ends a sentence (a full stop is added where it has none), so a snippet
+    spanning several items does not run them together.
+    """
+    rendered = _BLOCK_END_RE.sub(lambda m: f"</{m.group(1)}>\n", render_markdown(text))
+    rendered = _BLOCK_TAG_RE.sub(" ", rendered)
+    plain = html.unescape(_TAG_RE.sub("", rendered))
+    lines = []
+    for line in plain.splitlines():
+        line = _SPACE_RE.sub(" ", line).strip()
+        if line:
+            lines.append(line if line.endswith(_ENDS_SENTENCE) else line + ".")
+    return "\n".join(lines)

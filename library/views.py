@@ -64,9 +64,10 @@ class ArticleListView(TemplateView):
         data = self.request.GET.copy()
         if scope is not None:
             data.setlist(self.scope_param, [*data.getlist(self.scope_param), scope.slug])
-        filterset = ArticleFilter(data, queryset=Article.objects.published())
+        filterset, dropped = ArticleFilter.forgiving(data, Article.objects.published())
         listing = build_listing(filterset, self.request.GET.get("page"))
         context.update(
+            dropped=dropped,
             scope=scope,
             scope_param=self.scope_param,
             filterset=filterset,

@@ -57,6 +57,11 @@ def search_api(request: HttpRequest) -> JsonResponse:
             "page": listing.page,
             "num_pages": listing.num_pages,
             "suggestion": listing.suggestion,
+            "match": listing.match,
+            "not_found": listing.not_found,
+            "expanded": listing.expanded,
+            "shortened": listing.shortened,
+            "corrected": listing.corrected,
             "results": [
                 {
                     "slug": item.article.slug,
@@ -94,12 +99,21 @@ def suggest_api(request: HttpRequest) -> JsonResponse:
     """GET /api/suggest/?q=mult: up to ten completions for the search box."""
     prefix = request.GET.get("q", "").strip()[:SUGGEST_MAX_PREFIX]
     if not prefix:
-        return JsonResponse({"query": "", "suggestions": []})
+        return JsonResponse({"query": "", "suggestions": [], "items": []})
     try:
-        suggestions = get_backend().suggest(
+        suggestions = get_backend().suggest_items(
             prefix, limit=SUGGEST_LIMIT, visible_on=timezone.localdate()
         )
     except SearchUnavailable:
         logger.exception("Search index unavailable for suggestions")
         suggestions = []
-    return JsonResponse({"query": prefix, "suggestions": suggestions})
+    items = [
+        {
+            "text": item.text,
+            "url": reverse("library:article_detail", args=[item.slug]) if item.slug else None,
+        }
+        for item in suggestions
+    ]
+    return JsonResponse(
+        {"query": prefix, "suggestions": [item.text for item in suggestions], "items": items}
+    )

@@ -40,6 +40,14 @@ def set_param(context, name: str, value) -> str:
     return _encode(params)
 
 
+@register.simple_tag
+def set_param_only(name: str, value) -> str:
+    """A query string with only `name` set: "Clear all" keeps the search text."""
+    params = QueryDict(mutable=True)
+    params[name] = str(value)
+    return _encode(params)
+
+
 @register.simple_tag(takes_context=True)
 def without_params(context, *names: str) -> str:
     params = context["request"].GET.copy()

@@ -107,6 +107,9 @@ class SearchQuery:
     `visible_on` hides scheduled articles: only documents published on or before
     that date match (None: no date filter). The caller passes today's date, so
     backends stay pure and a scheduled article appears on its date without a re-index.
+    Stopwords are never required; when requiring every meaningful word finds fewer
+    than `query.FEW_RESULTS` articles, articles matching most of them follow (unless
+    `relax` is False), those matching more words first.
     """
 
     text: str = ""
@@ -119,6 +122,7 @@ class SearchQuery:
     per_page: int = 20
     synonyms: tuple[tuple[str, ...], ...] = ()
     visible_on: datetime.date | None = None
+    relax: bool = True  # False: always require every meaningful word (never "match most")
 
 
 @dataclass(frozen=True)
@@ -127,6 +131,12 @@ class Hit:
     slug: str
     score: float
     highlight: str  # safe HTML: matched terms in <mark>, everything else escaped
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    text: str
+    slug: str | None = None  # set when the completion is an article's title
 
 
 @dataclass(frozen=True)
@@ -142,8 +152,14 @@ class SearchPage:
     page: int  # the page actually served (clamped to the last page)
     num_pages: int
     facets: dict[str, list[FacetCount]] = field(default_factory=dict)  # keys from FACETS
-    suggestion: str | None = None  # a corrected query, or None
+    suggestion: str | None = None  # a corrected query that finds more articles, or None
     unmatched_terms: list[str] = field(default_factory=list)  # query words found nowhere
+    # How the reader's words were used (defaults: a plain keyword search, all required).
+    match: str = "all"  # "all": every result has every meaningful word; "most": some lack one
+    not_found: list[str] = field(default_factory=list)  # meaningful words no result contains
+    expanded: dict[str, list[str]] = field(default_factory=dict)  # "ms" → ["Multiple sclerosis"]
+    shortened: bool = False  # a long question was cut, keeping its meaningful words first
+    corrected: str | None = None  # the results are for this query: the reader's found nothing
 
 
 class SearchBackend:
@@ -191,9 +207,16 @@ class SearchBackend:
     ) -> list[str]:
         """Completions for a search box from titles and taxonomy names and aliases.
 
-        With `visible_on`, titles of articles published after that date are left out.
+        Completions that differ only in case, apostrophes or accents appear once. With
+        `visible_on`, titles of articles published after that date are left out.
         """
         raise NotImplementedError
+
+    def suggest_items(
+        self, prefix: str, limit: int = 10, *, visible_on: datetime.date | None = None
+    ) -> list[Suggestion]:
+        """Like `suggest`, saying which completions are article titles (by slug)."""
+        return [Suggestion(text) for text in self.suggest(prefix, limit, visible_on=visible_on)]
 
     def more_like_this(
         self, article_id: int, limit: int = 5, *, visible_on: datetime.date | None = None

@@ -21,16 +21,31 @@ answered like browsing, minus the excluded documents.
 `parse_query` gives the structure in the reader's own words; `compile_query` turns it
 into analysed token sequences with synonyms expanded. Both are engine-independent
 (the analyser is passed in) so a PostgreSQL backend could reuse them.
+
+Questions are queries too. The engine-neutral rules for them live here, so every
+backend answers a question the same way:
+
+- `STOPWORDS` (one English list) are never required: a unit made only of them is
+  `stop`. Quoted phrases and quoted words are `must`: required in every mode.
+- `relaxation_steps` is the minimum-should-match plan: require every meaningful
+  unit; when that finds fewer than `FEW_RESULTS`, require one fewer, and so on.
+  Backends rank articles matching more units above those matching fewer.
+- A long question keeps its meaningful words first (`ParsedQuery.shortened`).
+- `correction_distance`, `acceptable_correction` and `correctable`: "Did you mean"
+  only for words the library does not know, never into a short abbreviation.
+- An abbreviation alias (a short all-capitals word such as GBS) matches as a whole,
+  unstemmed word: its members are looked up by the reader's word folded, not stemmed,
+  and the analyser is expected to index all-capitals words unstemmed.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
-MAX_QUERY_CHARS = 256
+MAX_QUERY_CHARS = 500  # what the results page accepts; clauses are capped below
 MAX_CLAUSES = 16
 MAX_PHRASE_WORDS = 8
 MAX_WORD_CHARS = 48
@@ -39,11 +54,37 @@ MAX_ALTERNATIVES = 12
 MAX_COMPILED_TERMS = 96
 MAX_SYNONYM_WORDS = 8
 
+FEW_RESULTS = 3  # requiring every word finds fewer than this: relax, and suggest
+
+# Words that carry no meaning for a search, never required (they may still count inside
+# a quoted phrase): the NLTK English stopword list, plus auxiliaries and quantifiers
+# readers put in questions, and the light verbs of "how long does it take". Kept in
+# this one place for every backend.
+_STOPWORD_LIST = """
+    i me my myself we our ours ourselves you your yours yourself yourselves he him his
+    himself she her hers herself it its itself they them their theirs themselves what
+    which who whom this that these those am is are was were be been being have has had
+    having do does did doing a an the and but if or because as until while of at by for
+    with about against between into through during before after above below to from up
+    down in out on off over under again further then once here there when where why how
+    all any both each few more most other some such no nor not only own same so than
+    too very s t can will just don should now d ll m o re ve y ain aren couldn didn
+    doesn hadn hasn haven isn ma mightn mustn needn shan shouldn wasn weren won wouldn
+    would could might must shall may also get got much many anything something someone
+    anyone please thanks hi hello im ive id dont doesnt isnt cant wont whats hes shes
+    theyre youre take takes taking took go going know tell want like really need way
+    thing things lot happen happens happened happening
+"""
+STOPWORDS = frozenset(_STOPWORD_LIST.split())
+# After "how", these words only ask a question: "how long", "how often", "how old".
+HOW_WORDS = frozenset(["long", "often", "soon", "far", "old"])
+
 _QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "«": '"', "»": '"', "″": '"'})
 _APOSTROPHES = "'\u2019\u02bc"
 _DASHES = "-\u2212\u2013\u2014"  # hyphen, minus, en and em dash
 # Characters that may stay inside a word; anything else separates words.
 _NOT_WORD = re.compile("[^\\w'\u2019\u02bc-]+")
+_DROP_APOSTROPHES = str.maketrans("", "", _APOSTROPHES)
 _LEADING_DASHES = re.compile(rf"^[{_DASHES}]+")
 # Control and invisible formatting characters, and lone surrogates (unencodable).
 _CONTROL = re.compile(
@@ -57,11 +98,22 @@ class Clause:
 
     words: tuple[str, ...]
     phrase: bool = False
+    quoted: bool = False  # typed in quotes: searched exactly, without synonyms
+    filler: bool = False  # part of a question phrase such as "how long"
 
     def render(self, replace: dict[str, str] | None = None) -> str:
         words = [(replace or {}).get(w.casefold(), w) for w in self.words]
         text = " ".join(words)
-        return f'"{text}"' if self.phrase else text
+        return f'"{text}"' if self.phrase or self.quoted else text
+
+    @property
+    def stop(self) -> bool:
+        """Made only of stopwords, and not quoted: never required."""
+        return not self.quoted and (self.filler or all(is_stopword(w) for w in self.words))
+
+
+def is_stopword(word: str) -> bool:
+    return word.casefold().translate(_DROP_APOSTROPHES) in STOPWORDS
 
 
 @dataclass(frozen=True)
@@ -70,6 +122,7 @@ class ParsedQuery:
 
     required: tuple[tuple[Clause, ...], ...] = ()
     excluded: tuple[Clause, ...] = ()
+    shortened: bool = False  # meaningful words were left out to keep the query bounded
 
     def __bool__(self) -> bool:
         return bool(self.required or self.excluded)
@@ -112,7 +165,7 @@ def _items(text: str) -> list[tuple[str, object]]:
         if in_phrase:
             words = tuple(w for chunk in segment.split() for w in _split_words(chunk))
             if words:
-                clause = Clause(words[:MAX_PHRASE_WORDS], phrase=len(words) > 1)
+                clause = Clause(words[:MAX_PHRASE_WORDS], phrase=len(words) > 1, quoted=True)
                 items.append(("clause", (clause, negate_next)))
             negate_next = False
             continue
@@ -139,9 +192,29 @@ def _items(text: str) -> list[tuple[str, object]]:
             # "field:value" and "a*b" give several words: each is its own clause.
             for word in words:
                 items.append(("clause", (Clause((word,)), negated)))
-        if len(items) > 4 * MAX_CLAUSES:
+        if len(items) > MAX_LEXED_ITEMS:
             break
     return items
+
+
+MAX_LEXED_ITEMS = 8 * MAX_CLAUSES
+
+
+def _keep_meaningful_first(items: list[tuple[str, object]]) -> tuple[list, bool]:
+    """At most `MAX_CLAUSES` clauses: stopwords go first, then the last words.
+
+    A long question ("my daughter is 16 and has had lupus for three years…") keeps
+    its meaningful words; the flag says whether any meaningful word was left out.
+    """
+    clauses = [n for n, (kind, _value) in enumerate(items) if kind == "clause"]
+    if len(clauses) <= MAX_CLAUSES:
+        return items, False
+    stop = [n for n in clauses if items[n][1][0].stop]  # type: ignore[index]
+    meaningful = [n for n in clauses if n not in set(stop)]
+    keep = set(meaningful[:MAX_CLAUSES])
+    keep |= set(stop[: max(0, MAX_CLAUSES - len(keep))])
+    kept = [item for n, item in enumerate(items) if item[0] == "or" or n in keep]
+    return kept, len(meaningful) > MAX_CLAUSES
 
 
 def parse_query(text: str) -> ParsedQuery:
@@ -149,15 +222,22 @@ def parse_query(text: str) -> ParsedQuery:
     required: list[list[Clause]] = []
     excluded: list[Clause] = []
     pending_or = False
-    count = 0
-    for kind, value in _items(_clean(text)):
+    cleaned = _clean(text)
+    items = _items(cleaned)
+    cut = len(text or "") > MAX_QUERY_CHARS or len(items) > MAX_LEXED_ITEMS
+    items, shortened = _keep_meaningful_first(items)
+    shortened = shortened or cut
+    previous = ""
+    for kind, value in items:
         if kind == "or":
             pending_or = bool(required)
+            previous = ""
             continue
         clause, negated = value  # type: ignore[misc]
-        if count >= MAX_CLAUSES:
-            break
-        count += 1
+        word = clause.words[0].casefold() if len(clause.words) == 1 else ""
+        if previous == "how" and word in HOW_WORDS and not clause.quoted:
+            clause = Clause(clause.words, filler=True)
+        previous = word
         if negated:
             if clause not in excluded:
                 excluded.append(clause)
@@ -168,10 +248,8 @@ def parse_query(text: str) -> ParsedQuery:
             pending_or = False
         elif [clause] not in required:  # "lupus lupus" means "lupus"
             required.append([clause])
-    return ParsedQuery(tuple(tuple(group) for group in required), tuple(excluded))
+    return ParsedQuery(tuple(tuple(group) for group in required), tuple(excluded), shortened)
 
-
-# --- Compiling: analysis and synonyms -----------------------------------------------
 
 Analyser = Callable[[str], tuple[str, ...]]
 Tokens = tuple[str, ...]
@@ -185,15 +263,24 @@ class Unit:
     alternative needs its tokens anywhere in the document: it keeps plain words
     that happen to spell a synonym (`cord blood`) as loose as any other words,
     while the synonym's members still match as phrases. `source` keeps the reader's
-    words behind the unit for "matched nothing" reports.
+    words behind the unit for "matched nothing" reports. `must` (a quoted phrase or
+    word) is required in every mode; `stop` (only stopwords) is never required.
+    `also` names the synonyms searched besides the reader's own words.
     """
 
     alternatives: tuple[Tokens, ...]
     source: tuple[str, ...]
     loose: tuple[Tokens, ...] = ()
+    must: bool = False
+    stop: bool = False
+    also: tuple[str, ...] = ()
 
     def terms(self) -> int:
         return sum(len(alt) for alt in self.alternatives + self.loose)
+
+    def own(self) -> Tokens:
+        """The reader's own words as tokens (the first alternative)."""
+        return (self.loose + self.alternatives)[0]
 
 
 @dataclass(frozen=True)
@@ -208,67 +295,281 @@ class CompiledQuery:
         return sum(u.terms() for u in self.required + self.excluded)
 
     def positive_tokens(self) -> frozenset[str]:
-        """Every token a matching document may contain: what highlighting marks."""
+        """Every token a matching document may contain."""
         return frozenset(t for u in self.required for alt in u.alternatives + u.loose for t in alt)
+
+    def must_units(self) -> tuple[Unit, ...]:
+        return tuple(u for u in self.required if u.must)
+
+    def countable_units(self) -> tuple[Unit, ...]:
+        """The units counted for "match all / most": meaningful, not quoted.
+
+        A query made only of stopwords ("what is it") counts them, so it still means
+        what it says.
+        """
+        units = tuple(u for u in self.required if not u.must and not u.stop)
+        if units or self.must_units():
+            return units
+        return tuple(u for u in self.required if not u.must)
+
+    def highlight_terms(self) -> tuple[frozenset[str], tuple[Tokens, ...]]:
+        """What a snippet marks: single tokens, and multi-word alternatives as phrases.
+
+        A multi-word synonym ("inflammatory bowel disease") is marked only as a whole,
+        never word by word; the reader's own loose words are marked one by one.
+        """
+        words: set[str] = set()
+        phrases: list[Tokens] = []
+        units = [u for u in self.required if not u.stop] or self.required
+        for unit in units:
+            for alt in unit.loose:
+                words.update(alt)
+            for alt in unit.alternatives:
+                if len(alt) == 1:
+                    words.add(alt[0])
+                elif alt not in phrases:
+                    phrases.append(alt)
+        return frozenset(words), tuple(phrases)
+
+    def highlight_groups(self) -> dict[str, int]:
+        """Each mark key (a token, or a phrase's tokens joined) → the unit it stands for.
+
+        A snippet is chosen by how many of the reader's words it shows, not how many
+        spellings: "lupus", "SLE" and "systemic lupus erythematosus" are one word of
+        "cure for lupus", so a summary naming all three does not beat the sentence
+        with both "cure" and "lupus".
+        """
+        groups: dict[str, int] = {}
+        for number, unit in enumerate(self.required):
+            for alt in unit.loose + unit.alternatives:
+                groups.setdefault(" ".join(alt), number)
+                for token in alt:
+                    groups.setdefault(token, number)
+        return groups
+
+    def expanded(self) -> dict[str, list[str]]:
+        """The reader's words (casefolded) → the synonyms searched for them too."""
+        return {" ".join(u.source).casefold(): list(u.also) for u in self.required if u.also}
+
+
+def _words_pattern(words: str) -> re.Pattern:
+    return re.compile(
+        r'(?<![\w"])' + r"[\s-]+".join(re.escape(w) for w in words.split()) + r'(?![\w"])',
+        re.IGNORECASE,
+    )
+
+
+def as_typed(text: str, words: str) -> str:
+    """`words` (casefolded) as the reader spelled them in `text`."""
+    match = _words_pattern(words).search(text) if words.strip() else None
+    return match.group() if match else words
+
+
+def quote_words(text: str, words: str) -> str:
+    """`text` with `words` (case-insensitively, as whole words) in quotes: the query
+    that searches them exactly, without synonyms or corrections."""
+    words = words.strip().strip('"')
+    if not words:
+        return text
+    quoted, count = _words_pattern(words).subn(lambda m: f'"{m.group()}"', text, count=1)
+    return quoted if count else f'{text} "{words}"'
+
+
+def relaxation_steps(units: int, *, has_must: bool = False) -> list[int]:
+    """Minimum-should-match values to try in turn: every unit, then one fewer… to 1
+    (to 0 when quoted units are required anyway: they alone may answer).
+
+    A backend takes the first step that finds at least `FEW_RESULTS` articles (or the
+    last step), and ranks articles matching more units above those matching fewer.
+    """
+    return list(range(units, -1 if has_must else 0, -1))
+
+
+# --- "Did you mean": which words may be corrected, and into what -------------------
+
+MIN_CORRECTABLE = 4  # shorter words are never corrected (too many near neighbours)
+
+
+def correction_distance(word: str) -> int:
+    """Edits allowed when correcting `word`: 0 below 4 letters, 1 up to 7, else 2."""
+    if len(word) < MIN_CORRECTABLE:
+        return 0
+    return 1 if len(word) <= 7 else 2
+
+
+def correctable(word: str, known: Callable[[str], bool]) -> bool:
+    """Whether a reader's word may be corrected at all.
+
+    Never a stopword, a word with digits, a short word, or a word `known` says the
+    library contains (in any article, title or taxonomy name): the library's own
+    vocabulary plus the stopword list is the "known words" list, so a correct English
+    word readers use is never turned into another.
+    """
+    folded = word.casefold()
+    if is_stopword(folded) or any(ch.isdigit() for ch in folded):
+        return False
+    return correction_distance(folded) > 0 and not known(word)
+
+
+def acceptable_correction(word: str, candidate: str) -> bool:
+    """Never a short abbreviation for a word, never a big change in length."""
+    if len(candidate) < MIN_CORRECTABLE or candidate.isupper():
+        return False
+    return abs(len(candidate) - len(word)) <= correction_distance(word)
+
+
+def suggestion_helps(original_total: int, corrected_total: int) -> bool:
+    """A suggestion is offered only when it finds more articles (matching all words)."""
+    return corrected_total > original_total
+
+
+# --- Compiling: analysis and synonyms -----------------------------------------------
+
+Analyser = Callable[[str], tuple[str, ...]]
+Tokens = tuple[str, ...]
+
+
+def is_abbreviation(phrase: str) -> bool:
+    """A short all-capitals single word (GBS, MS, T1D): matched whole and unstemmed."""
+    phrase = phrase.strip()
+    return 2 <= len(phrase) <= 5 and phrase.isalnum() and phrase.isupper()
+
+
+@dataclass(frozen=True)
+class Synonyms:
+    """Synonym groups, analysed once.
+
+    `by_tokens` maps a member as a reader's words analyse (stemmed) to every member
+    as the index holds it; `by_abbreviation` maps an abbreviation member, folded but
+    unstemmed, to the same, so "gbs" finds GBS but "GB" is never taken for it;
+    `names` gives each indexed member its display name.
+    """
+
+    by_tokens: dict[Tokens, tuple[Tokens, ...]]
+    by_abbreviation: dict[str, tuple[Tokens, ...]]
+    names: dict[Tokens, str]
+    longest: int
 
 
 @lru_cache(maxsize=32)
-def synonym_index(
-    synonyms: tuple[tuple[str, ...], ...], analyse: Analyser
-) -> tuple[dict[Tokens, tuple[Tokens, ...]], int]:
-    """Analysed member → all analysed members of its groups, and the longest member.
+def synonym_index(synonyms: tuple[tuple[str, ...], ...], analyse: Analyser) -> Synonyms:
+    """Analyse every group's members once.
 
     Cached on the groups tuple itself: editors can change aliases at any time, and a
     new tuple simply makes a new entry.
     """
-    index: dict[Tokens, list[Tokens]] = {}
+    merged: dict[Tokens, list[Tokens]] = {}
+    abbreviations: dict[str, list[Tokens]] = {}
+    names: dict[Tokens, str] = {}
     longest = 0
     for group in synonyms:
         members: list[Tokens] = []
+        keys: list[tuple[bool, object, Tokens]] = []  # (abbreviation?, key, member)
         for phrase in group:
             tokens = analyse(phrase)[:MAX_SYNONYM_WORDS]
-            if tokens and tokens not in members:
+            if not tokens:
+                continue
+            names.setdefault(tokens, phrase.strip())
+            if tokens not in members:
                 members.append(tokens)
+            if is_abbreviation(phrase):
+                keys.append((True, phrase.strip().casefold(), tokens))
+            else:
+                keys.append((False, analyse(phrase.casefold())[:MAX_SYNONYM_WORDS], tokens))
         if len(members) < 2:
             continue
-        for member in members:
-            merged = index.setdefault(member, [member])
-            merged.extend(m for m in members if m not in merged)
-            longest = max(longest, len(member))
-    return {k: tuple(v[:MAX_ALTERNATIVES]) for k, v in index.items()}, longest
+        for abbreviation, key, own in keys:
+            target: dict = abbreviations if abbreviation else merged
+            entry = target.setdefault(key, [own])
+            entry.extend(m for m in members if m not in entry)
+            if not abbreviation:
+                longest = max(longest, len(key))  # type: ignore[arg-type]
+    return Synonyms(
+        {k: tuple(v[:MAX_ALTERNATIVES]) for k, v in merged.items()},
+        {k: tuple(v[:MAX_ALTERNATIVES]) for k, v in abbreviations.items()},
+        names,
+        longest,
+    )
+
+
+def _also(alternatives: tuple[Tokens, ...], source: tuple[str, ...], names: dict) -> tuple:
+    own = " ".join(source).casefold()
+    seen = {own}
+    also = []
+    for alt in alternatives:
+        name = names.get(alt)
+        if name and name.casefold() not in seen:
+            seen.add(name.casefold())
+            also.append(name)
+    return tuple(also)
+
+
+def _synonym_unit(
+    alternatives: tuple[Tokens, ...], source: tuple[str, ...], synonyms: Synonyms, **kwargs
+) -> Unit:
+    return Unit(alternatives, source, also=_also(alternatives, source, synonyms.names), **kwargs)
 
 
 def _expand_run(
-    tokens: list[str],
-    owners: list[str],
-    synonyms: dict[Tokens, tuple[Tokens, ...]],
-    longest: int,
+    words: list[tuple[str, Tokens, bool]], analyse: Analyser, synonyms: Synonyms
 ) -> list[Unit]:
-    """Greedy longest-first synonym matching over a run of plain query words."""
+    """Greedy longest-first synonym matching over a run of plain query words.
+
+    `words` are (reader's word, its tokens, whether it is a stopword); a word that is an abbreviation member
+    ("gbs" for GBS) is matched on its own, unstemmed.
+    """
+    tokens: list[str] = []
+    owners: list[str] = []
+    starts: dict[int, str] = {}  # token position → the single-token word starting there
+    stops: set[str] = set()
+    for word, word_tokens, stop in words:
+        if len(word_tokens) == 1:
+            starts[len(tokens)] = word
+        if stop:
+            stops.add(word)
+        tokens.extend(word_tokens)
+        owners.extend(word for _ in word_tokens)
     units = []
     i = 0
     while i < len(tokens):
-        for size in range(min(longest, len(tokens) - i), 0, -1):
+        for size in range(min(synonyms.longest, len(tokens) - i), 0, -1):
             key = tuple(tokens[i : i + size])
-            if key in synonyms:
+            if key in synonyms.by_tokens and not (
+                size == 1 and starts.get(i, "").casefold() in synonyms.by_abbreviation
+            ):
                 source = tuple(dict.fromkeys(owners[i : i + size]))
                 loose = (key,) if size > 1 and len(source) > 1 else ()
-                units.append(Unit(synonyms[key], source, loose))
+                stop = all(w in stops for w in source)
+                units.append(
+                    _synonym_unit(synonyms.by_tokens[key], source, synonyms, loose=loose, stop=stop)
+                )
                 i += size
                 break
         else:
-            units.append(Unit(((tokens[i],),), (owners[i],)))
+            word = owners[i]
+            abbreviation = synonyms.by_abbreviation.get(word.casefold()) if i in starts else None
+            if abbreviation:
+                units.append(_synonym_unit(abbreviation, (word,), synonyms))
+            else:
+                units.append(Unit(((tokens[i],),), (word,), stop=word in stops))
             i += 1
     return units
 
 
-def _clause_unit(
-    clause: Clause, analyse: Analyser, synonyms: dict[Tokens, tuple[Tokens, ...]]
-) -> Unit | None:
-    tokens = tuple(t for w in clause.words for t in analyse(w))[:MAX_PHRASE_WORDS]
+def _clause_unit(clause: Clause, analyse: Analyser, synonyms: Synonyms) -> Unit | None:
+    tokens = tuple(t for w in clause.words for t in analyse(w.casefold()))[:MAX_PHRASE_WORDS]
     if not tokens:
         return None
-    return Unit(synonyms.get(tokens, (tokens,)), clause.words)
+    if clause.quoted:
+        # Exactly what was typed: no synonyms (the "search only this word" link).
+        exact = tuple(t for w in clause.words for t in analyse(w))[:MAX_PHRASE_WORDS]
+        return Unit((exact or tokens,), clause.words, must=True)
+    if len(clause.words) == 1 and clause.words[0].casefold() in synonyms.by_abbreviation:
+        alternatives = synonyms.by_abbreviation[clause.words[0].casefold()]
+        return _synonym_unit(alternatives, clause.words, synonyms)
+    if tokens in synonyms.by_tokens:
+        return _synonym_unit(synonyms.by_tokens[tokens], clause.words, synonyms)
+    return Unit((tokens,), clause.words)
 
 
 def compile_query(
@@ -280,44 +581,53 @@ def compile_query(
 
     Runs of consecutive plain words are matched against synonym members longest
     first, so `multiple sclerosis` is one unit (any of "multiple sclerosis", "ms",
-    "disseminated sclerosis") rather than two words. A quoted phrase or an OR
-    alternative expands when it equals a member as a whole. Words that analyse to
-    nothing (stop words) drop out. The result holds at most `MAX_COMPILED_TERMS`
-    tokens.
+    "disseminated sclerosis") rather than two words. A quoted phrase or word is
+    searched exactly, without synonyms; an OR alternative expands when it equals a
+    member as a whole. Reader's words are analysed casefolded; synonym members as
+    written, so an all-capitals abbreviation stays whole. Words that analyse to
+    nothing drop out. The result holds at most `MAX_COMPILED_TERMS` tokens.
     """
-    index, longest = synonym_index(tuple(tuple(g) for g in synonyms), analyse)
+    index = synonym_index(tuple(tuple(g) for g in synonyms), analyse)
     required: list[Unit] = []
-    run_tokens: list[str] = []
-    run_owners: list[str] = []
+    run: list[tuple[str, Tokens, bool]] = []
 
     def flush() -> None:
-        required.extend(_expand_run(run_tokens, run_owners, index, longest))
-        run_tokens.clear()
-        run_owners.clear()
+        required.extend(_expand_run(run, analyse, index))
+        run.clear()
 
     for group in parsed.required:
-        if len(group) == 1 and not group[0].phrase:
+        if len(group) == 1 and not group[0].quoted:
             word = group[0].words[0]
-            tokens = analyse(word)
-            if len(tokens) > 1 and tokens not in index:
+            tokens = analyse(word.casefold())
+            if len(tokens) > 1 and tokens not in index.by_tokens:
                 # A hyphenated word ("Guillain-Barré") is a phrase of its parts, but
                 # may still start or end a longer synonym run.
                 flush()
                 required.append(Unit((tokens[:MAX_PHRASE_WORDS],), (word,)))
                 continue
-            run_tokens.extend(tokens)
-            run_owners.extend(word for _ in tokens)
+            if tokens:
+                run.append((word, tokens, group[0].stop))
             continue
         flush()
         alternatives: list[Tokens] = []
         source: list[str] = []
+        also: list[str] = []
         for clause in group:
             unit = _clause_unit(clause, analyse, index)
             if unit:
                 alternatives.extend(a for a in unit.alternatives if a not in alternatives)
                 source.extend(unit.source)
+                also.extend(n for n in unit.also if n not in also)
         if alternatives:
-            required.append(Unit(tuple(alternatives[:MAX_ALTERNATIVES]), tuple(source)))
+            must = len(group) == 1 and group[0].quoted
+            required.append(
+                Unit(
+                    tuple(alternatives[:MAX_ALTERNATIVES]),
+                    tuple(source),
+                    must=must,
+                    also=tuple(also),
+                )
+            )
     flush()
 
     excluded = [u for c in parsed.excluded if (u := _clause_unit(c, analyse, index))]
@@ -336,7 +646,7 @@ def _bounded(required: list[Unit], excluded: list[Unit]) -> CompiledQuery:
                     alternatives.append(alt)
                     budget -= len(alt)
             if alternatives:
-                kept[slot].append(Unit(tuple(alternatives), unit.source, unit.loose))
+                kept[slot].append(replace(unit, alternatives=tuple(alternatives)))
             else:
                 budget += sum(len(alt) for alt in unit.loose)
     return CompiledQuery(tuple(kept[0]), tuple(kept[1]))

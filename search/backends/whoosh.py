@@ -66,6 +66,7 @@ import contextlib
 import copy
 import ctypes
 import ctypes.util
+import dataclasses
 import datetime
 import fcntl
 import heapq
@@ -107,12 +108,26 @@ from search.backends.base import (
     SearchPage,
     SearchQuery,
     SearchUnavailable,
+    Suggestion,
     lock_deadline,
     owner_is_gone,
     owner_tag,
 )
-from search.backends.query import CompiledQuery, ParsedQuery, Unit, compile_query, parse_query
+from search.backends.query import (
+    FEW_RESULTS,
+    CompiledQuery,
+    ParsedQuery,
+    Unit,
+    acceptable_correction,
+    compile_query,
+    correctable,
+    correction_distance,
+    parse_query,
+    relaxation_steps,
+    suggestion_helps,
+)
 from search.backends.whoosh_analysis import (
+    WORD_RE,
     CompletionTokenizer,
     FoldedText,
     FoldingTokenizer,
@@ -143,7 +158,6 @@ VOCABULARY_PREFIX = "vocab:"  # ids of the pseudo-documents carrying taxonomy wo
 MAX_PER_PAGE = 100
 SNIPPET_CHARS = 240
 SCAN_CHARS = 20_000  # how far into a body highlighting looks for a match
-FEW_RESULTS = 3  # below this many hits, a likelier spelling is suggested
 FACET_FIELDS = {"disease": "disease", "therapy": "therapy", "tag": "tag", "year": "year"}
 
 
@@ -198,7 +212,7 @@ def document_fields(doc: SearchDocument) -> dict:
         "body": doc.body,
         "text": text,
         "spell": doc.title,
-        "complete": f"1\x1f{doc.title}",
+        "complete": f"1\x1f{doc.title}\x1e{doc.slug}",
         "disease": " ".join(doc.diseases),
         "therapy": " ".join(doc.therapies),
         "tag": " ".join(doc.tags),
@@ -581,7 +595,17 @@ class _View:
         return found
 
     def unit_docs(self, unit: Unit) -> set[int]:
-        """Documents matching any alternative: single words first, then phrases."""
+        """Documents matching any alternative: single words first, then phrases.
+
+        Cached for the current search: a question's units are counted, reported and
+        scored from the same sets.
+        """
+        key = ("unit", unit)
+        if key not in self._query_cache:
+            self._query_cache[key] = self._unit_docs(unit)
+        return self._query_cache[key]
+
+    def _unit_docs(self, unit: Unit) -> set[int]:
         docs: set[int] = set()
         for alternative in unit.loose:
             docs |= set.intersection(*(self.term_docs(t) for t in alternative))
@@ -605,10 +629,47 @@ def _decode_positions(value: bytes) -> itertools.accumulate:
 # --- Highlighting -------------------------------------------------------------------
 
 
-def _matches(text: str, folded: str, pattern, terms: frozenset[str], start: int, end: int):
-    for match in pattern.finditer(folded, start, end):
-        if normalize_word(text[match.start() : match.end()]) in terms:
-            yield match.start(), match.end()
+def _words_between(text: str, start: int, end: int) -> bool:
+    """Whether `text[start:end]` holds a word the index keeps (stop words do not count)."""
+    return any(normalize_word(w) for w in WORD_RE.findall(text, start, end) if w != "\n")
+
+
+def _marks(
+    text: str, terms: frozenset[str], phrases: tuple[tuple[str, ...], ...], pattern
+) -> list[tuple[int, int, str]]:
+    """(start, end, key) of every mark in `text`: single terms, and phrases whole.
+
+    `key` names what was matched (a term, or a phrase's tokens joined), so passages
+    can be compared by how many distinct query terms they show.
+    """
+    scan = text[:SCAN_CHARS]
+    folded = fold_for_scan(scan)
+    found = [
+        (m.start(), m.end(), normalize_word(scan[m.start() : m.end()]))
+        for m in pattern.finditer(folded)
+    ]
+    marks: list[tuple[int, int, str]] = []
+    n = 0
+    while n < len(found):
+        start, end, term = found[n]
+        for phrase in phrases:
+            size = len(phrase)
+            window = found[n : n + size]
+            if (
+                len(window) == size
+                and all(w[2] == t for w, t in zip(window, phrase, strict=True))
+                and not any(
+                    _words_between(scan, window[i][1], window[i + 1][0]) for i in range(size - 1)
+                )
+            ):
+                marks.append((start, window[-1][1], " ".join(phrase)))
+                n += size
+                break
+        else:
+            if term in terms:
+                marks.append((start, end, term))
+            n += 1
+    return marks
 
 
 def _escape_start(text: str, size: int = SNIPPET_CHARS) -> str:
@@ -618,48 +679,85 @@ def _escape_start(text: str, size: int = SNIPPET_CHARS) -> str:
     return html.escape(text[: cut if cut > size // 2 else size].rstrip()) + "…"
 
 
-def highlight(summary: str, body: str, terms: frozenset[str], size: int = SNIPPET_CHARS) -> str:
+def _best_window(
+    marks: list[tuple[int, int, str]], size: int, groups: dict[str, int] | None = None
+) -> tuple[int, int]:
+    """The (distinct query words, -start) best passage of `size` characters: its first mark.
+
+    With `groups`, marks of one query word's synonyms count once (see
+    `CompiledQuery.highlight_groups`).
+    """
+    groups = groups or {}
+    best, best_at = (-1, 0), 0
+    last = 0
+    for first, (start, _end, _key) in enumerate(marks):
+        last = max(last, first)
+        while last + 1 < len(marks) and marks[last + 1][1] - start <= size * 3 // 4:
+            last += 1
+        distinct = len({groups.get(key, key) for _s, _e, key in marks[first : last + 1]})
+        if distinct > best[0]:
+            best, best_at = (distinct, -start), first
+    return best[0], best_at
+
+
+def highlight(
+    summary: str,
+    body: str,
+    terms: frozenset[str],
+    size: int = SNIPPET_CHARS,
+    phrases: tuple[tuple[str, ...], ...] = (),
+    groups: dict[str, int] | None = None,
+) -> str:
     """A snippet of about `size` characters with matched words in <mark>, the rest escaped.
 
-    The summary is used when it contains a match, else a window of the body around
-    its first match; only the folded text is scanned by a compiled regex, and only
-    candidate words are analysed, so a long body costs little.
+    The passage shown is the one with the most distinct query terms (a term, or a
+    multi-word synonym marked as a whole, never word by word), the summary winning
+    ties; only the folded text is scanned by a compiled regex, and only candidate
+    words are analysed, so a long body costs little.
     """
-    pattern = candidate_pattern(terms) if terms else None
+    tokens = terms | {t for phrase in phrases for t in phrase}
+    pattern = candidate_pattern(frozenset(tokens)) if tokens else None
     if pattern is None:
         return _escape_start(summary or body, size)
+    best = None
     for text in (summary, body):
         if not text:
             continue
-        scan = text[:SCAN_CHARS]
-        folded = fold_for_scan(scan)
-        first = next(_matches(scan, folded, pattern, terms, 0, len(scan)), None)
-        if first is None:
+        marks = _marks(text, terms, phrases, pattern)
+        if not marks:
             continue
-        if len(text) <= size + size // 4:
-            start, end = 0, len(text)
-        else:
-            start = max(0, first[0] - size // 4)
-            if start:
-                space = text.find(" ", start, first[0])
-                start = space + 1 if space != -1 else first[0]
-            end = min(len(text), start + size)
-            if end < len(text):
-                space = text.rfind(" ", first[1], end)
-                end = space if space != -1 else end
-        parts = ["…"] if start else []
-        position = start
-        for m_start, m_end in _matches(scan, folded, pattern, terms, start, min(end, len(scan))):
-            if m_end > end:
-                break
-            parts.append(html.escape(text[position:m_start]))
-            parts.append(f"<mark>{html.escape(text[m_start:m_end])}</mark>")
-            position = m_end
-        parts.append(html.escape(text[position:end]))
+        distinct, first = _best_window(marks, size, groups)
+        if best is None or distinct > best[0]:
+            best = (distinct, text, marks, first)
+    if best is None:
+        return _escape_start(summary or body, size)
+    _distinct, text, marks, first_index = best
+    first = marks[first_index]
+    if len(text) <= size + size // 4:
+        start, end = 0, len(text)
+    else:
+        start = max(0, first[0] - size // 4)
+        if start:
+            space = text.find(" ", start, first[0])
+            start = space + 1 if space != -1 else first[0]
+        end = min(len(text), start + size)
         if end < len(text):
-            parts.append("…")
-        return "".join(parts)
-    return _escape_start(summary or body, size)
+            space = text.rfind(" ", first[1], end)
+            end = space if space != -1 else end
+    parts = ["…"] if start else []
+    position = start
+    for m_start, m_end, _key in marks:
+        if m_start < start:
+            continue
+        if m_end > end:
+            break
+        parts.append(html.escape(text[position:m_start]))
+        parts.append(f"<mark>{html.escape(text[m_start:m_end])}</mark>")
+        position = m_end
+    parts.append(html.escape(text[position:end]))
+    if end < len(text):
+        parts.append("…")
+    return "".join(parts)
 
 
 # --- The backend --------------------------------------------------------------------
@@ -1039,10 +1137,17 @@ class WhooshBackend(SearchBackend):
     def suggest(
         self, prefix: str, limit: int = 10, *, visible_on: datetime.date | None = None
     ) -> list[str]:
+        return [item.text for item in self.suggest_items(prefix, limit, visible_on=visible_on)]
+
+    def suggest_items(
+        self, prefix: str, limit: int = 10, *, visible_on: datetime.date | None = None
+    ) -> list[Suggestion]:
         """Titles and taxonomy names/aliases with a word starting with `prefix`.
 
         Taxonomy names come first, then phrases that start with the prefix, then
-        shorter ones. At most a few hundred lexicon terms are read.
+        shorter ones. Phrases with the same analysed words ("Crohn's disease",
+        "Crohn\u2019s disease", "crohns disease") appear once. At most a few hundred
+        lexicon terms are read.
         """
         words = analyse_unstemmed((prefix or "")[:100])[:6]
         if not words or len("".join(words)) < 2 or limit <= 0:
@@ -1058,7 +1163,8 @@ class WhooshBackend(SearchBackend):
                 raise SearchUnavailable("the search index could not be read") from exc
         candidates = {}
         for term in terms:
-            _word, kind, display = term.decode("utf-8").split("\x1f", 2)
+            _word, kind, rest = term.decode("utf-8").split("\x1f", 2)
+            display, _, slug = rest.partition("\x1e")
             if kind == "1" and display.casefold() in hidden_titles:
                 continue
             display_words = analyse_unstemmed(display)
@@ -1066,10 +1172,10 @@ class WhooshBackend(SearchBackend):
             if at is None:
                 continue
             key = (kind, at != 0, len(display), display.casefold())
-            folded = display.casefold()
-            if folded not in candidates or key < candidates[folded][0]:
-                candidates[folded] = (key, display)
-        return [display for _key, display in sorted(candidates.values())[:limit]]
+            same = analyse(display.casefold()) or (display.casefold(),)
+            if same not in candidates or key < candidates[same][0]:
+                candidates[same] = (key, Suggestion(display, slug or None))
+        return [item for _key, item in sorted(candidates.values(), key=lambda c: c[0])[:limit]]
 
     def more_like_this(
         self, article_id: int, limit: int = 5, *, visible_on: datetime.date | None = None
@@ -1355,48 +1461,112 @@ class _Search:
     def _page(self) -> SearchPage:
         view, compiled = self.view, self.compiled
         unmatched: list[str] = []
-        docs: set[int] | frozenset[int]
-        if compiled.required:
-            sets = []
-            for unit in compiled.required:
-                unit_docs = view.unit_docs(unit)
-                if view.alive.isdisjoint(unit_docs):
-                    unmatched.extend(unit.source)
-                sets.append(unit_docs)
-            sets.sort(key=len)
-            docs = view.alive.intersection(*sets) if sets[0] else set()
-        else:
-            docs = view.alive
-        for unit in compiled.excluded:
-            docs = docs - view.unit_docs(unit)
-        docs = self._filtered(docs)
-
+        for unit in compiled.required:
+            if view.alive.isdisjoint(view.unit_docs(unit)):
+                unmatched.extend(unit.source)
+        unmatched = list(dict.fromkeys(unmatched))
+        docs, coverage, not_found = self._matching()
+        if not docs and compiled.required:
+            corrected = self._corrected_search()
+            if corrected is not None:
+                return corrected
         total = len(docs)
         num_pages = max(1, math.ceil(total / self.per_page))
         page_number = min(max(int(self.request.page or 1), 1), num_pages)
         offset = (page_number - 1) * self.per_page
-        ranked = self._rank(docs, offset)
-        terms = compiled.positive_tokens()
+        ranked = self._rank(docs, offset, coverage)
+        words, phrases = compiled.highlight_terms()
+        groups = compiled.highlight_groups()
         hits = []
         for docnum, score in ranked:
             stored = view.searcher.stored_fields(docnum)
+            summary, body = stored.get("summary", ""), stored.get("body", "")
             hits.append(
                 Hit(
                     id=int(stored["id"]),
                     slug=stored.get("slug", ""),
                     score=round(float(score), 4),
-                    highlight=highlight(stored.get("summary", ""), stored.get("body", ""), terms),
+                    highlight=highlight(summary, body, words, phrases=phrases, groups=groups),
                 )
             )
-        unmatched = list(dict.fromkeys(unmatched))
+        countable = len(compiled.countable_units())
         return SearchPage(
             hits=hits,
             total=total,
             page=page_number,
             num_pages=num_pages,
             facets=self._facets(docs),
-            suggestion=self._suggestion(total, unmatched),
+            suggestion=self._suggestion(unmatched),
             unmatched_terms=unmatched,
+            match="most" if coverage and min(coverage.values()) < countable else "all",
+            not_found=not_found,
+            expanded=compiled.expanded(),
+            shortened=self.parsed.shortened,
+        )
+
+    def _matching(self) -> tuple[set[int] | frozenset[int], dict[int, int], list[str]]:
+        """The documents to list, how many meaningful units each matches, and the
+        meaningful words no candidate contains.
+
+        Quoted units are required and exclusions apply in every mode; the meaningful
+        units are required all together when that finds `FEW_RESULTS` or more, and
+        relaxed one by one otherwise (`relaxation_steps`). `coverage` is empty when
+        every unit was required.
+        """
+        view, compiled = self.view, self.compiled
+        candidates: set[int] | frozenset[int] = view.alive
+        for unit in compiled.must_units():
+            candidates = candidates & view.unit_docs(unit)
+        for unit in compiled.excluded:
+            candidates = candidates - view.unit_docs(unit)
+        candidates = self._filtered(candidates)
+        units = compiled.countable_units()
+        if not units:
+            return candidates, {}, []
+        sets = sorted((view.unit_docs(u) for u in units), key=len)
+        strict = candidates.intersection(*sets) if sets[0] else set()
+        not_found = [
+            word
+            for unit in units
+            if not unit.stop and candidates.isdisjoint(view.unit_docs(unit))
+            for word in unit.source
+        ]
+        not_found = list(dict.fromkeys(not_found))
+        steps = relaxation_steps(len(units), has_must=bool(compiled.must_units()))
+        if len(strict) >= FEW_RESULTS or len(steps) == 1 or not self.request.relax:
+            return strict, {}, not_found
+        coverage: dict[int, int] = dict.fromkeys(candidates, 0) if steps[-1] == 0 else {}
+        for unit_docs in sets:
+            for docnum in unit_docs & candidates:
+                coverage[docnum] = coverage.get(docnum, 0) + 1
+        for least in steps:
+            docs = {d for d, n in coverage.items() if n >= least}
+            if len(docs) >= FEW_RESULTS or least == steps[-1]:
+                return docs, {d: coverage[d] for d in docs}, not_found
+        return strict, {}, not_found
+
+    def _strict_total(self, compiled: CompiledQuery) -> int:
+        """How many articles match every meaningful word of `compiled` (with filters)."""
+        view = self.view
+        docs: set[int] | frozenset[int] = view.alive
+        for unit in compiled.must_units() + compiled.countable_units():
+            docs = docs & view.unit_docs(unit)
+        for unit in compiled.excluded:
+            docs = docs - view.unit_docs(unit)
+        return len(self._filtered(docs))
+
+    def _corrected_search(self) -> SearchPage | None:
+        """The page for the corrected query, when the reader's own query found nothing."""
+        replace = self._corrections()
+        if not replace:
+            return None
+        parsed = parse_query(self.parsed.render(replace))
+        compiled = compile_query(parsed, analyse, self.request.synonyms or ())
+        if not self._strict_total(compiled):
+            return None
+        page = _Search(self.view, self.request, parsed, compiled)._page()
+        return dataclasses.replace(
+            page, corrected=parsed.render(), suggestion=None, shortened=self.parsed.shortened
         )
 
     def _filtered(self, docs):
@@ -1413,14 +1583,18 @@ class _Search:
             docs = self.view.facet_docs(facet).get(str(value), set()).intersection(docs)
         return docs
 
-    def _rank(self, docs, offset: int) -> list[tuple[int, float]]:
-        """The page's (docnum, score) pairs; only the top `offset + per_page` are scored."""
+    def _rank(self, docs, offset: int, coverage: dict[int, int]) -> list[tuple[int, float]]:
+        """The page's (docnum, score) pairs; only the top `offset + per_page` are scored.
+
+        When not every word was required (`coverage`), articles matching more of the
+        meaningful words come first in every ordering's relevance.
+        """
         if not docs:
             return []
         wanted = offset + self.per_page
         published, titles = self.view.published, self.view.title_sort
         if self.ordering == "relevance" and self.compiled.required:
-            return self._rank_by_relevance(docs, offset, wanted)
+            return self._rank_by_relevance(docs, offset, wanted, coverage)
         if self.ordering == "title":
             top = heapq.nsmallest(wanted, docs, key=lambda d: (titles[d], -published[d], d))
         elif self.ordering == "published_on":
@@ -1429,7 +1603,9 @@ class _Search:
             top = heapq.nsmallest(wanted, docs, key=lambda d: (-published[d], titles[d], d))
         return [(d, 0.0) for d in top[offset:wanted]]
 
-    def _rank_by_relevance(self, docs, offset: int, wanted: int) -> list[tuple[int, float]]:
+    def _rank_by_relevance(
+        self, docs, offset: int, wanted: int, coverage: dict[int, int]
+    ) -> list[tuple[int, float]]:
         """BM25F over the exact document set, computed from the postings already read.
 
         Whoosh's collector walks a tree of matchers, one Python call per posting per
@@ -1440,7 +1616,9 @@ class _Search:
 
         Multi-word synonym alternatives are not scored (they would add conjunctions
         of common words for no change in which documents match): documents matched
-        only through one score 0 and follow the scored ones, newest first.
+        only through one score 0 and follow the scored ones, newest first. Stopwords
+        are not scored. With `coverage` (not every word required), the number of
+        meaningful units matched comes before the score: coordination first.
         """
         view = self.view
         searcher = view.searcher
@@ -1452,7 +1630,9 @@ class _Search:
         norms: dict[int, float] = {}
         scores: dict[int, float] = dict.fromkeys(docs, 0.0)
         matched = set(docs)
-        for alternatives in _scoring_units(self.compiled.required):
+        scored_units = [u for u in self.compiled.required if not u.stop]
+        scored_units = scored_units or list(self.compiled.required)
+        for alternatives in _scoring_units(tuple(scored_units)):
             unit_docs: set[int] = set()
             for tokens in alternatives:
                 unit_docs |= set.intersection(*(view.term_docs(t) for t in tokens))
@@ -1467,10 +1647,19 @@ class _Search:
                             scores[docnum] += idf * tf * (k1 + 1) / (tf + norm)
             matched &= unit_docs
         published, titles = view.published, view.title_sort
+        if coverage:
+            matched = set(docs)
         top = heapq.nsmallest(
             wanted,
             docs,
-            key=lambda d: (d not in matched, -scores[d], -published[d], titles[d], d),
+            key=lambda d: (
+                -coverage.get(d, 0),
+                d not in matched,
+                -scores[d],
+                -published[d],
+                titles[d],
+                d,
+            ),
         )
         return [(d, scores[d] if d in matched else 0.0) for d in top[offset:wanted]]
 
@@ -1486,40 +1675,58 @@ class _Search:
             facets[facet] = counts
         return facets
 
-    def _suggestion(self, total: int, unmatched: list[str]) -> str | None:
-        """A corrected query from the index's own words, or None.
+    def _suggestion(self, unmatched: list[str]) -> str | None:
+        """A corrected query that finds more articles (matching all its words), or None.
 
-        A word is corrected when it matched nothing, or when the query found fewer
-        than FEW_RESULTS and a close word is much more common.
+        Only words the library does not know are corrected (`correctable`), so a word
+        any article, title or taxonomy name uses is never changed; see `_corrections`.
         """
-        if total >= FEW_RESULTS and not unmatched:
+        if not unmatched:
             return None
-        unmatched_keys = {w.casefold() for w in unmatched}
-        reader = self.view.searcher.reader()
-        replace: dict[str, str] = {}
-        for word in dict.fromkeys(self.parsed.words()):
-            folded = normalize_word(word, stem=False)
-            if len(folded) < 3 or any(ch.isdigit() for ch in folded):
-                continue
-            own = reader.doc_frequency("spell", folded)
-            if word.casefold() not in unmatched_keys and own >= 2 and total:
-                continue
-            best = self._correct(folded)
-            if best is None:
-                continue
-            candidate, frequency = best
-            if word.casefold() in unmatched_keys or frequency > max(2, 3 * own):
-                replace[word.casefold()] = candidate
+        replace = self._corrections()
         if not replace:
             return None
         suggestion = self.parsed.render(replace)
-        return suggestion if suggestion.casefold() != self.parsed.render().casefold() else None
+        if suggestion.casefold() == self.parsed.render().casefold():
+            return None
+        compiled = compile_query(parse_query(suggestion), analyse, self.request.synonyms or ())
+        if not suggestion_helps(self._strict_total(self.compiled), self._strict_total(compiled)):
+            return None
+        return suggestion
 
-    def _correct(self, word: str) -> tuple[str, int] | None:
-        """The most frequent `spell` term within edit distance 1, else 2, of `word`."""
+    def _corrections(self) -> dict[str, str]:
+        """Reader's word (casefolded) → the likeliest spelling from the library's words."""
+        reader = self.view.searcher.reader()
+
+        def known(word: str) -> bool:
+            folded = normalize_word(word, stem=False)
+            stemmed = normalize_word(word.casefold())
+            return not folded or bool(
+                reader.doc_frequency("text", stemmed) or reader.doc_frequency("spell", folded)
+            )
+
+        replace: dict[str, str] = {}
+        plain = [
+            word
+            for group in self.parsed.required
+            for clause in group
+            if not clause.quoted
+            for word in clause.words
+        ]
+        for word in dict.fromkeys(plain):
+            if not correctable(word, known):
+                continue
+            folded = normalize_word(word, stem=False)
+            best = self._correct(folded, correction_distance(folded))
+            if best is not None and acceptable_correction(folded, best[0]):
+                replace[word.casefold()] = best[0]
+        return replace
+
+    def _correct(self, word: str, max_distance: int) -> tuple[str, int] | None:
+        """The most frequent `spell` term within edit distance 1, else up to `max_distance`."""
         reader = self.view.searcher.reader()
         fieldname = reader.schema["spell"].spelling_fieldname("spell")
-        for distance in (1, 2):
+        for distance in range(1, max_distance + 1):
             # One automaton for every segment: building it costs more than walking a
             # segment's terms with it, and an index has up to MAX_SEGMENTS segments.
             dfa = levenshtein_automaton(word, distance, prefix=1).to_dfa()
@@ -1528,6 +1735,7 @@ class _Search:
                 with contextlib.suppress(TermNotFound, KeyError):
                     candidates.update(Automata.find_matches(dfa, leaf.cursor(fieldname)))
             candidates.discard(word)
+            candidates = {c for c in candidates if acceptable_correction(word, c)}
             if candidates:
                 scored = [(reader.doc_frequency("spell", c), c) for c in candidates]
                 frequency, best = max(scored, key=lambda fc: (fc[0], [-ord(ch) for ch in fc[1]]))

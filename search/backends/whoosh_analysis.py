@@ -23,6 +23,8 @@ from whoosh.compat import dumps
 from whoosh.lang.porter import stem as porter_stem
 from whoosh.system import pack_uint
 
+from search.backends.query import is_abbreviation
+
 # A word, keeping inner apostrophes ("Crohn's", "Crohn\u2019s") so they can be dropped
 # rather than split on; a newline is matched too and opens a position gap.
 WORD_RE = re.compile("\\w+(?:['\u2019\u02bc]\\w+)*|\n", re.UNICODE)
@@ -49,11 +51,15 @@ def fold(word: str) -> str:
 
 @lru_cache(maxsize=200_000)
 def normalize_word(word: str, stem: bool = True) -> str:
-    """The index term for one word as written, or "" for a stop word or junk."""
+    """The index term for one word as written, or "" for a stop word or junk.
+
+    A short all-capitals word (GBS, MS, T1D) is an abbreviation: it is kept whole,
+    unstemmed, so "GBS" never becomes "gb" and matches "GB" (see `is_abbreviation`).
+    """
     folded = fold(word)
     if not folded or folded in STOP_WORDS or len(folded) > MAX_WORD_LENGTH:
         return ""
-    return porter_stem(folded) if stem else folded
+    return porter_stem(folded) if stem and not is_abbreviation(word) else folded
 
 
 def analyse(text: str, stem: bool = True) -> tuple[str, ...]:
@@ -146,7 +152,9 @@ class CompletionTokenizer(Tokenizer):
 
     A term is `<folded word>\\x1f<kind>\\x1f<display phrase>`, so completions for a
     prefix are one bounded `expand_prefix` walk over the lexicon, with no stored
-    fields read. `kind` is "0" for taxonomy names and aliases, "1" for titles.
+    fields read. `kind` is "0" for taxonomy names and aliases, "1" for titles; a
+    title may end with "\\x1e" and the article's slug, kept in the term but not
+    analysed, so choosing the completion can open the article.
     """
 
     def __eq__(self, other: object) -> bool:
@@ -160,11 +168,13 @@ class CompletionTokenizer(Tokenizer):
         seen = set()
         for line in value.split("\n"):
             kind, _, display = line.partition("\x1f")
+            display, _, slug = display.partition("\x1e")
             display = " ".join(display.split())[:120]
             if not display:
                 continue
+            stored = f"{display}\x1e{slug}" if slug else display
             for word in analyse_unstemmed(display):
-                term = f"{word}\x1f{kind}\x1f{display}"
+                term = f"{word}\x1f{kind}\x1f{stored}"
                 if term in seen:
                     continue
                 seen.add(term)

@@ -51,23 +51,30 @@
       else input.removeAttribute("aria-activedescendant");
     }
 
-    function choose(text) {
-      input.value = text;
+    // An article title opens the article; a disease or therapy name searches for it.
+    function choose(suggestion) {
+      input.value = suggestion.text;
       close();
-      input.form.submit();
+      if (suggestion.url) window.location.assign(suggestion.url);
+      else input.form.submit();
     }
 
     function render(suggestions) {
       list.textContent = "";
-      items = suggestions.map(function (text, i) {
+      items = suggestions.map(function (suggestion, i) {
         var li = document.createElement("li");
         li.id = listId + "-" + i;
         li.setAttribute("role", "option");
         li.setAttribute("aria-selected", "false");
-        li.textContent = text;
+        li.textContent = suggestion.text;
+        if (suggestion.url) {
+          li.className = "is-article";
+          li.setAttribute("data-url", suggestion.url);
+        }
+        li.suggestion = suggestion;
         li.addEventListener("mousedown", function (event) {
           event.preventDefault();
-          choose(text);
+          choose(suggestion);
         });
         list.appendChild(li);
         return li;
@@ -93,7 +100,11 @@
         signal: controller.signal,
       })
         .then(function (response) { return response.ok ? response.json() : { suggestions: [] }; })
-        .then(function (data) { if (document.activeElement === input) render(data.suggestions || []); })
+        .then(function (data) {
+          // `items` ({text, url}) is newer; plain `suggestions` strings still work.
+          var found = data.items || (data.suggestions || []).map(function (text) { return { text: text }; });
+          if (document.activeElement === input) render(found);
+        })
         .catch(function () { /* a failed suggestion request is not worth bothering the reader */ });
     }
 
@@ -111,7 +122,7 @@
         highlight(active <= 0 ? items.length - 1 : active - 1);
       } else if (event.key === "Enter" && active >= 0) {
         event.preventDefault();
-        choose(items[active].textContent);
+        choose(items[active].suggestion);
       } else if (event.key === "Escape") {
         // Only close the list: a search input's own Escape would also clear the text.
         event.preventDefault();

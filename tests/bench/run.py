@@ -402,6 +402,15 @@ def analyse(size_result: dict) -> dict:
             kind: {m: summary(times) for m, times in by_method.items()}
             for kind, by_method in kinds.items()
         }
+        # Reader questions against every other (keyword) kind, on the results page.
+        keyword_times = [
+            t for kind, by in kinds.items() if kind != "questions" for t in by.get("page", [])
+        ]
+        if "questions" in kinds and keyword_times:
+            res["questions_vs_keywords"] = {
+                "questions": summary(kinds["questions"].get("page", [])),
+                "keywords": summary(keyword_times),
+            }
         res["search_page_sql_queries"] = sorted(
             {q["page_sql_queries"] for q in per_query.values() if "page_sql_queries" in q}
         )
@@ -598,6 +607,16 @@ def targets(analysed: dict[int, dict]) -> list[dict]:
         )
     else:
         check("search page p95 <= 0.5x naive raw Whoosh p95", None, "not measured")
+    qk = res.get("questions_vs_keywords")
+    if qk:
+        ratio = qk["questions"]["p95"] / qk["keywords"]["p95"]
+        check(
+            "search page p95 on questions <= 1.5x p95 on keyword queries",
+            ratio <= 1.5,
+            f"{ms(qk['questions']['p95'])} vs {ms(qk['keywords']['p95'])} = {ratio:.2f}x",
+        )
+    else:
+        check("search page p95 on questions <= 1.5x keyword p95", None, "not measured")
     rb, nb = res.get("rebuild"), res.get("naive_build")
     if rb and nb:
         ratio = rate(rb) / rate(nb)

@@ -86,22 +86,33 @@ def test_search_from_home_narrow_by_therapy_open_article_and_follow_disease(page
 
 
 @pytest.mark.parametrize(("typed", "meant"), [("lupis", "lupus"), ("sclerosus", "sclerosis")])
-def test_misspelling_offers_did_you_mean(page, typed, meant):
+def test_a_misspelling_that_finds_nothing_shows_the_corrected_results(page, typed, meant):
     page.goto("/")
     box = page.locator("#home-search-q")
     box.fill(typed)
     box.press("Enter")
     page.wait_for_url(re.compile(rf"q={typed}"))
-    suggestion = page.locator("a[data-suggestion]")
-    expect(suggestion).to_have_text(meant)
-    expect(page.locator(".suggestion")).to_contain_text(f"Did you mean {meant}?")
-    suggestion.click()
-    page.wait_for_url(re.compile(rf"/articles/\?q={meant}$"))
+    expect(page.locator("[data-corrected]")).to_contain_text(
+        f"Showing results for {meant}. Search instead for {typed}"
+    )
     assert results_total(page) > 0
-    expect(page.locator("#page-search-q")).to_have_value(meant)
     # The top hit highlights the word (its synonyms, such as "systemic lupus", may be marked too).
     marks = page.locator("article.card").first.locator(".snippet mark")
     expect(marks.filter(has_text=re.compile(meant, re.IGNORECASE)).first).to_be_visible()
+    page.locator("[data-corrected] a").click()
+    page.wait_for_url(re.compile(rf"/articles/\?q=%22{typed}%22$"))
+    expect(page.locator("#results-heading")).to_contain_text("No articles match")
+
+
+def test_misspelling_offers_did_you_mean(page):
+    page.goto("/articles/?q=lupus+sclerosus")
+    suggestion = page.locator("a[data-suggestion]")
+    expect(suggestion).to_have_text("lupus sclerosis")
+    expect(page.locator(".suggestion")).to_contain_text("Did you mean lupus sclerosis?")
+    suggestion.click()
+    page.wait_for_url(re.compile(r"/articles/\?q=lupus\+sclerosis$"))
+    assert results_total(page) > 0
+    expect(page.locator("#page-search-q")).to_have_value("lupus sclerosis")
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ import pytest
 
 from search.backends import get_backend, reset_backends
 from search.backends.base import Hit, SearchBackend, SearchDocument, SearchPage, SearchQuery
+from search.backends.query import is_stopword
 
 
 class MemoryBackend(SearchBackend):
@@ -43,8 +44,11 @@ class MemoryBackend(SearchBackend):
         return len(fresh)
 
     def search(self, query: SearchQuery) -> SearchPage:
-        """Filters and every-word substring matching: enough to see what was indexed."""
-        words = query.text.casefold().split()
+        """Filters and every-word substring matching: enough to see what was indexed.
+
+        Stopwords are never required, as the contract says.
+        """
+        words = [w for w in query.text.casefold().split() if not is_stopword(w)]
         hits = []
         for doc in sorted(self.documents.values(), key=lambda d: d.id):
             text = " ".join(

@@ -24,7 +24,10 @@ def search(client, **params):
 def test_a_search_returns_the_documented_shape(client, indexed_library):
     data = search(client, q="lupus")
 
-    assert set(data) == {"query", "count", "page", "num_pages", "suggestion", "results", "facets"}
+    assert set(data) == {
+        "query", "count", "page", "num_pages", "suggestion", "results", "facets",
+        "match", "not_found", "expanded", "shortened", "corrected",
+    }  # fmt: skip
     assert data["query"] == "lupus"
     assert data["page"] == 1
     assert data["count"] == len(data["results"]) > 0
@@ -83,9 +86,27 @@ def test_without_a_query_it_browses_newest_first(client, indexed_library):
     assert data["suggestion"] is None
 
 
-def test_misspellings_get_a_suggestion(client, indexed_library):
-    assert search(client, q="lupis")["suggestion"] == "lupus"
-    assert search(client, q="sclerosus")["suggestion"] == "sclerosis"
+def test_misspellings_are_corrected_or_get_a_suggestion(client, indexed_library):
+    # Nothing found: the corrected query's results are served, saying so.
+    data = search(client, q="lupis")
+    assert (data["corrected"], data["suggestion"]) == ("lupus", None)
+    assert data["count"] == search(client, q="lupus")["count"] > 0
+    assert search(client, q="sclerosus")["corrected"] == "sclerosis"
+    # Some words found: a suggestion that finds more articles with all its words.
+    data = search(client, q="lupus sclerosus")
+    assert (data["suggestion"], data["corrected"]) == ("lupus sclerosis", None)
+    assert data["match"] == "most"
+    assert data["not_found"] == ["sclerosus"]
+
+
+def test_questions_report_how_the_words_were_used(client, indexed_library):
+    data = search(client, q="my husband has MS, would stem cells help him")
+    assert data["match"] == "most"
+    assert "husband" in data["not_found"]
+    assert "Multiple sclerosis" in data["expanded"]["ms"]
+    assert data["results"][0]["slug"] == "stem-cell-research-in-multiple-sclerosis"
+    keyword = search(client, q="lupus")
+    assert (keyword["match"], keyword["not_found"], keyword["shortened"]) == ("all", [], False)
 
 
 def test_filters_and_ordering_combine_with_the_query(client, indexed_library):
@@ -256,3 +277,21 @@ def test_a_bad_host_under_api_answers_json_400(client, db):
 
     assert response.status_code == 400
     assert response.json() == {"error": "Bad request."}
+
+
+def test_suggestions_name_articles_and_appear_once(client, indexed_library):
+    data = client.get("/api/suggest/", {"q": "crohn"}).json()
+    folded = [s.casefold().replace("\u2019", "'") for s in data["suggestions"]]
+    assert len(folded) == len(set(folded)), data["suggestions"]
+    assert [item["text"] for item in data["items"]] == data["suggestions"]
+    articles = {item["text"]: item["url"] for item in data["items"] if item["url"]}
+    assert articles == {
+        "Crohn's Disease and Stem Cell Therapy: The State of Research": (
+            "/articles/crohns-disease-and-stem-cell-therapy/"
+        )
+    }
+    assert client.get("/api/suggest/", {"q": ""}).json() == {
+        "query": "",
+        "suggestions": [],
+        "items": [],
+    }

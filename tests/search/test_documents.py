@@ -38,19 +38,10 @@ def test_a_document_carries_text_taxonomy_with_aliases_and_facets():
     assert document.slug == "resetting"
     assert document.title == "Resetting the immune system"
     assert document.summary == "What trials show."
-    # Markdown stripped by library.rendering.markdown_to_text: words only, no markup
-    assert document.body.split() == [
-        "Heading",
-        "Some",
-        "bold",
-        "text",
-        "and",
-        "a",
-        "link",
-        ".",
-        "a",
-        "list",
-    ]
+    # Markdown stripped by library.rendering.markdown_to_text: the text's own spacing
+    # (no space before punctuation), a line per block, headings and list items ending
+    # a sentence.
+    assert document.body == "Heading.\nSome bold text and a link.\na list."
     assert document.taxonomy == (
         "Multiple sclerosis",
         "MS",

@@ -45,18 +45,19 @@ def test_plain_words_are_each_required():
 def test_quoted_phrases_exclusions_and_or():
     parsed = parse_query('"cord blood" lupus OR psoriasis -steroids -"bone marrow" NOT diet')
     assert parsed.required == (
-        (Clause(("cord", "blood"), phrase=True),),
+        (Clause(("cord", "blood"), phrase=True, quoted=True),),
         (Clause(("lupus",)), Clause(("psoriasis",))),
     )
     assert parsed.excluded == (
         Clause(("steroids",)),
-        Clause(("bone", "marrow"), phrase=True),
+        Clause(("bone", "marrow"), phrase=True, quoted=True),
         Clause(("diet",)),
     )
 
 
 def test_typographic_quotes_make_phrases():
-    assert parse_query("\u201ccord blood\u201d").required == ((Clause(("cord", "blood"), True),),)
+    expected = ((Clause(("cord", "blood"), phrase=True, quoted=True),),)
+    assert parse_query("\u201ccord blood\u201d").required == expected
 
 
 @pytest.mark.parametrize(
@@ -115,10 +116,16 @@ def test_compile_expands_synonyms_longest_run_first():
     assert second.alternatives == (("stem",),)
 
 
-def test_compile_expands_a_phrase_that_equals_a_member_and_exclusions():
-    compiled = compile_query(parse_query('"bone marrow transplant" -MS'), analyse, SYNONYMS)
-    assert ("hsct",) in compiled.required[0].alternatives
+def test_compile_expands_an_or_alternative_and_exclusions_but_not_quotes():
+    compiled = compile_query(parse_query("HSCT OR zzz -MS"), analyse, SYNONYMS)
+    assert ("bone", "marrow", "transplant") in compiled.required[0].alternatives
     assert ("multipl", "sclerosi") in compiled.excluded[0].alternatives
+    quoted = compile_query(parse_query('"bone marrow transplant" "MS"'), analyse, SYNONYMS)
+    assert [u.alternatives for u in quoted.required] == [
+        (("bone", "marrow", "transplant"),),
+        (("ms",),),
+    ]
+    assert all(u.must for u in quoted.required)
 
 
 def test_stop_words_drop_out():

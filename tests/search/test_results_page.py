@@ -103,7 +103,7 @@ def test_hits_show_highlighted_snippets_dates_and_taxonomy(client, indexed_libra
     assert re.search(r'<p class="snippet">[^<]*(?:<[^>]+>[^<]*)*<mark>lupus</mark>', page, re.I)
     assert "<time datetime=" in page
     assert 'class="chip chip-disease"' in page
-    assert re.search(r'<h2 id="results-heading"[^>]*>\s*\d+ articles? for “lupus”', page)
+    assert re.search(r'<h2 id="results-heading"[^>]*>\s*\d+ articles? matching “lupus”', page)
 
 
 def test_with_a_query_the_default_ordering_is_relevance(client, indexed_library):
@@ -113,10 +113,24 @@ def test_with_a_query_the_default_ordering_is_relevance(client, indexed_library)
     assert '<option value="relevance" selected>' in response.content.decode()
 
 
-def test_misspelling_offers_did_you_mean_as_a_link(client, indexed_library):
+def test_a_misspelling_that_finds_nothing_shows_the_corrected_results(client, indexed_library):
     page = client.get("/articles/", {"q": "lupis"}).content.decode()
 
-    assert re.search(r'Did you mean <a href="\?q=lupus"[^>]*>lupus</a>', page)
+    assert "Showing results for <strong>lupus</strong>" in page
+    assert 'Search instead for <a href="?q=%22lupis%22">lupis</a>' in page
+    assert "Stem Cell Therapy Research in Lupus" in page
+    exact = client.get("/articles/", {"q": '"lupis"'}).content.decode()
+    assert "No articles match “&quot;lupis&quot;”" in exact
+
+
+def test_misspelling_offers_did_you_mean_as_a_link(client, indexed_library):
+    page = client.get("/articles/", {"q": "lupus sclerosus"}).content.decode()
+
+    assert re.search(r'Did you mean <a href="\?q=lupus\+sclerosis"[^>]*>lupus sclerosis</a>', page)
+    assert (
+        "Showing articles that match most of your words. Not found: <strong>sclerosus</strong>"
+        in page
+    )
 
 
 def test_no_results_page_explains_and_offers_ways_on(client, indexed_library):
@@ -205,3 +219,80 @@ def test_any_query_string_gets_a_page_and_never_an_error(client, indexed_library
     assert api.status_code in (200, 400)  # 400 only for a NUL character, named in the answer
     if api.status_code == 400:
         assert "q" in api.json()["errors"]
+
+
+# --- Telling the reader what happened, and keeping their place ----------------
+
+
+def test_a_question_says_which_words_were_not_found(client, indexed_library):
+    page = client.get("/articles/", {"q": "my husband has MS, would stem cells help him"})
+    text = page.content.decode()
+    assert (
+        "Showing articles that match most of your words. Not found: <strong>husband</strong>"
+        in text
+    )
+    assert "Also searched: Multiple sclerosis" in text
+    assert 'for MS. <a href="?q=my+husband+has+%22MS%22%2C+would+stem+cells+help+him">' in text
+    assert result_slugs(client, "my husband has MS, would stem cells help him")[0] == (
+        "stem-cell-research-in-multiple-sclerosis"
+    )
+
+
+def test_the_exact_word_link_searches_without_synonyms(client, indexed_library):
+    exact = client.get("/articles/", {"q": '"MS"'}).content.decode()
+    assert "Also searched" not in exact
+    assert len(result_slugs(client, '"MS"')) < len(result_slugs(client, "MS"))
+
+
+def test_active_filters_are_chips_and_the_heading_names_them(client, indexed_library):
+    response = client.get("/articles/", {"q": "stem cell", "disease": "lupus"})
+    page = response.content.decode()
+    count = len(result_slugs(client, "stem cell", disease="lupus"))
+    heading = re.search(r'<h2 id="results-heading"[^>]*>\s*(.*?)\s*</h2>', page, re.S).group(1)
+    assert (
+        heading
+        == f"{count} articles about Lupus (systemic lupus erythematosus) matching “stem cell”"
+    )
+    assert re.search(
+        r'<a class="chip" href="\?q=stem\+cell" data-chip="disease"><span class="visually-hidden">'
+        r"Remove filter: </span>Lupus \(systemic lupus erythematosus\)",
+        page,
+    )
+    assert '<a class="clear-filters" href="/articles/?q=stem+cell">Clear all</a>' in page
+
+
+def test_a_bad_parameter_is_dropped_and_the_search_stays(client, indexed_library):
+    response = client.get("/articles/", {"q": "lupus", "ordering": "newest", "disease": "lupus"})
+    page = response.content.decode()
+    assert "The sort order “newest” could not be used and was ignored" in page
+    assert 'value="lupus"' in page  # the search box keeps the query
+    assert result_slugs(client, "lupus", ordering="newest", disease="lupus") == result_slugs(
+        client, "lupus", disease="lupus"
+    )
+    assert result_slugs(client, "lupus", disease="lupus")
+
+
+def test_slugs_are_matched_case_insensitively(client, indexed_library):
+    assert result_slugs(client, "stem cell", disease="LUPUS") == result_slugs(
+        client, "stem cell", disease="lupus"
+    )
+    assert "could not be used" not in client.get("/articles/?disease=LUPUS").content.decode()
+
+
+def test_chips_and_notes_add_no_queries(client, indexed_library):
+    def count(**params) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            client.get("/articles/", params)
+        return len(captured)
+
+    # Fixed counts: session and synonyms, one validation query per filter given, the
+    # page's articles with their taxonomy, facet labels; a dropped parameter means the
+    # remaining filters are validated once more.
+    one_filter = count(q="lupus", disease="lupus")
+    # A query alone is a new search: one more statement records it as a search term,
+    # after the response (the test client runs that in the request).
+    assert count(q="lupus") == (one_filter - 1) + 1
+    assert count(q="my husband has MS, would stem cells help him", disease="lupus") == one_filter
+    assert count(q="lupus", disease="lupus", therapy="hsct") == one_filter + 1
+    assert count(q="lupus", disease="lupus", therapy="hsct", ordering="newest") == one_filter + 3
+    assert one_filter == 10

@@ -68,6 +68,9 @@ def backend():
 
 
 def ids(backend, text="", **kwargs) -> list[int]:
+    """Matching rules are tested with every meaningful word required (`relax=False`);
+    relaxing for questions is tested in test_relevance.py."""
+    kwargs.setdefault("relax", False)
     return [hit.id for hit in backend.search(SearchQuery(text=text, **kwargs)).hits]
 
 
@@ -169,7 +172,8 @@ def test_a_name_finds_its_alias_and_multi_word_aliases_match_as_phrases(backend)
         ]
     )
     assert found(backend, "scleroderma", synonyms=SYNONYMS) == {1, 2}
-    assert found(backend, '"systemic sclerosis"', synonyms=SYNONYMS) == {1, 2}
+    # Quoted, it is searched exactly as typed: no synonyms.
+    assert found(backend, '"systemic sclerosis"', synonyms=SYNONYMS) == {2}
     # Unquoted, the words may also stand apart, as any plain words may.
     assert found(backend, "systemic sclerosis", synonyms=SYNONYMS) == {1, 2, 3}
 
@@ -379,7 +383,7 @@ def test_highlight_marks_synonym_matches_in_a_window_of_a_long_body(backend):
     body += "More filler. " * 100
     backend.index([doc(1, body=body)])
     (hit,) = backend.search(SearchQuery(text="MS", synonyms=SYNONYMS)).hits
-    assert "<mark>multiple</mark> <mark>sclerosis</mark>" in hit.highlight
+    assert "<mark>multiple sclerosis</mark>" in hit.highlight
     assert len(hit.highlight) < 400
     assert hit.highlight.startswith("…")
 
@@ -409,12 +413,27 @@ def test_did_you_mean_uses_the_index_vocabulary(backend):
             doc(2, "Multiple sclerosis", taxonomy=("Multiple sclerosis",)),
         ]
     )
+    # The reader's query finds nothing and the correction does: its results are shown.
     page = backend.search(SearchQuery(text="lupis"))
-    assert page.total == 0
-    assert page.suggestion == "lupus"
-    assert page.unmatched_terms == ["lupis"]
-    assert backend.search(SearchQuery(text="multiple sclerosus")).suggestion == "multiple sclerosis"
+    assert (page.corrected, page.suggestion, [h.id for h in page.hits]) == ("lupus", None, [1])
+    # Otherwise a suggestion is offered when it finds more articles with all their words.
+    page = backend.search(SearchQuery(text="multiple sclerosus"))
+    assert (page.suggestion, page.corrected, page.match) == ("multiple sclerosis", None, "most")
+    assert page.unmatched_terms == ["sclerosus"]
     assert backend.search(SearchQuery(text='"stem cells" lupis')).suggestion == '"stem cells" lupus'
+
+
+def test_known_words_and_short_words_are_never_corrected(backend):
+    backend.index(
+        [
+            doc(1, "Cord blood", body="The cost of care is high; is it safe?"),
+            doc(2, "SLE and MSC", taxonomy=("SLE", "MSC")),
+            doc(3, "CAR T cells", body="Cars and carts."),
+        ]
+    )
+    for text in ("how much does it cost", "is it safe", "cure", "much"):
+        page = backend.search(SearchQuery(text=text))
+        assert (page.suggestion, page.corrected) == (None, None), text
 
 
 def test_no_suggestion_when_the_query_is_fine(backend):
@@ -427,8 +446,10 @@ def test_no_suggestion_when_the_query_is_fine(backend):
 def test_unmatched_terms_lists_words_found_nowhere(backend):
     backend.index([doc(1, body="Lupus and psoriasis.")])
     page = backend.search(SearchQuery(text="lupus zzyzx qwertyuiop"))
-    assert page.total == 0
-    assert page.unmatched_terms == ["zzyzx", "qwertyuiop"]
+    assert [h.id for h in page.hits] == [1]
+    assert page.match == "most"
+    assert page.unmatched_terms == page.not_found == ["zzyzx", "qwertyuiop"]
+    assert backend.search(SearchQuery(text="lupus zzyzx", relax=False)).total == 0
 
 
 # --- Autocomplete and related articles ------------------------------------------------
@@ -489,7 +510,8 @@ def test_taxonomy_vocabulary_never_surfaces_as_a_result(backend):
     assert found(backend, "disseminated") == {1, 2}
     assert set(backend.indexed()) == {1, 2, 3}
     assert backend.suggest("dissem") == ["disseminated sclerosis"]
-    assert backend.search(SearchQuery(text="dissemenated")).suggestion == "disseminated"
+    # Nothing found, and the correction finds articles: its results are shown directly.
+    assert backend.search(SearchQuery(text="dissemenated")).corrected == "disseminated"
 
 
 def test_remove_and_clear(backend):

@@ -59,7 +59,6 @@ import copy
 import datetime
 import fcntl
 import heapq
-import html
 import itertools
 import logging
 import math
@@ -95,15 +94,15 @@ from search.backends.base import (
     SearchUnavailable,
 )
 from search.backends.query import CompiledQuery, ParsedQuery, Unit, compile_query, parse_query
+from search.backends.text import SCAN_CHARS, SNIPPET_CHARS
+from search.backends.text import highlight as text_highlight
 from search.backends.whoosh_analysis import (
     CompletionTokenizer,
     FoldedText,
     FoldingTokenizer,
     analyse,
     analyse_unstemmed,
-    candidate_pattern,
     fold,
-    fold_for_scan,
     normalize_word,
 )
 
@@ -121,8 +120,6 @@ REBUILD_PROCESSES = min(2, os.cpu_count() or 1)
 SECTION_WEIGHTS = {"title": 4.0, "summary": 2.0, "taxonomy": 2.0, "body": 1.0}
 VOCABULARY_PREFIX = "vocab:"  # ids of the pseudo-documents carrying taxonomy words
 MAX_PER_PAGE = 100
-SNIPPET_CHARS = 240
-SCAN_CHARS = 20_000  # how far into a body highlighting looks for a match
 FEW_RESULTS = 3  # below this many hits, a likelier spelling is suggested
 FACET_FIELDS = {"disease": "disease", "therapy": "therapy", "tag": "tag", "year": "year"}
 
@@ -546,61 +543,9 @@ def _decode_positions(value: bytes) -> itertools.accumulate:
 # --- Highlighting -------------------------------------------------------------------
 
 
-def _matches(text: str, folded: str, pattern, terms: frozenset[str], start: int, end: int):
-    for match in pattern.finditer(folded, start, end):
-        if normalize_word(text[match.start() : match.end()]) in terms:
-            yield match.start(), match.end()
-
-
-def _escape_start(text: str, size: int = SNIPPET_CHARS) -> str:
-    if len(text) <= size:
-        return html.escape(text)
-    cut = text.rfind(" ", 0, size)
-    return html.escape(text[: cut if cut > size // 2 else size].rstrip()) + "…"
-
-
 def highlight(summary: str, body: str, terms: frozenset[str], size: int = SNIPPET_CHARS) -> str:
-    """A snippet of about `size` characters with matched words in <mark>, the rest escaped.
-
-    The summary is used when it contains a match, else a window of the body around
-    its first match; only the folded text is scanned by a compiled regex, and only
-    candidate words are analysed, so a long body costs little.
-    """
-    pattern = candidate_pattern(terms) if terms else None
-    if pattern is None:
-        return _escape_start(summary or body, size)
-    for text in (summary, body):
-        if not text:
-            continue
-        scan = text[:SCAN_CHARS]
-        folded = fold_for_scan(scan)
-        first = next(_matches(scan, folded, pattern, terms, 0, len(scan)), None)
-        if first is None:
-            continue
-        if len(text) <= size + size // 4:
-            start, end = 0, len(text)
-        else:
-            start = max(0, first[0] - size // 4)
-            if start:
-                space = text.find(" ", start, first[0])
-                start = space + 1 if space != -1 else first[0]
-            end = min(len(text), start + size)
-            if end < len(text):
-                space = text.rfind(" ", first[1], end)
-                end = space if space != -1 else end
-        parts = ["…"] if start else []
-        position = start
-        for m_start, m_end in _matches(scan, folded, pattern, terms, start, min(end, len(scan))):
-            if m_end > end:
-                break
-            parts.append(html.escape(text[position:m_start]))
-            parts.append(f"<mark>{html.escape(text[m_start:m_end])}</mark>")
-            position = m_end
-        parts.append(html.escape(text[position:end]))
-        if end < len(text):
-            parts.append("…")
-        return "".join(parts)
-    return _escape_start(summary or body, size)
+    """`search.backends.text.highlight` with this engine's analyser."""
+    return text_highlight(summary, body, terms, normalize_word, size)
 
 
 # --- The backend --------------------------------------------------------------------

@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN_DIRS = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
 INSTALL_HINT = "PostgreSQL is not installed: `apt-get install postgresql` runs these tests too."
 DATABASE = "stemsite"
+INITDB_OPTIONS = ("--auth=trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync")
 
 
 def find_binary(name: str) -> str | None:
@@ -71,10 +72,7 @@ def cluster(base: Path | None = None) -> Iterator[str]:
     user = "postgres" if os.geteuid() == 0 else pwd.getpwuid(os.geteuid()).pw_name
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.STDOUT}
     subprocess.run(
-        _as_owner(
-            [find_binary("initdb"), "-D", str(data), "-U", user, "--auth=trust", "-E", "UTF8"]
-            + ["--locale=C.UTF-8", "--no-sync"]
-        ),
+        _as_owner([find_binary("initdb"), "-D", str(data), "-U", user, *INITDB_OPTIONS]),
         check=True,
         **quiet,
     )
@@ -92,8 +90,18 @@ def cluster(base: Path | None = None) -> Iterator[str]:
     )
     try:
         subprocess.run(
-            _as_owner([str(Path(pg_ctl).parent / "createdb"), "-h", str(data), "-p", str(port)])
-            + ["-U", user, DATABASE],
+            _as_owner(
+                [
+                    str(Path(pg_ctl).parent / "createdb"),
+                    "-h",
+                    str(data),
+                    "-p",
+                    str(port),
+                    "-U",
+                    user,
+                    DATABASE,
+                ]
+            ),
             check=True,
             **quiet,
         )

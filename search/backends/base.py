@@ -9,8 +9,12 @@ engine library; swapping engines is one change to `SEARCH_BACKENDS` in settings.
 from __future__ import annotations
 
 import datetime
+import socket
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
+
+from search.backends import files
 
 ORDERINGS = ("relevance", "-published_on", "published_on", "title")
 FACETS = ("disease", "therapy", "tag", "year")
@@ -86,11 +90,54 @@ class SearchPage:
 
 
 class SearchBackend:
-    """Base class: each method states the contract every engine must keep."""
+    """Base class: each method states the contract every engine must keep.
+
+    The sync bookkeeping (`sync_lock` and the rebuild journal) defaults to files in
+    the index directory `params["PATH"]` (see `search.backends.files`); a backend
+    whose index is not a local directory overrides all of it.
+    """
+
+    #: True when index writes join the caller's database transaction, so
+    #: `search.index` syncs at once instead of after the commit.
+    transactional = False
 
     def __init__(self, alias: str, params: dict) -> None:
         self.alias = alias
         self.params = params
+
+    @property
+    def identity(self) -> str:
+        """Which index this is, for the queue of failed updates: a directory index is
+        one per machine, so the host is part of its identity."""
+        return f"{socket.gethostname()}:{self.params.get('PATH', self.alias)}"
+
+    def _directory(self) -> Path:
+        return Path(self.params["PATH"])
+
+    def sync_lock(self, ids: Iterable[int] | None = None, timeout: float = 60.0):
+        """A context manager serialising "read the database, write the index" with every
+        other process writing this index. Raises `files.IndexLockTimeout` after
+        `timeout` seconds. `ids` names the articles concerned (a backend may lock
+        only those); None means the whole index."""
+        return files.file_lock(self._directory(), timeout)
+
+    def start_journal(self) -> None:
+        """From now on, `journal()` records the ids synced (a rebuild is running)."""
+        files.start_journal(self._directory())
+
+    def journal(self, ids: Iterable[int]) -> None:
+        """Record synced ids if a rebuild is running; called under `sync_lock`."""
+        files.journal(self._directory(), ids)
+
+    def read_journal(self) -> set[int]:
+        return files.read_journal(self._directory())
+
+    def end_journal(self) -> None:
+        files.end_journal(self._directory())
+
+    def clear_abandoned_rebuild(self) -> bool:
+        """Forget the journal of a rebuild whose process died; return whether one did."""
+        return files.clear_abandoned_rebuild(self._directory())
 
     def index(self, documents: Iterable[SearchDocument]) -> int:
         """Add or replace these documents (matched by id) in one batch; return how many.

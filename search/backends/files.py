@@ -1,0 +1,102 @@
+"""Sync bookkeeping kept as files in an index directory (the default for every backend
+whose index is a directory on this machine, such as Whoosh).
+
+`search.index` serialises "read the database, write the index" and journals the
+articles synced during a rebuild through the backend (`SearchBackend.sync_lock`,
+`start_journal`, ...). A directory index does both here: an exclusive `fcntl.flock`
+on `PATH/.sync.lock`, and a marker plus an append-only journal file. A backend whose
+index lives elsewhere (PostgreSQL) overrides them with its own locks and tables.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import errno
+import fcntl
+import os
+import socket
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+LOCK_FILE = ".sync.lock"
+REBUILD_MARKER = ".rebuild-in-progress"
+REBUILD_JOURNAL = ".rebuild-journal"
+
+
+class IndexLockTimeout(OSError):
+    """Another process held the sync lock for longer than the timeout."""
+
+
+@contextlib.contextmanager
+def file_lock(directory: Path, timeout: float) -> Iterator[None]:
+    """Hold an exclusive flock on `directory/LOCK_FILE`, waiting up to `timeout` seconds."""
+    directory.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + timeout
+    with open(directory / LOCK_FILE, "a+b") as handle:
+        delay = 0.002
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise IndexLockTimeout(
+                        f"Timed out waiting for the search index lock in {directory}"
+                    ) from None
+                time.sleep(delay)
+                delay = min(delay * 2, 0.05)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def start_journal(directory: Path) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / REBUILD_JOURNAL).write_text("")
+    now = datetime.datetime.now(datetime.UTC).isoformat()
+    (directory / REBUILD_MARKER).write_text(f"{os.getpid()} {socket.gethostname()} {now}\n")
+
+
+def journal(directory: Path, ids: Iterable[int]) -> None:
+    # Called under the lock: appends from several processes never interleave.
+    if (directory / REBUILD_MARKER).exists():
+        with open(directory / REBUILD_JOURNAL, "a") as handle:
+            handle.write("".join(f"{pk}\n" for pk in ids))
+
+
+def read_journal(directory: Path) -> set[int]:
+    try:
+        text = (directory / REBUILD_JOURNAL).read_text()
+    except FileNotFoundError:
+        return set()
+    return {int(line) for line in text.split() if line.isdigit()}
+
+
+def end_journal(directory: Path) -> None:
+    for name in (REBUILD_MARKER, REBUILD_JOURNAL):
+        with contextlib.suppress(FileNotFoundError):
+            (directory / name).unlink()
+
+
+def clear_abandoned_rebuild(directory: Path) -> bool:
+    """Remove the journal of a rebuild whose process died on this machine."""
+    try:
+        pid, host, *_ = (directory / REBUILD_MARKER).read_text().split()
+        pid = int(pid)
+    except (FileNotFoundError, ValueError):
+        return False
+    if host != socket.gethostname():
+        return False  # another machine's rebuild: its pid means nothing here
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        end_journal(directory)
+        return True
+    except PermissionError:
+        pass  # alive, another user's process
+    return False

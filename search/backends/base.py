@@ -121,6 +121,10 @@ class SearchBackend:
         only those); None means the whole index."""
         return files.file_lock(self._directory(), timeout)
 
+    def check(self) -> list:
+        """System-check messages about this backend's own settings (see search.checks)."""
+        return files.check_directory(self.params.get("PATH"))
+
     def start_journal(self) -> None:
         """From now on, `journal()` records the ids synced (a rebuild is running)."""
         files.start_journal(self._directory())

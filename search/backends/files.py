@@ -20,6 +20,8 @@ import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from django.core import checks
+
 LOCK_FILE = ".sync.lock"
 REBUILD_MARKER = ".rebuild-in-progress"
 REBUILD_JOURNAL = ".rebuild-journal"
@@ -100,3 +102,47 @@ def clear_abandoned_rebuild(directory: Path) -> bool:
     except PermissionError:
         pass  # alive, another user's process
     return False
+
+
+def check_directory(raw) -> list[checks.CheckMessage]:
+    """The index directory must be writable, or creatable under a writable parent."""
+    if not raw:
+        return [
+            checks.Error(
+                "The search index directory (SEARCH_INDEX_DIR) is not set.",
+                hint="Set the SEARCH_INDEX_DIR environment variable to a writable directory.",
+                id="search.E001",
+            )
+        ]
+    path = Path(raw)
+    if path.exists():
+        if not path.is_dir():
+            return [
+                checks.Error(
+                    f"SEARCH_INDEX_DIR {path} exists but is not a directory.",
+                    hint="Point SEARCH_INDEX_DIR at a directory.",
+                    id="search.E002",
+                )
+            ]
+        if not os.access(path, os.W_OK | os.X_OK):
+            return [
+                checks.Error(
+                    f"SEARCH_INDEX_DIR {path} is not writable by this process.",
+                    hint="Fix its permissions or point SEARCH_INDEX_DIR elsewhere.",
+                    id="search.E003",
+                )
+            ]
+        return []
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not (parent.is_dir() and os.access(parent, os.W_OK | os.X_OK)):
+        return [
+            checks.Error(
+                f"SEARCH_INDEX_DIR {path} does not exist and cannot be created "
+                f"({parent} is not a writable directory).",
+                hint="Create the directory or point SEARCH_INDEX_DIR elsewhere.",
+                id="search.E004",
+            )
+        ]
+    return []

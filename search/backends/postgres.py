@@ -41,6 +41,7 @@ import socket
 import time
 from collections.abc import Iterable, Iterator
 
+from django.core import checks
 from django.db import DatabaseError, connections, transaction
 
 from search.backends.base import (
@@ -182,6 +183,20 @@ class PostgresBackend(SearchBackend):
     def identity(self) -> str:
         # One index for every machine: a failure queued by one is any machine's to retry.
         return f"postgres:{self.using}"
+
+    def check(self) -> list:
+        """The database must be PostgreSQL (a table and `tsvector`s hold the index)."""
+        vendor = connections[self.using].vendor if self.using in connections else None
+        if vendor == "postgresql":
+            return []
+        return [
+            checks.Error(
+                f"The PostgreSQL search backend needs a PostgreSQL database; "
+                f"database {self.using!r} is {vendor or 'not configured'}.",
+                hint="Set DATABASE_URL to a PostgreSQL database, or SEARCH_BACKEND=whoosh.",
+                id="search.E010",
+            )
+        ]
 
     # -- plumbing
 

@@ -3,6 +3,8 @@ PostgreSQL backend on the test database (its tables are rolled back with the tes
 
 from __future__ import annotations
 
+import pytest
+
 from search.backends import get_backend, reset_backends
 from search.backends.base import SearchBackend
 
@@ -25,3 +27,8 @@ def engine_backend(request, settings, index_dir) -> SearchBackend:
     settings.SEARCH_BACKENDS = {"default": engine_config(request.param, index_dir)}
     reset_backends()
     return get_backend()
+
+
+#: Marks for a test parameter that runs on PostgreSQL: deselected on SQLite, and the
+#: database set up first (the PostgreSQL backend's tables are in it).
+POSTGRES = [pytest.mark.postgres, pytest.mark.django_db]

@@ -16,7 +16,7 @@ from collections import Counter
 import pytest
 
 from search.backends.base import SearchDocument, SearchQuery
-from tests.search.engines import engine_backend
+from tests.search.engines import POSTGRES, engine_backend
 
 UPDATED = datetime.datetime(2025, 3, 1, 12, 0, tzinfo=datetime.UTC)
 
@@ -62,7 +62,7 @@ def doc(
     )
 
 
-@pytest.fixture(params=["whoosh", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(params=["whoosh", pytest.param("postgres", marks=POSTGRES)])
 def backend(request, settings, search_index_dir):
     return engine_backend(request, settings, search_index_dir)
 

@@ -131,11 +131,46 @@ def indexed_library(shipped_content):
 
 @pytest.fixture
 def damage_index(search_index_dir):
-    """Overwrite the index's segment and table-of-contents files with garbage."""
+    """Break the index: garbage in Whoosh's segment and table-of-contents files, or (on
+    PostgreSQL) its table renamed away, undone with the test's transaction."""
 
     def damage() -> None:
+        from django.db import connection
+
+        from search.backends import get_backend
+
+        if get_backend().transactional:
+            with connection.cursor() as cursor:
+                cursor.execute("ALTER TABLE search_entry RENAME TO search_entry_damaged")
+            return
         for pattern in ("*.seg", "_MAIN_*.toc"):
             for path in search_index_dir.rglob(pattern):
                 path.write_bytes(b"garbage")
 
     return damage
+
+
+@pytest.fixture
+def whoosh_index(settings, search_index_dir):
+    """The Whoosh backend whatever SEARCH_BACKEND says: for tests of a directory index."""
+    from search.backends import reset_backends
+    from tests.search.engines import engine_config
+
+    settings.SEARCH_BACKENDS = {"default": engine_config("whoosh", search_index_dir)}
+    reset_backends()
+    return search_index_dir
+
+
+INDEX_TABLES = ("search_entry", "search_phrase", "search_word", "search_index_state", "to_tsvector")
+SAVEPOINTS = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")
+
+
+def site_queries(captured) -> list[str]:
+    """The captured SQL minus the PostgreSQL search backend's own queries and the
+    savepoints around them (its index is in the same database): what the site's
+    pages cost whatever the engine."""
+    return [
+        q["sql"]
+        for q in captured
+        if not any(t in q["sql"] for t in INDEX_TABLES) and not q["sql"].startswith(SAVEPOINTS)
+    ]

@@ -126,7 +126,7 @@ def main(argv: list[str]) -> int:
     started = time.monotonic()
     with cluster() as url:
         print(f"PostgreSQL test cluster at {url} (started in {time.monotonic() - started:.1f}s)")
-        env = {**os.environ, "DATABASE_URL": url, "SEARCH_BACKEND": "postgres"}
+        env = {**os.environ, "DATABASE_URL": url}  # SEARCH_BACKEND defaults to postgres
         return subprocess.run(argv, env=env).returncode
 
 

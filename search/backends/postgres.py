@@ -202,8 +202,12 @@ class PostgresBackend(SearchBackend):
 
     @contextlib.contextmanager
     def _cursor(self) -> Iterator:
+        connection = connections[self.using]
+        # Inside a transaction, a savepoint keeps a failed index query from aborting
+        # the caller's transaction (the page can still say "search unavailable").
+        savepoint = transaction.atomic(using=self.using) if connection.in_atomic_block else None
         try:
-            with connections[self.using].cursor() as cursor:
+            with savepoint or contextlib.nullcontext(), connection.cursor() as cursor:
                 yield cursor
         except DatabaseError as exc:
             raise SearchUnavailable(f"the search tables could not be used: {exc}") from exc

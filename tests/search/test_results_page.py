@@ -153,7 +153,7 @@ def test_the_results_page_runs_a_fixed_number_of_queries(client, indexed_library
 
 
 def test_a_missing_index_still_answers_with_a_clear_message(
-    client, shipped_content, search_index_dir, caplog
+    client, whoosh_index, shipped_content, caplog
 ):
     response = client.get("/articles/", {"q": "lupus"})
     page = response.content.decode()

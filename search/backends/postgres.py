@@ -378,9 +378,12 @@ class PostgresBackend(SearchBackend):
             logger.exception("Search failed on PostgreSQL for %r", query.text)
             raise
 
-    def suggest(self, prefix: str, limit: int = 10) -> list[str]:
+    def suggest(
+        self, prefix: str, limit: int = 10, *, visible_on: datetime.date | None = None
+    ) -> list[str]:
         """Taxonomy names and aliases first, then titles; phrases starting with the
-        prefix before those containing it, then shorter ones."""
+        prefix before those containing it, then shorter ones. With `visible_on`,
+        titles of articles published after that date are left out."""
         words = unstemmed((prefix or "")[:100])[:6]
         if not words or len("".join(words)) < 2 or limit <= 0:
             return []
@@ -393,19 +396,28 @@ class PostgresBackend(SearchBackend):
                     UNION ALL
                     SELECT title, 1, complete LIKE %(start)s
                     FROM search_entry WHERE ' ' || complete LIKE %(inside)s
+                        AND (%(visible_on)s::date IS NULL OR published_on <= %(visible_on)s)
                 ) found
                 ORDER BY lower(display), kind, NOT at_start, length(display)
             ) best
             ORDER BY kind, NOT at_start, length(display), lower(display)
             LIMIT %(limit)s
         """
-        params = {"start": pattern + "%", "inside": "% " + pattern + "%", "limit": limit}
+        params = {
+            "start": pattern + "%",
+            "inside": "% " + pattern + "%",
+            "limit": limit,
+            "visible_on": visible_on,
+        }
         with self._cursor() as cursor:
             cursor.execute(sql, params)
             return [row[0] for row in cursor.fetchall()]
 
-    def more_like_this(self, article_id: int, limit: int = 5) -> list[int]:
-        """Documents sharing this one's most telling terms (weighted frequency times idf)."""
+    def more_like_this(
+        self, article_id: int, limit: int = 5, *, visible_on: datetime.date | None = None
+    ) -> list[int]:
+        """Documents sharing this one's most telling terms (weighted frequency times idf);
+        with `visible_on`, none published after that date."""
         if limit <= 0:
             return []
         with self._cursor() as cursor:
@@ -442,11 +454,12 @@ class PostgresBackend(SearchBackend):
                 f"""
                 SELECT article_id FROM search_entry
                 WHERE vector @@ %(q)s::tsquery AND article_id <> %(id)s
+                    AND (%(visible_on)s::date IS NULL OR published_on <= %(visible_on)s)
                 ORDER BY ts_rank('{RANK_WEIGHTS}', vector, %(q)s::tsquery) DESC,
                     published_on DESC, article_id
                 LIMIT %(limit)s
                 """,
-                {"q": tsquery, "id": article_id, "limit": limit},
+                {"q": tsquery, "id": article_id, "limit": limit, "visible_on": visible_on},
             )
             return [row[0] for row in cursor.fetchall()]
 
@@ -566,6 +579,10 @@ class _Search:
         if request.year is not None:
             params["year"] = int(request.year)
             clauses.append("e.year = %(year)s")
+        visible_on = getattr(request, "visible_on", None)
+        if visible_on is not None:  # scheduled articles stay hidden until their date
+            params["visible_on"] = visible_on
+            clauses.append("e.published_on <= %(visible_on)s")
         return " AND ".join(clauses), params
 
     def page(self) -> SearchPage:

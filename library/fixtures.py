@@ -170,3 +170,75 @@ def _validate_record(path, index, record, defined, existing) -> list[str]:
                     f"slug “{slug}” (not in the database nor in this load)"
                 )
     return problems
+
+
+def fill_review_due(article_ids: Iterable[int], *, using: str = "default") -> int:
+    """Give loaded articles reviewed without a next-review date the default one.
+
+    Fixture (raw) saves bypass `Article.save()`, where the default is set otherwise.
+    """
+    from library.models import Article
+
+    ids, done = sorted(set(article_ids)), 0
+    for start in range(0, len(ids), 500):
+        articles = list(
+            Article.objects.using(using).filter(
+                pk__in=ids[start : start + 500],
+                last_reviewed_on__isnull=False,
+                next_review_due__isnull=True,
+            )
+        )
+        for article in articles:
+            article.default_review_due()
+        Article.objects.using(using).bulk_update(articles, ["next_review_due"])
+        done += len(articles)
+    return done
+
+
+def plan_load(paths: Iterable[Path]) -> dict[str, list[str]]:
+    """What loading these (already validated) files would do, by slug, writing nothing.
+
+    Returns {"create": [...], "update": [...], "unchanged": [...]}, each entry
+    "library.article “slug”". A record updates a row when any field it names differs
+    (many-to-many fields compared as sets of slugs); fields it leaves out are not
+    compared, as the load would leave them alone… except that a missing field takes
+    its default on creation only.
+    """
+    plan: dict[str, list[str]] = {"create": [], "update": [], "unchanged": []}
+    records: dict[str, list[dict]] = {label: [] for label in LIBRARY_MODELS}
+    for path in paths:
+        for record in read_records(path):
+            label = str(record.get("model", "")).lower()
+            if label in records:
+                records[label].append(record["fields"])
+    for label, items in records.items():
+        model = apps.get_model(label)
+        m2m = [f.name for f in model._meta.many_to_many]
+        for start in range(0, len(items), 500):
+            chunk = items[start : start + 500]
+            existing = model._default_manager.filter(slug__in=[r["slug"] for r in chunk])
+            if m2m:
+                existing = existing.prefetch_related(*m2m)
+            by_slug = {row.slug: row for row in existing}
+            for fields in chunk:
+                row = by_slug.get(fields["slug"])
+                name = f"{label} “{fields['slug']}”"
+                if row is None:
+                    plan["create"].append(name)
+                elif _differs(model, row, fields):
+                    plan["update"].append(name)
+                else:
+                    plan["unchanged"].append(name)
+    return plan
+
+
+def _differs(model, row, fields: dict) -> bool:
+    for name, value in fields.items():
+        field = model._meta.get_field(name)
+        if field.many_to_many:
+            current = {term.slug for term in getattr(row, name).all()}
+            if current != {_natural_key_slug(item) for item in value}:
+                return True
+        elif field.to_python(value) != getattr(row, field.attname):
+            return True
+    return False

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
+from django.utils import timezone
 from django.utils.html import escape
 
 from library.filters import ArticleFilter
@@ -163,6 +164,7 @@ def _from_index(backend: SearchBackend, filterset: ArticleFilter, page_number: i
         page=page_number,
         per_page=PAGE_SIZE,
         synonyms=synonym_groups() if text else (),
+        visible_on=timezone.localdate(),
     )
     result = backend.search(query)
     articles = Article.objects.published().for_listing().in_bulk([hit.id for hit in result.hits])

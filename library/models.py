@@ -11,12 +11,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.db import models
 from django.db.models import Count, Q
-from django.db.models.functions import ExtractYear
+from django.db.models.functions import ExtractYear, TruncDate
 from django.urls import reverse
 from django.utils import timezone
+from simple_history.models import HistoricalRecords
 
 from library.signals import articles_bulk_changed
 
@@ -55,10 +58,13 @@ def split_aliases(text: str) -> list[str]:
 
 class TaxonomyQuerySet(models.QuerySet):
     def with_article_counts(self) -> TaxonomyQuerySet:
-        """Annotate `article_count` (published articles) without a query per row."""
-        return self.annotate(
-            article_count=Count("articles", filter=Q(articles__status=Article.Status.PUBLISHED))
-        )
+        """Annotate `article_count` (published articles) without a query per row.
+
+        "Published" is whatever `Article.objects.published()` says, so these counts stay
+        equal to the term pages' totals if that definition changes.
+        """
+        published = Article.objects.published().values("pk")
+        return self.annotate(article_count=Count("articles", filter=Q(articles__in=published)))
 
     def counted_among(self, articles: models.QuerySet) -> TaxonomyQuerySet:
         """Terms carried by any of `articles`, with `count`: how many of them carry each."""
@@ -139,9 +145,80 @@ class Tag(models.Model):
         return (self.slug,)
 
 
+class TagRedirect(models.Model):
+    """A tag merged into a disease or therapy: its old URL redirects to that term's page.
+
+    Kept by slug rather than by foreign key so that a fresh library (migrated before its
+    content is loaded) redirects old tag URLs too; a target that no longer exists is a 404.
+    """
+
+    class Target(models.TextChoices):
+        DISEASE = "disease", "Disease"
+        THERAPY = "therapy", "Therapy"
+
+    old_slug = models.SlugField(max_length=100, unique=True)
+    target_kind = models.CharField(max_length=10, choices=Target.choices)
+    target_slug = models.SlugField(max_length=200)
+
+    class Meta:
+        ordering = ["old_slug"]
+
+    def __str__(self) -> str:
+        return f"/tags/{self.old_slug}/ → {self.target_kind} {self.target_slug}"
+
+    def target(self) -> Disease | Therapy | None:
+        model = Disease if self.target_kind == self.Target.DISEASE else Therapy
+        return model.objects.filter(slug=self.target_slug).first()
+
+
+_http_url = URLValidator(schemes=["http", "https"])
+
+
+def validate_further_reading(value) -> None:
+    """A list of {"name": …, "url": …} links, each name given, each URL http(s)."""
+    if value in (None, ""):
+        return
+    if not isinstance(value, list):
+        raise ValidationError('Expected a list of links like [{"name": "…", "url": "https://…"}].')
+    problems = []
+    for number, item in enumerate(value, start=1):
+        if not isinstance(item, dict):
+            problems.append(f'link {number}: expected an object like {{"name": …, "url": …}}')
+            continue
+        unknown = sorted(set(item) - {"name", "url"})
+        if unknown:
+            problems.append(f"link {number}: unknown key(s) {', '.join(unknown)}")
+        name, url = item.get("name"), item.get("url")
+        if not isinstance(name, str) or not name.strip():
+            problems.append(f"link {number}: a name is required")
+        if not isinstance(url, str) or not url.strip():
+            problems.append(f"link {number}: a URL is required")
+        else:
+            try:
+                _http_url(url)
+            except ValidationError:
+                problems.append(f"link {number}: “{url}” is not an http:// or https:// URL")
+    if problems:
+        raise ValidationError(problems)
+
+
 class ArticleQuerySet(models.QuerySet):
-    def published(self) -> ArticleQuerySet:
-        return self.filter(status=Article.Status.PUBLISHED)
+    def published(self, *, include_scheduled: bool = False) -> ArticleQuerySet:
+        """What readers see: published, and dated today or earlier.
+
+        A published article dated in the future is *scheduled*: it appears on its
+        date with no re-save or job, because the date is compared at query time.
+        `include_scheduled=True` is for the search index, which holds scheduled
+        articles and filters them by date itself (see `SearchQuery.visible_on`).
+        """
+        queryset = self.filter(status=Article.Status.PUBLISHED)
+        if include_scheduled:
+            return queryset
+        return queryset.filter(published_on__lte=timezone.localdate())
+
+    def scheduled(self) -> ArticleQuerySet:
+        """Published but dated after today: readers will see them on their date."""
+        return self.filter(status=Article.Status.PUBLISHED, published_on__gt=timezone.localdate())
 
     def visible_to(self, user) -> ArticleQuerySet:
         """Readers see published articles; staff may also preview drafts."""
@@ -160,12 +237,24 @@ class ArticleQuerySet(models.QuerySet):
     def set_status(self, status: str) -> int:
         """Publish or unpublish every article here in one UPDATE; return how many changed.
 
-        Sends `articles_bulk_changed`, since `update()` bypasses model signals.
+        Sends `articles_bulk_changed` and records a revision of each, since
+        `update()` bypasses model signals.
         """
         ids = list(self.exclude(status=status).values_list("pk", flat=True))
         if not ids:
             return 0
-        Article.objects.filter(pk__in=ids).update(status=status, updated_at=timezone.now())
+        rows = Article.objects.filter(pk__in=ids)
+        if status == Article.Status.PUBLISHED:
+            # A date never touched since the draft was created means "when published".
+            today = timezone.localdate()
+            rows.filter(published_on__lt=today, published_on=TruncDate("created_at")).update(
+                published_on=today
+            )
+        rows.update(status=status, updated_at=timezone.now())
+        from library.history import record_revisions  # imports this module
+
+        label = "Published" if status == Article.Status.PUBLISHED else "Unpublished"
+        record_revisions(ids, reason=f"{label} in bulk", using=self.db)
         articles_bulk_changed.send(sender=Article, article_ids=ids)
         return len(ids)
 
@@ -180,13 +269,81 @@ class ArticleQuerySet(models.QuerySet):
             .values_list("year", "count")
         )
 
+    def pair_counts(self) -> dict[tuple[int, int], int]:
+        """How many of these articles cover each (disease id, therapy id) pair: one query."""
+        rows = (
+            self.order_by()
+            .filter(diseases__isnull=False, therapies__isnull=False)
+            .values_list("diseases", "therapies")
+            .annotate(count=Count("pk", distinct=True))
+        )
+        return {(disease, therapy): count for disease, therapy, count in rows}
+
     def for_listing(self) -> ArticleQuerySet:
         """What a list of articles shows: no bodies, taxonomy prefetched."""
         return self.defer("body").with_taxonomy()
 
+    # --- Medical review (issue 10) ---
+
+    def review_overdue(self) -> ArticleQuerySet:
+        return self.filter(next_review_due__lt=timezone.localdate())
+
+    def review_due_soon(self) -> ArticleQuerySet:
+        """Due today or within `REVIEW_SOON_DAYS`, not yet overdue."""
+        today = timezone.localdate()
+        soon = today + datetime.timedelta(days=REVIEW_SOON_DAYS)
+        return self.filter(next_review_due__gte=today, next_review_due__lte=soon)
+
+    def never_reviewed(self) -> ArticleQuerySet:
+        return self.filter(last_reviewed_on__isnull=True)
+
 
 class ArticleManager(SlugManager.from_queryset(ArticleQuerySet)):
     pass
+
+
+# --- Editorial: medical review and revisions (issue 10) ---
+
+REVIEW_SOON_DAYS = 30
+
+
+def review_interval() -> datetime.timedelta:
+    """How long after a review the next one is due unless the editor sets a date."""
+    return datetime.timedelta(days=settings.REVIEW_INTERVAL_DAYS)
+
+
+# Set by `library.history.paused()`: the caller records the revisions itself.
+history_paused: ContextVar[bool] = ContextVar("history_paused", default=False)
+
+
+class ArticleHistory(HistoricalRecords):
+    """django-simple-history, but silent while `library.history.paused()` is active.
+
+    Fixture loads and bulk actions change many rows at once and record one revision
+    per article explicitly afterwards (`library.history.record_revisions`), instead
+    of one per many-to-many `set()` the deserializer makes.
+    """
+
+    def post_save(self, instance, created, using=None, **kwargs) -> None:
+        if not history_paused.get():
+            super().post_save(instance, created, using=using, **kwargs)
+
+    def m2m_changed(self, instance, action, attr, pk_set, reverse, **kwargs) -> None:
+        if history_paused.get():
+            return
+        if not reverse:
+            super().m2m_changed(instance, action, attr, pk_set, reverse, **kwargs)
+            return
+        # `disease.articles.add(article)`: the instance is the term; record the articles.
+        from library.history import record_revisions  # imports this module
+
+        if action == "pre_clear":
+            instance._history_cleared = list(instance.articles.values_list("pk", flat=True))
+        elif action in ("post_add", "post_remove", "post_clear"):
+            ids = (
+                pk_set if action != "post_clear" else instance.__dict__.pop("_history_cleared", [])
+            )
+            record_revisions(ids or (), reason=f"{instance._meta.verbose_name} {instance} changed")
 
 
 class Article(models.Model):
@@ -206,12 +363,44 @@ class Article(models.Model):
     published_on = models.DateField(default=datetime.date.today, db_index=True)
     source_name = models.CharField(max_length=200, blank=True)
     source_url = models.URLField(max_length=500, blank=True)
+    further_reading = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[validate_further_reading],
+        help_text=(
+            'Where readers can learn more, as a list: [{"name": "NHS", "url": "https://www.nhs.uk/"}]. '
+            "Names only, no advice; these organisations did not write the article."
+        ),
+    )
+    editor_note = models.TextField(
+        blank=True,
+        help_text=(
+            "Markdown, shown above the body and never searched: context an editor adds "
+            "to a text carried over word for word from its source."
+        ),
+    )
     diseases = models.ManyToManyField(Disease, blank=True, related_name="articles")
     therapies = models.ManyToManyField(Therapy, blank=True, related_name="articles")
     tags = models.ManyToManyField(Tag, blank=True, related_name="articles")
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     # Not auto_now: fixture (raw) saves skip auto_now, and the index compares this value.
     updated_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
+    # Medical review (issue 10): shown to readers, never hides an article.
+    last_reviewed_on = models.DateField(
+        null=True, blank=True, help_text="When a qualified reviewer last checked this article."
+    )
+    reviewed_by = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="The reviewer’s name and role, e.g. “Dr A. Patel, consultant neurologist”.",
+    )
+    next_review_due = models.DateField(
+        null=True,
+        blank=True,
+        db_index=True,
+        help_text="Leave empty for the standard interval after the last review.",
+    )
+    history = ArticleHistory(m2m_fields=["diseases", "therapies", "tags"])
 
     objects = ArticleManager()
 
@@ -224,6 +413,7 @@ class Article(models.Model):
 
     def save(self, *args, **kwargs) -> None:
         self.updated_at = timezone.now()
+        self.default_review_due()
         if kwargs.get("update_fields") is not None:
             kwargs["update_fields"] = {*kwargs["update_fields"], "updated_at"}
         super().save(*args, **kwargs)
@@ -238,6 +428,57 @@ class Article(models.Model):
     def is_published(self) -> bool:
         return self.status == self.Status.PUBLISHED
 
+    @property
+    def written_for_library(self) -> bool:
+        """An article without a named source is the library's own text."""
+        return not self.source_name.strip()
+
+    @property
+    def is_scheduled(self) -> bool:
+        """Published, but dated in the future: readers see it from `published_on`."""
+        return self.is_published and self.published_on > timezone.localdate()
+
+    def default_review_due(self) -> None:
+        """A review with no next date set is due again after `review_interval()`."""
+        if self.last_reviewed_on and not self.next_review_due:
+            self.next_review_due = self.last_reviewed_on + review_interval()
+
+    @property
+    def review_state(self) -> str:
+        """One of "overdue", "due soon", "never reviewed" or "current"."""
+        today, due = timezone.localdate(), self.next_review_due
+        if due and due < today:
+            return "overdue"
+        if due and due <= today + datetime.timedelta(days=REVIEW_SOON_DAYS):
+            return "due soon"
+        return "current" if self.last_reviewed_on else "never reviewed"
+
+    def date_publication(self, previous_status: str | None) -> None:
+        """On publishing, a date still equal to the creation day becomes today.
+
+        The date defaults to the day the draft was written; a draft published weeks
+        later should not claim that day. A date the editor chose is left alone.
+        """
+        today = timezone.localdate()
+        if (
+            self.is_published
+            and previous_status != self.Status.PUBLISHED
+            and self.created_at is not None
+            and self.published_on == timezone.localdate(self.created_at)
+            and self.published_on < today
+        ):
+            self.published_on = today
+
     def clean(self) -> None:
+        if self.further_reading is None:  # an emptied admin field means no links
+            self.further_reading = []
         if self.source_url and not self.source_name:
             raise ValidationError({"source_name": "Name the source that the link points to."})
+        if self.reviewed_by and not self.last_reviewed_on:
+            raise ValidationError({"last_reviewed_on": "Give the date of the review."})
+        if (
+            self.last_reviewed_on
+            and self.next_review_due
+            and self.next_review_due <= self.last_reviewed_on
+        ):
+            raise ValidationError({"next_review_due": "The next review must come after the last."})

@@ -2,12 +2,18 @@
 
 Editors write Markdown and may paste HTML; whatever they write, `<script>`, `on*=`
 attributes, `javascript:` links and other active content never reach a reader.
+
+Headings get ids (Markdown's `toc` extension), prefixed by the sanitiser with
+`section-` so that no heading can take an id the page itself uses (`content`); the
+article page builds its "On this page" list from them.
 """
 
 from __future__ import annotations
 
 import html
+import math
 import re
+from dataclasses import dataclass, field
 
 import markdown
 import nh3
@@ -30,24 +36,78 @@ ALLOWED_ATTRIBUTES = {
     "h4": {"id"},
 }
 ALLOWED_URL_SCHEMES = {"http", "https", "mailto"}
-MARKDOWN_EXTENSIONS = ["extra", "sane_lists"]
+MARKDOWN_EXTENSIONS = ["extra", "sane_lists", "toc"]
+# No `[TOC]` marker: the page renders its own contents list from the headings.
+MARKDOWN_CONFIG = {"toc": {"marker": ""}}
+HEADING_ID_PREFIX = "section-"
+WORDS_PER_MINUTE = 200  # an unhurried reading pace for health information
 
 _TAG_RE = re.compile(r"<[^>]*>")
 _SPACE_RE = re.compile(r"\s+")
+_HEADING_RE = re.compile(r'<h([23]) id="([^"]+)">(.*?)</h\1>', re.S)
+
+
+@dataclass
+class Heading:
+    id: str  # as it appears in the sanitised HTML, prefix included
+    text: str
+    children: list[Heading] = field(default_factory=list)
+
+
+@dataclass
+class RenderedBody:
+    html: str  # safe HTML
+    headings: list[Heading]  # the body's h2s (Markdown's h1 and h2), each with its h3s
+    words: int
+
+    @property
+    def heading_count(self) -> int:
+        return sum(1 + len(heading.children) for heading in self.headings)
+
+    @property
+    def reading_minutes(self) -> int:
+        return max(1, math.ceil(self.words / WORDS_PER_MINUTE))
 
 
 def render_markdown(text: str) -> str:
     """Markdown to safe HTML. `h1` is demoted to `h2`: the page title is the only h1."""
-    raw_html = markdown.markdown(text or "", extensions=MARKDOWN_EXTENSIONS, output_format="html")
+    return render_body(text).html
+
+
+def render_body(text: str) -> RenderedBody:
+    """Safe HTML plus what the article page shows around it: headings and length."""
+    converter = markdown.Markdown(
+        extensions=MARKDOWN_EXTENSIONS, extension_configs=MARKDOWN_CONFIG, output_format="html"
+    )
+    raw_html = converter.convert(text or "")
     raw_html = raw_html.replace("<h1", "<h2").replace("</h1>", "</h2>")
-    return nh3.clean(
+    safe_html = nh3.clean(
         raw_html,
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
         url_schemes=ALLOWED_URL_SCHEMES,
         link_rel="noopener noreferrer nofollow",
         strip_comments=True,
+        id_prefix=HEADING_ID_PREFIX,
     )
+    words = len(html.unescape(_TAG_RE.sub(" ", safe_html)).split())
+    return RenderedBody(safe_html, _headings(safe_html), words)
+
+
+def _headings(safe_html: str) -> list[Heading]:
+    """h2s as entries, each h3 under the entry before it, read from the sanitised HTML
+    (not Markdown's own list) so that the contents show exactly the page's headings."""
+    headings: list[Heading] = []
+    for level, heading_id, inner in _HEADING_RE.findall(safe_html):
+        text = _SPACE_RE.sub(" ", html.unescape(_TAG_RE.sub("", inner))).strip()
+        if not text:
+            continue
+        heading = Heading(heading_id, text)
+        if level == "2" or not headings:
+            headings.append(heading)
+        else:
+            headings[-1].children.append(heading)
+    return headings
 
 
 def markdown_to_text(text: str) -> str:

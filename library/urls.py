@@ -1,7 +1,9 @@
 from django.urls import path
 
 from library import views
-from library.models import Disease, Therapy
+from library.explore import ExploreView
+from library.feeds import ArticleFeed
+from library.models import Disease, Tag, Therapy
 
 app_name = "library"
 urlpatterns = [
@@ -12,5 +14,8 @@ urlpatterns = [
     path("diseases/<slug:slug>/", views.DiseaseArticleListView.as_view(), name="disease_detail"),
     path("therapies/", views.TaxonomyIndexView.as_view(model=Therapy), name="therapy_list"),
     path("therapies/<slug:slug>/", views.TherapyArticleListView.as_view(), name="therapy_detail"),
+    path("tags/", views.TaxonomyIndexView.as_view(model=Tag), name="tag_list"),
     path("tags/<slug:slug>/", views.TagArticleListView.as_view(), name="tag_detail"),
+    path("explore/", ExploreView.as_view(), name="explore"),
+    path("feeds/articles/", ArticleFeed(), name="article_feed"),
 ]

@@ -3,16 +3,18 @@ from __future__ import annotations
 import logging
 
 from django.db.models import Count, Q
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
 from django.views.generic import DetailView, ListView, TemplateView
 
 from library.filters import ArticleFilter
 from library.listing import build_listing
-from library.models import Article, Disease, Tag, Therapy
-from library.rendering import render_markdown
+from library.models import Article, Disease, Tag, TagRedirect, Therapy
+from library.rendering import render_body, render_markdown
 from search.backends import get_backend
 from search.backends.base import SearchUnavailable
+from search.terms import is_new_search, record_after_response
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +51,13 @@ class ArticleListView(TemplateView):
             return None
         return get_object_or_404(self.scope_model, slug=self.kwargs["slug"])
 
+    def get(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        response = super().get(request, *args, **kwargs)
+        listing = response.context_data["listing"]
+        if listing.query and not listing.search_error and is_new_search(request.GET):
+            record_after_response(response, listing.query, listing.total)
+        return response
+
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         scope = self.get_scope()
@@ -83,6 +92,18 @@ class TagArticleListView(DiseaseArticleListView):
     scope_model = Tag
     scope_param = "tag"
 
+    def get(self, request, *args, **kwargs):
+        """A tag merged into a disease or therapy redirects (301) to that term's page."""
+        slug = self.kwargs["slug"]
+        if not Tag.objects.filter(slug=slug).exists():
+            merged = TagRedirect.objects.filter(old_slug=slug).first()
+            target = merged.target() if merged else None
+            if target is not None:
+                query = request.META.get("QUERY_STRING", "")
+                url = target.get_absolute_url()
+                return HttpResponsePermanentRedirect(f"{url}?{query}" if query else url)
+        return super().get(request, *args, **kwargs)
+
 
 class ArticleDetailView(DetailView):
     template_name = "library/article_detail.html"
@@ -94,7 +115,12 @@ class ArticleDetailView(DetailView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         article = self.object
-        context["body_html"] = render_markdown(article.body)
+        rendered = render_body(article.body)
+        context["body_html"] = rendered.html
+        context["rendered_body"] = rendered  # headings for "On this page", reading time
+        context["editor_note_html"] = (
+            render_markdown(article.editor_note) if article.editor_note else ""
+        )
         context["related"] = related_articles(article)
         return context
 
@@ -102,7 +128,9 @@ class ArticleDetailView(DetailView):
 def related_articles(article: Article) -> list[Article]:
     """Similar published articles from the index, or by shared taxonomy if it is down."""
     try:
-        ids = get_backend().more_like_this(article.pk, limit=RELATED_LIMIT)
+        ids = get_backend().more_like_this(
+            article.pk, limit=RELATED_LIMIT, visible_on=timezone.localdate()
+        )
     except SearchUnavailable:
         logger.warning("Search index unavailable; related articles come from the database")
         ids = None

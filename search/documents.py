@@ -63,7 +63,9 @@ def iter_documents(queryset=None, *, chunk_size: int = CHUNK_SIZE) -> Iterator[S
     chunk is an index range scan and rows saved meanwhile are neither skipped nor
     repeated.
     """
-    queryset = (Article.objects.all() if queryset is None else queryset).published()
+    queryset = (Article.objects.all() if queryset is None else queryset).published(
+        include_scheduled=True
+    )
     queryset = _with_index_taxonomy(queryset.order_by("pk"))
     last_pk = 0
     while True:

@@ -303,7 +303,9 @@ def compare() -> IndexDiff:
     """Published articles in the database against the documents in the index."""
     backend = get_backend()
     with index_lock():
-        database = dict(Article.objects.published().values_list("pk", "updated_at"))
+        database = dict(
+            Article.objects.published(include_scheduled=True).values_list("pk", "updated_at")
+        )
         exists = backend.exists()
         indexed = backend.indexed() if exists else {}
     return IndexDiff(

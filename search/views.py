@@ -11,6 +11,7 @@ import logging
 from django.http import HttpRequest, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from library.filters import ArticleFilter
@@ -95,7 +96,9 @@ def suggest_api(request: HttpRequest) -> JsonResponse:
     if not prefix:
         return JsonResponse({"query": "", "suggestions": []})
     try:
-        suggestions = get_backend().suggest(prefix, limit=SUGGEST_LIMIT)
+        suggestions = get_backend().suggest(
+            prefix, limit=SUGGEST_LIMIT, visible_on=timezone.localdate()
+        )
     except SearchUnavailable:
         logger.exception("Search index unavailable for suggestions")
         suggestions = []

@@ -30,10 +30,16 @@ def env_list(name: str, default: str = "") -> list[str]:
 DEBUG = env_bool("DJANGO_DEBUG", default=False)
 
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
+# `make run` generates var/secret_key once; reading it here lets every management
+# command (createsuperuser, shell, …) work on that machine without the Makefile's env.
+SECRET_KEY_FILE = VAR_DIR / "secret_key"
+if not SECRET_KEY and SECRET_KEY_FILE.is_file():
+    SECRET_KEY = SECRET_KEY_FILE.read_text(encoding="utf-8").strip()
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured(
-            "DJANGO_SECRET_KEY is not set. Set it, or set DJANGO_DEBUG=1 for local development."
+            "DJANGO_SECRET_KEY is not set (nor var/secret_key, which `make run` creates). "
+            "Set it, or set DJANGO_DEBUG=1 for local development."
         )
     SECRET_KEY = "django-insecure-development-only-key-never-use-in-production"
 
@@ -49,7 +55,9 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.sitemaps",
     "django_filters",
+    "simple_history",
     "library",
     "search",
 ]
@@ -62,6 +70,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "simple_history.middleware.HistoryRequestMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -177,6 +186,15 @@ if HTTPS:
     SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", default=True)
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+
+# --- Editorial (issue 10) ----------------------------------------------------
+
+# Days after a medical review that the next one falls due, unless an editor sets a date.
+REVIEW_INTERVAL_DAYS = int(os.environ.get("REVIEW_INTERVAL_DAYS", "365"))
+# Revisions come from library.history; its own revert form would not restore taxonomy.
+SIMPLE_HISTORY_REVERT_DISABLED = True
+# Days a search term is kept after it was last searched for (`prune_search_terms`).
+SEARCH_TERMS_RETENTION_DAYS = int(os.environ.get("SEARCH_TERMS_RETENTION_DAYS", "365"))
 
 # --- Logging ----------------------------------------------------------------
 

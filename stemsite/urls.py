@@ -1,6 +1,10 @@
 from django.contrib import admin
+from django.contrib.sitemaps import views as sitemap_views
 from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
+
+from library.seo import opensearch_xml, robots_txt
+from library.sitemaps import SITEMAPS
 
 
 def healthz(request: HttpRequest) -> HttpResponse:
@@ -15,6 +19,20 @@ admin.site.index_title = "Library content"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz/", healthz, name="healthz"),
+    path("robots.txt", robots_txt, name="robots_txt"),
+    path("opensearch.xml", opensearch_xml, name="opensearch"),
+    path(
+        "sitemap.xml",
+        sitemap_views.index,
+        {"sitemaps": SITEMAPS, "sitemap_url_name": "sitemap_section"},
+        name="sitemap",
+    ),
+    path(
+        "sitemap-<section>.xml",
+        sitemap_views.sitemap,
+        {"sitemaps": SITEMAPS},
+        name="sitemap_section",
+    ),
     path("", include("search.urls")),
     path("", include("library.urls")),
 ]

@@ -6,74 +6,154 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Disease',
+            name="Disease",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, unique=True)),
-                ('slug', models.SlugField(max_length=200, unique=True)),
-                ('aliases', models.TextField(blank=True, help_text='One alias per line: abbreviations, other spellings, older names (for example “MS” or “disseminated sclerosis”). Readers’ searches for an alias find this entry’s articles.')),
-                ('description', models.TextField(blank=True, help_text='A short, neutral description.')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200, unique=True)),
+                ("slug", models.SlugField(max_length=200, unique=True)),
+                (
+                    "aliases",
+                    models.TextField(
+                        blank=True,
+                        help_text="One alias per line: abbreviations, other spellings, older names (for example “MS” or “disseminated sclerosis”). Readers’ searches for an alias find this entry’s articles.",
+                    ),
+                ),
+                (
+                    "description",
+                    models.TextField(blank=True, help_text="A short, neutral description."),
+                ),
             ],
             options={
-                'ordering': ['name'],
-                'abstract': False,
+                "ordering": ["name"],
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='Tag',
+            name="Tag",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, unique=True)),
-                ('slug', models.SlugField(max_length=100, unique=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, unique=True)),
+                ("slug", models.SlugField(max_length=100, unique=True)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Therapy',
+            name="Therapy",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, unique=True)),
-                ('slug', models.SlugField(max_length=200, unique=True)),
-                ('aliases', models.TextField(blank=True, help_text='One alias per line: abbreviations, other spellings, older names (for example “MS” or “disseminated sclerosis”). Readers’ searches for an alias find this entry’s articles.')),
-                ('description', models.TextField(blank=True, help_text='A short, neutral description.')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200, unique=True)),
+                ("slug", models.SlugField(max_length=200, unique=True)),
+                (
+                    "aliases",
+                    models.TextField(
+                        blank=True,
+                        help_text="One alias per line: abbreviations, other spellings, older names (for example “MS” or “disseminated sclerosis”). Readers’ searches for an alias find this entry’s articles.",
+                    ),
+                ),
+                (
+                    "description",
+                    models.TextField(blank=True, help_text="A short, neutral description."),
+                ),
             ],
             options={
-                'verbose_name_plural': 'therapies',
-                'ordering': ['name'],
-                'abstract': False,
+                "verbose_name_plural": "therapies",
+                "ordering": ["name"],
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='Article',
+            name="Article",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=300)),
-                ('slug', models.SlugField(max_length=300, unique=True)),
-                ('summary', models.TextField(help_text='One or two plain sentences shown in lists and results.')),
-                ('body', models.TextField(help_text='Markdown. HTML is sanitised: scripts, event handlers and unsafe links are removed.')),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('published', 'Published')], db_index=True, default='draft', max_length=10)),
-                ('published_on', models.DateField(db_index=True, default=datetime.date.today)),
-                ('source_name', models.CharField(blank=True, max_length=200)),
-                ('source_url', models.URLField(blank=True, max_length=500)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('updated_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now, editable=False)),
-                ('diseases', models.ManyToManyField(blank=True, related_name='articles', to='library.disease')),
-                ('tags', models.ManyToManyField(blank=True, related_name='articles', to='library.tag')),
-                ('therapies', models.ManyToManyField(blank=True, related_name='articles', to='library.therapy')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("title", models.CharField(max_length=300)),
+                ("slug", models.SlugField(max_length=300, unique=True)),
+                (
+                    "summary",
+                    models.TextField(
+                        help_text="One or two plain sentences shown in lists and results."
+                    ),
+                ),
+                (
+                    "body",
+                    models.TextField(
+                        help_text="Markdown. HTML is sanitised: scripts, event handlers and unsafe links are removed."
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("draft", "Draft"), ("published", "Published")],
+                        db_index=True,
+                        default="draft",
+                        max_length=10,
+                    ),
+                ),
+                ("published_on", models.DateField(db_index=True, default=datetime.date.today)),
+                ("source_name", models.CharField(blank=True, max_length=200)),
+                ("source_url", models.URLField(blank=True, max_length=500)),
+                (
+                    "created_at",
+                    models.DateTimeField(default=django.utils.timezone.now, editable=False),
+                ),
+                (
+                    "updated_at",
+                    models.DateTimeField(
+                        db_index=True, default=django.utils.timezone.now, editable=False
+                    ),
+                ),
+                (
+                    "diseases",
+                    models.ManyToManyField(
+                        blank=True, related_name="articles", to="library.disease"
+                    ),
+                ),
+                (
+                    "tags",
+                    models.ManyToManyField(blank=True, related_name="articles", to="library.tag"),
+                ),
+                (
+                    "therapies",
+                    models.ManyToManyField(
+                        blank=True, related_name="articles", to="library.therapy"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-published_on', 'title'],
-                'indexes': [models.Index(fields=['status', '-published_on', 'title'], name='library_art_status_e2f126_idx')],
+                "ordering": ["-published_on", "title"],
+                "indexes": [
+                    models.Index(
+                        fields=["status", "-published_on", "title"],
+                        name="library_art_status_e2f126_idx",
+                    )
+                ],
             },
         ),
     ]

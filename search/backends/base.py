@@ -51,6 +51,9 @@ class SearchQuery:
     conjunctive: an article must carry every listed disease, therapy and tag.
     `synonyms` are groups of equivalent phrases (a disease's name and its aliases);
     a query word or phrase that matches one member also matches the others.
+    `visible_on` hides scheduled articles: only documents published on or before
+    that date match (None: no date filter). The caller passes today's date, so
+    backends stay pure and a scheduled article appears on its date without a re-index.
     """
 
     text: str = ""
@@ -62,6 +65,7 @@ class SearchQuery:
     page: int = 1
     per_page: int = 20
     synonyms: tuple[tuple[str, ...], ...] = ()
+    visible_on: datetime.date | None = None
 
 
 @dataclass(frozen=True)
@@ -176,12 +180,22 @@ class SearchBackend:
         """Every indexed article id with the `updated_at` it was indexed at."""
         raise NotImplementedError
 
-    def suggest(self, prefix: str, limit: int = 10) -> list[str]:
-        """Completions for a search box from titles and taxonomy names and aliases."""
+    def suggest(
+        self, prefix: str, limit: int = 10, *, visible_on: datetime.date | None = None
+    ) -> list[str]:
+        """Completions for a search box from titles and taxonomy names and aliases.
+
+        With `visible_on`, titles of articles published after that date are left out.
+        """
         raise NotImplementedError
 
-    def more_like_this(self, article_id: int, limit: int = 5) -> list[int]:
-        """Ids of documents similar to this one, best first, never the document itself."""
+    def more_like_this(
+        self, article_id: int, limit: int = 5, *, visible_on: datetime.date | None = None
+    ) -> list[int]:
+        """Ids of documents similar to this one, best first, never the document itself.
+
+        With `visible_on`, documents published after that date are left out.
+        """
         raise NotImplementedError
 
     def exists(self) -> bool:

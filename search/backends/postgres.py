@@ -5,7 +5,7 @@ is found through every other at once, and (see `transactional`) the index is wri
 inside the transaction that saves the article, so the two cannot drift: a rolled-back
 save leaves no trace in the index, a committed one is searchable on commit.
 
-Tables (created by migration `search/0002_postgres_search`, PostgreSQL only):
+Tables (created by migration `search/0003_postgres_search`, PostgreSQL only):
 `search_entry` (one row per published article: a weighted `tsvector` with a GIN
 index, facet slug arrays, dates, the text highlights are cut from), `search_phrase`
 (taxonomy names and aliases, once each, for autocomplete and spelling),

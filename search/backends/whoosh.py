@@ -452,6 +452,20 @@ class _View:
     def updated(self) -> list[bytes]:
         return self._concat("updated")
 
+    def scheduled(self, visible_on: datetime.date | None) -> frozenset[int]:
+        """Documents published after `visible_on` (scheduled articles), cached per view.
+
+        Readers must not see them; scheduled articles are few, so subtracting this
+        set is cheaper than intersecting with the visible ones.
+        """
+        if visible_on is None:
+            return frozenset()
+        key = ("scheduled", visible_on.toordinal())
+        if key not in self._cache:
+            day, published = key[1], self.published
+            self._cache[key] = frozenset(d for d in self.alive if published[d] > day)
+        return self._cache[key]
+
     def facet_docs(self, facet: str) -> dict[str, set[int]]:
         key = ("facet", facet)
         if key not in self._cache:
@@ -889,7 +903,9 @@ class WhooshBackend(SearchBackend):
                 logger.exception("Search failed on %s for %r", self.path, query.text)
                 raise SearchUnavailable("the search index could not be read") from exc
 
-    def suggest(self, prefix: str, limit: int = 10) -> list[str]:
+    def suggest(
+        self, prefix: str, limit: int = 10, *, visible_on: datetime.date | None = None
+    ) -> list[str]:
         """Titles and taxonomy names/aliases with a word starting with `prefix`.
 
         Taxonomy names come first, then phrases that start with the prefix, then
@@ -904,11 +920,14 @@ class WhooshBackend(SearchBackend):
                 return []
             try:
                 terms = list(_take(view.searcher.reader().expand_prefix("complete", words[0]), 400))
+                hidden_titles = _scheduled_titles(view, visible_on)
             except Exception as exc:
                 raise SearchUnavailable("the search index could not be read") from exc
         candidates = {}
         for term in terms:
             _word, kind, display = term.decode("utf-8").split("\x1f", 2)
+            if kind == "1" and display.casefold() in hidden_titles:
+                continue
             display_words = analyse_unstemmed(display)
             at = _phrase_prefix_at(display_words, words)
             if at is None:
@@ -919,7 +938,9 @@ class WhooshBackend(SearchBackend):
                 candidates[folded] = (key, display)
         return [display for _key, display in sorted(candidates.values())[:limit]]
 
-    def more_like_this(self, article_id: int, limit: int = 5) -> list[int]:
+    def more_like_this(
+        self, article_id: int, limit: int = 5, *, visible_on: datetime.date | None = None
+    ) -> list[int]:
         """Documents sharing this one's key terms (title, summary and body)."""
         with self._lock:
             view = self._view()
@@ -934,9 +955,11 @@ class WhooshBackend(SearchBackend):
                 text = " ".join(
                     (stored.get("title", ""), stored.get("summary", ""), stored.get("body", ""))
                 )[:SCAN_CHARS]
-                results = searcher.more_like(docnum, "text", text=text, top=limit + 1, numterms=12)
+                hidden = view.scheduled(visible_on)
+                top = limit + 1 + min(len(hidden), 50)
+                results = searcher.more_like(docnum, "text", text=text, top=top, numterms=12)
                 ids = view.ids
-                found = [ids[docnum_] for _score, docnum_ in results.top_n]
+                found = [ids[d] for _score, d in results.top_n if d not in hidden]
             except Exception as exc:
                 logger.exception("More-like-this failed on %s", self.path)
                 raise SearchUnavailable("the search index could not be read") from exc
@@ -1055,6 +1078,15 @@ def _retrying(operation, where: Path, attempts: int = 5):
     raise AssertionError("unreachable")
 
 
+def _scheduled_titles(view: _View, visible_on: datetime.date | None) -> frozenset[str]:
+    """Case-folded titles of scheduled documents, which autocomplete must not offer."""
+    scheduled = view.scheduled(visible_on)
+    if not scheduled:
+        return frozenset()
+    stored = view.searcher.stored_fields
+    return frozenset(stored(d).get("title", "").casefold() for d in scheduled)
+
+
 def _take(iterator, count: int) -> Iterator:
     for n, item in enumerate(iterator):
         if n >= count:
@@ -1160,6 +1192,9 @@ class _Search:
 
     def _filtered(self, docs):
         request = self.request
+        hidden = self.view.scheduled(request.visible_on)
+        if hidden:
+            docs = docs - hidden
         wanted = [("disease", s) for s in request.diseases]
         wanted += [("therapy", s) for s in request.therapies]
         wanted += [("tag", s) for s in request.tags]

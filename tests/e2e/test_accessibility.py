@@ -75,7 +75,7 @@ def test_no_serious_violations_with_suggestions_open(page, path):
 )
 def test_no_serious_violations_on_a_phone_with_filters_open(phone_page, path):
     phone_page.goto(path)
-    summary = phone_page.locator("details.filters summary")
+    summary = phone_page.locator("details.filters > summary")
     if summary.count():
         summary.tap()
     report = blocking_violations(phone_page)

@@ -99,9 +99,9 @@ def test_misspelling_offers_did_you_mean(page, typed, meant):
     page.wait_for_url(re.compile(rf"/articles/\?q={meant}$"))
     assert results_total(page) > 0
     expect(page.locator("#page-search-q")).to_have_value(meant)
-    expect(page.locator("article.card .snippet mark").first).to_have_text(
-        re.compile(meant, re.IGNORECASE)
-    )
+    # The top hit highlights the word (its synonyms, such as "systemic lupus", may be marked too).
+    marks = page.locator("article.card").first.locator(".snippet mark")
+    expect(marks.filter(has_text=re.compile(meant, re.IGNORECASE)).first).to_be_visible()
 
 
 @pytest.mark.parametrize(
@@ -173,23 +173,26 @@ def test_keyboard_skip_link_search_box_focus_and_suggestion_choice(page):
 
 
 def test_browsing_pages_through_many_articles(page):
+    from library.models import Article
     from tests.conftest import make_article
 
+    shipped = Article.objects.published().count()
     for n in range(25):
         make_article(f"Pagination check article {n:02d}", slug=f"pagination-check-{n:02d}")
 
     page.goto("/articles/")
     total = results_total(page)
-    assert total == 40
-    expect(page.locator("#results-heading")).to_contain_text("page 1 of 2")
+    assert total == shipped + 25
+    pages = -(-total // PAGE_SIZE)
+    expect(page.locator("#results-heading")).to_contain_text(f"page 1 of {pages}")
     first_page = listed_slugs(page)
     assert len(first_page) == PAGE_SIZE
 
     page.locator('.pagination a[rel="next"]').click()
     page.wait_for_url(re.compile(r"page=2"))
-    expect(page.locator("#results-heading")).to_contain_text("page 2 of 2")
+    expect(page.locator("#results-heading")).to_contain_text(f"page 2 of {pages}")
     second_page = listed_slugs(page)
-    assert len(second_page) == total - PAGE_SIZE
+    assert len(second_page) == min(PAGE_SIZE, total - PAGE_SIZE)
     assert not set(first_page) & set(second_page)
     expect(page.locator("ol.result-list")).to_have_attribute("start", "21")
 
@@ -216,7 +219,8 @@ def test_browse_facets_count_what_they_narrow_to(page):
         shown = int(option.locator("span.count").inner_text().replace(",", ""))
         option.click()
         page.wait_for_url(re.compile(rf"{facet}={re.escape(value)}"))
-        assert results_total(page) == shown == len(listed_slugs(page)), facet
+        assert results_total(page) == shown, facet
+        assert len(listed_slugs(page)) == min(shown, PAGE_SIZE), facet
         page.locator(f'a.facet-option.is-selected[data-facet="{facet}"]').click()
         page.wait_for_url(re.compile(r"/articles/\?$"))
         assert results_total(page) == total
@@ -296,7 +300,7 @@ def test_browse_counts_on_home_and_index_pages_match_the_pages_they_open(page):
         (li.locator("a").get_attribute("href"), int(li.locator(".count").inner_text()))
         for li in links.all()
     ]
-    assert len(expected) == 13  # eight diseases and five therapies ship
+    assert len(expected) == 15  # eight diseases and seven therapies ship
     page.goto("/diseases/")
     for card in page.locator(".term-card").all():
         href = card.locator("h2 a").get_attribute("href")

@@ -70,6 +70,21 @@ def test_a_good_fixture_loads_with_its_relations(loaded, tmp_path):
     assert article.updated_at is not None
 
 
+def test_further_reading_and_an_editors_note_load_and_stay_optional(loaded, tmp_path):
+    reading = [{"name": "NHS", "url": "https://www.nhs.uk/"}]
+    records = [
+        with_fields(slug="with-extras", further_reading=reading, editor_note="*Context.*"),
+        with_fields(slug="old-format"),  # a fixture written before these fields existed
+    ]
+    call_command("loaddata", str(write_fixture(tmp_path, records)), verbosity=0)
+
+    with_extras = Article.objects.get(slug="with-extras")
+    assert with_extras.further_reading == reading
+    assert with_extras.editor_note == "*Context.*"
+    old_format = Article.objects.get(slug="old-format")
+    assert (old_format.further_reading, old_format.editor_note) == ([], "")
+
+
 def test_loading_the_same_fixture_twice_updates_instead_of_duplicating(loaded, tmp_path):
     path = write_fixture(tmp_path, [GOOD_ARTICLE])
     call_command("loaddata", str(path), verbosity=0)
@@ -93,9 +108,18 @@ def test_loading_the_same_fixture_twice_updates_instead_of_duplicating(loaded, t
         (with_fields(status="archived"), ["field 'status'", "archived"]),
         (with_fields(colour="blue"), ["field 'colour'", "no such field"]),
         (with_fields(tags="clinical-trials"), ["field 'tags'", "list"]),
+        (with_fields(further_reading=[{"name": "X", "url": "javascript:alert(1)"}]),
+         ["field 'further_reading'", "link 1", "“javascript:alert(1)” is not an http:// or https:// URL"]),
+        (with_fields(further_reading=[{"name": "NHS", "url": "https://www.nhs.uk/"}, {"url": "https://x.org/"}]),
+         ["field 'further_reading'", "link 2: a name is required"]),
+        (with_fields(further_reading=[{"name": "NHS"}]), ["field 'further_reading'", "link 1: a URL is required"]),
+        (with_fields(further_reading="https://www.nhs.uk/"), ["field 'further_reading'", "list of links"]),
+        (with_fields(further_reading=[{"name": "NHS", "url": "https://www.nhs.uk/", "note": "x"}]),
+         ["field 'further_reading'", "unknown key(s) note"]),
     ],
     ids=["unknown-disease", "missing-title", "blank-title", "bad-date", "not-a-date",
-         "unknown-status", "unknown-field", "tags-not-a-list"],
+         "unknown-status", "unknown-field", "tags-not-a-list", "reading-javascript-url",
+         "reading-without-name", "reading-without-url", "reading-not-a-list", "reading-unknown-key"],
 )  # fmt: skip
 def test_a_bad_record_fails_naming_file_record_and_field_and_changes_nothing(
     loaded, tmp_path, record, expected

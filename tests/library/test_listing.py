@@ -20,7 +20,7 @@ BROWSE_PARAMETERS = [
     "disease=multiple-sclerosis",
     "disease=lupus&therapy=hsct",
     "therapy=mesenchymal-stem-cell-therapy&tag=clinical-trials",
-    "year=2025",
+    "year=2026",
     "ordering=title",
     "ordering=published_on&disease=psoriasis",
 ]

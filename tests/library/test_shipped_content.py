@@ -6,6 +6,7 @@ no primary keys), so they also guard that format for people loading their own ar
 
 from __future__ import annotations
 
+import datetime
 import json
 import re
 from pathlib import Path
@@ -14,12 +15,15 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 
-from library.models import Article, Disease, Tag, Therapy
+from library.models import Article, Disease, Tag, Therapy, split_aliases
+from library.rendering import render_markdown
+from search.documents import build_document
 
 pytestmark = pytest.mark.django_db
 
 FIXTURES = Path(settings.BASE_DIR) / "fixtures"
 EXAMPLE = FIXTURES / "examples" / "example-articles.json"
+ORIGINAL = Path(__file__).parent / "data" / "stem-cell-therapy-for-autoimmune-diseases.txt"
 
 DISEASE_SLUGS = {
     "rheumatoid-arthritis",
@@ -37,6 +41,8 @@ THERAPY_SLUGS = {
     "umbilical-cord-blood-therapy",
     "immunosuppressants",
     "anti-inflammatory-drugs",
+    "corticosteroids",
+    "car-t-cell-therapy",
 }
 FIRST_ARTICLE = "stem-cell-therapy-for-autoimmune-diseases"
 
@@ -44,22 +50,19 @@ FIRST_ARTICLE = "stem-cell-therapy-for-autoimmune-diseases"
 REQUIRED_ALIASES = {
     Disease: {
         "multiple-sclerosis": ["MS", "disseminated sclerosis"],
-        "lupus": ["SLE", "systemic lupus erythematosus"],
+        "lupus": ["lupus", "SLE", "systemic lupus erythematosus"],
         "rheumatoid-arthritis": ["RA"],
-        "systemic-sclerosis": ["scleroderma", "SSc", "systemic scleroderma"],
+        "systemic-sclerosis": ["scleroderma", "SSc", "systemic scleroderma", "CREST syndrome"],
         "type-1-diabetes": [
             "T1D",
             "type 1 diabetes mellitus",
             "juvenile diabetes",
             "insulin-dependent diabetes",
+            "IDDM",
+            "type I diabetes",
         ],
         "crohns-disease": ["Crohn disease", "regional enteritis"],
-        "guillain-barre-syndrome": [
-            "GBS",
-            "Guillain-Barre syndrome",
-            "acute inflammatory demyelinating polyneuropathy",
-            "AIDP",
-        ],
+        "guillain-barre-syndrome": ["GBS", "Guillain-Barre syndrome"],
         "psoriasis": ["plaque psoriasis", "psoriatic disease"],
     },
     Therapy: {
@@ -73,6 +76,8 @@ REQUIRED_ALIASES = {
             "bone marrow transplantation",
             "BMT",
             "stem cell transplant",
+            "haemopoietic stem cell transplantation",
+            "PBSCT",
         ],
         "mesenchymal-stem-cell-therapy": [
             "MSC",
@@ -91,9 +96,90 @@ REQUIRED_ALIASES = {
             "immunosuppressive therapy",
             "immunosuppression",
         ],
-        "anti-inflammatory-drugs": ["NSAIDs", "anti-inflammatories", "corticosteroids", "steroids"],
+        "anti-inflammatory-drugs": ["NSAIDs", "non-steroidal anti-inflammatory drugs"],
+        "corticosteroids": ["glucocorticoids", "steroids", "prednisolone"],
+        "car-t-cell-therapy": ["CAR T", "chimeric antigen receptor T-cell therapy"],
     },
 }
+# Names that would file one concept under another: a subtype, or a different drug class.
+FORBIDDEN_ALIASES = {
+    Disease: {
+        "guillain-barre-syndrome": ["AIDP", "acute inflammatory demyelinating polyneuropathy"]
+    },
+    Therapy: {
+        "anti-inflammatory-drugs": [
+            "corticosteroids",
+            "steroids",
+            "glucocorticoids",
+            "prednisolone",
+        ],
+        "car-t-cell-therapy": ["CAR", "T cells"],
+    },
+}
+
+# The day each shipped article was added to the library (its first commit to
+# fixtures/articles.json). An article may not claim a later date than this; a new
+# article must be listed here, which is the moment to check its date.
+ADDED_ON = {
+    datetime.date(2026, 11, 24): [
+        FIRST_ARTICLE,
+        "stem-cell-research-in-multiple-sclerosis",
+        "stem-cell-approaches-in-rheumatoid-arthritis",
+        "stem-cell-therapy-research-in-lupus",
+        "psoriasis-and-stem-cell-research",
+        "type-1-diabetes-and-stem-cell-research",
+        "crohns-disease-and-stem-cell-therapy",
+        "guillain-barre-syndrome-standard-care-and-stem-cell-research",
+        "systemic-sclerosis-scleroderma-and-stem-cell-transplantation",
+        "hematopoietic-stem-cell-transplantation-what-it-involves",
+        "mesenchymal-stem-cell-therapy-explained",
+        "umbilical-cord-blood-therapy-uses-research-and-limits",
+        "immunosuppressants-in-autoimmune-disease",
+        "anti-inflammatory-drugs-nsaids-and-corticosteroids",
+        "unproven-stem-cell-clinics-how-to-protect-yourself",
+    ],
+    datetime.date(2026, 12, 2): [
+        "how-to-find-and-judge-a-clinical-trial",
+        "questions-to-ask-a-specialist-about-stem-cell-treatment",
+        "recovering-from-autologous-hsct-what-to-expect",
+        "car-t-cell-therapy-in-autoimmune-disease-early-research",
+        "costs-insurance-and-travelling-abroad-for-treatment",
+        "how-stem-cell-treatments-are-regulated-what-approved-means",
+    ],
+}
+ADDED_BY_SLUG = {slug: day for day, slugs in ADDED_ON.items() for slug in slugs}
+
+# Markdown links and images: [text](url) or ![alt](url), and <url> autolinks.
+MARKDOWN_LINK = re.compile(r"!?\[[^\]]*\]\(\s*<?([^)\s>]*)")
+HTML_HREF = re.compile(r"""(?:href|src)\s*=\s*["']?([^"'\s>]+)""", re.IGNORECASE)
+
+
+def is_safe_link(url: str) -> bool:
+    """An absolute http(s) URL, or a path on this site ("/articles/…", not "//host")."""
+    return bool(re.match(r"https?://[^\s/]", url)) or (
+        url.startswith("/") and not url.startswith("//")
+    )
+
+
+def original_text() -> tuple[str, str, list[str]]:
+    """The source as published: its title, its text, and its closing keyword line."""
+    paragraphs = ORIGINAL.read_text(encoding="utf-8").strip().split("\n\n")
+    keywords = [word.strip() for word in paragraphs[-1].split(",")]
+    text = re.sub(r"^  • ", "• ", "\n\n".join(paragraphs[1:-1]), flags=re.MULTILINE)
+    return paragraphs[0], text, keywords
+
+
+def markdown_as_source_text(body: str) -> str:
+    """Undo only the Markdown structure added to the source: headings and list bullets."""
+    lines = []
+    for line in body.split("\n"):
+        line = re.sub(r"^#{2,3} ", "", line)
+        lines.append(re.sub(r"^- ", "• ", line))
+    return "\n".join(lines).strip()
+
+
+def normalised(text: str) -> str:
+    return re.sub(r"\W+", " ", text.replace("’", "'")).strip().casefold()
 
 
 def read_fixture(path: Path) -> list[dict]:
@@ -192,12 +278,67 @@ def test_every_disease_and_therapy_has_at_least_one_published_article(shipped_co
         assert without_articles == [], model.__name__
 
 
-def test_every_shipped_article_has_a_substantial_body_a_summary_and_a_source(shipped_content):
+def test_every_shipped_article_has_a_substantial_body_a_summary_and_a_topic(shipped_content):
     for article in Article.objects.all():
         assert len(article.body.split()) >= 250, article.slug
         assert article.summary.strip(), article.slug
-        assert article.source_name.strip(), article.slug
         assert "\n## " in f"\n{article.body}", f"{article.slug} has no ## section headings"
+        assert article.diseases.exists() or article.therapies.exists(), article.slug
+
+
+def test_articles_added_after_the_first_set_are_at_least_400_words(shipped_content):
+    later = ADDED_ON[datetime.date(2026, 12, 2)]
+    assert len(later) >= 6
+    for article in Article.objects.filter(slug__in=later):
+        assert len(article.body.split()) >= 400, article.slug
+        assert article.further_reading, article.slug
+
+
+def test_only_the_reproduced_article_names_a_source(shipped_content):
+    """The site's own articles are not credited to organisations that did not write them."""
+    sourced = Article.objects.exclude(source_name="")
+    assert [a.slug for a in sourced] == [FIRST_ARTICLE]
+    assert not Article.objects.filter(source_name="").exclude(source_url="").exists()
+    for article in Article.objects.filter(source_name=""):
+        assert article.written_for_library
+        assert article.further_reading, f"{article.slug} points readers nowhere"
+
+
+def test_further_reading_names_organisations_not_advice(shipped_content):
+    for article in Article.objects.all():
+        for link in article.further_reading:
+            assert set(link) == {"name", "url"}, article.slug
+            assert link["name"].strip(), article.slug
+            assert not re.search(r"consult|ask your|talk to|;", link["name"], re.I), link["name"]
+
+
+def test_every_link_in_the_shipped_content_is_http_or_on_this_site(shipped_content):
+    checked = 0
+    for article in Article.objects.all():
+        urls = [link["url"] for link in article.further_reading]
+        for text in (article.body, article.editor_note, article.summary):
+            urls += MARKDOWN_LINK.findall(text) + HTML_HREF.findall(render_markdown(text))
+        if article.source_url:
+            urls.append(article.source_url)
+        for url in urls:
+            assert is_safe_link(url), (article.slug, url)
+            checked += 1
+    assert checked > len(ADDED_BY_SLUG)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["javascript:alert(1)", "data:text/html,x", "//evil.example", "ftp://x.org/", "mailto:a@b"],
+)
+def test_the_link_check_refuses_other_schemes(url):
+    assert not is_safe_link(url)
+
+
+def test_no_article_claims_a_date_after_the_day_it_was_added(shipped_content):
+    shipped = dict(Article.objects.values_list("slug", "published_on"))
+    assert set(shipped) == set(ADDED_BY_SLUG), "record when each new article was added"
+    for slug, published_on in shipped.items():
+        assert published_on <= ADDED_BY_SLUG[slug], slug
 
 
 def test_every_shipped_row_passes_model_validation(shipped_content):
@@ -221,6 +362,65 @@ def test_diseases_and_therapies_list_the_aliases_readers_use(shipped_content):
             missing = set(aliases) - set(term.alias_list)
             assert not missing, (slug, missing)
             assert term.description.strip(), slug
+    for model, forbidden in FORBIDDEN_ALIASES.items():
+        for slug, aliases in forbidden.items():
+            term = model.objects.get(slug=slug)
+            kept = {a.casefold() for a in term.alias_list} & {a.casefold() for a in aliases}
+            assert not kept, (slug, kept)
+
+
+def test_no_alias_or_name_belongs_to_two_terms(shipped_content):
+    owner: dict[str, str] = {}
+    for model in (Disease, Therapy):
+        for term in model.objects.all():
+            for word in {normalised(w) for w in [term.name, *split_aliases(term.aliases)]}:
+                key = f"{model.__name__} {term.slug}"
+                assert owner.setdefault(word, key) == key, (word, owner[word], key)
+
+
+def test_corticosteroids_are_a_therapy_of_their_own(shipped_content):
+    steroids = Therapy.objects.get(slug="corticosteroids")
+    nsaids = Therapy.objects.get(slug="anti-inflammatory-drugs")
+
+    assert "NSAID" in nsaids.name
+    assert "corticosteroid" not in nsaids.aliases.lower()
+    assert "CREST syndrome" in Disease.objects.get(slug="systemic-sclerosis").description
+    article = Article.objects.get(slug="anti-inflammatory-drugs-nsaids-and-corticosteroids")
+    assert set(article.therapies.values_list("slug", flat=True)) == {
+        "anti-inflammatory-drugs",
+        "corticosteroids",
+    }
+    assert not article.diseases.filter(slug="psoriasis").exists()
+    assert steroids.articles.count() >= 5
+
+
+def test_the_guillain_barre_article_is_not_filed_under_treatments_it_rules_out(shipped_content):
+    article = Article.objects.get(
+        slug="guillain-barre-syndrome-standard-care-and-stem-cell-research"
+    )
+    assert list(article.diseases.values_list("slug", flat=True)) == ["guillain-barre-syndrome"]
+    assert not article.therapies.exists()
+
+
+def test_every_disease_and_therapy_an_article_is_filed_under_is_named_in_it(shipped_content):
+    for article in Article.objects.exclude(slug=FIRST_ARTICLE):
+        text = normalised(f"{article.title} {article.summary} {article.body}")
+        for term in [*article.diseases.all(), *article.therapies.all()]:
+            names = [term.name, *term.alias_list, term.name.split(" (")[0]]
+            names += [name.removesuffix("s") for name in names]  # "corticosteroid cream"
+            assert any(f" {normalised(n)} " in f" {text} " for n in names), (
+                article.slug,
+                term.slug,
+            )
+
+
+def test_the_two_small_errors_stay_fixed(shipped_content):
+    diabetes = Article.objects.get(slug="type-1-diabetes-and-stem-cell-research").body
+    assert "related, established procedure" not in diabetes
+    assert "not a stem cell treatment" in diabetes
+    immuno = Article.objects.get(slug="immunosuppressants-in-autoimmune-disease").body
+    line = next(line for line in immuno.splitlines() if "**mycophenolate**" in line)
+    assert "Crohn" not in line
 
 
 def test_names_keep_their_conventional_spelling(shipped_content):
@@ -261,32 +461,106 @@ def test_spinal_cord_and_blood_tests_appear_apart_from_the_phrase_cord_blood(shi
 # The first article, carried over from its source
 
 
-def test_first_article_keeps_its_source(shipped_content):
+def test_first_article_keeps_its_source_and_the_day_it_was_added(shipped_content):
     article = Article.objects.get(slug=FIRST_ARTICLE)
 
     assert article.is_published
-    assert article.title == "Stem Cell Therapy for Autoimmune Diseases: A New Hope for Healing"
-    assert article.published_on.isoformat() == "2025-05-01"
+    assert article.title == original_text()[0]
+    assert article.published_on == datetime.date(2026, 11, 24)  # the source carries no date
     assert article.source_name == "NestFact"
     assert "nestfact.com" in article.source_url
 
 
-def test_first_article_turns_its_keyword_line_into_tags(shipped_content):
-    article = Article.objects.get(slug=FIRST_ARTICLE)
-    tags = set(article.tags.values_list("slug", flat=True))
+def test_first_article_body_equals_the_original_text(shipped_content):
+    body = Article.objects.get(slug=FIRST_ARTICLE).body
 
-    assert len(tags) == 30
-    assert {
-        "multiple-sclerosis",
-        "crohns-disease",
-        "msc-therapy",
-        "hsct",
-        "clinical-trials",
-        "stem-cell-research",
-        "nestfact",
-        "next-gen-medicine",
-    } <= tags
+    assert markdown_as_source_text(body) == original_text()[1]
+
+
+def test_first_article_turns_its_keyword_line_into_tags_or_links_to_the_term(shipped_content):
+    """A keyword naming a disease or therapy links to it; every other keyword is a tag."""
+    article = Article.objects.get(slug=FIRST_ARTICLE)
+    terms = {
+        normalised(name): term
+        for term in [*article.diseases.all(), *article.therapies.all()]
+        for name in [term.name, *term.alias_list]
+    }
+    tags = {normalised(tag.name): tag for tag in article.tags.all()}
+    keywords = original_text()[2]
+
+    assert len(keywords) == 30
+    for keyword in keywords:
+        key = normalised(keyword)
+        assert (key in terms) != (key in tags), keyword
+    assert len(tags) == sum(normalised(k) not in terms for k in keywords) == 21
+    assert {"clinical-trials", "stem-cell-research", "nestfact", "next-gen-medicine"} <= {
+        tag.slug for tag in tags.values()
+    }
     assert "next gen medicine" not in article.body
+
+
+def test_no_tag_duplicates_a_disease_or_therapy(shipped_content):
+    names = {
+        normalised(name)
+        for model in (Disease, Therapy)
+        for term in model.objects.all()
+        for name in [term.name, *term.alias_list]
+    }
+    assert [tag.name for tag in Tag.objects.all() if normalised(tag.name) in names] == []
+
+
+def test_first_article_has_an_editors_note_outside_its_body(shipped_content):
+    article = Article.objects.get(slug=FIRST_ARTICLE)
+    note = article.editor_note
+
+    assert "own" in note and "autologous" in note
+    assert "rare" in note
+    assert "still being studied" in note
+    assert "/articles/hematopoietic-stem-cell-transplantation-what-it-involves/" in note
+    assert "/articles/unproven-stem-cell-clinics-how-to-protect-yourself/" in note
+    assert note not in article.body
+    for slug in re.findall(r"\(/articles/([^/]+)/\)", note):
+        assert Article.objects.published().filter(slug=slug).exists(), slug
+
+
+def test_the_article_page_credits_truthfully(client, shipped_content):
+    first = client.get(f"/articles/{FIRST_ARTICLE}/").content.decode()
+    own = client.get("/articles/stem-cell-therapy-research-in-lupus/").content.decode()
+
+    assert re.search(r'Source: <a href="https://www.nestfact.com/"[^>]*>NestFact</a>', first)
+    assert "Added to the library" in first and "24 November 2026" in first
+    assert "Written for this library" not in first
+    assert "Written for this library" in own
+    assert "Source:" not in own
+    assert re.search(r'<a href="https://www.lupus.org/"[^>]*>Lupus Foundation of America</a>', own)
+    assert "consult" not in " ".join(re.findall(r"<a [^>]*>([^<]*)</a>", own)).lower()
+
+
+def test_the_editors_note_is_on_the_page_above_the_body(client, shipped_content):
+    page = client.get(f"/articles/{FIRST_ARTICLE}/").content.decode()
+
+    note = page.index('class="editor-note"')
+    assert "Editor’s note" in page
+    assert note < page.index('class="prose"')
+    assert 'href="/articles/unproven-stem-cell-clinics-how-to-protect-yourself/"' in page[note:]
+
+
+def test_the_editors_note_is_never_searched_or_shown_in_snippets(client, indexed_library):
+    """Words only the note uses find nothing, and no snippet or API highlight quotes it."""
+    article = Article.objects.get(slug=FIRST_ARTICLE)
+    note_only = "not one of the most common autoimmune diseases"
+    assert note_only in article.editor_note
+    assert note_only not in article.body
+
+    document = build_document(Article.objects.get(slug=FIRST_ARTICLE))
+    assert "reproduced word for word" not in " ".join(map(str, vars(document).values()))
+    assert client.get("/api/search/", {"q": f'"{note_only}"'}).json()["count"] == 0
+    assert client.get("/api/search/", {"q": "reproduced"}).json()["count"] == 0
+    api = client.get("/api/search/", {"q": "Guillain-Barré rare"}).json()
+    for result in api["results"]:
+        assert "is a rare condition, not one" not in result["highlight"]
+    page = client.get("/articles/", {"q": "autologous transplant donor"}).content.decode()
+    assert "reproduced word for word" not in page
 
 
 def test_first_article_body_keeps_the_source_wording_and_structure(shipped_content):
@@ -315,7 +589,10 @@ def test_first_article_links_every_disease_and_therapy_it_names(shipped_content)
     article = Article.objects.get(slug=FIRST_ARTICLE)
 
     assert set(article.diseases.values_list("slug", flat=True)) == DISEASE_SLUGS
-    assert set(article.therapies.values_list("slug", flat=True)) == THERAPY_SLUGS
+    assert set(article.therapies.values_list("slug", flat=True)) == THERAPY_SLUGS - {
+        "corticosteroids",  # the source names "anti-inflammatory drugs", no drug class
+        "car-t-cell-therapy",
+    }
 
 
 # The example for people loading their own articles
@@ -333,3 +610,5 @@ def test_example_fixture_loads_on_top_of_the_shipped_content(shipped_content):
     assert list(article.therapies.values_list("slug", flat=True)) == ["plasma-exchange"]
     assert list(article.tags.values_list("slug", flat=True)) == ["example"]
     assert len(article.body.split()) >= 120
+    assert article.written_for_library
+    assert article.further_reading[0]["name"].startswith("MedlinePlus")

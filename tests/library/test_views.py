@@ -10,7 +10,7 @@ from django.contrib.auth.models import User
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from library.models import Article
+from library.models import Article, TagRedirect
 from search.backends import get_backend
 from tests.conftest import make_article, make_disease, make_tag, make_therapy, site_queries
 
@@ -173,13 +173,65 @@ def test_detail_shows_the_article_with_its_source_and_taxonomy(client, taxonomy)
     page = client.get(article.get_absolute_url()).content.decode()
 
     assert "<h1>Stem cells and MS</h1>" in page
-    assert "<h2>What it is</h2>" in page
+    assert '<h2 id="section-what-it-is">What it is</h2>' in page
     assert "<em>careful</em>" in page
     assert "<li>one</li>" in page
     assert re.search(r'<a href="https://www.nestfact.com/"[^>]*>NestFact</a>', page)
     assert 'href="/diseases/multiple-sclerosis/"' in page
     assert 'href="/therapies/hsct/"' in page
     assert 'href="/tags/clinical-trials/"' in page
+
+
+def test_detail_credits_the_librarys_own_article_and_lists_further_reading(client, taxonomy):
+    article = make_article(
+        body="Our own text.",
+        further_reading=[
+            {"name": "NHS", "url": "https://www.nhs.uk/"},
+            {"name": "A <b>registry</b>", "url": "https://clinicaltrials.gov/"},
+        ],
+        editor_note="Context with a [link](/articles/other/).",
+    )
+
+    page = client.get(article.get_absolute_url()).content.decode()
+
+    assert "Written for this library" in page and "Source:" not in page
+    section = page[page.index('class="further-reading"') :]
+    assert re.search(r'<a href="https://www.nhs.uk/"[^>]*>NHS</a>', section)
+    assert "A &lt;b&gt;registry&lt;/b&gt;</a>" in section
+    note = page[page.index('class="editor-note"') : page.index('class="prose"')]
+    assert "Editor’s note" in note
+    assert re.search(r'<a href="/articles/other/"[^>]*>link</a>', note)
+
+
+def test_detail_without_note_or_reading_shows_neither(client):
+    page = client.get(make_article().get_absolute_url()).content.decode()
+
+    assert 'class="editor-note"' not in page
+    assert 'class="further-reading"' not in page
+
+
+def test_a_merged_tags_old_url_redirects_permanently_to_its_term(client, taxonomy):
+    TagRedirect.objects.create(
+        old_slug="ms", target_kind="disease", target_slug="multiple-sclerosis"
+    )
+    TagRedirect.objects.create(
+        old_slug="stem-cell-transplant", target_kind="therapy", target_slug="hsct"
+    )
+    TagRedirect.objects.create(
+        old_slug="gone", target_kind="disease", target_slug="no-such-disease"
+    )
+    TagRedirect.objects.create(
+        old_slug="clinical-trials", target_kind="therapy", target_slug="hsct"
+    )
+
+    response = client.get("/tags/ms/", {"ordering": "title"})
+    assert response.status_code == 301
+    assert response["Location"] == "/diseases/multiple-sclerosis/?ordering=title"
+    assert client.get("/tags/stem-cell-transplant/")["Location"] == "/therapies/hsct/"
+    assert client.get("/tags/gone/").status_code == 404
+    assert client.get("/tags/never-existed/").status_code == 404
+    # A tag that exists again is shown, whatever an old redirect says.
+    assert client.get("/tags/clinical-trials/").status_code == 200
 
 
 def test_detail_runs_a_fixed_number_of_queries(client, taxonomy):
@@ -305,5 +357,6 @@ def test_editors_exist_as_a_group_that_manages_content_but_not_users():
     assert user.has_perm("library.change_article")
     assert user.has_perm("library.add_disease")
     assert user.has_perm("library.delete_tag")
+    assert user.has_perm("library.add_tagredirect")
     assert not user.has_perm("auth.add_user")
     assert not user.has_perm("auth.change_group")

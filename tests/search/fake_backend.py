@@ -53,6 +53,7 @@ class MemoryBackend(SearchBackend):
                 and set(query.diseases) <= set(doc.diseases)
                 and set(query.therapies) <= set(doc.therapies)
                 and set(query.tags) <= set(doc.tags)
+                and (query.visible_on is None or doc.published_on <= query.visible_on)
             ):
                 hits.append(Hit(id=doc.id, slug=doc.slug, score=1.0, highlight=""))
         return SearchPage(hits=hits, total=len(hits), page=1, num_pages=1)

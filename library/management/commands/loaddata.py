@@ -5,23 +5,63 @@ database id. This subclass checks every JSON fixture of the load first (see
 `library.fixtures`), and refuses the whole load with a message naming the file, the
 record and the field. Everything still happens in Django's single transaction, so a
 failure leaves the database exactly as it was.
+
+Raw saves skip `Article.save()`, so after the load (still in its transaction) a
+review date without a next-review date gets the default one, and each loaded article
+gets one revision (django-simple-history skips raw saves), unless the load brings
+its own revisions: a full `dumpdata library` backup is restored as it was.
+
+`--dry-run` validates and prints, by slug, what would be created, updated or left
+unchanged, and writes nothing. On a terminal a load reports its progress (validated,
+saved, indexed) and a final rate.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 from django.core import serializers
 from django.core.management.base import CommandError
 from django.core.management.commands.loaddata import Command as DjangoLoaddataCommand
+from django.db.models.signals import post_save
 
-from library.fixtures import FixtureError, validate_fixture_files
-from library.models import remembering_natural_keys
+from library import history
+from library.fixtures import FixtureError, fill_review_due, plan_load, validate_fixture_files
+from library.models import Article, remembering_natural_keys
+
+PROGRESS_EVERY = 250  # articles between progress lines on a terminal
 
 
 class Command(DjangoLoaddataCommand):
     help = DjangoLoaddataCommand.help + " Library records are validated before loading."
+
+    def add_arguments(self, parser) -> None:
+        super().add_arguments(parser)
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="Validate and print what would be created, updated or left unchanged "
+            "(by slug); write nothing to the database or the search index.",
+        )
+
+    def handle(self, *fixture_labels, **options):
+        self.dry_run = options.get("dry_run", False)
+        self.progress = (
+            not self.dry_run and options.get("verbosity", 1) > 0 and self.stdout.isatty()
+        )
+        self.started = time.monotonic()
+        self.saved_articles = 0
+        result = super().handle(*fixture_labels, **options)
+        if self.progress and self.saved_articles:
+            # After the commit, so the batch indexing (on_commit) is included.
+            elapsed = max(time.monotonic() - self.started, 1e-6)
+            self.stdout.write(
+                f"Loaded and indexed {self.saved_articles} articles in {elapsed:.1f} s "
+                f"({self.saved_articles / elapsed:.0f} articles/s)."
+            )
+        return result
 
     def loaddata(self, fixture_labels):
         self.serialization_formats = serializers.get_public_serializer_formats()
@@ -41,5 +81,53 @@ class Command(DjangoLoaddataCommand):
                 f"Nothing was loaded: {count} problem{'s' if count != 1 else ''} found.\n"
                 + "\n".join(error.problems)
             ) from None
-        with remembering_natural_keys():
-            super().loaddata(fixture_labels)
+        if getattr(self, "dry_run", False):
+            self._print_plan(plan_load(paths), paths)
+            return
+        if getattr(self, "progress", False):
+            self.stdout.write(
+                f"Validated {len(paths)} file(s) in {time.monotonic() - self.started:.1f} s."
+            )
+        loaded: set[int] = set()
+
+        restored: list[int] = []  # revisions brought by the load (a full `dumpdata library`)
+
+        def note(sender, instance, raw: bool = False, **kwargs) -> None:
+            if not raw:
+                return
+            if sender is not Article:
+                restored.append(instance.pk)
+                return
+            loaded.add(instance.pk)
+            if getattr(self, "progress", False) and len(loaded) % PROGRESS_EVERY == 0:
+                self.stdout.write(f"\rSaved {len(loaded)} articles…", ending="")
+                self.stdout.flush()
+
+        for sender in (Article, Article.history.model):
+            post_save.connect(note, sender=sender, weak=False, dispatch_uid="loaddata.note")
+        try:
+            with remembering_natural_keys(), history.paused():
+                super().loaddata(fixture_labels)
+        finally:
+            for sender in (Article, Article.history.model):
+                post_save.disconnect(sender=sender, dispatch_uid="loaddata.note")
+        # Still inside loaddata's transaction: defaults and one revision per article.
+        fill_review_due(loaded, using=self.using)
+        if not restored:
+            names = ", ".join(sorted({Path(label).name for label in fixture_labels}))
+            history.record_revisions(loaded, reason=f"Loaded from {names}"[:100], using=self.using)
+        self.saved_articles = len(loaded)
+        if getattr(self, "progress", False) and loaded:
+            self.stdout.write(f"\rSaved {len(loaded)} articles; indexing them after the commit…")
+
+    def _print_plan(self, plan: dict[str, list[str]], paths: list[Path]) -> None:
+        for action in ("create", "update", "unchanged"):
+            for name in plan[action]:
+                self.stdout.write(
+                    f"would {action if action != 'unchanged' else 'leave unchanged'} {name}"
+                )
+        self.stdout.write(
+            f"Dry run of {len(paths)} file(s): {len(plan['create'])} to create, "
+            f"{len(plan['update'])} to update, {len(plan['unchanged'])} unchanged. "
+            "Nothing was written."
+        )

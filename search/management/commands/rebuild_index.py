@@ -30,7 +30,7 @@ class Command(BaseCommand):
         verbosity = 0 if options["quiet"] else options["verbosity"]
         progress = None
         if verbosity > 0 and self.stdout.isatty():
-            progress = self._progress_bar(Article.objects.published().count())
+            progress = self._progress_bar(Article.objects.published(include_scheduled=True).count())
         try:
             result = index.rebuild(progress=progress)
         except Exception as exc:

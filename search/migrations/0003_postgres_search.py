@@ -89,7 +89,7 @@ def backward(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("search", "0001_initial"),
+        ("search", "0002_search_terms"),
     ]
 
     operations = [

@@ -1,0 +1,128 @@
+"""Medical review: the line readers see, the overdue notice, the admin filter and report."""
+
+from __future__ import annotations
+
+import datetime
+import io
+import json
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.utils import timezone
+
+from library.models import Article
+from tests.conftest import make_article
+
+pytestmark = pytest.mark.django_db
+
+DAY = datetime.timedelta(days=1)
+
+
+@pytest.fixture
+def editor_client(client):
+    editor = User.objects.create_user("editor", password="a-long-password-1", is_staff=True)
+    editor.groups.add(Group.objects.get(name="Editors"))
+    client.force_login(editor)
+    return client
+
+
+@pytest.fixture
+def articles():
+    today = timezone.localdate()
+    return {
+        "overdue": make_article(
+            "Overdue one",
+            slug="overdue",
+            last_reviewed_on=today - 400 * DAY,
+            reviewed_by="Dr B. Okafor, rheumatologist",
+        ),
+        "soon": make_article(
+            "Soon one",
+            slug="soon",
+            last_reviewed_on=today - 350 * DAY,
+            next_review_due=today + 10 * DAY,
+        ),
+        "current": make_article("Current one", slug="current", last_reviewed_on=today - DAY),
+        "never": make_article("Never one", slug="never"),
+    }
+
+
+def test_the_next_review_defaults_to_the_interval_after_the_last(articles, settings):
+    current = articles["current"]
+    assert current.next_review_due == current.last_reviewed_on + datetime.timedelta(days=365)
+    settings.REVIEW_INTERVAL_DAYS = 90
+    article = make_article(last_reviewed_on=datetime.date(2026, 1, 1))
+    assert article.next_review_due == datetime.date(2026, 4, 1)
+
+
+def test_the_article_page_shows_the_review_line_and_a_calm_notice_when_overdue(client, articles):
+    overdue = articles["overdue"]
+    page = client.get("/articles/overdue/").content.decode()
+    last = f"{overdue.last_reviewed_on:%-d %B %Y}"
+    due = f"{overdue.next_review_due:%-d %B %Y}"
+    assert f"{last}</time> by Dr B. Okafor, rheumatologist · Next review due" in page
+    assert due in page
+    assert "This page is due for review." in page
+    assert "Overdue one" in page  # never hidden
+
+    current = client.get("/articles/current/").content.decode()
+    assert "Last reviewed" in current and "due for review" not in current
+    assert "Last reviewed" not in client.get("/articles/never/").content.decode()
+
+
+def test_the_admin_filters_and_shows_review_state_and_counts_overdue(editor_client, articles):
+    def listed(query):
+        page = editor_client.get("/admin/library/article/", {"review": query}).content.decode()
+        return {slug for slug in articles if f">{articles[slug].title}<" in page}
+
+    assert listed("overdue") == {"overdue"}
+    assert listed("soon") == {"soon"}
+    assert listed("never") == {"never"}
+    page = editor_client.get("/admin/library/article/").content.decode()
+    assert "column-review" in page and "Overdue (" in page and "Never reviewed" in page
+
+    index = editor_client.get("/admin/").content.decode()
+    assert "1 article overdue" in index and "1 due within 30 days" in index
+
+
+def test_review_report_lists_the_same_articles(articles):
+    out = io.StringIO()
+    call_command("review_report", stdout=out)
+    report = out.getvalue()
+    assert "Overdue for review: 1\n  overdue  Overdue one" in report
+    assert "Due within 30 days: 1\n  soon  Soon one" in report
+    assert "Never reviewed: 1\n  never  Never one" in report
+    with pytest.raises(CommandError):
+        call_command("review_report", "--fail-overdue", stdout=io.StringIO())
+
+
+def test_review_fields_are_optional_in_fixtures_and_defaulted_and_checked(tmp_path):
+    def record(slug, **fields):
+        base = {"title": "T", "slug": slug, "summary": "S.", "body": "B.", "status": "published"}
+        return {"model": "library.article", "fields": base | fields}
+
+    good = tmp_path / "good.json"
+    good.write_text(
+        json.dumps(
+            [record("plain"), record("reviewed", last_reviewed_on="2025-01-10", reviewed_by="Dr C")]
+        )
+    )
+    call_command("loaddata", str(good), verbosity=0)
+    assert Article.objects.get(slug="plain").last_reviewed_on is None
+    assert Article.objects.get(slug="reviewed").next_review_due == datetime.date(2026, 1, 10)
+
+    bad = tmp_path / "bad.json"
+    bad.write_text(
+        json.dumps(
+            [
+                record("x", last_reviewed_on="2025-01-10", next_review_due="2024-01-01"),
+                record("y", reviewed_by="Dr D"),
+            ]
+        )
+    )
+    with pytest.raises(CommandError) as error:
+        call_command("loaddata", str(bad), verbosity=0)
+    assert "field 'next_review_due': The next review must come after the last." in str(error.value)
+    assert "(slug “y”): field 'last_reviewed_on': this field is required" in str(error.value)

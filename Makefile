@@ -13,7 +13,7 @@ HOST ?= 127.0.0.1
 RUN_ENV := DJANGO_HTTPS=$${DJANGO_HTTPS:-0} \
 	DJANGO_SECRET_KEY="$${DJANGO_SECRET_KEY:-$$(cat var/secret_key)}"
 
-.PHONY: install run test lint format check-migrations bench e2e clean
+.PHONY: install run test lint format check-migrations bench loadtest e2e clean
 
 $(BIN)/.installed: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,8 +34,8 @@ run: install var/secret_key
 	$(RUN_ENV) $(MANAGE) update_index
 	$(RUN_ENV) $(MANAGE) collectstatic --noinput --verbosity 0
 	@echo "Serving stemsite at http://$(HOST):$(PORT)/ (Ctrl-C stops it)"
-	$(RUN_ENV) $(BIN)/gunicorn stemsite.wsgi --bind $(HOST):$(PORT) --workers 2 \
-		--access-logfile - --graceful-timeout 5
+	$(RUN_ENV) $(BIN)/gunicorn stemsite.wsgi --bind $(HOST):$(PORT) --workers 2 --threads 4 \
+		--timeout 30 --access-logfile - --graceful-timeout 5
 
 # Two passes: SQLite + Whoosh, then a throw-away PostgreSQL cluster (under var/, on a
 # free loopback port, stopped afterwards) + the PostgreSQL backend. The second pass
@@ -61,6 +61,11 @@ check-migrations: install
 
 bench: install
 	$(BIN)/python -m tests.bench.run
+
+# Production gunicorn on a loopback port under mixed reader load and an editor saving
+# throughout; fails on any 5xx or lost update. Never part of `make test`.
+loadtest: install
+	$(BIN)/python -m tests.loadtest.run
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

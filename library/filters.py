@@ -7,8 +7,11 @@ query, `library.listing` hands the same cleaned values to the search backend ins
 
 from __future__ import annotations
 
+import re
+
 import django_filters
 from django import forms
+from django.core.exceptions import ValidationError
 from django.db.models.functions import Lower
 
 from library.models import Article, Disease, Tag, Therapy
@@ -33,6 +36,25 @@ class SlugMultipleChoiceFilter(django_filters.ModelMultipleChoiceFilter):
         super().__init__(*args, **kwargs)
 
 
+class YearField(forms.IntegerField):
+    """A year written in ASCII digits only.
+
+    `forms.IntegerField` reads "2025.0", full-width digits, "+2025" and "2_025" as 2025, and the
+    old decimal field read "2025.5" as 2025: a reader (or a script) deserves to be told.
+    """
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        if not re.fullmatch(r"[0-9]{1,4}", str(value)):
+            raise ValidationError("Enter a year in digits, for example 2025.", code="invalid")
+        return int(value)
+
+
+class YearFilter(django_filters.NumberFilter):
+    field_class = YearField
+
+
 class ArticleFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(
         label="Search articles",
@@ -43,7 +65,7 @@ class ArticleFilter(django_filters.FilterSet):
     disease = SlugMultipleChoiceFilter(field_name="diseases__slug", queryset=Disease.objects.all())
     therapy = SlugMultipleChoiceFilter(field_name="therapies__slug", queryset=Therapy.objects.all())
     tag = SlugMultipleChoiceFilter(field_name="tags__slug", queryset=Tag.objects.all())
-    year = django_filters.NumberFilter(
+    year = YearFilter(
         field_name="published_on",
         lookup_expr="year",
         min_value=1900,

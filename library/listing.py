@@ -73,12 +73,25 @@ class Listing:
         return min(self.page * PAGE_SIZE, self.total)
 
 
+# No library has this many pages: a larger number is simply past the end (the last page).
+MAX_PAGE = 1_000_000
+
+
+def strict_page_number(value: str) -> int | None:
+    """A page number in ASCII digits from 1 up, else None ("²", "1.5", "-3", " 2", "0").
+
+    `str.isdigit()` accepts "²" and other Unicode digits that `int()` refuses, and
+    `int()` refuses numbers over 4,300 digits: both used to end in a server error.
+    """
+    if not (value.isascii() and value.isdigit()):
+        return None
+    number = int(value) if len(value) <= len(str(MAX_PAGE)) else MAX_PAGE
+    return min(number, MAX_PAGE) if number >= 1 else None
+
+
 def parse_page(value: str | None) -> int:
-    """`page=abc`, `page=-3` and a missing page all mean page 1."""
-    try:
-        return max(1, int(value or 1))
-    except (TypeError, ValueError):
-        return 1
+    """The HTML pages forgive: `page=abc`, `page=-3`, `page=²` and no page mean page 1."""
+    return strict_page_number(value or "") or 1
 
 
 def build_listing(filterset: ArticleFilter, page: str | int | None) -> Listing:

@@ -17,11 +17,14 @@ from django.core.validators import URLValidator
 from django.db import models
 from django.db.models import Count, Q
 from django.db.models.functions import ExtractYear, TruncDate
+from django.db.models.signals import pre_save
+from django.dispatch import receiver
 from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from library.signals import articles_bulk_changed
+from library.validators import validate_url_fields, validate_url_values, validate_web_url
 
 # While a fixture loads, each article names its diseases, therapies and tags by slug:
 # remember the rows found so that a thousand articles do not cost a thousand lookups
@@ -203,6 +206,23 @@ def validate_further_reading(value) -> None:
 
 
 class ArticleQuerySet(models.QuerySet):
+    # Bulk writes skip `save()` and its signals: check their links here instead.
+    def update(self, **kwargs) -> int:
+        validate_url_values(self.model, kwargs)
+        return super().update(**kwargs)
+
+    def bulk_create(self, objs, *args, **kwargs) -> list[Article]:
+        objs = list(objs)
+        for obj in objs:
+            validate_url_fields(obj)
+        return super().bulk_create(objs, *args, **kwargs)
+
+    def bulk_update(self, objs, fields, *args, **kwargs) -> int:
+        objs = list(objs)
+        for obj in objs:
+            validate_url_fields(obj)
+        return super().bulk_update(objs, fields, *args, **kwargs)
+
     def published(self, *, include_scheduled: bool = False) -> ArticleQuerySet:
         """What readers see: published, and dated today or earlier.
 
@@ -362,7 +382,12 @@ class Article(models.Model):
     )
     published_on = models.DateField(default=datetime.date.today, db_index=True)
     source_name = models.CharField(max_length=200, blank=True)
-    source_url = models.URLField(max_length=500, blank=True)
+    source_url = models.URLField(
+        max_length=500,
+        blank=True,
+        validators=[validate_web_url],
+        help_text="The original's web address, starting with http:// or https://.",
+    )
     further_reading = models.JSONField(
         default=list,
         blank=True,
@@ -412,6 +437,9 @@ class Article(models.Model):
         return self.title
 
     def save(self, *args, **kwargs) -> None:
+        # Links are checked on every save, not only in forms: app code and shells save
+        # without `full_clean`, and a `javascript:` source link is stored XSS.
+        validate_url_fields(self)
         self.updated_at = timezone.now()
         self.default_review_due()
         if kwargs.get("update_fields") is not None:
@@ -482,3 +510,10 @@ class Article(models.Model):
             and self.next_review_due <= self.last_reviewed_on
         ):
             raise ValidationError({"next_review_due": "The next review must come after the last."})
+
+
+@receiver(pre_save, sender=Article, dispatch_uid="library.article.validate_links_on_raw_save")
+def validate_links_on_raw_save(sender, instance: Article, raw: bool, **kwargs) -> None:
+    """Fixture loads save through `Model.save_base(raw=True)`, bypassing `Article.save`."""
+    if raw:
+        validate_url_fields(instance)

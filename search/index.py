@@ -46,7 +46,18 @@ An index error never breaks an editor's save: the after-commit sync logs it
 (logger "search") and stores the article ids as `PendingIndexUpdate` rows for the index
 that failed (`SearchBackend.identity`: with Whoosh, each machine's own), which
 `update_index` and `check_index --fix` retry and the admin counts with
-`pending_update_count()`.
+`pending_update_count()`. The rows are written *before* the sync waits for the lock
+and deleted once it succeeds, so a timeout, an error or a worker killed mid-wait
+(gunicorn's timeout) still leaves the articles queued. A save waits at most
+`SEARCH_REQUEST_LOCK_WAIT` seconds for the lock (and for the engine's own lock),
+well under the web server's timeout; commands wait up to `LOCK_TIMEOUT`.
+
+Killed rebuilds
+---------------
+A rebuild killed with SIGKILL leaves its marker and journal (and, in the backend, a
+half-built index). `remove_abandoned()` - run by `rebuild_index`, `update_index` and
+`check_index`, which print what it removed - deletes them once their owning process
+is dead, and a sync that finds a dead owner's marker stops journaling.
 """
 
 from __future__ import annotations
@@ -59,20 +70,33 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.utils import timezone
 
 from library.models import Article
 from search.backends import get_backend
-from search.backends.base import SearchDocument
-from search.backends.files import IndexLockTimeout  # noqa: F401 (raised by index_lock)
+from search.backends.base import (
+    SearchDocument,
+    SearchUnavailable,
+    waiting_at_most,
+)
+from search.backends.files import (  # noqa: F401 (re-exported: raised by index_lock, tests)
+    LOCK_FILE,
+    REBUILD_JOURNAL,
+    REBUILD_MARKER,
+    IndexLockTimeout,
+)
 from search.documents import CHUNK_SIZE, documents_for, iter_documents
 from search.models import IndexState, PendingIndexUpdate
 
 logger = logging.getLogger("search")
 
-#: How long a sync waits for another process's sync before giving up (and queueing).
+#: How long a command's sync waits for another process's sync before giving up.
 LOCK_TIMEOUT = 60.0
+#: The default of `settings.SEARCH_REQUEST_LOCK_WAIT`: how long a save's after-commit
+#: sync waits for the locks before it gives up and leaves the articles queued.
+REQUEST_LOCK_WAIT = 3.0
 
 
 # --- Recording changes -------------------------------------------------------
@@ -147,11 +171,23 @@ def _sync_in_transaction(ids: set[int], *, using: str) -> None:
         _remember_failure(ids, exc, using=using)
 
 
+def request_lock_wait() -> float:
+    """Seconds a save waits for the index locks (`SEARCH_REQUEST_LOCK_WAIT`)."""
+    return float(getattr(settings, "SEARCH_REQUEST_LOCK_WAIT", REQUEST_LOCK_WAIT))
+
+
 def sync_after_commit(article_ids: Iterable[int], *, using: str = DEFAULT_DB_ALIAS) -> None:
-    """`update_articles()`, but an index failure is logged and queued instead of raised."""
+    """`update_articles()`, but an index failure is logged and queued instead of raised.
+
+    The articles are queued first, so that nothing is lost if this process dies
+    while it waits; waiting is bounded by `request_lock_wait()`.
+    """
     ids = set(article_ids)
+    _queue(ids, "", using=using)
+    wait = request_lock_wait()
     try:
-        update_articles(ids, using=using)
+        with waiting_at_most(wait):
+            update_articles(ids, using=using, lock_wait=wait)
     except Exception as exc:
         logger.exception(
             "Search index update failed for %d article(s) %s; queued for update_index",
@@ -162,7 +198,11 @@ def sync_after_commit(article_ids: Iterable[int], *, using: str = DEFAULT_DB_ALI
 
 
 def _remember_failure(ids: set[int], exc: Exception, *, using: str) -> None:
-    error = f"{type(exc).__name__}: {exc}"[:2000]
+    _queue(ids, f"{type(exc).__name__}: {exc}"[:2000], using=using)
+
+
+def _queue(ids: set[int], error: str, *, using: str) -> None:
+    """Upsert `PendingIndexUpdate` rows; an empty error means "sync under way"."""
     now = timezone.now()
     try:
         index = get_backend().identity
@@ -234,20 +274,27 @@ class SyncResult:
 
 
 def update_articles(
-    article_ids: Iterable[int], *, using: str = DEFAULT_DB_ALIAS, chunk_size: int = CHUNK_SIZE
+    article_ids: Iterable[int],
+    *,
+    using: str = DEFAULT_DB_ALIAS,
+    chunk_size: int = CHUNK_SIZE,
+    lock_wait: float | None = None,
 ) -> SyncResult:
     """Make the index agree with the database for these articles; raise on index errors.
 
     Published articles are (re)indexed from their current database state; every other
-    id (deleted, draft) is removed. Each chunk reads and writes under the sync lock.
-    Successfully synced ids leave the pending-failure queue.
+    id (deleted, draft) is removed. Each chunk reads and writes under the sync lock,
+    waiting for it up to `lock_wait` seconds (default `LOCK_TIMEOUT`). Successfully
+    synced ids leave the pending queue, except rows queued after this sync read the
+    database (a save committed meanwhile, whose own sync will clear them).
     """
     ids = sorted({int(pk) for pk in article_ids if pk is not None})
     backend = get_backend()
     result = SyncResult()
     for start in range(0, len(ids), chunk_size):
         chunk = ids[start : start + chunk_size]
-        with index_lock(ids=chunk):
+        with index_lock(lock_wait, ids=chunk):
+            read_at = timezone.now()
             documents = list(documents_for(chunk, chunk_size=chunk_size))
             gone = set(chunk) - {doc.id for doc in documents}
             if documents:
@@ -255,7 +302,7 @@ def update_articles(
             if gone:
                 result.removed += backend.remove(sorted(gone))
             backend.journal(chunk)
-        _pending(using).filter(article_id__in=chunk).delete()
+        _pending(using).filter(article_id__in=chunk, failed_at__lte=read_at).delete()
     return result
 
 
@@ -272,10 +319,15 @@ class IndexDiff:
     stale: set[int] = field(default_factory=set)  # indexed with another updated_at
     orphaned: set[int] = field(default_factory=set)  # indexed, not published (or gone)
     index_exists: bool = True
+    damage: str | None = None  # why the index cannot be read, when it cannot
 
     @property
     def in_sync(self) -> bool:
-        return self.index_exists and not (self.missing or self.stale or self.orphaned)
+        return (
+            self.index_exists
+            and self.damage is None
+            and not (self.missing or self.stale or self.orphaned)
+        )
 
     @property
     def ids(self) -> set[int]:
@@ -300,14 +352,25 @@ def same_instant(a: datetime.datetime | None, b: datetime.datetime | None) -> bo
 
 
 def compare() -> IndexDiff:
-    """Published articles in the database against the documents in the index."""
+    """Published articles in the database against the documents in the index.
+
+    An index that exists but cannot be read (a truncated or missing file) is not an
+    error here: the diff says so in `damage`, for the commands to report.
+    """
     backend = get_backend()
+    damage = None
     with index_lock():
         database = dict(
             Article.objects.published(include_scheduled=True).values_list("pk", "updated_at")
         )
         exists = backend.exists()
-        indexed = backend.indexed() if exists else {}
+        try:
+            indexed = backend.indexed() if exists else {}
+        except SearchUnavailable as exc:
+            damage = str(exc.__cause__ or exc) or type(exc).__name__
+            indexed = {}
+    if damage is not None:
+        return IndexDiff(database_count=len(database), index_count=0, damage=damage)
     return IndexDiff(
         database_count=len(database),
         index_count=len(indexed),
@@ -327,14 +390,27 @@ def update_changed(since: datetime.datetime | None = None) -> SyncResult:
 
     Re-syncs the queued failures, every article saved at or after `since` (even if
     the index looks current: that is what asking for a date means), and whatever
-    `compare()` finds missing, stale or orphaned.
+    `compare()` finds missing, stale or orphaned. Raises `IndexDamaged` when the index
+    cannot be read (only a rebuild can repair that).
     """
-    clear_abandoned_rebuild()
     ids = pending_article_ids()
     if since is not None:
         ids |= set(Article.objects.filter(updated_at__gte=since).values_list("pk", flat=True))
-    ids |= compare().ids
+    diff = compare()
+    if diff.damage is not None:
+        raise IndexDamaged(diff.damage)
+    ids |= diff.ids
     return update_articles(ids)
+
+
+class IndexDamaged(SearchUnavailable):
+    """The index cannot be read, so it cannot be updated in place: it must be rebuilt."""
+
+    def __str__(self) -> str:
+        return (
+            f"the search index is damaged and cannot be read ({self.args[0]}); "
+            "run `python manage.py check_index --fix` (or `rebuild_index`) to rebuild it"
+        )
 
 
 def mark_updated(when: datetime.datetime) -> None:
@@ -399,14 +475,23 @@ def _reporting(
             progress(count)
 
 
-def clear_abandoned_rebuild() -> bool:
-    """Forget the journal of a rebuild whose process died (SIGKILL, OOM) on this machine.
+def remove_abandoned() -> list[str]:
+    """Remove what a rebuild killed mid-way left: its journal (the backend's: files or
+    rows), and the backend's half-built index. Returns one line per thing removed,
+    for the commands.
 
-    Otherwise every sync would keep appending to it; the index it left is still the
-    old, complete one, so nothing needs replaying. Returns whether one was removed.
+    Only leftovers whose process is dead on this machine are removed; the live index
+    is the old, complete one, so nothing needs replaying.
     """
+    removed = []
     with index_lock():
-        return get_backend().clear_abandoned_rebuild()
+        line = get_backend().clear_abandoned_rebuild()
+        if line:
+            removed.append(line)
+    removed += get_backend().remove_abandoned()
+    for line in removed:
+        logger.warning("Removed %s", line)
+    return removed
 
 
 def _sample(ids: Iterable[int], limit: int = 20) -> str:

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from library.filters import ArticleFilter
-from library.listing import build_listing
+from library.listing import build_listing, strict_page_number
 from library.models import Article
 from search.backends import get_backend
 from search.backends.base import SearchUnavailable
@@ -42,7 +42,7 @@ def _bad_request(errors: dict[str, list[str]]) -> JsonResponse:
 def search_api(request: HttpRequest) -> JsonResponse:
     """GET /api/search/: the results page as JSON; the contract is in README.md."""
     page = request.GET.get("page", "1")
-    if not page.isdigit() or int(page) < 1:
+    if strict_page_number(page) is None:
         return _bad_request({"page": [f"“{page[:50]}” is not a page number (1, 2, 3…)."]})
     filterset = ArticleFilter(request.GET, queryset=Article.objects.published())
     if not filterset.is_valid():

@@ -5,9 +5,11 @@ variable; the defaults are safe for local development only. See README.md, "Conf
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -23,6 +25,15 @@ def env_bool(name: str, default: bool = False) -> bool:
 
 def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    if not (value.isascii() and value.isdigit()):
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}.")
+    return int(value)
 
 
 # --- Core -------------------------------------------------------------------
@@ -58,13 +69,19 @@ INSTALLED_APPS = [
     "django.contrib.sitemaps",
     "django_filters",
     "simple_history",
+    "axes",
+    "csp",
     "library",
     "search",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "stemsite.middleware.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "stemsite.middleware.ApiJsonErrorsMiddleware",
+    "stemsite.middleware.ApiRateLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -72,6 +89,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "stemsite.urls"
@@ -130,12 +149,30 @@ SEARCH_BACKENDS = {
         else {"BACKEND": "search.backends.whoosh.WhooshBackend", "PATH": SEARCH_INDEX_DIR}
     )
 }
+# Seconds an editor's save waits for the index lock before queueing the update for
+# `update_index`; keep it well under the web server's timeout (gunicorn --timeout).
+SEARCH_REQUEST_LOCK_WAIT = float(os.environ.get("SEARCH_REQUEST_LOCK_WAIT", "3"))
 
 # --- Caches -----------------------------------------------------------------
+# "ratelimit" must be shared by every worker process (a LocMem cache is per process):
+# a file cache under the var directory whose add/incr take a cross-process lock.
 
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "ratelimit": {
+        "BACKEND": "stemsite.cache.LockedFileBasedCache",
+        "LOCATION": VAR_DIR / "cache" / "ratelimit",
+        "OPTIONS": {"MAX_ENTRIES": 10_000},
+    },
+}
 
 # --- Auth -------------------------------------------------------------------
+
+AUTHENTICATION_BACKENDS = [
+    # First, so that a locked-out login is refused before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -183,7 +220,11 @@ if HTTPS:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_SECURE_HSTS_SECONDS", "31536000"))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", default=True)
+    # Preload lists are hard to leave again: opt in explicitly.
+    SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", default=False)
+    if not SECURE_HSTS_PRELOAD:
+        # W021 only says the site cannot be submitted to the preload list: a choice here.
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
 
@@ -195,6 +236,53 @@ REVIEW_INTERVAL_DAYS = int(os.environ.get("REVIEW_INTERVAL_DAYS", "365"))
 SIMPLE_HISTORY_REVERT_DISABLED = True
 # Days a search term is kept after it was last searched for (`prune_search_terms`).
 SEARCH_TERMS_RETENTION_DAYS = int(os.environ.get("SEARCH_TERMS_RETENTION_DAYS", "365"))
+
+# --- Content-Security-Policy and Permissions-Policy ---------------------------
+# django-csp 4.x format. Scripts and styles come only from our own static files: no
+# inline script, no eval. Article bodies may show images from any https address.
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "https:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+PERMISSIONS_POLICY = {
+    feature: []
+    for feature in (
+        "accelerometer", "autoplay", "camera", "display-capture", "geolocation", "gyroscope",
+        "magnetometer", "microphone", "midi", "payment", "publickey-credentials-get",
+        "screen-wake-lock", "serial", "usb", "xr-spatial-tracking",
+    )
+}  # fmt: skip
+
+# --- Throttling: admin logins (django-axes) and the JSON API -----------------
+# Client addresses come from the connection unless a trusted proxy header is named:
+# see stemsite/throttling.py and README.md, "Security".
+
+CLIENT_IP_HEADER = os.environ.get("STEMSITE_CLIENT_IP_HEADER", "").strip()
+CLIENT_IP_TRUSTED_PROXIES = env_int("STEMSITE_TRUSTED_PROXIES", 1)
+
+AXES_FAILURE_LIMIT = env_int("STEMSITE_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("STEMSITE_LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "stemsite.throttling.client_ip"
+AXES_LOCKOUT_CALLABLE = "stemsite.throttling.lockout_response"
+AXES_SENSITIVE_PARAMETERS = ["password"]
+AXES_VERBOSE = False  # no banner on every command; failures and lockouts are still logged
+
+API_RATE_LIMIT = env_int("STEMSITE_API_RATE_LIMIT", 120)  # requests per period; 0: off
+API_RATE_LIMIT_PERIOD = max(1, env_int("STEMSITE_API_RATE_PERIOD", 60))  # seconds
+API_RATE_LIMIT_CACHE = "ratelimit"
 
 # --- Logging ----------------------------------------------------------------
 

@@ -1,16 +1,10 @@
 from django.contrib import admin
 from django.contrib.sitemaps import views as sitemap_views
-from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
 
 from library.seo import opensearch_xml, robots_txt
 from library.sitemaps import SITEMAPS
-
-
-def healthz(request: HttpRequest) -> HttpResponse:
-    """Liveness probe for operators and the benchmarks' floor: no database, no index."""
-    return HttpResponse("ok", content_type="text/plain")
-
+from stemsite.health import healthz, readyz
 
 admin.site.site_header = "stemsite editors"
 admin.site.site_title = "stemsite admin"
@@ -19,6 +13,7 @@ admin.site.index_title = "Library content"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz/", healthz, name="healthz"),
+    path("readyz/", readyz, name="readyz"),
     path("robots.txt", robots_txt, name="robots_txt"),
     path("opensearch.xml", opensearch_xml, name="opensearch"),
     path(

@@ -98,6 +98,19 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
 
 
 @pytest.fixture(autouse=True)
+def rate_limit_cache(tmp_path, settings):
+    """Every test counts API requests afresh, in its own directory (as production does)."""
+    settings.CACHES = {
+        **settings.CACHES,
+        "ratelimit": {
+            "BACKEND": "stemsite.cache.LockedFileBasedCache",
+            "LOCATION": tmp_path / "ratelimit-cache",
+        },
+    }
+    return tmp_path / "ratelimit-cache"
+
+
+@pytest.fixture(autouse=True)
 def search_index_dir(tmp_path, settings):
     """Every test gets its own empty search index: a directory for Whoosh, or (with
     SEARCH_BACKEND=postgres) the test database's tables, rolled back with the test."""

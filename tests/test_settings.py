@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCTION_ENV = {
     "DJANGO_SECRET_KEY": "k3#9vq!x2Lp0-long-random-production-secret-value-7Hn4Rz8WmT6yB1cD",
@@ -25,10 +27,10 @@ def run_manage(*args: str, env: dict[str, str], tmp_path: Path) -> subprocess.Co
     )  # fmt: skip
 
 
-def test_check_deploy_is_clean_with_production_settings(tmp_path):
-    result = run_manage(
-        "check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION_ENV, tmp_path=tmp_path
-    )
+@pytest.mark.parametrize("preload", ["0", "1"])
+def test_check_deploy_is_clean_with_production_settings(tmp_path, preload):
+    env = PRODUCTION_ENV | {"DJANGO_SECURE_HSTS_PRELOAD": preload}
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING", env=env, tmp_path=tmp_path)
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
@@ -54,3 +56,50 @@ def test_database_url_selects_postgresql(tmp_path):
     )  # fmt: skip
 
     assert result.stdout.split() == ["django.db.backends.postgresql", "stemsite", "db.internal"]
+
+
+def read_setting(expression: str, env: dict[str, str], tmp_path: Path) -> str:
+    result = run_manage(
+        "shell", "--no-imports", "-c", f"from django.conf import settings; print({expression})",
+        env=env, tmp_path=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_hsts_preload_is_opt_in(tmp_path):
+    assert read_setting("settings.SECURE_HSTS_PRELOAD", PRODUCTION_ENV, tmp_path) == "False"
+    opted_in = PRODUCTION_ENV | {"DJANGO_SECURE_HSTS_PRELOAD": "1"}
+    assert read_setting("settings.SECURE_HSTS_PRELOAD", opted_in, tmp_path) == "True"
+
+
+def test_throttling_is_configured_from_the_environment(tmp_path):
+    env = PRODUCTION_ENV | {
+        "STEMSITE_LOGIN_FAILURE_LIMIT": "7",
+        "STEMSITE_LOGIN_COOLOFF_MINUTES": "30",
+        "STEMSITE_API_RATE_LIMIT": "300",
+        "STEMSITE_API_RATE_PERIOD": "120",
+        "STEMSITE_CLIENT_IP_HEADER": "X-Real-IP",
+        "STEMSITE_TRUSTED_PROXIES": "2",
+    }
+    expression = (
+        "(settings.AXES_FAILURE_LIMIT, settings.AXES_COOLOFF_TIME.total_seconds(), "
+        "settings.API_RATE_LIMIT, settings.API_RATE_LIMIT_PERIOD, settings.CLIENT_IP_HEADER, "
+        "settings.CLIENT_IP_TRUSTED_PROXIES, settings.CACHES['ratelimit']['BACKEND'])"
+    )
+
+    assert read_setting(expression, env, tmp_path) == (
+        "(7, 1800.0, 300, 120, 'X-Real-IP', 2, 'stemsite.cache.LockedFileBasedCache')"
+    )
+    assert read_setting(expression, PRODUCTION_ENV, tmp_path) == (
+        "(5, 900.0, 120, 60, '', 1, 'stemsite.cache.LockedFileBasedCache')"
+    )
+
+
+def test_a_malformed_number_in_the_environment_is_named(tmp_path):
+    result = run_manage(
+        "check", env=PRODUCTION_ENV | {"STEMSITE_API_RATE_LIMIT": "lots"}, tmp_path=tmp_path
+    )
+
+    assert result.returncode != 0
+    assert "STEMSITE_API_RATE_LIMIT must be a whole number, not 'lots'." in result.stderr

@@ -1,9 +1,12 @@
-"""Query-string helpers for filter, facet and pagination links (they work without JS)."""
+"""Query-string helpers for filter, facet and pagination links (they work without JS),
+and `web_url`, which lets only http(s) links reach an href."""
 
 from __future__ import annotations
 
 from django import template
 from django.http import QueryDict
+
+from library.validators import is_web_url
 
 register = template.Library()
 
@@ -48,3 +51,13 @@ def without_params(context, *names: str) -> str:
 @register.filter
 def get_item(mapping: dict, key: str):
     return mapping.get(key)
+
+
+@register.filter
+def web_url(value: object) -> str:
+    """The link if it is an http(s) address, else "": a stored bad link never reaches href.
+
+    The model refuses such links on every save path; this is the second line of defence
+    for rows written before that check, or by raw SQL.
+    """
+    return value if is_web_url(value) else ""

@@ -8,9 +8,13 @@ engine library; swapping engines is one change to `SEARCH_BACKENDS` in settings.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime
+import os
 import socket
-from collections.abc import Iterable
+import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +26,58 @@ FACETS = ("disease", "therapy", "tag", "year")
 
 class SearchUnavailable(Exception):
     """The index is missing or damaged; readers get a clear message, operators a log line."""
+
+
+# When a write running now must stop waiting for the engine's locks (time.monotonic()).
+_lock_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "search_lock_deadline", default=None
+)
+
+
+@contextlib.contextmanager
+def waiting_at_most(seconds: float) -> Iterator[None]:
+    """Bound how long backend writes in this block wait for locks (a request's save)."""
+    token = _lock_deadline.set(time.monotonic() + seconds)
+    try:
+        yield
+    finally:
+        _lock_deadline.reset(token)
+
+
+def lock_deadline() -> float | None:
+    """The `time.monotonic()` by which a write must give up waiting, if bounded."""
+    return _lock_deadline.get()
+
+
+def owner_tag() -> str:
+    """Who this process is, for files that outlive it (see `owner_is_gone`)."""
+    return f"{os.getpid()} {socket.gethostname()}"
+
+
+def owner_is_gone(tag: str) -> bool:
+    """Whether the process named by an `owner_tag()` has died (on this machine).
+
+    A tag from another machine, or one that cannot be read, never counts as gone:
+    removing a live process's work is worse than leaving a dead one's.
+    """
+    try:
+        pid_text, host, *_rest = tag.split()
+        pid = int(pid_text)
+    except ValueError:
+        return False
+    if host != socket.gethostname() or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False  # alive, another user's process
+    try:  # a zombie (dead, not yet reaped by its parent) answers signal 0 too
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[1].split()[0] == b"Z"
+    except (OSError, IndexError):
+        return False
 
 
 @dataclass(frozen=True)
@@ -143,8 +199,8 @@ class SearchBackend:
     def end_journal(self) -> None:
         files.end_journal(self._directory())
 
-    def clear_abandoned_rebuild(self) -> bool:
-        """Forget the journal of a rebuild whose process died; return whether one did."""
+    def clear_abandoned_rebuild(self) -> str | None:
+        """Forget the journal of a rebuild whose process died; say what was removed."""
         return files.clear_abandoned_rebuild(self._directory())
 
     def index(self, documents: Iterable[SearchDocument]) -> int:
@@ -201,3 +257,11 @@ class SearchBackend:
     def exists(self) -> bool:
         """Whether an index has been created at all."""
         raise NotImplementedError
+
+    def remove_abandoned(self) -> list[str]:
+        """Delete what rebuilds killed mid-way left behind; return a line per thing removed.
+
+        Only leftovers whose owning process is gone are touched, never a rebuild
+        still running. Engines that build nothing aside have nothing to remove.
+        """
+        return []

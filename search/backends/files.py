@@ -14,13 +14,15 @@ import contextlib
 import datetime
 import errno
 import fcntl
+import logging
 import os
-import socket
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from django.core import checks
+
+logger = logging.getLogger("search")
 
 LOCK_FILE = ".sync.lock"
 REBUILD_MARKER = ".rebuild-in-progress"
@@ -58,17 +60,29 @@ def file_lock(directory: Path, timeout: float) -> Iterator[None]:
 
 
 def start_journal(directory: Path) -> None:
+    from search.backends.base import owner_tag
+
     directory.mkdir(parents=True, exist_ok=True)
     (directory / REBUILD_JOURNAL).write_text("")
     now = datetime.datetime.now(datetime.UTC).isoformat()
-    (directory / REBUILD_MARKER).write_text(f"{os.getpid()} {socket.gethostname()} {now}\n")
+    (directory / REBUILD_MARKER).write_text(f"{owner_tag()} {now}\n")
 
 
 def journal(directory: Path, ids: Iterable[int]) -> None:
-    # Called under the lock: appends from several processes never interleave.
-    if (directory / REBUILD_MARKER).exists():
-        with open(directory / REBUILD_JOURNAL, "a") as handle:
-            handle.write("".join(f"{pk}\n" for pk in ids))
+    """Append synced ids while a rebuild runs; called under the lock, so appends from
+    several processes never interleave. A dead rebuild's journal is removed instead."""
+    from search.backends.base import owner_is_gone
+
+    try:
+        owner = (directory / REBUILD_MARKER).read_text()
+    except FileNotFoundError:
+        return
+    if owner_is_gone(owner):  # the rebuild was killed: nobody will read the journal
+        logger.warning("Removed the journal of a rebuild that died (process %s)", owner.split()[0])
+        end_journal(directory)
+        return
+    with open(directory / REBUILD_JOURNAL, "a") as handle:
+        handle.write("".join(f"{pk}\n" for pk in ids))
 
 
 def read_journal(directory: Path) -> set[int]:
@@ -85,23 +99,19 @@ def end_journal(directory: Path) -> None:
             (directory / name).unlink()
 
 
-def clear_abandoned_rebuild(directory: Path) -> bool:
-    """Remove the journal of a rebuild whose process died on this machine."""
+def clear_abandoned_rebuild(directory: Path) -> str | None:
+    """Remove the marker and journal of a rebuild whose process died on this machine;
+    return what was removed, or None."""
+    from search.backends.base import owner_is_gone
+
     try:
-        pid, host, *_ = (directory / REBUILD_MARKER).read_text().split()
-        pid = int(pid)
-    except (FileNotFoundError, ValueError):
-        return False
-    if host != socket.gethostname():
-        return False  # another machine's rebuild: its pid means nothing here
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        end_journal(directory)
-        return True
-    except PermissionError:
-        pass  # alive, another user's process
-    return False
+        owner = (directory / REBUILD_MARKER).read_text()
+    except FileNotFoundError:
+        return None
+    if not owner_is_gone(owner):
+        return None
+    end_journal(directory)
+    return f"the marker and journal of a rebuild that died (process {owner.split()[0]})"
 
 
 def check_directory(raw) -> list[checks.CheckMessage]:

@@ -35,9 +35,7 @@ import contextlib
 import datetime
 import logging
 import math
-import os
 import re
-import socket
 import time
 from collections.abc import Iterable, Iterator
 
@@ -54,6 +52,8 @@ from search.backends.base import (
     SearchPage,
     SearchQuery,
     SearchUnavailable,
+    owner_is_gone,
+    owner_tag,
 )
 from search.backends.files import IndexLockTimeout
 from search.backends.query import CompiledQuery, ParsedQuery, Unit, compile_query, parse_query
@@ -499,7 +499,7 @@ class PostgresBackend(SearchBackend):
                 cursor.execute("SELECT pg_advisory_unlock(%s)", [GLOBAL_LOCK])
 
     def start_journal(self) -> None:
-        owner = f"{os.getpid()} {socket.gethostname()} {datetime.datetime.now(datetime.UTC)}"
+        owner = f"{owner_tag()} {datetime.datetime.now(datetime.UTC).isoformat()}"
         with transaction.atomic(using=self.using), self._cursor() as cursor:
             self._mark_created(cursor)
             cursor.execute("DELETE FROM search_journal")
@@ -523,25 +523,16 @@ class PostgresBackend(SearchBackend):
             cursor.execute("DELETE FROM search_journal")
             cursor.execute("UPDATE search_index_state SET rebuild_owner = NULL")
 
-    def clear_abandoned_rebuild(self) -> bool:
-        """A rebuild is one transaction here: a dead one rolled back by itself. Only a
-        journal left by a rebuild process that died on this machine is removed."""
+    def clear_abandoned_rebuild(self) -> str | None:
+        """A rebuild is one transaction here: a dead one rolled back by itself. Only the
+        journal flag of a rebuild process that died on this machine is cleared."""
         with self._cursor() as cursor:
             cursor.execute("SELECT rebuild_owner FROM search_index_state")
             row = cursor.fetchone()
-        if not row or not row[0]:
-            return False
-        pid, host, *_ = row[0].split()
-        if host != socket.gethostname():
-            return False
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
-            self.end_journal()
-            return True
-        except (PermissionError, ValueError):
-            pass
-        return False
+        if not row or not row[0] or not owner_is_gone(row[0]):
+            return None
+        self.end_journal()
+        return f"the journal of a rebuild that died (process {row[0].split()[0]})"
 
 
 class _Search:

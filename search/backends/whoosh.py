@@ -7,7 +7,15 @@ Layout on disk (`PATH`)::
                           the live one and swaps the pointer, so a killed rebuild
                           leaves the old index serving (the previous generation is
                           kept for readers still on it; older ones are deleted)
+    PATH/gen-…/.building  present while a rebuild writes that generation: the pid and
+                          host of its builder, so a generation left by a killed rebuild
+                          is found and removed (`remove_abandoned`)
     PATH/.lock            flock held while creating or swapping generations
+
+Index files are read with plain reads, never memory-mapped (`_storage`): a segment
+file truncated under a mapping kills the process with SIGBUS on the next page it
+touches, whereas a short read is an exception, which becomes `SearchUnavailable`.
+Rebuild writer processes die with the process that started them (`_die_with_parent`).
 
 What is indexed: one positional `text` field whose postings carry BM25F section
 weights (title 4, summary 2, taxonomy names/aliases and tags 2, body 1; see
@@ -56,16 +64,21 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import ctypes
+import ctypes.util
 import datetime
 import fcntl
 import heapq
 import itertools
 import logging
 import math
+import multiprocessing
 import os
 import pickle
 import queue
 import shutil
+import signal
+import struct
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -76,6 +89,7 @@ from whoosh import columns, fields, index, multiproc
 from whoosh.automata.lev import levenshtein_automaton
 from whoosh.codec.base import Automata
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher
+from whoosh.filedb.filestore import FileStorage
 from whoosh.index import LockError
 from whoosh.reading import EmptyReader, MultiReader, SegmentReader, TermNotFound
 from whoosh.searching import Searcher
@@ -92,9 +106,12 @@ from search.backends.base import (
     SearchPage,
     SearchQuery,
     SearchUnavailable,
+    lock_deadline,
+    owner_is_gone,
+    owner_tag,
 )
 from search.backends.query import CompiledQuery, ParsedQuery, Unit, compile_query, parse_query
-from search.backends.text import SCAN_CHARS, SNIPPET_CHARS
+from search.backends.text import SNIPPET_CHARS
 from search.backends.text import highlight as text_highlight
 from search.backends.whoosh_analysis import (
     CompletionTokenizer,
@@ -110,6 +127,9 @@ logger = logging.getLogger("search")
 
 POINTER = "CURRENT"
 GENERATION_PREFIX = "gen-"
+BUILDING = ".building"  # in a generation a rebuild is still writing: its owner_tag()
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+RELATED_CHARS = 4_000  # how much of an article its related articles are chosen by
 LOCK_WAIT = 120.0  # seconds a writer waits for the index lock before giving up
 SMALL_BATCH = 50  # writes of up to this many documents commit before any merge
 MAX_SEGMENTS = 18  # more segments than this, and a separate commit merges the smallest
@@ -254,8 +274,33 @@ class _SubWriter(multiproc.SubWriterTask):
         # run() executes in the forked child, so rebinding the name Whoosh's run()
         # looks up changes nothing in the parent. The child never touches the ORM or
         # the database connections it inherited, and leaves through os._exit().
+        _die_with_parent()
         multiproc.SegmentWriter = _Writer
         super().run()
+
+
+def _die_with_parent() -> None:
+    """Make this forked writer process exit when the process that started it dies.
+
+    A killed rebuild (SIGKILL, the OOM killer) cannot stop its writers, which would
+    otherwise wait for jobs forever holding their memory. Linux does it for us
+    (PR_SET_PDEATHSIG); a thread watching the parent's pid covers other systems and
+    a parent that died before the request took effect.
+    """
+    started_by = multiprocessing.parent_process()
+    parent = started_by.pid if started_by is not None else os.getppid()
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    if os.getppid() != parent:  # the parent died before prctl() took effect
+        os._exit(1)
+    threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
 
 
 class _Jobs:
@@ -605,7 +650,7 @@ class WhooshBackend(SearchBackend):
     def _new_generation(self) -> Path:
         directory = self.path / f"{GENERATION_PREFIX}{time.time_ns():020d}-{os.getpid()}"
         directory.mkdir(parents=True)
-        index.create_in(str(directory), build_schema())
+        _storage(directory).create_index(build_schema())
         return directory
 
     def _point_to(self, name: str) -> None:
@@ -641,7 +686,7 @@ class WhooshBackend(SearchBackend):
         process can delete that TOC in between (a FileNotFoundError), so failures
         are retried before the index is declared unavailable.
         """
-        return _retrying(lambda: index.open_dir(str(self.path / name)), self.path / name)
+        return _retrying(lambda: _open_dir(self.path / name), self.path / name)
 
     def _view(self) -> _View | None:
         """The current searcher, reopened or refreshed if the index changed."""
@@ -675,7 +720,7 @@ class WhooshBackend(SearchBackend):
             searcher = _fresh_searcher(state.ix, state.searcher)
             return _View(name, state.ix, searcher, self._segments)
         self.close()
-        ix = index.open_dir(str(self.path / name))
+        ix = _open_dir(self.path / name)
         self._segments = {}
         return _View(name, ix, _fresh_searcher(ix, None), self._segments)
 
@@ -691,6 +736,9 @@ class WhooshBackend(SearchBackend):
 
     def _acquire_writer(self, ix: index.Index, **kwargs) -> SegmentWriter:
         deadline = time.monotonic() + LOCK_WAIT
+        bound = lock_deadline()  # a request's save waits less (`waiting_at_most`)
+        if bound is not None:
+            deadline = min(deadline, bound)
         while True:
             try:
                 return _Writer(ix, timeout=1.0, delay=0.005, **kwargs)
@@ -817,7 +865,8 @@ class WhooshBackend(SearchBackend):
         directory = self._new_generation()
         count = 0
         try:
-            ix = index.open_dir(str(directory))
+            (directory / BUILDING).write_text(owner_tag() + "\n")
+            ix = _open_dir(directory)
             if REBUILD_PROCESSES > 1:
                 writer = _ParallelWriter(ix, procs=REBUILD_PROCESSES, multisegment=True, limitmb=48)
             else:
@@ -840,12 +889,13 @@ class WhooshBackend(SearchBackend):
                 raise
             writer.commit()
             # Whoosh silently leaves out the segment of a sub-writer that died.
-            written = index.open_dir(str(directory)).doc_count_all()
+            written = _open_dir(directory).doc_count_all()
             if written != count + len(phrases):
                 raise SearchUnavailable(
                     f"rebuild wrote {written} of {count + len(phrases)} documents; "
                     "the old index keeps serving"
                 )
+            (directory / BUILDING).unlink()
             self._swap(directory.name)
         except BaseException:
             shutil.rmtree(directory, ignore_errors=True)
@@ -868,7 +918,32 @@ class WhooshBackend(SearchBackend):
             # reading it until their next search notices the new pointer.
             for entry in self.path.iterdir():
                 if entry.name.startswith(GENERATION_PREFIX) and entry.name not in (name, old):
+                    if _being_built(entry):
+                        continue  # another rebuild, still running
                     shutil.rmtree(entry, ignore_errors=True)
+
+    def remove_abandoned(self) -> list[str]:
+        """Delete generations whose rebuild was killed before it finished (see `BUILDING`)."""
+        if not self.path.is_dir():
+            return []
+        removed = []
+        with self._dir_lock():
+            live = self._pointer()
+            for entry in sorted(self.path.iterdir()):
+                if not entry.name.startswith(GENERATION_PREFIX) or entry.name == live:
+                    continue
+                try:
+                    owner = (entry / BUILDING).read_text()
+                except OSError:
+                    continue  # finished (a previous generation) or not ours to judge
+                if owner_is_gone(owner):
+                    size = sum(f.stat().st_size for f in entry.iterdir() if f.is_file())
+                    shutil.rmtree(entry, ignore_errors=True)
+                    removed.append(
+                        f"the half-built index {entry.name} ({size / 1e6:.1f} MB) of a "
+                        f"rebuild that died (process {owner.split()[0]})"
+                    )
+        return removed
 
     # -- reading
 
@@ -881,6 +956,9 @@ class WhooshBackend(SearchBackend):
             view = self._view()
             if view is None:
                 return {}
+            leaves = view.searcher.reader().leaf_readers()
+            segments = [r.segment() for r, _offset in leaves if r.segment() is not None]
+            _check_segment_files(self.path / view.generation, segments)
             ids, updated = view.ids, view.updated
             return {
                 ids[d]: datetime.datetime.fromisoformat(updated[d].decode("ascii"))
@@ -941,7 +1019,13 @@ class WhooshBackend(SearchBackend):
     def more_like_this(
         self, article_id: int, limit: int = 5, *, visible_on: datetime.date | None = None
     ) -> list[int]:
-        """Documents sharing this one's key terms (title, summary and body)."""
+        """Documents sharing this one's key terms (title, summary and start of the body).
+
+        The key terms are Whoosh's (Bo1 over the first `RELATED_CHARS` characters);
+        the documents containing them are scored with BM25 from block-read postings,
+        as a results page is, instead of a Whoosh OR query walking a matcher tree:
+        an article page was mostly this call, and it holds the searcher lock.
+        """
         with self._lock:
             view = self._view()
             if view is None or limit <= 0:
@@ -954,16 +1038,39 @@ class WhooshBackend(SearchBackend):
                 stored = searcher.stored_fields(docnum)
                 text = " ".join(
                     (stored.get("title", ""), stored.get("summary", ""), stored.get("body", ""))
-                )[:SCAN_CHARS]
-                hidden = view.scheduled(visible_on)
-                top = limit + 1 + min(len(hidden), 50)
-                results = searcher.more_like(docnum, "text", text=text, top=top, numterms=12)
+                )[:RELATED_CHARS]
+                terms = searcher.key_terms_from_text("text", text, numterms=12)
+                hidden = view.scheduled(visible_on)  # scheduled articles
+                top = _similar(view, terms, exclude=hidden | {docnum}, count=limit)
                 ids = view.ids
-                found = [ids[d] for _score, d in results.top_n if d not in hidden]
+                found = [ids[d] for d in top]
             except Exception as exc:
                 logger.exception("More-like-this failed on %s", self.path)
                 raise SearchUnavailable("the search index could not be read") from exc
-        return [i for i in dict.fromkeys(found) if i != article_id][:limit]
+            finally:
+                view._query_cache.clear()
+        return [i for i in dict.fromkeys(found) if i is not None and i != article_id][:limit]
+
+
+def _similar(
+    view: _View, terms: list[tuple[str, float]], exclude: frozenset[int], count: int
+) -> list[int]:
+    """The `count` live documents, none in `exclude`, with the highest key-term-weighted BM25 scores."""
+    total_docs = view.searcher.doc_count_all() or 1
+    average = (view.searcher.field_length("text") / total_docs) or 1.0
+    lengths, alive = view.text_lengths, view.alive
+    b, k1 = 0.75, 1.2
+    scores: dict[int, float] = {}
+    for token, weight in terms:
+        ids, tfs, _values = view.postings(token)
+        idf = math.log(total_docs / (len(ids) + 1)) + 1
+        for docnum, tf in zip(ids, tfs, strict=True):
+            if docnum in exclude or docnum not in alive:
+                continue
+            norm = k1 * (1 - b + b * lengths[docnum] / average)
+            scores[docnum] = scores.get(docnum, 0.0) + weight * idf * tf * (k1 + 1) / (tf + norm)
+    best = heapq.nsmallest(count, scores.items(), key=lambda item: (-item[1], item[0]))
+    return [docnum for docnum, _score in best]
 
 
 def _fresh_searcher(ix: index.Index, old: Searcher | None) -> Searcher:
@@ -1085,6 +1192,53 @@ def _scheduled_titles(view: _View, visible_on: datetime.date | None) -> frozense
         return frozenset()
     stored = view.searcher.stored_fields
     return frozenset(stored(d).get("title", "").casefold() for d in scheduled)
+
+
+def _being_built(directory: Path) -> bool:
+    """Whether a live rebuild is still writing this generation."""
+    try:
+        return not owner_is_gone((directory / BUILDING).read_text())
+    except OSError:
+        return False
+
+
+def _storage(directory: Path) -> FileStorage:
+    """Whoosh file storage that reads with plain reads instead of memory maps.
+
+    A file truncated or deleted under a memory map raises SIGBUS in whichever
+    process next touches the lost pages; every web worker dies at once. With plain
+    reads the same damage is a short read, an ordinary exception.
+    """
+    return FileStorage(str(directory), supports_mmap=False)
+
+
+def _open_dir(directory: Path) -> index.Index:
+    return _storage(directory).open_index()
+
+
+def _check_segment_files(directory: Path, segments) -> None:
+    """Raise `SearchUnavailable` if a segment's file is gone or cut short.
+
+    A compound segment file starts with the offset and length of its table of
+    contents, which is written last, at the end: a file shorter than their sum has
+    been truncated. This catches damage that a process holding the files open, with
+    what it read cached, would not notice until a search touched the lost part.
+    """
+    for segment in segments:
+        if not segment.is_compound():
+            continue
+        path = directory / segment.make_filename(segment.COMPOUND_EXT)
+        try:
+            with open(path, "rb") as handle:
+                header = handle.read(12)
+                size = os.fstat(handle.fileno()).st_size
+        except OSError as exc:
+            raise SearchUnavailable(f"segment file {path.name} cannot be read: {exc}") from exc
+        needed = sum(struct.unpack("!qi", header)) if len(header) == 12 else 12
+        if size < needed:
+            raise SearchUnavailable(
+                f"segment file {path.name} is truncated ({size} of at least {needed} bytes)"
+            )
 
 
 def _take(iterator, count: int) -> Iterator:

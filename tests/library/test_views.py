@@ -360,3 +360,27 @@ def test_editors_exist_as_a_group_that_manages_content_but_not_users():
     assert user.has_perm("library.add_tagredirect")
     assert not user.has_perm("auth.add_user")
     assert not user.has_perm("auth.change_group")
+
+
+@pytest.mark.parametrize("page", ["²", "١٢", "1.5", "%C2%B2", "-2"])
+def test_odd_page_numbers_on_the_html_list_mean_page_one(client, page):
+    for n in range(25):
+        make_article(slug=f"a-{n:02d}")
+
+    response = client.get("/articles/", {"page": page})
+
+    assert response.status_code == 200
+    assert response.context["listing"].page == 1
+
+
+@pytest.mark.parametrize("year", ["2025.5", "２０２５", "2025.0", "+2025"])
+def test_a_year_not_in_ascii_digits_is_a_message_naming_year(client, year):
+    make_article(slug="in-2025", published_on=datetime.date(2025, 3, 1))
+
+    response = client.get("/articles/", {"year": year})
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "Some filters could not be used" in page
+    assert "<strong>year</strong>: Enter a year in digits, for example 2025." in page
+    assert listed_slugs(response) == []

@@ -150,3 +150,109 @@ def test_an_unreadable_index_gives_a_503_with_a_message(client, indexed_library,
 
     assert response.status_code == 503
     assert "temporarily unavailable" in response.json()["error"]
+
+
+# --- Strict parameters and JSON errors ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("params", "parameter"),
+    [
+        ({"page": "²"}, "page"),  # str.isdigit() says yes, int() says no
+        ({"page": "١٢"}, "page"),  # Arabic-Indic digits
+        ({"page": "1.5"}, "page"),
+        ({"page": " 2"}, "page"),
+        ({"page": "-1"}, "page"),
+        ({"year": "2025.5"}, "year"),
+        ({"year": "2025.0"}, "year"),
+        ({"year": "２０２５"}, "year"),
+        ({"year": "+2025"}, "year"),
+        ({"year": "2_025"}, "year"),
+        ({"year": "1e3"}, "year"),
+    ],
+)
+def test_page_and_year_take_ascii_digits_only(client, indexed_library, params, parameter):
+    response = client.get("/api/search/", params)
+
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["error"] == f"Invalid parameter: {parameter}"
+    assert list(response.json()["errors"]) == [parameter]
+
+
+def test_a_huge_page_number_is_past_the_end(client, indexed_library):
+    data = search(client, q="stem", page="9" * 5000)  # over int()'s 4,300-digit limit
+
+    assert data["page"] == data["num_pages"]
+    assert data["results"]
+
+
+def test_a_year_in_digits_filters(client, indexed_library):
+    data = search(client, year="2025")
+
+    expected = Article.objects.published().filter(published_on__year=2025).count()
+    assert data["count"] == expected > 0
+    assert all(r["published_on"].startswith("2025-") for r in data["results"])
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "error"),
+    [
+        ("get", "/api/no-such-endpoint/", 404, "Not found: there is no API endpoint at this address."),
+        ("post", "/api/search/", 405, "Method not allowed: the API answers GET requests only."),
+        ("delete", "/api/suggest/", 405, "Method not allowed: the API answers GET requests only."),
+    ],
+)  # fmt: skip
+def test_errors_under_api_answer_json(client, method, path, status, error):
+    response = getattr(client, method)(path)
+
+    assert response.status_code == status
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"error": error}
+    if status == 405:
+        assert response["Allow"] == "GET"
+
+
+def test_a_crash_under_api_answers_json_500(client, db, monkeypatch):
+    client.raise_request_exception = False
+    monkeypatch.setattr(
+        "search.views.build_listing", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("boom"))
+    )
+
+    response = client.get("/api/search/", {"q": "lupus"})
+
+    assert response.status_code == 500
+    assert response.json() == {"error": "Internal server error: the problem has been logged."}
+
+
+def test_the_api_answers_json_503_when_the_database_is_down(client, db, monkeypatch):
+    from django.db import OperationalError
+    from django.db.backends.utils import CursorWrapper
+
+    def refuse(*args, **kwargs):
+        raise OperationalError("unable to open database file")
+
+    monkeypatch.setattr(CursorWrapper, "execute", refuse)
+    monkeypatch.setattr(CursorWrapper, "executemany", refuse)
+
+    response = client.get("/api/search/")  # browsing: no index, so the database answers
+
+    assert response.status_code == 503
+    assert response["Content-Type"] == "application/json"
+    assert response["Retry-After"] == "30"
+    assert "database is temporarily unavailable" in response.json()["error"]
+
+
+def test_errors_outside_api_stay_html(client, db):
+    response = client.get("/no-such-page/")
+
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")
+    assert "Page not found" in response.content.decode()
+
+
+def test_a_bad_host_under_api_answers_json_400(client, db):
+    response = client.get("/api/search/", HTTP_HOST="attacker.example")
+
+    assert response.status_code == 400
+    assert response.json() == {"error": "Bad request."}

@@ -3,9 +3,12 @@ configured backend checks its own settings."""
 
 from __future__ import annotations
 
+import json
 import os
-
-import pytest
+import pwd
+import shutil
+import tempfile
+from pathlib import Path
 
 from search.checks import check_search_backends
 
@@ -32,15 +35,55 @@ def test_an_unset_directory_is_an_error(settings):
     assert ids(settings, "") == ["search.E001"]
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root may write anywhere")
 def test_an_unwritable_directory_is_an_error(settings, tmp_path):
-    locked = tmp_path / "locked"
-    locked.mkdir(mode=0o500)
+    """Checked as an unprivileged user: root passes every permission check, so when the
+    suite runs as root (as in CI) a forked child drops to "nobody" to run the check."""
+    if os.geteuid() != 0:
+        locked = tmp_path / "locked"
+        locked.mkdir(mode=0o500)
+        try:
+            assert ids(settings, locked) == ["search.E003"]
+            assert ids(settings, locked / "index") == ["search.E004"]
+        finally:
+            locked.chmod(0o700)
+        return
+    # Under /tmp, not pytest's root-only tmp_path, so that "nobody" can reach it.
+    base = Path(tempfile.mkdtemp(prefix="stemsite-checks-"))
     try:
-        assert ids(settings, locked) == ["search.E003"]
-        assert ids(settings, locked / "index") == ["search.E004"]
+        base.chmod(0o755)
+        for name, mode in (("locked", 0o555), ("open", 0o777)):
+            (base / name).mkdir()
+            (base / name).chmod(mode)  # "locked": root's, writable by nobody else
+        assert ids_as_nobody(settings, base / "open") == []  # so "nobody" can reach base
+        assert ids_as_nobody(settings, base / "locked") == ["search.E003"]
+        assert ids_as_nobody(settings, base / "locked" / "index") == ["search.E004"]
     finally:
-        locked.chmod(0o700)
+        shutil.rmtree(base)
+
+
+def ids_as_nobody(settings, path: Path) -> list[str]:
+    """`ids()`, computed in a forked child that has given up root for "nobody"."""
+    nobody = pwd.getpwnam("nobody")
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: drop privileges for good, answer, leave
+        status = 1
+        try:
+            os.close(read_end)
+            os.setgroups([])
+            os.setgid(nobody.pw_gid)
+            os.setuid(nobody.pw_uid)
+            answer = json.dumps(ids(settings, path))
+            os.write(write_end, answer.encode())
+            status = 0
+        finally:
+            os._exit(status)
+    os.close(write_end)
+    with os.fdopen(read_end) as answer:
+        text = answer.read()
+    _pid, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    return json.loads(text)
 
 
 def test_the_postgres_backend_on_another_database_is_an_error(settings, tmp_path):

@@ -146,6 +146,10 @@ def site(tmp_path):
         "DJANGO_DEBUG": "0",
         "DJANGO_LOG_LEVEL": "WARNING",
         "PYTHONPATH": str(ROOT),
+        # These writers are scripts saving in tight loops, not web requests: they wait
+        # for the lock as long as commands do (a request's bounded wait is tested in
+        # test_faults.py).
+        "SEARCH_REQUEST_LOCK_WAIT": "60",
     }
 
     outputs = itertools.count()

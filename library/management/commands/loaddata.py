@@ -3,8 +3,10 @@
 Django's own command saves raw objects without model validation and reports errors by
 database id. This subclass checks every JSON fixture of the load first (see
 `library.fixtures`), and refuses the whole load with a message naming the file, the
-record and the field. Everything still happens in Django's single transaction, so a
-failure leaves the database exactly as it was.
+record and the field. Records of the other serialisation formats (XML, YAML) are
+validated one by one as they are saved (`save_obj`), since only JSON is read up front.
+Everything still happens in Django's single transaction, so a failure leaves the
+database exactly as it was.
 
 Raw saves skip `Article.save()`, so after the load (still in its transaction) a
 review date without a next-review date gets the default one, and each loaded article
@@ -23,12 +25,19 @@ import time
 from pathlib import Path
 
 from django.core import serializers
+from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 from django.core.management.commands.loaddata import Command as DjangoLoaddataCommand
 from django.db.models.signals import post_save
 
 from library import history
-from library.fixtures import FixtureError, fill_review_due, plan_load, validate_fixture_files
+from library.fixtures import (
+    LIBRARY_MODELS,
+    FixtureError,
+    fill_review_due,
+    plan_load,
+    validate_fixture_files,
+)
 from library.models import Article, remembering_natural_keys
 
 PROGRESS_EVERY = 250  # articles between progress lines on a terminal
@@ -131,3 +140,27 @@ class Command(DjangoLoaddataCommand):
             f"{len(plan['update'])} to update, {len(plan['unchanged'])} unchanged. "
             "Nothing was written."
         )
+
+    def save_obj(self, obj):
+        """Validate each library record, whatever its format, before its raw save."""
+        instance = obj.object
+        if instance._meta.label_lower in LIBRARY_MODELS:
+            exclude = [
+                f.name for f in instance._meta.get_fields() if f.many_to_many or f.auto_created
+            ]
+            try:
+                instance.full_clean(
+                    exclude=exclude, validate_unique=False, validate_constraints=False
+                )
+            except ValidationError as error:
+                slug = getattr(instance, "slug", "") or "?"
+                problems = [
+                    f"{instance._meta.label_lower} (slug “{slug}”): "
+                    f"{'record' if name == '__all__' else f'field {name!r}'}: {message}"
+                    for name, messages in error.message_dict.items()
+                    for message in messages
+                ]
+                raise CommandError(
+                    "Nothing was loaded: the record below is invalid.\n" + "\n".join(problems)
+                ) from None
+        return super().save_obj(obj)

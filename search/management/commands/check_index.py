@@ -3,7 +3,9 @@
 Exits with status 1 when they differ, so monitoring and deploy scripts can act on it:
 published articles missing from the index, documents older than their article
 (stale), documents for articles that are gone or unpublished (orphaned), and updates
-that failed after a save and wait to be retried. `--fix` repairs all of them.
+that failed after a save and wait to be retried. `--fix` repairs all of them, and
+rebuilds an index that cannot be read at all (a truncated or missing file). Leftovers
+of a rebuild that was killed are removed first, and listed.
 """
 
 from __future__ import annotations
@@ -29,6 +31,11 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         self.verbosity = options["verbosity"]
+        try:
+            for line in index.remove_abandoned():
+                self._say(f"Removed {line}.")
+        except Exception as exc:
+            raise CommandError(f"Could not check the search index: {exc}") from exc
         diff, pending = self._check()
         if diff.in_sync and not pending:
             self._say(
@@ -41,7 +48,7 @@ class Command(BaseCommand):
         if not options["fix"]:
             raise CommandError(self._summary(diff, pending), returncode=1)
         try:
-            if diff.index_exists:
+            if diff.index_exists and diff.damage is None:
                 result = index.update_changed()
             else:
                 rebuilt = index.rebuild()
@@ -59,8 +66,18 @@ class Command(BaseCommand):
         self._say(self.style.SUCCESS("The search index now matches the database."))
 
     def _check(self) -> tuple[index.IndexDiff, set[int]]:
-        diff = index.compare()
-        pending = index.pending_article_ids()
+        try:
+            diff = index.compare()
+            pending = index.pending_article_ids()
+        except Exception as exc:
+            raise CommandError(f"Could not check the search index: {exc}") from exc
+        if diff.damage is not None:
+            self._say(
+                f"The search index cannot be read: it is damaged (a file is missing, "
+                f"truncated or corrupt: {diff.damage}). Readers are told search is "
+                "temporarily unavailable; browsing still works from the database."
+            )
+            return diff, pending
         self._say(
             f"Database: {diff.database_count} published articles. "
             f"Index: {diff.index_count} documents."
@@ -92,6 +109,11 @@ class Command(BaseCommand):
             f"{len(diff.orphaned)} orphaned",
             f"{len(pending)} failed update(s) pending",
         ]
+        if diff.damage is not None:
+            return (
+                "The search index is damaged and cannot be read. "
+                "Run `manage.py check_index --fix` (or `manage.py rebuild_index`) to rebuild it."
+            )
         prefix = "" if diff.index_exists else "the index does not exist; "
         return (
             f"The search index differs from the database: {prefix}{', '.join(parts)}. "

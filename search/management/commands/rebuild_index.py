@@ -32,6 +32,8 @@ class Command(BaseCommand):
         if verbosity > 0 and self.stdout.isatty():
             progress = self._progress_bar(Article.objects.published(include_scheduled=True).count())
         try:
+            for line in index.remove_abandoned():
+                self.stdout.write(f"Removed {line}.")
             result = index.rebuild(progress=progress)
         except Exception as exc:
             raise CommandError(f"Rebuilding the search index failed: {exc}") from exc

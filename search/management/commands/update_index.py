@@ -34,7 +34,11 @@ class Command(BaseCommand):
         since = self._parse_since(options["since"]) if options["since"] else index.last_updated()
         pending = index.pending_update_count()
         try:
+            for line in index.remove_abandoned():
+                self.stdout.write(f"Removed {line}.")
             result = index.update_changed(since=since)
+        except index.IndexDamaged as exc:
+            raise CommandError(f"Nothing was updated: {exc}.") from exc
         except Exception as exc:
             raise CommandError(f"Updating the search index failed: {exc}") from exc
         index.mark_updated(started)

@@ -1,0 +1,79 @@
+"""The readers of `make loadtest`: locust users browsing and searching like people do.
+
+Each user sends its next request as soon as the last one answers (no think time), so
+the number of users is the number of requests in flight. Queries come from the
+benchmark's query set; slugs from the file the driver writes (`LOADTEST_SLUGS`).
+Every answer of 500 or above is counted as a failure by locust and, by status, in
+the file named by `LOADTEST_5XX`, which the driver reads.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from collections import Counter
+from pathlib import Path
+
+from locust import HttpUser, constant, events, task
+
+QUERIES = [
+    line.strip()
+    for line in Path(__file__).parents[1].joinpath("bench", "queries.txt").read_text().splitlines()
+    if line.strip() and not line.startswith(("#", "["))
+]
+SLUGS = json.loads(Path(os.environ["LOADTEST_SLUGS"]).read_text())
+PREFIXES = ["mu", "lup", "stem c", "cord", "psor", "hsct", "type 1", "crohn", "scler"]
+server_errors: Counter = Counter()
+
+
+@events.request.add_listener
+def count_server_errors(response=None, **_kwargs) -> None:
+    status = getattr(response, "status_code", 0) or 0
+    if status >= 500:
+        server_errors[status] += 1
+
+
+@events.quitting.add_listener
+def write_server_errors(**_kwargs) -> None:
+    Path(os.environ["LOADTEST_5XX"]).write_text(json.dumps(dict(server_errors)))
+
+
+class Reader(HttpUser):
+    wait_time = constant(0)
+
+    def _get(self, path: str, name: str, **params) -> None:
+        with self.client.get(path, params=params, name=name, catch_response=True) as response:
+            if response.status_code >= 400:
+                response.failure(f"HTTP {response.status_code}")
+
+    @task(4)
+    def search_page(self) -> None:
+        self._get("/articles/", "/articles/?q=", q=random.choice(QUERIES))
+
+    @task(3)
+    def article_page(self) -> None:
+        self._get(f"/articles/{random.choice(SLUGS['articles'])}/", "/articles/<slug>/")
+
+    @task(2)
+    def facet_page(self) -> None:
+        kind = random.choice(["disease", "therapy", "tag"])
+        self._get("/articles/", "/articles/?<facet>=", **{kind: random.choice(SLUGS[kind])})
+
+    @task(1)
+    def list_pages(self) -> None:
+        choice = random.choice(["/", "/diseases/", "/therapies/", "/articles/"])
+        params = {"page": random.randint(1, 50)} if choice == "/articles/" else {}
+        self._get(choice, "lists: /, /diseases/, /therapies/, /articles/?page=", **params)
+
+    @task(1)
+    def taxonomy_page(self) -> None:
+        self._get(f"/diseases/{random.choice(SLUGS['disease'])}/", "/diseases/<slug>/")
+
+    @task(2)
+    def search_api(self) -> None:
+        self._get("/api/search/", "/api/search/?q=", q=random.choice(QUERIES))
+
+    @task(2)
+    def suggest_api(self) -> None:
+        self._get("/api/suggest/", "/api/suggest/?q=", q=random.choice(PREFIXES))

@@ -2,61 +2,48 @@
 
 Reported through Django's check framework (never raised at import), so `manage.py
 check` names the problem and the site still starts far enough to say what is wrong.
+Each configured backend checks its own settings (`SearchBackend.check()`): the
+Whoosh backend its directory, the PostgreSQL backend its database.
 """
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 from django.conf import settings
 from django.core import checks
+from django.utils.module_loading import import_string
+
+ENGINES = ("whoosh", "postgres")
 
 
-def check_index_dir(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
-    """The index directory must be writable, or creatable under a writable parent."""
-    raw = getattr(settings, "SEARCH_INDEX_DIR", None)
-    if not raw:
-        return [
+def check_search_backends(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """`SEARCH_BACKEND` names a known engine, and every configured backend is usable."""
+    messages: list[checks.CheckMessage] = []
+    engine = getattr(settings, "SEARCH_BACKEND", None)
+    if engine is not None and engine not in ENGINES:
+        messages.append(
             checks.Error(
-                "SEARCH_INDEX_DIR is not set.",
-                hint="Set the SEARCH_INDEX_DIR environment variable to a writable directory.",
-                id="search.E001",
+                f"SEARCH_BACKEND is {engine!r}; the search engine must be one of "
+                + ", ".join(ENGINES)
+                + ".",
+                hint="Set the SEARCH_BACKEND environment variable to whoosh or postgres.",
+                id="search.E011",
             )
-        ]
-    path = Path(raw)
-    if path.exists():
-        if not path.is_dir():
-            return [
+        )
+    for alias, config in settings.SEARCH_BACKENDS.items():
+        config = dict(config)
+        try:
+            backend_class = import_string(config.pop("BACKEND"))
+        except (ImportError, KeyError) as exc:
+            messages.append(
                 checks.Error(
-                    f"SEARCH_INDEX_DIR {path} exists but is not a directory.",
-                    hint="Point SEARCH_INDEX_DIR at a directory.",
-                    id="search.E002",
+                    f"Search backend {alias!r} cannot be loaded: {exc}",
+                    id="search.E012",
                 )
-            ]
-        if not os.access(path, os.W_OK | os.X_OK):
-            return [
-                checks.Error(
-                    f"SEARCH_INDEX_DIR {path} is not writable by this process.",
-                    hint="Fix its permissions or point SEARCH_INDEX_DIR elsewhere.",
-                    id="search.E003",
-                )
-            ]
-        return []
-    parent = path.parent
-    while not parent.exists() and parent != parent.parent:
-        parent = parent.parent
-    if not (parent.is_dir() and os.access(parent, os.W_OK | os.X_OK)):
-        return [
-            checks.Error(
-                f"SEARCH_INDEX_DIR {path} does not exist and cannot be created "
-                f"({parent} is not a writable directory).",
-                hint="Create the directory or point SEARCH_INDEX_DIR elsewhere.",
-                id="search.E004",
             )
-        ]
-    return []
+            continue
+        messages.extend(backend_class(alias, config).check())
+    return messages
 
 
 def register() -> None:
-    checks.register(check_index_dir, "search")
+    checks.register(check_search_backends, "search")

@@ -19,23 +19,32 @@ Last save wins
 --------------
 Two processes saving the same article could otherwise read the database and write the
 index in crossed order (P1 reads v1, P2 reads and writes v2, P1 writes v1). Every
-"read the database, write the index" step therefore runs under an exclusive file lock
-(`fcntl.flock` on `SEARCH_INDEX_DIR/.sync.lock`), so whoever writes last also read
-last, after every commit that preceded it.
+"read the database, write the index" step therefore runs under the backend's sync lock
+(`SearchBackend.sync_lock`: an `flock` in the index directory for Whoosh, advisory
+locks for PostgreSQL), so whoever writes last also read last, after every commit
+that preceded it.
+
+Transactional backends
+----------------------
+A backend whose index lives in the database (`transactional = True`, PostgreSQL) is
+written inside the transaction that changes the articles: `record_change()` syncs at
+once, in a savepoint, holding per-article locks until the transaction ends. The index
+then commits or rolls back with the save and cannot drift from it.
 
 Rebuilds while editors save
 ---------------------------
 `rebuild()` builds a new index aside through the backend's atomic `rebuild()` without
-holding the lock (editors' saves would wait for minutes otherwise). While it runs, a
-marker file makes every sync also append its article ids to a journal (deletions
-and many-to-many changes included). After the swap, under the lock, the rebuild
+holding the lock (editors' saves would wait for minutes otherwise). While it runs,
+every sync also records its article ids in the backend's journal (deletions and
+many-to-many changes included). After the swap, under the lock, the rebuild
 re-syncs the journal, the queued failures and every article with `updated_at >= start`,
 so nothing saved during the rebuild is lost.
 
 Failures
 --------
 An index error never breaks an editor's save: the after-commit sync logs it
-(logger "search") and stores the article ids as `PendingIndexUpdate` rows, which
+(logger "search") and stores the article ids as `PendingIndexUpdate` rows for the index
+that failed (`SearchBackend.identity`: with Whoosh, each machine's own), which
 `update_index` and `check_index --fix` retry and the admin counts with
 `pending_update_count()`. The rows are written *before* the sync waits for the lock
 and deleted once it succeeds, so a timeout, an error or a worker killed mid-wait
@@ -55,14 +64,11 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-import errno
-import fcntl
 import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
@@ -73,27 +79,24 @@ from search.backends import get_backend
 from search.backends.base import (
     SearchDocument,
     SearchUnavailable,
-    owner_is_gone,
-    owner_tag,
     waiting_at_most,
+)
+from search.backends.files import (  # noqa: F401 (re-exported: raised by index_lock, tests)
+    LOCK_FILE,
+    REBUILD_JOURNAL,
+    REBUILD_MARKER,
+    IndexLockTimeout,
 )
 from search.documents import CHUNK_SIZE, documents_for, iter_documents
 from search.models import IndexState, PendingIndexUpdate
 
 logger = logging.getLogger("search")
 
-LOCK_FILE = ".sync.lock"
-REBUILD_MARKER = ".rebuild-in-progress"
-REBUILD_JOURNAL = ".rebuild-journal"
 #: How long a command's sync waits for another process's sync before giving up.
 LOCK_TIMEOUT = 60.0
 #: The default of `settings.SEARCH_REQUEST_LOCK_WAIT`: how long a save's after-commit
 #: sync waits for the locks before it gives up and leaves the articles queued.
 REQUEST_LOCK_WAIT = 3.0
-
-
-class IndexLockTimeout(OSError):
-    """Another process held the sync lock for longer than `LOCK_TIMEOUT` seconds."""
 
 
 # --- Recording changes -------------------------------------------------------
@@ -145,9 +148,27 @@ def record_change(article_ids: Iterable[int], *, using: str = DEFAULT_DB_ALIAS) 
     if batch is not None and batch.is_waiting():
         batch.ids |= ids
         return
+    if get_backend().transactional:
+        _sync_in_transaction(ids, using=using)
+        return
     batch = batches[using] = _Batch(using)
     batch.ids |= ids
     transaction.on_commit(batch, using=using)
+
+
+def _sync_in_transaction(ids: set[int], *, using: str) -> None:
+    """Index now, inside the caller's transaction, in a savepoint: an index error rolls
+    back only the index write and queues the articles, never the editor's save."""
+    try:
+        with transaction.atomic(using=using):
+            update_articles(ids, using=using)
+    except Exception as exc:
+        logger.exception(
+            "Search index update failed for %d article(s) %s; queued for update_index",
+            len(ids),
+            _sample(ids),
+        )
+        _remember_failure(ids, exc, using=using)
 
 
 def request_lock_wait() -> float:
@@ -184,10 +205,14 @@ def _queue(ids: set[int], error: str, *, using: str) -> None:
     """Upsert `PendingIndexUpdate` rows; an empty error means "sync under way"."""
     now = timezone.now()
     try:
+        index = get_backend().identity
         PendingIndexUpdate.objects.using(using).bulk_create(
-            [PendingIndexUpdate(article_id=pk, failed_at=now, error=error) for pk in ids],
+            [
+                PendingIndexUpdate(index=index, article_id=pk, failed_at=now, error=error)
+                for pk in ids
+            ],
             update_conflicts=True,
-            unique_fields=["article_id"],
+            unique_fields=["index", "article_id"],
             update_fields=["failed_at", "error"],
         )
     except Exception:
@@ -195,27 +220,29 @@ def _queue(ids: set[int], error: str, *, using: str) -> None:
 
 
 def pending_update_count(*, using: str = DEFAULT_DB_ALIAS) -> int:
-    """How many articles wait for a failed index update to be retried (for the admin)."""
-    return PendingIndexUpdate.objects.using(using).count()
+    """How many articles wait for a failed update of this machine's index (for the admin)."""
+    return _pending(using).count()
 
 
 def pending_article_ids(*, using: str = DEFAULT_DB_ALIAS) -> set[int]:
-    return set(PendingIndexUpdate.objects.using(using).values_list("article_id", flat=True))
+    return set(_pending(using).values_list("article_id", flat=True))
+
+
+def _pending(using: str):
+    """The queued failures of the configured index, not of another machine's."""
+    return PendingIndexUpdate.objects.using(using).filter(index=get_backend().identity)
 
 
 # --- The lock ------------------------------------------------------------------
 
 
-def _index_dir() -> Path:
-    return Path(settings.SEARCH_INDEX_DIR)
-
-
 @contextlib.contextmanager
-def index_lock(timeout: float | None = None) -> Iterator[None]:
-    """Hold the cross-process sync lock; re-entrant within a thread.
+def index_lock(timeout: float | None = None, ids: Iterable[int] | None = None) -> Iterator[None]:
+    """Hold the backend's cross-process sync lock; re-entrant within a thread.
 
     Waits up to `timeout` seconds (default `LOCK_TIMEOUT`), then raises
-    `IndexLockTimeout` so a stuck process cannot hang every web worker.
+    `IndexLockTimeout` so a stuck process cannot hang every web worker. `ids` lets
+    a backend lock only those articles.
     """
     if getattr(_state, "lock_depth", 0):
         _state.lock_depth += 1
@@ -224,30 +251,12 @@ def index_lock(timeout: float | None = None) -> Iterator[None]:
         finally:
             _state.lock_depth -= 1
         return
-    directory = _index_dir()
-    directory.mkdir(parents=True, exist_ok=True)
-    deadline = time.monotonic() + (LOCK_TIMEOUT if timeout is None else timeout)
-    with open(directory / LOCK_FILE, "a+b") as handle:
-        delay = 0.002
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except OSError as exc:
-                if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
-                    raise
-                if time.monotonic() >= deadline:
-                    raise IndexLockTimeout(
-                        f"Timed out waiting for the search index lock in {directory}"
-                    ) from None
-                time.sleep(delay)
-                delay = min(delay * 2, 0.05)
+    with get_backend().sync_lock(ids, LOCK_TIMEOUT if timeout is None else timeout):
         _state.lock_depth = 1
         try:
             yield
         finally:
             _state.lock_depth = 0
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 # --- Syncing -------------------------------------------------------------------
@@ -284,7 +293,7 @@ def update_articles(
     result = SyncResult()
     for start in range(0, len(ids), chunk_size):
         chunk = ids[start : start + chunk_size]
-        with index_lock(lock_wait):
+        with index_lock(lock_wait, ids=chunk):
             read_at = timezone.now()
             documents = list(documents_for(chunk, chunk_size=chunk_size))
             gone = set(chunk) - {doc.id for doc in documents}
@@ -292,10 +301,8 @@ def update_articles(
                 result.indexed += backend.index(documents)
             if gone:
                 result.removed += backend.remove(sorted(gone))
-            _journal(chunk)
-        PendingIndexUpdate.objects.using(using).filter(
-            article_id__in=chunk, failed_at__lte=read_at
-        ).delete()
+            backend.journal(chunk)
+        _pending(using).filter(article_id__in=chunk, failed_at__lte=read_at).delete()
     return result
 
 
@@ -435,7 +442,7 @@ def rebuild(progress: Callable[[int], None] | None = None) -> RebuildResult:
     backend = get_backend()
     with index_lock():
         started = timezone.now()
-        _start_journal()
+        backend.start_journal()
     began = time.monotonic()
     try:
         documents: Iterator[SearchDocument] = iter_documents()
@@ -444,16 +451,16 @@ def rebuild(progress: Callable[[int], None] | None = None) -> RebuildResult:
         count = backend.rebuild(documents)
         seconds = time.monotonic() - began
         with index_lock():
-            ids = _read_journal() | pending_article_ids()
+            ids = backend.read_journal() | pending_article_ids()
             ids |= set(Article.objects.filter(updated_at__gte=started).values_list("pk", flat=True))
             # Deliberately no compare(): every recorded change is in the journal, and
             # reading the whole index here would cost a full scan (and keep a reader
             # open in this process). Unrecorded changes are check_index's job.
             caught_up = update_articles(ids)
-            _end_journal()
+            backend.end_journal()
     except BaseException:
         with index_lock():
-            _end_journal()
+            backend.end_journal()
         raise
     mark_updated(started)
     return RebuildResult(indexed=count, seconds=seconds, caught_up=caught_up)
@@ -468,59 +475,19 @@ def _reporting(
             progress(count)
 
 
-def _start_journal() -> None:
-    directory = _index_dir()
-    (directory / REBUILD_JOURNAL).write_text("")
-    (directory / REBUILD_MARKER).write_text(f"{owner_tag()} {timezone.now().isoformat()}\n")
-
-
-def _journal(ids: Iterable[int]) -> None:
-    # Called under the lock: appends from several processes never interleave.
-    directory = _index_dir()
-    try:
-        owner = (directory / REBUILD_MARKER).read_text()
-    except FileNotFoundError:
-        return
-    if owner_is_gone(owner):  # the rebuild was killed: nobody will read the journal
-        logger.warning("Removed the journal of a rebuild that died (process %s)", owner.split()[0])
-        _end_journal()
-        return
-    with open(directory / REBUILD_JOURNAL, "a") as journal:
-        journal.write("".join(f"{pk}\n" for pk in ids))
-
-
-def _read_journal() -> set[int]:
-    try:
-        text = (_index_dir() / REBUILD_JOURNAL).read_text()
-    except FileNotFoundError:
-        return set()
-    return {int(line) for line in text.split() if line.isdigit()}
-
-
-def _end_journal() -> None:
-    for name in (REBUILD_MARKER, REBUILD_JOURNAL):
-        with contextlib.suppress(FileNotFoundError):
-            (_index_dir() / name).unlink()
-
-
 def remove_abandoned() -> list[str]:
-    """Remove what a rebuild killed mid-way left: its marker and journal, and the
-    backend's half-built index. Returns one line per thing removed, for the commands.
+    """Remove what a rebuild killed mid-way left: its journal (the backend's: files or
+    rows), and the backend's half-built index. Returns one line per thing removed,
+    for the commands.
 
     Only leftovers whose process is dead on this machine are removed; the live index
     is the old, complete one, so nothing needs replaying.
     """
     removed = []
     with index_lock():
-        try:
-            owner = (_index_dir() / REBUILD_MARKER).read_text()
-        except FileNotFoundError:
-            owner = None
-        if owner is not None and owner_is_gone(owner):
-            _end_journal()
-            removed.append(
-                f"the marker and journal of a rebuild that died (process {owner.split()[0]})"
-            )
+        line = get_backend().clear_abandoned_rebuild()
+        if line:
+            removed.append(line)
     removed += get_backend().remove_abandoned()
     for line in removed:
         logger.warning("Removed %s", line)

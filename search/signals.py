@@ -35,13 +35,17 @@ def article_taxonomy_changed(
     sender, instance, action: str, reverse: bool, pk_set, using: str, **kwargs
 ) -> None:
     """Both sides: `article.diseases.add(d)` and `disease.articles.add(article)`."""
-    if action not in ("post_add", "post_remove", "pre_clear"):
+    if action == "pre_clear" and reverse:
+        # After the clear the relation is gone and pk_set is None: ask now, record
+        # after (a backend syncing at once must see the relation already cleared).
+        instance._search_clearing = _article_ids(instance, using)
+        return
+    if action not in ("post_add", "post_remove", "post_clear"):
         return
     if not reverse:
         record_change([instance.pk], using=using)
-    elif action == "pre_clear":
-        # After the clear the relation is gone and pk_set is None: ask now.
-        record_change(_article_ids(instance, using), using=using)
+    elif action == "post_clear":
+        record_change(instance.__dict__.pop("_search_clearing", ()), using=using)
     else:
         record_change(pk_set or (), using=using)
 
@@ -58,7 +62,11 @@ def term_saved(sender, instance, created: bool, using: str, **kwargs) -> None:
 
 def term_deleting(sender, instance, using: str, **kwargs) -> None:
     # The through rows are deleted without m2m_changed; collect the ids while they exist.
-    record_change(_article_ids(instance, using), using=using)
+    instance._search_deleting = _article_ids(instance, using)
+
+
+def term_deleted(sender, instance, using: str, **kwargs) -> None:
+    record_change(instance.__dict__.pop("_search_deleting", ()), using=using)
 
 
 def _article_ids(term, using: str) -> list[int]:
@@ -82,3 +90,4 @@ def connect() -> None:
         label = model._meta.model_name
         post_save.connect(term_saved, sender=model, dispatch_uid=f"search.{label}_saved")
         pre_delete.connect(term_deleting, sender=model, dispatch_uid=f"search.{label}_deleting")
+        post_delete.connect(term_deleted, sender=model, dispatch_uid=f"search.{label}_deleted")

@@ -134,14 +134,20 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Search -----------------------------------------------------------------
-# Shaped like CACHES: swapping the engine is a change of BACKEND here.
+# Shaped like CACHES: swapping the engine is a change of BACKEND here. SEARCH_BACKEND
+# picks one: "postgres" (the index is a table in the database, shared by every web
+# machine; the default on PostgreSQL) or "whoosh" (a directory on this machine; the
+# default otherwise). `manage.py check` reports a choice the database cannot serve.
 
+_ON_POSTGRES = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+SEARCH_BACKEND = os.environ.get("SEARCH_BACKEND", "postgres" if _ON_POSTGRES else "whoosh")
 SEARCH_INDEX_DIR = Path(os.environ.get("SEARCH_INDEX_DIR", VAR_DIR / "search_index"))
 SEARCH_BACKENDS = {
-    "default": {
-        "BACKEND": "search.backends.whoosh.WhooshBackend",
-        "PATH": SEARCH_INDEX_DIR,
-    }
+    "default": (
+        {"BACKEND": "search.backends.postgres.PostgresBackend", "DATABASE": "default"}
+        if SEARCH_BACKEND == "postgres"
+        else {"BACKEND": "search.backends.whoosh.WhooshBackend", "PATH": SEARCH_INDEX_DIR}
+    )
 }
 # Seconds an editor's save waits for the index lock before queueing the update for
 # `update_index`; keep it well under the web server's timeout (gunicorn --timeout).

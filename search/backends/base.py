@@ -16,6 +16,9 @@ import socket
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
+
+from search.backends import files
 
 ORDERINGS = ("relevance", "-published_on", "published_on", "title")
 FACETS = ("disease", "therapy", "tag", "year")
@@ -163,11 +166,58 @@ class SearchPage:
 
 
 class SearchBackend:
-    """Base class: each method states the contract every engine must keep."""
+    """Base class: each method states the contract every engine must keep.
+
+    The sync bookkeeping (`sync_lock` and the rebuild journal) defaults to files in
+    the index directory `params["PATH"]` (see `search.backends.files`); a backend
+    whose index is not a local directory overrides all of it.
+    """
+
+    #: True when index writes join the caller's database transaction, so
+    #: `search.index` syncs at once instead of after the commit.
+    transactional = False
 
     def __init__(self, alias: str, params: dict) -> None:
         self.alias = alias
         self.params = params
+
+    @property
+    def identity(self) -> str:
+        """Which index this is, for the queue of failed updates: a directory index is
+        one per machine, so the host is part of its identity."""
+        return f"{socket.gethostname()}:{self.params.get('PATH', self.alias)}"
+
+    def _directory(self) -> Path:
+        return Path(self.params["PATH"])
+
+    def sync_lock(self, ids: Iterable[int] | None = None, timeout: float = 60.0):
+        """A context manager serialising "read the database, write the index" with every
+        other process writing this index. Raises `files.IndexLockTimeout` after
+        `timeout` seconds. `ids` names the articles concerned (a backend may lock
+        only those); None means the whole index."""
+        return files.file_lock(self._directory(), timeout)
+
+    def check(self) -> list:
+        """System-check messages about this backend's own settings (see search.checks)."""
+        return files.check_directory(self.params.get("PATH"))
+
+    def start_journal(self) -> None:
+        """From now on, `journal()` records the ids synced (a rebuild is running)."""
+        files.start_journal(self._directory())
+
+    def journal(self, ids: Iterable[int]) -> None:
+        """Record synced ids if a rebuild is running; called under `sync_lock`."""
+        files.journal(self._directory(), ids)
+
+    def read_journal(self) -> set[int]:
+        return files.read_journal(self._directory())
+
+    def end_journal(self) -> None:
+        files.end_journal(self._directory())
+
+    def clear_abandoned_rebuild(self) -> str | None:
+        """Forget the journal of a rebuild whose process died; say what was removed."""
+        return files.clear_abandoned_rebuild(self._directory())
 
     def index(self, documents: Iterable[SearchDocument]) -> int:
         """Add or replace these documents (matched by id) in one batch; return how many.

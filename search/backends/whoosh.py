@@ -70,7 +70,6 @@ import dataclasses
 import datetime
 import fcntl
 import heapq
-import html
 import itertools
 import logging
 import math
@@ -126,16 +125,15 @@ from search.backends.query import (
     relaxation_steps,
     suggestion_helps,
 )
+from search.backends.text import SNIPPET_CHARS
+from search.backends.text import highlight as text_highlight
 from search.backends.whoosh_analysis import (
-    WORD_RE,
     CompletionTokenizer,
     FoldedText,
     FoldingTokenizer,
     analyse,
     analyse_unstemmed,
-    candidate_pattern,
     fold,
-    fold_for_scan,
     normalize_word,
 )
 
@@ -156,8 +154,6 @@ REBUILD_PROCESSES = min(2, os.cpu_count() or 1)
 SECTION_WEIGHTS = {"title": 4.0, "summary": 2.0, "taxonomy": 2.0, "body": 1.0}
 VOCABULARY_PREFIX = "vocab:"  # ids of the pseudo-documents carrying taxonomy words
 MAX_PER_PAGE = 100
-SNIPPET_CHARS = 240
-SCAN_CHARS = 20_000  # how far into a body highlighting looks for a match
 FACET_FIELDS = {"disease": "disease", "therapy": "therapy", "tag": "tag", "year": "year"}
 
 
@@ -629,77 +625,6 @@ def _decode_positions(value: bytes) -> itertools.accumulate:
 # --- Highlighting -------------------------------------------------------------------
 
 
-def _words_between(text: str, start: int, end: int) -> bool:
-    """Whether `text[start:end]` holds a word the index keeps (stop words do not count)."""
-    return any(normalize_word(w) for w in WORD_RE.findall(text, start, end) if w != "\n")
-
-
-def _marks(
-    text: str, terms: frozenset[str], phrases: tuple[tuple[str, ...], ...], pattern
-) -> list[tuple[int, int, str]]:
-    """(start, end, key) of every mark in `text`: single terms, and phrases whole.
-
-    `key` names what was matched (a term, or a phrase's tokens joined), so passages
-    can be compared by how many distinct query terms they show.
-    """
-    scan = text[:SCAN_CHARS]
-    folded = fold_for_scan(scan)
-    found = [
-        (m.start(), m.end(), normalize_word(scan[m.start() : m.end()]))
-        for m in pattern.finditer(folded)
-    ]
-    marks: list[tuple[int, int, str]] = []
-    n = 0
-    while n < len(found):
-        start, end, term = found[n]
-        for phrase in phrases:
-            size = len(phrase)
-            window = found[n : n + size]
-            if (
-                len(window) == size
-                and all(w[2] == t for w, t in zip(window, phrase, strict=True))
-                and not any(
-                    _words_between(scan, window[i][1], window[i + 1][0]) for i in range(size - 1)
-                )
-            ):
-                marks.append((start, window[-1][1], " ".join(phrase)))
-                n += size
-                break
-        else:
-            if term in terms:
-                marks.append((start, end, term))
-            n += 1
-    return marks
-
-
-def _escape_start(text: str, size: int = SNIPPET_CHARS) -> str:
-    if len(text) <= size:
-        return html.escape(text)
-    cut = text.rfind(" ", 0, size)
-    return html.escape(text[: cut if cut > size // 2 else size].rstrip()) + "…"
-
-
-def _best_window(
-    marks: list[tuple[int, int, str]], size: int, groups: dict[str, int] | None = None
-) -> tuple[int, int]:
-    """The (distinct query words, -start) best passage of `size` characters: its first mark.
-
-    With `groups`, marks of one query word's synonyms count once (see
-    `CompiledQuery.highlight_groups`).
-    """
-    groups = groups or {}
-    best, best_at = (-1, 0), 0
-    last = 0
-    for first, (start, _end, _key) in enumerate(marks):
-        last = max(last, first)
-        while last + 1 < len(marks) and marks[last + 1][1] - start <= size * 3 // 4:
-            last += 1
-        distinct = len({groups.get(key, key) for _s, _e, key in marks[first : last + 1]})
-        if distinct > best[0]:
-            best, best_at = (distinct, -start), first
-    return best[0], best_at
-
-
 def highlight(
     summary: str,
     body: str,
@@ -708,56 +633,8 @@ def highlight(
     phrases: tuple[tuple[str, ...], ...] = (),
     groups: dict[str, int] | None = None,
 ) -> str:
-    """A snippet of about `size` characters with matched words in <mark>, the rest escaped.
-
-    The passage shown is the one with the most distinct query terms (a term, or a
-    multi-word synonym marked as a whole, never word by word), the summary winning
-    ties; only the folded text is scanned by a compiled regex, and only candidate
-    words are analysed, so a long body costs little.
-    """
-    tokens = terms | {t for phrase in phrases for t in phrase}
-    pattern = candidate_pattern(frozenset(tokens)) if tokens else None
-    if pattern is None:
-        return _escape_start(summary or body, size)
-    best = None
-    for text in (summary, body):
-        if not text:
-            continue
-        marks = _marks(text, terms, phrases, pattern)
-        if not marks:
-            continue
-        distinct, first = _best_window(marks, size, groups)
-        if best is None or distinct > best[0]:
-            best = (distinct, text, marks, first)
-    if best is None:
-        return _escape_start(summary or body, size)
-    _distinct, text, marks, first_index = best
-    first = marks[first_index]
-    if len(text) <= size + size // 4:
-        start, end = 0, len(text)
-    else:
-        start = max(0, first[0] - size // 4)
-        if start:
-            space = text.find(" ", start, first[0])
-            start = space + 1 if space != -1 else first[0]
-        end = min(len(text), start + size)
-        if end < len(text):
-            space = text.rfind(" ", first[1], end)
-            end = space if space != -1 else end
-    parts = ["…"] if start else []
-    position = start
-    for m_start, m_end, _key in marks:
-        if m_start < start:
-            continue
-        if m_end > end:
-            break
-        parts.append(html.escape(text[position:m_start]))
-        parts.append(f"<mark>{html.escape(text[m_start:m_end])}</mark>")
-        position = m_end
-    parts.append(html.escape(text[position:end]))
-    if end < len(text):
-        parts.append("…")
-    return "".join(parts)
+    """`search.backends.text.highlight` with this engine's analyser."""
+    return text_highlight(summary, body, terms, normalize_word, size, phrases, groups)
 
 
 # --- The backend --------------------------------------------------------------------

@@ -12,8 +12,6 @@ cache, so each token costs one regex match and one dict lookup.
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Iterator
 from functools import lru_cache
 
@@ -24,29 +22,20 @@ from whoosh.lang.porter import stem as porter_stem
 from whoosh.system import pack_uint
 
 from search.backends.query import is_abbreviation
-
-# A word, keeping inner apostrophes ("Crohn's", "Crohn\u2019s") so they can be dropped
-# rather than split on; a newline is matched too and opens a position gap.
-WORD_RE = re.compile("\\w+(?:['\u2019\u02bc]\\w+)*|\n", re.UNICODE)
-APOSTROPHES = "'\u2019\u02bc"  # ASCII, typographic and modifier-letter apostrophes
-DROP_APOSTROPHES = str.maketrans("", "", APOSTROPHES)
-
-# Deliberately shorter than Whoosh's STOP_WORDS: "as", "us", "may", "can" and "will"
-# are kept because abbreviations and plain-language questions need them.
-_STOP = "a an and are at be by for from if in is it of on or that the this to was were with"
-STOP_WORDS = frozenset(_STOP.split(" "))
+from search.backends.text import (  # noqa: F401 (re-exported for the Whoosh backend)
+    APOSTROPHES,
+    DROP_APOSTROPHES,
+    STOP_WORDS,
+    WORD_RE,
+    candidate_pattern,
+    fold,
+    fold_for_scan,
+)
 
 # Positions skipped at a newline, so a phrase never matches across two taxonomy
 # names (they are indexed one per line) or across paragraphs.
 LINE_GAP = 8
 MAX_WORD_LENGTH = 64
-
-
-def fold(word: str) -> str:
-    """Lowercase, strip accents and apostrophes: `Crohn\u2019s` → `crohns`, `Barré` → `barre`."""
-    word = unicodedata.normalize("NFKD", word.casefold())
-    word = "".join(ch for ch in word if not unicodedata.combining(ch))
-    return word.translate(DROP_APOSTROPHES)
 
 
 @lru_cache(maxsize=200_000)
@@ -235,36 +224,3 @@ class FoldedText(fields.TEXT):
             encoded = pack_uint(len(deltas)) + dumps(deltas, 2)
             postings.append((term.encode("utf-8"), len(poses), weights[term] * boost, encoded))
         return postings
-
-
-# --- Highlighting support ---------------------------------------------------------
-
-# A length-preserving accent fold, so offsets in the folded text are offsets in the
-# original: each precomposed Latin letter maps to its base letter.
-_FOLD_TABLE: dict[int, str] = {}
-for _cp in range(0xC0, 0x250):
-    _base = "".join(
-        c for c in unicodedata.normalize("NFKD", chr(_cp)) if not unicodedata.combining(c)
-    )
-    if len(_base) == 1 and _base.isascii():
-        _FOLD_TABLE[_cp] = _base
-_FOLD_TABLE.update({ord("\u2019"): "'", ord("\u02bc"): "'"})
-
-
-def fold_for_scan(text: str) -> str:
-    """Fold accents without changing the length of `text` (C-speed `str.translate`)."""
-    return text.translate(_FOLD_TABLE)
-
-
-def candidate_pattern(terms: frozenset[str]) -> re.Pattern | None:
-    """A regex finding words in folded text that may analyse to one of `terms`.
-
-    A Porter stem is nearly always a prefix of the word it came from, minus a final
-    letter ("studi" ← "study"), so the regex matches words starting with the stem
-    less its last letter; each candidate is then confirmed with `normalize_word`.
-    """
-    prefixes = sorted({t[:-1] if len(t) > 3 else t for t in terms if t}, key=len, reverse=True)
-    if not prefixes:
-        return None
-    alternation = "|".join(re.escape(p) for p in prefixes)
-    return re.compile(rf"(?<!\w)(?:{alternation})\w*(?:'\w+)*", re.IGNORECASE)

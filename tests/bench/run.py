@@ -26,6 +26,7 @@ Environment:
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import os
@@ -41,6 +42,7 @@ from pathlib import Path
 
 import psutil
 
+from tests import pg_cluster
 from tests.bench.worker import RESULT_MARK
 
 REPO = Path(__file__).resolve().parents[2]
@@ -64,6 +66,8 @@ REPS = {
 SEARCH_BUDGET = {1000: 60, 10000: 150, 50000: 300}
 
 TARGETS_AT = 10000
+#: The throw-away PostgreSQL cluster of this run, if PostgreSQL is installed.
+POSTGRES_URL: str | None = None
 
 
 class BenchError(RuntimeError):
@@ -133,8 +137,8 @@ class Corpus:
         )
         return env
 
-    def manage(self, *args: str, **kw) -> tuple[str, float]:
-        return run_child([sys.executable, "manage.py", *args], self.env(), self.log, **kw)
+    def manage(self, *args: str, env: dict | None = None) -> tuple[str, float]:
+        return run_child([sys.executable, "manage.py", *args], env or self.env(), self.log)
 
     def worker(self, task: str, env: dict | None = None, **kwargs) -> dict:
         output, peak = run_child(
@@ -283,8 +287,44 @@ def bench_size(size: int, root: Path, static_root: Path, queries) -> dict:
     step("browse", lambda: corpus.worker("browse", reps=reps("browse", size)))
     step("loaddata", lambda: [loaddata_once(corpus, n) for n in range(reps("loaddata", size))])
     step("incremental", lambda: corpus.worker("incremental", reps=reps("incremental", size)))
+    if POSTGRES_URL:
+        step("postgres", lambda: bench_postgres(corpus, queries))
     if not os.environ.get("BENCH_KEEP"):
         shutil.rmtree(corpus.dir, ignore_errors=True)
+    return out
+
+
+def bench_postgres(corpus: Corpus, queries) -> dict:
+    """The same corpus (same seed) on PostgreSQL with the PostgreSQL search backend:
+    rebuild, the results page for every query, and save to searchable."""
+    import psycopg
+
+    size, name = corpus.size, f"bench_{corpus.size}"
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {name}")
+        admin.execute(f"CREATE DATABASE {name}")
+    env = corpus.env()
+    env.update(DATABASE_URL=POSTGRES_URL.rsplit("/", 1)[0] + "/" + name, SEARCH_BACKEND="postgres")
+    for args in (
+        ["migrate", "--no-input", "-v0"],
+        ["loaddata", "taxonomy", "-v0"],
+        ["generate_articles", "--count", str(size), "--seed", str(SEED)],
+    ):
+        corpus.manage(*args, env=env)
+    out = {
+        "rebuild": [corpus.worker("rebuild", env=env) for _ in range(reps("rebuild", size))],
+        "search": corpus.worker(
+            "search",
+            env=env,
+            queries=queries,
+            reps=reps("search", size),
+            baseline_reps=0,
+            budget=SEARCH_BUDGET.get(size, 300),
+            naive_path="",
+            fts_path="",
+        ),
+        "incremental": corpus.worker("incremental", env=env, reps=reps("incremental", size)),
+    }
     return out
 
 
@@ -432,6 +472,8 @@ def analyse(size_result: dict) -> dict:
             "cpu_seconds": _cpu(runs),
             "loaddata_returned": summary([r["loaddata_returned"] for r in runs]),
         }
+    if "postgres" in size_result:
+        res["postgres"] = analyse({**size_result["postgres"], "size": size_result["size"]})
     if "incremental" in size_result:
         inc = size_result["incremental"]
         res["incremental"] = {
@@ -561,6 +603,27 @@ def table(analysed: dict[int, dict]) -> list[str]:
     return lines
 
 
+def engine_table(analysed: dict[int, dict]) -> list[str]:
+    """The PostgreSQL backend beside Whoosh on the same corpus, in the same run."""
+    lines = ["Whoosh and PostgreSQL backends (median / p95):"]
+    for size, res in analysed.items():
+        for engine, part in (("whoosh", res), ("postgres", res.get("postgres") or {})):
+            page = (part.get("search") or {}).get("page")
+            rebuild = part.get("rebuild")
+            save = (part.get("incremental") or {}).get("save_to_searchable")
+            if not (page or rebuild or save):
+                continue
+            lines.append(
+                f"  {size:>6,} {engine:8} results page {ms(page and page['median'])} / "
+                f"{ms(page and page['p95'])}; rebuild "
+                f"{rate(rebuild) if rebuild else float('nan'):,.0f} docs/s; save to searchable "
+                f"{ms(save and save['median'])} / {ms(save and save['p95'])}"
+            )
+    if len(lines) == 1:
+        lines.append("  PostgreSQL not installed: `apt-get install postgresql` to compare.")
+    return lines
+
+
 def kind_table(analysed: dict[int, dict]) -> list[str]:
     lines = [
         "| size | query kind | page p95 | API p95 | raw Whoosh p95 | FTS5 p95 | icontains p95 |",
@@ -617,6 +680,16 @@ def targets(analysed: dict[int, dict]) -> list[dict]:
         )
     else:
         check("search page p95 on questions <= 1.5x keyword p95", None, "not measured")
+    pg_page = ((res.get("postgres") or {}).get("search") or {}).get("page")
+    if pg_page and s and "page" in s:
+        pg_cpu = (res["postgres"].get("search_cpu") or {}).get("page")
+        cpu = (res.get("search_cpu") or {}).get("page")
+        check(
+            "PostgreSQL results page p95 <= Whoosh results page p95",
+            pg_page["p95"] <= s["page"]["p95"],
+            f"{ms(pg_page['p95'])} vs {ms(s['page']['p95'])}",
+            cpu_ok=pg_cpu["p95"] <= cpu["p95"] if pg_cpu and cpu else None,
+        )
     rb, nb = res.get("rebuild"), res.get("naive_build")
     if rb and nb:
         ratio = rate(rb) / rate(nb)
@@ -717,6 +790,8 @@ def report(raw: dict[int, dict]) -> tuple[dict, list[dict]]:
     print("Search p95 by query kind:")
     print("\n".join(kind_table(analysed)))
     print()
+    print("\n".join(engine_table(analysed)))
+    print()
     for check in checks:
         print(f"{check['result']:4}  {check['target']} (at {check['size']:,}): {check['detail']}")
     loads = [v for r in raw.values() for pair in r["load"].values() for v in pair]
@@ -768,9 +843,16 @@ def main(argv: list[str]) -> int:
         }
         path.write_text(json.dumps(document, indent=1, default=str))
 
-    for size in sizes():
-        raw[size] = bench_size(size, root, static_root, queries)
-        save()
+    with contextlib.ExitStack() as stack:
+        global POSTGRES_URL
+        if pg_cluster.installed():
+            POSTGRES_URL = stack.enter_context(pg_cluster.cluster())
+            print(f"PostgreSQL backend measured too, on a throw-away cluster ({POSTGRES_URL})")
+        else:
+            print(f"Whoosh only. {pg_cluster.INSTALL_HINT}")
+        for size in sizes():
+            raw[size] = bench_size(size, root, static_root, queries)
+            save()
     analysed, checks = report(raw)
     save(analysed, checks)
     elapsed = time.perf_counter() - started

@@ -138,12 +138,15 @@ def test_editors_cannot_manage_users_or_groups(editor_client):
 
 
 def test_the_article_list_warns_when_index_updates_are_queued(editor_client):
+    from search.backends import get_backend
     from search.models import PendingIndexUpdate
 
     article = make_article()
     assert "queued" not in editor_client.get("/admin/library/article/").content.decode()
 
-    PendingIndexUpdate.objects.create(article_id=article.pk, error="LockError")
+    PendingIndexUpdate.objects.create(
+        index=get_backend().identity, article_id=article.pk, error="LockError"
+    )
 
     page = editor_client.get("/admin/library/article/").content.decode()
     assert "1 article(s) could not be updated in the search index" in page

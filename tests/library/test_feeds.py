@@ -132,8 +132,9 @@ def test_summaries_are_html_and_titles_text_so_readers_show_them_as_written(clie
 
 
 def test_the_feed_is_one_page_of_twenty_with_a_fixed_number_of_queries(
-    client, django_assert_max_num_queries
+    client, whoosh_index, django_assert_max_num_queries
 ):
+    # Nothing commits, so no Whoosh index: this counts the database path.
     hsct = make_therapy("HSCT", slug="hsct")
     tag = make_tag("Trials", slug="trials")
     for day in range(1, 26):
@@ -184,7 +185,7 @@ def test_an_overlong_or_hostile_query_still_gives_a_feed(client, indexed_library
         parse_feed(client.get("/feeds/articles/", {"q": query}))
 
 
-def test_a_search_feed_without_an_index_says_search_is_unavailable(client):
+def test_a_search_feed_without_an_index_says_search_is_unavailable(client, whoosh_index):
     make_article("Lupus and stem cells")
 
     response = client.get("/feeds/articles/?q=lupus")

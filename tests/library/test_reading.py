@@ -141,8 +141,9 @@ def test_many_pairs_fold_after_six(client):
 
 
 def test_the_article_page_still_takes_a_fixed_number_of_queries(
-    client, django_assert_max_num_queries
+    client, whoosh_index, django_assert_max_num_queries
 ):
+    # Nothing commits, so no Whoosh index and no related articles: the page's own cost.
     diseases = [make_disease() for _ in range(5)]
     therapies = [make_therapy() for _ in range(3)]
     article = make_article(body=THREE_HEADINGS, diseases=diseases, therapies=therapies)

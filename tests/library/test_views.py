@@ -11,7 +11,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from library.models import Article, TagRedirect
-from tests.conftest import make_article, make_disease, make_tag, make_therapy
+from search.backends import get_backend
+from tests.conftest import make_article, make_disease, make_tag, make_therapy, site_queries
 
 pytestmark = pytest.mark.django_db
 
@@ -135,7 +136,7 @@ def test_the_list_runs_a_fixed_number_of_queries_whatever_the_page_size(client, 
     def queries_for_list() -> int:
         with CaptureQueriesContext(connection) as captured:
             assert client.get("/articles/?therapy=hsct").status_code == 200
-        return len(captured)
+        return len(site_queries(captured))
 
     make_article(diseases=[taxonomy["ms"]], therapies=[taxonomy["hsct"]], tags=[taxonomy["trials"]])
     few = queries_for_list()
@@ -147,8 +148,14 @@ def test_the_list_runs_a_fixed_number_of_queries_whatever_the_page_size(client, 
         )
 
     assert queries_for_list() == few
-    # Validating the therapy slug, count, page, 3 prefetches, 4 facets.
-    assert few == 10
+    if get_backend().exists():
+        # PostgreSQL indexes inside the test's transaction: the index answers the
+        # browse, leaving the slug, the page's rows, 3 prefetches and 3 facet labels.
+        assert few == 8
+    else:
+        # No commit, so no Whoosh index: the database fallback. Validating the
+        # therapy slug, count, page, 3 prefetches, 4 facets.
+        assert few == 10
 
 
 def test_detail_shows_the_article_with_its_source_and_taxonomy(client, taxonomy):
@@ -226,13 +233,16 @@ def test_a_merged_tags_old_url_redirects_permanently_to_its_term(client, taxonom
     assert client.get("/tags/clinical-trials/").status_code == 200
 
 
-def test_detail_runs_a_fixed_number_of_queries(client, taxonomy, django_assert_max_num_queries):
+def test_detail_runs_a_fixed_number_of_queries(client, taxonomy):
     article = make_article(diseases=[taxonomy["ms"]], therapies=[taxonomy["hsct"]])
     for _ in range(10):
         make_article(diseases=[taxonomy["ms"]], therapies=[taxonomy["hsct"]])
 
-    with django_assert_max_num_queries(6):
+    with CaptureQueriesContext(connection) as captured:
         client.get(article.get_absolute_url())
+    # With an index (PostgreSQL's, written in the test's transaction) the related
+    # articles come from it and cost their rows and three prefetches.
+    assert len(site_queries(captured)) <= (9 if get_backend().exists() else 6)
 
 
 def test_related_articles_share_a_disease_or_therapy_and_exclude_the_article(client, taxonomy):

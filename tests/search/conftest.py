@@ -9,7 +9,9 @@ from tests.search.fake_backend import BACKENDS, use_backend
 
 @pytest.fixture(params=sorted(BACKENDS))
 def sync_backend(request, settings, search_index_dir):
-    """Each sync test runs on the in-memory fake and on the real Whoosh backend."""
+    """Each after-commit sync test runs on the in-memory fake and on Whoosh. The
+    PostgreSQL backend syncs inside the saving transaction instead, a different
+    path with its own tests (test_postgres_sync.py)."""
     return use_backend(request.param, settings, search_index_dir)
 
 

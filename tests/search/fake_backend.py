@@ -9,8 +9,6 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterable
 
-import pytest
-
 from search.backends import get_backend, reset_backends
 from search.backends.base import Hit, SearchBackend, SearchDocument, SearchPage, SearchQuery
 from search.backends.query import is_stopword
@@ -115,12 +113,14 @@ BACKENDS = {
 
 
 def use_backend(name: str, settings, index_dir) -> Instrumented:
-    """Configure backend `name` ("memory" or "whoosh") for this test, instrumented.
+    """Configure backend `name` ("memory", "whoosh" or "postgres") for this test,
+    instrumented."""
+    if name == "postgres":
+        from tests.search.engines import engine_config
 
-    Whoosh tests skip only while `search.backends.whoosh` does not exist yet.
-    """
-    if name == "whoosh":
-        pytest.importorskip("search.backends.whoosh")
-    settings.SEARCH_BACKENDS = {"default": {"BACKEND": BACKENDS[name], "PATH": index_dir}}
+        config = engine_config(name, index_dir)
+    else:
+        config = {"BACKEND": BACKENDS[name], "PATH": index_dir}
+    settings.SEARCH_BACKENDS = {"default": config}
     reset_backends()
     return Instrumented(get_backend())

@@ -1,4 +1,5 @@
-"""The search app's system checks name a bad index directory instead of crashing."""
+"""The search app's system checks name a bad configuration instead of crashing: each
+configured backend checks its own settings."""
 
 from __future__ import annotations
 
@@ -9,12 +10,14 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from search.checks import check_index_dir
+from search.checks import check_search_backends
 
 
 def ids(settings, path) -> list[str]:
-    settings.SEARCH_INDEX_DIR = path
-    return [message.id for message in check_index_dir()]
+    settings.SEARCH_BACKENDS = {
+        "default": {"BACKEND": "search.backends.whoosh.WhooshBackend", "PATH": path}
+    }
+    return [message.id for message in check_search_backends()]
 
 
 def test_an_existing_or_creatable_directory_passes(settings, tmp_path):
@@ -61,7 +64,6 @@ def test_an_unwritable_directory_is_an_error(settings, tmp_path):
 def ids_as_nobody(settings, path: Path) -> list[str]:
     """`ids()`, computed in a forked child that has given up root for "nobody"."""
     nobody = pwd.getpwnam("nobody")
-    settings.SEARCH_INDEX_DIR = path
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: drop privileges for good, answer, leave
@@ -71,7 +73,7 @@ def ids_as_nobody(settings, path: Path) -> list[str]:
             os.setgroups([])
             os.setgid(nobody.pw_gid)
             os.setuid(nobody.pw_uid)
-            answer = json.dumps([message.id for message in check_index_dir()])
+            answer = json.dumps(ids(settings, path))
             os.write(write_end, answer.encode())
             status = 0
         finally:
@@ -82,3 +84,22 @@ def ids_as_nobody(settings, path: Path) -> list[str]:
     _pid, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     return json.loads(text)
+
+
+def test_the_postgres_backend_on_another_database_is_an_error(settings, tmp_path):
+    (tmp_path / "file").write_text("")
+    settings.SEARCH_INDEX_DIR = tmp_path / "file"  # Whoosh's setting: not checked here
+    settings.SEARCH_BACKENDS = {
+        "default": {"BACKEND": "search.backends.postgres.PostgresBackend", "DATABASE": "default"}
+    }
+    messages = check_search_backends()
+    if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        assert messages == []
+    else:
+        assert [m.id for m in messages] == ["search.E010"]
+        assert "needs a PostgreSQL database" in messages[0].msg
+
+
+def test_an_unknown_engine_is_an_error(settings, tmp_path):
+    settings.SEARCH_BACKEND = "elastic"
+    assert ids(settings, tmp_path) == ["search.E011"]

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from library.models import Article
 from search import index
+from search.backends import files, get_backend
 from search.models import PendingIndexUpdate
 from tests.conftest import make_article, make_disease
 
@@ -118,7 +119,7 @@ def test_a_failed_rebuild_is_a_command_error_and_leaves_no_journal(sync_backend,
     sync_backend.fail = True
     with pytest.raises(CommandError, match="Rebuilding the search index failed"):
         run("rebuild_index")
-    assert not (search_index_dir / index.REBUILD_MARKER).exists()
+    assert not (search_index_dir / files.REBUILD_MARKER).exists()
 
 
 def test_update_index_clears_the_journal_of_a_killed_rebuild(sync_backend, search_index_dir):
@@ -130,11 +131,11 @@ def test_update_index_clears_the_journal_of_a_killed_rebuild(sync_backend, searc
         check=True,
     )
     marker = f"{dead.stdout.strip()} {socket.gethostname()} then\n"
-    (search_index_dir / index.REBUILD_MARKER).write_text(marker)
-    (search_index_dir / index.REBUILD_JOURNAL).write_text("1\n")
+    (search_index_dir / files.REBUILD_MARKER).write_text(marker)
+    (search_index_dir / files.REBUILD_JOURNAL).write_text("1\n")
     run("update_index")
-    assert not (search_index_dir / index.REBUILD_MARKER).exists()
-    assert not (search_index_dir / index.REBUILD_JOURNAL).exists()
+    assert not (search_index_dir / files.REBUILD_MARKER).exists()
+    assert not (search_index_dir / files.REBUILD_JOURNAL).exists()
 
 
 # --- update_index ---------------------------------------------------------------------
@@ -212,7 +213,9 @@ def test_check_index_reports_each_difference_by_slug_and_exits_1(sync_backend, c
 def test_check_index_counts_failed_updates_as_a_difference(sync_backend, commit):
     with commit():
         article = make_article(slug="queued")
-    PendingIndexUpdate.objects.create(article_id=article.pk, error="boom")
+    PendingIndexUpdate.objects.create(
+        index=get_backend().identity, article_id=article.pk, error="boom"
+    )
     out = io.StringIO()
     with pytest.raises(CommandError) as raised:
         run("check_index", stdout=out)

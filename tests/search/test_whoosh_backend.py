@@ -193,10 +193,10 @@ def _answers(backend) -> list:
 
 def test_a_parallel_rebuild_indexes_what_one_writer_does(backend, search_index_dir, monkeypatch):
     documents = _library(450)  # several batches of 100 for each of two processes
-    monkeypatch.setattr(whoosh, "REBUILD_PROCESSES", 1)
+    monkeypatch.setattr(whoosh.backend, "REBUILD_PROCESSES", 1)
     assert backend.rebuild(documents) == 450
     single = _answers(backend)
-    monkeypatch.setattr(whoosh, "REBUILD_PROCESSES", 2)
+    monkeypatch.setattr(whoosh.backend, "REBUILD_PROCESSES", 2)
     assert backend.rebuild(documents) == 450
     live = search_index_dir / (search_index_dir / POINTER).read_text()
     assert len(list(live.glob("*.seg"))) == 2  # one segment per process
@@ -207,8 +207,8 @@ def test_a_rebuild_whose_writer_process_dies_leaves_the_old_index_serving(
     backend, search_index_dir, monkeypatch
 ):
     backend.rebuild(_library(10))
-    monkeypatch.setattr(whoosh, "REBUILD_PROCESSES", 2)
-    monkeypatch.setattr(whoosh._SubWriter, "run", lambda self: os._exit(1))
+    monkeypatch.setattr(whoosh.backend, "REBUILD_PROCESSES", 2)
+    monkeypatch.setattr(whoosh.backend._SubWriter, "run", lambda self: os._exit(1))
     with pytest.raises(SearchUnavailable):
         backend.rebuild(_library(300))  # found after the commit
     with pytest.raises(SearchUnavailable):

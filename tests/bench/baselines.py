@@ -28,8 +28,7 @@ from django.utils.text import smart_split, unescape_string_literal
 
 from library.models import Article
 from library.rendering import markdown_to_text
-
-FACET_FIELDS = ("disease", "therapy", "tag", "year")
+from search.backends.base import FACETS
 
 
 @dataclass
@@ -135,14 +134,10 @@ class NaiveWhoosh:
             if not facets:
                 results = searcher.search(query, limit=20)
                 return {"ids": [hit["id"] for hit in results], "total": None}
-            groupedby = {
-                name: sorting.FieldFacet(name, allow_overlap=True) for name in FACET_FIELDS
-            }
+            groupedby = {name: sorting.FieldFacet(name, allow_overlap=True) for name in FACETS}
             results = searcher.search(query, limit=20, groupedby=groupedby)
             page = [(hit["id"], hit.highlights("body")) for hit in results[:20]]
-            counts = {
-                name: {k: len(v) for k, v in results.groups(name).items()} for name in FACET_FIELDS
-            }
+            counts = {name: {k: len(v) for k, v in results.groups(name).items()} for name in FACETS}
             return {"ids": [pk for pk, _ in page], "total": len(results), "facets": counts}
 
 

@@ -208,7 +208,7 @@ def test_a_rebuild_whose_writer_process_dies_leaves_the_old_index_serving(
 ):
     backend.rebuild(_library(10))
     monkeypatch.setattr(whoosh.backend, "REBUILD_PROCESSES", 2)
-    monkeypatch.setattr(whoosh.backend._SubWriter, "run", lambda self: os._exit(1))
+    monkeypatch.setattr(whoosh.writing._SubWriter, "run", lambda self: os._exit(1))
     with pytest.raises(SearchUnavailable):
         backend.rebuild(_library(300))  # found after the commit
     with pytest.raises(SearchUnavailable):

@@ -52,6 +52,7 @@ from search.backends.base import (
     SearchPage,
     SearchQuery,
     SearchUnavailable,
+    Suggestion,
     owner_is_gone,
     owner_tag,
 )
@@ -381,20 +382,27 @@ class PostgresBackend(SearchBackend):
     def suggest(
         self, prefix: str, limit: int = 10, *, visible_on: datetime.date | None = None
     ) -> list[str]:
-        """Taxonomy names and aliases first, then titles; phrases starting with the
-        prefix before those containing it, then shorter ones. With `visible_on`,
+        return [item.text for item in self.suggest_items(prefix, limit, visible_on=visible_on)]
+
+    def suggest_items(
+        self, prefix: str, limit: int = 10, *, visible_on: datetime.date | None = None
+    ) -> list[Suggestion]:
+        """Taxonomy names and aliases first, then titles (with their slugs); phrases
+        starting with the prefix before those containing it, then shorter ones. Spellings
+        that differ only in case, apostrophes or accents appear once. With `visible_on`,
         titles of articles published after that date are left out."""
         words = unstemmed((prefix or "")[:100])[:6]
         if not words or len("".join(words)) < 2 or limit <= 0:
             return []
         pattern = _like_escape(" ".join(words))
         sql = """
-            SELECT display FROM (
-                SELECT DISTINCT ON (lower(display)) display, kind, at_start FROM (
-                    SELECT display, 0 AS kind, complete LIKE %(start)s AS at_start
+            SELECT display, slug FROM (
+                SELECT DISTINCT ON (lower(display)) display, slug, kind, at_start FROM (
+                    SELECT display, NULL::text AS slug, 0 AS kind,
+                        complete LIKE %(start)s AS at_start
                     FROM search_phrase WHERE ' ' || complete LIKE %(inside)s
                     UNION ALL
-                    SELECT title, 1, complete LIKE %(start)s
+                    SELECT title, slug, 1, complete LIKE %(start)s
                     FROM search_entry WHERE ' ' || complete LIKE %(inside)s
                         AND (%(visible_on)s::date IS NULL OR published_on <= %(visible_on)s)
                 ) found
@@ -406,12 +414,23 @@ class PostgresBackend(SearchBackend):
         params = {
             "start": pattern + "%",
             "inside": "% " + pattern + "%",
-            "limit": limit,
+            "limit": limit * 3,  # room for the spellings folded together below
             "visible_on": visible_on,
         }
         with self._cursor() as cursor:
             cursor.execute(sql, params)
-            return [row[0] for row in cursor.fetchall()]
+            rows = cursor.fetchall()
+        seen: set[tuple[str, ...]] = set()
+        items: list[Suggestion] = []
+        for display, slug in rows:
+            key = tuple(unstemmed(display)) or (display.casefold(),)
+            if key in seen:
+                continue
+            seen.add(key)
+            items.append(Suggestion(display, slug))
+            if len(items) == limit:
+                break
+        return items
 
     def more_like_this(
         self, article_id: int, limit: int = 5, *, visible_on: datetime.date | None = None

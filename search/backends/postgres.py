@@ -24,7 +24,16 @@ phrases, `|` for alternatives and `!` for exclusions. The tsquery text is always
 bound parameter, never part of the SQL.
 
 Ranking is `ts_rank` with section weights in the Whoosh ratio (title 1.0, summary
-and taxonomy 0.5, body 0.25). Facet counts are exact: one GROUP BY over the unnested
+and taxonomy 0.5, body 0.25).
+
+Questions follow the engine-neutral rules of `search.backends.query`, as the Whoosh
+backend does: stopwords are never required; when requiring every meaningful unit
+finds fewer than `FEW_RESULTS` articles, one fewer is required at a time
+(`relaxation_steps`, counted per row against an array of per-unit tsqueries) and
+articles matching more units rank above those matching fewer; quoted units and
+exclusions stay exact. "Did you mean" corrects only words the library does not know
+(`correctable`), and when the reader's query finds nothing but the correction does,
+the correction's results are served (`SearchPage.corrected`). Facet counts are exact: one GROUP BY over the unnested
 slug arrays of every matching row. Highlights reuse the engine-neutral highlighter,
 with candidate words analysed by PostgreSQL in one batch per page.
 """
@@ -32,6 +41,7 @@ with candidate words analysed by PostgreSQL in one batch per page.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime
 import logging
 import math
@@ -57,7 +67,19 @@ from search.backends.base import (
     owner_tag,
 )
 from search.backends.files import IndexLockTimeout
-from search.backends.query import CompiledQuery, ParsedQuery, Unit, compile_query, parse_query
+from search.backends.query import (
+    FEW_RESULTS,
+    CompiledQuery,
+    ParsedQuery,
+    Unit,
+    acceptable_correction,
+    compile_query,
+    correctable,
+    correction_distance,
+    parse_query,
+    relaxation_steps,
+    suggestion_helps,
+)
 from search.backends.text import (
     APOSTROPHES,
     SCAN_CHARS,
@@ -74,7 +96,6 @@ CONFIG = "stemsite_english"
 # ts_rank's weights, in PostgreSQL's order {D, C, B, A}: body, taxonomy, summary, title.
 RANK_WEIGHTS = "{0.25, 0.5, 0.5, 1.0}"
 MAX_PER_PAGE = 100
-FEW_RESULTS = 3  # below this many hits, a likelier spelling is suggested
 WRITE_CHUNK = 500
 LEXEME_CACHE = 50_000
 MORE_LIKE_TERMS = 12
@@ -555,7 +576,8 @@ class PostgresBackend(SearchBackend):
 
 
 class _Search:
-    """One results page: the total and facets in one query, the page in another."""
+    """One results page: which articles (relaxing a question by steps), then the total
+    and facets in one query, the page in another."""
 
     def __init__(
         self,
@@ -570,14 +592,17 @@ class _Search:
         self.compiled = compiled
         self.per_page = min(max(int(request.per_page or 20), 1), MAX_PER_PAGE)
         self.ordering = request.ordering if request.ordering in ORDERINGS else "relevance"
+        self.units = compiled.countable_units()
+        self.relaxed = False  # set by `_matching`: not every meaningful unit is required
 
-    def _where(self) -> tuple[str, dict]:
-        request, compiled = self.request, self.compiled
+    def _base(self, compiled: CompiledQuery) -> tuple[list[str], dict]:
+        """Conditions in force in every mode: quoted units, exclusions, filters."""
+        request = self.request
         clauses = ["TRUE"]
         params: dict = {}
-        if compiled.required:
-            params["q"] = to_tsquery_text(compiled.required)
-            clauses.append("e.vector @@ %(q)s::tsquery")
+        if compiled.must_units():
+            params["must"] = to_tsquery_text(compiled.must_units())
+            clauses.append("e.vector @@ %(must)s::tsquery")
         if compiled.excluded:
             params["x"] = to_tsquery_text(compiled.excluded, " | ")
             clauses.append("NOT (e.vector @@ %(x)s::tsquery)")
@@ -593,11 +618,71 @@ class _Search:
         if visible_on is not None:  # scheduled articles stay hidden until their date
             params["visible_on"] = visible_on
             clauses.append("e.published_on <= %(visible_on)s")
-        return " AND ".join(clauses), params
+        return clauses, params
+
+    def _strict_total(self, cursor, compiled: CompiledQuery) -> int:
+        """How many articles match every meaningful unit of `compiled` (with filters)."""
+        clauses, params = self._base(compiled)
+        if compiled.countable_units():
+            params["all"] = to_tsquery_text(compiled.countable_units())
+            clauses.append("e.vector @@ %(all)s::tsquery")
+        cursor.execute(f"SELECT count(*) FROM search_entry e WHERE {' AND '.join(clauses)}", params)
+        return cursor.fetchone()[0]
+
+    def _matching(self, cursor) -> tuple[str, dict, int | None, list[str]]:
+        """The WHERE clause and parameters of the articles to list, the fewest units a
+        listed article matches when not every unit was required (else None), and the
+        meaningful words no candidate contains.
+
+        As the Whoosh backend: every meaningful unit is required when that finds
+        `FEW_RESULTS` or more; otherwise one fewer, step by step (`relaxation_steps`).
+        """
+        clauses, params = self._base(self.compiled)
+        units = self.units
+        if not units:
+            return " AND ".join(clauses), params, None, []
+        base = " AND ".join(clauses)
+        params["units"] = [unit_tsquery(u) for u in units]
+        params["all"] = to_tsquery_text(units)
+        params["any"] = to_tsquery_text(units, " | ")
+        cursor.execute(
+            "SELECT t.i, EXISTS (SELECT 1 FROM search_entry e "
+            f"WHERE {base} AND e.vector @@ t.q) "
+            "FROM unnest(%(units)s::tsquery[]) WITH ORDINALITY AS t(q, i) ORDER BY t.i",
+            params,
+        )
+        not_found = [
+            word
+            for (_i, found), unit in zip(cursor.fetchall(), units, strict=True)
+            if not found and not unit.stop
+            for word in unit.source
+        ]
+        not_found = list(dict.fromkeys(not_found))
+        strict = f"{base} AND e.vector @@ %(all)s::tsquery"
+        steps = relaxation_steps(len(units), has_must=bool(self.compiled.must_units()))
+        if len(steps) == 1 or not self.request.relax:
+            return strict, params, None, not_found
+        matched = "" if steps[-1] == 0 else " AND e.vector @@ %(any)s::tsquery"
+        cursor.execute(
+            f"SELECT {_COVERAGE} AS c, count(*) FROM search_entry e "
+            f"WHERE {base}{matched} GROUP BY c",
+            params,
+        )
+        histogram = dict(cursor.fetchall())
+        if histogram.get(len(units), 0) >= FEW_RESULTS:
+            return strict, params, None, not_found
+        for least in steps:
+            count = sum(n for covered, n in histogram.items() if covered >= least)
+            if count >= FEW_RESULTS or least == steps[-1]:
+                break
+        params["least"] = least
+        self.relaxed = True
+        fewest = min((c for c in histogram if c >= least), default=len(units))
+        return f"{base}{matched} AND {_COVERAGE} >= %(least)s", params, fewest, not_found
 
     def page(self) -> SearchPage:
-        where, params = self._where()
         with self.backend._cursor() as cursor:
+            where, params, fewest, not_found = self._matching(cursor)
             cursor.execute(
                 f"""
                 WITH m AS MATERIALIZED (
@@ -618,13 +703,18 @@ class _Search:
                     total = count
                 else:
                     facets[facet].append(FacetCount(value, count))
+            if not total and self.compiled.required:
+                corrected = self._corrected_search(cursor)
+                if corrected is not None:
+                    return corrected
             for counts in facets.values():
                 counts.sort(key=lambda c: (-c.count, c.value))
             num_pages = max(1, math.ceil(total / self.per_page))
             page_number = min(max(int(self.request.page or 1), 1), num_pages)
             offset = (page_number - 1) * self.per_page
             rows = self._rows(cursor, where, params, offset) if total else []
-            unmatched = self._unmatched(cursor) if not total else []
+            unmatched = self._unmatched(cursor)
+            suggestion = self._suggestion(cursor, unmatched)
         terms, phrases = self.compiled.highlight_terms()
         groups = self.compiled.highlight_groups()
         wanted = terms | {token for phrase in phrases for token in phrase}
@@ -656,15 +746,27 @@ class _Search:
             page=page_number,
             num_pages=num_pages,
             facets=facets,
-            suggestion=self._suggestion(total, unmatched),
+            suggestion=suggestion,
             unmatched_terms=unmatched,
+            match="most" if fewest is not None and fewest < len(self.units) else "all",
+            not_found=not_found,
+            expanded=self.compiled.expanded(),
+            shortened=self.parsed.shortened,
         )
 
     def _rows(self, cursor, where: str, params: dict, offset: int) -> list[tuple]:
+        """The page's rows. Relevance is `ts_rank` of any scored unit (stopwords left
+        out), after the number of units matched when not every unit was required."""
         newest = 'e.published_on DESC, e.title_sort COLLATE "C", e.article_id'
+        params = {**params, "limit": self.per_page, "offset": offset}
         if self.ordering == "relevance" and self.compiled.required:
+            scored = [u for u in self.compiled.required if not u.stop]
+            scored = scored or list(self.compiled.required)
+            params["q"] = to_tsquery_text(scored, " | ")
             score = f"ts_rank('{RANK_WEIGHTS}', e.vector, %(q)s::tsquery)"
             order = f"{score} DESC, {newest}"
+            if self.relaxed:
+                order = f"{_COVERAGE} DESC, {order}"
         else:
             score = "0.0"
             order = {
@@ -681,7 +783,7 @@ class _Search:
             ) p JOIN search_entry e USING (article_id)
             ORDER BY p.n
             """,
-            {**params, "limit": self.per_page, "offset": offset},
+            params,
         )
         return cursor.fetchall()
 
@@ -701,58 +803,105 @@ class _Search:
                 unmatched.extend(unit.source)
         return list(dict.fromkeys(unmatched))
 
-    def _suggestion(self, total: int, unmatched: list[str]) -> str | None:
-        """A corrected query from the library's own words (titles, taxonomy names), or None.
-
-        A word is corrected when it matched nothing, or when the query found fewer
-        than FEW_RESULTS and a word one or two edits away is much more common.
-        """
-        if total >= FEW_RESULTS and not unmatched:
+    def _corrected_search(self, cursor) -> SearchPage | None:
+        """The page for the corrected query, when the reader's own query found nothing."""
+        replace = self._corrections(cursor)
+        if not replace:
             return None
-        unmatched_keys = {w.casefold() for w in unmatched}
-        replace: dict[str, str] = {}
-        with self.backend._cursor() as cursor:
-            for word in dict.fromkeys(self.parsed.words()):
-                folded = "".join(unstemmed(word))
-                if len(folded) < 3 or any(ch.isdigit() for ch in folded):
-                    continue
-                cursor.execute(_FREQUENCY, [folded, folded])
-                own = cursor.fetchone()[0]
-                if word.casefold() not in unmatched_keys and own >= 2 and total:
-                    continue
-                cursor.execute(
-                    _CORRECTION, {"word": folded, "first": _like_escape(folded[0]) + "%"}
-                )
-                best = cursor.fetchone()
-                if best is None:
-                    continue
-                candidate, frequency = best
-                if word.casefold() in unmatched_keys or frequency > max(2, 3 * own):
-                    replace[word.casefold()] = candidate
+        parsed = parse_query(self.parsed.render(replace))
+        compiled = self.backend._compile(parsed, self.request.synonyms or ())
+        if not self._strict_total(cursor, compiled):
+            return None
+        page = _Search(self.backend, self.request, parsed, compiled).page()
+        return dataclasses.replace(
+            page, corrected=parsed.render(), suggestion=None, shortened=self.parsed.shortened
+        )
+
+    def _suggestion(self, cursor, unmatched: list[str]) -> str | None:
+        """A corrected query that finds more articles (matching all its words), or None.
+
+        Only words the library does not know are corrected (`correctable`), so a word
+        any article, title or taxonomy name uses is never changed.
+        """
+        if not unmatched:
+            return None
+        replace = self._corrections(cursor)
         if not replace:
             return None
         suggestion = self.parsed.render(replace)
-        return suggestion if suggestion.casefold() != self.parsed.render().casefold() else None
+        if suggestion.casefold() == self.parsed.render().casefold():
+            return None
+        compiled = self.backend._compile(parse_query(suggestion), self.request.synonyms or ())
+        original = self._strict_total(cursor, self.compiled)
+        if not suggestion_helps(original, self._strict_total(cursor, compiled)):
+            return None
+        return suggestion
+
+    def _corrections(self, cursor) -> dict[str, str]:
+        """Reader's word (casefolded) → the likeliest spelling from the library's words."""
+        analyse = self.backend.analyse
+
+        def known(word: str) -> bool:
+            folded = "".join(unstemmed(word))
+            lexemes = analyse(word.casefold())
+            if not folded or not lexemes:
+                return True
+            cursor.execute(
+                "SELECT EXISTS (SELECT 1 FROM search_entry WHERE vector @@ %s::tsquery) "
+                "OR EXISTS (SELECT 1 FROM search_word WHERE word = %s)",
+                [" & ".join(quote(t) for t in lexemes), folded],
+            )
+            return bool(cursor.fetchone()[0])
+
+        plain = [
+            word
+            for group in self.parsed.required
+            for clause in group
+            if not clause.quoted
+            for word in clause.words
+        ]
+        replace: dict[str, str] = {}
+        for word in dict.fromkeys(plain):
+            if not correctable(word, known):
+                continue
+            folded = "".join(unstemmed(word))
+            best = self._correct(cursor, folded, correction_distance(folded))
+            if best is not None and acceptable_correction(folded, best):
+                replace[word.casefold()] = best
+        return replace
+
+    def _correct(self, cursor, word: str, max_distance: int) -> str | None:
+        """The most frequent library word within edit distance 1, else up to
+        `max_distance`, starting with the same letter (as the Whoosh backend)."""
+        cursor.execute(
+            _CORRECTION,
+            {"word": word, "first": _like_escape(word[:1]) + "%", "most": max_distance},
+        )
+        found = cursor.fetchall()
+        for distance in range(1, max_distance + 1):
+            near = [
+                (frequency, candidate)
+                for candidate, at, frequency in found
+                if at <= distance and acceptable_correction(word, candidate)
+            ]
+            if near:
+                return max(near, key=lambda fc: (fc[0], [-ord(ch) for ch in fc[1]]))[1]
+        return None
 
 
-_FREQUENCY = """
-SELECT (SELECT count(*) FROM search_entry WHERE spelling @> ARRAY[%s::text])
-     + (SELECT count(*) FROM search_phrase WHERE spelling @> ARRAY[%s::text])
-"""
+# How many of the meaningful units (`%(units)s`) an entry matches.
+_COVERAGE = "(SELECT count(*) FROM unnest(%(units)s::tsquery[]) AS u(q) WHERE e.vector @@ u.q)"
 
-# The most frequent word within one edit, else two, starting with the same letter
-# (as the Whoosh backend's Levenshtein automaton with prefix=1); similarity (pg_trgm)
-# breaks ties between equally frequent words.
+# Library words within `most` edits starting with the same letter, with how many
+# titles and taxonomy names use each (the Whoosh backend's `spell` frequency).
 _CORRECTION = """
-SELECT c.word, f.frequency FROM (
-    SELECT w.word, levenshtein_less_equal(w.word, %(word)s, 2) AS distance
+SELECT c.word, c.distance, f.frequency FROM (
+    SELECT w.word, levenshtein_less_equal(w.word, %(word)s, %(most)s) AS distance
     FROM search_word w WHERE w.word LIKE %(first)s AND w.word <> %(word)s
 ) c
 CROSS JOIN LATERAL (
     SELECT (SELECT count(*) FROM search_entry e WHERE e.spelling @> ARRAY[c.word])
          + (SELECT count(*) FROM search_phrase p WHERE p.spelling @> ARRAY[c.word]) AS frequency
 ) f
-WHERE c.distance <= 2 AND f.frequency > 0
-ORDER BY c.distance, f.frequency DESC, similarity(c.word, %(word)s) DESC, c.word
-LIMIT 1
+WHERE c.distance <= %(most)s AND f.frequency > 0
 """

@@ -67,19 +67,6 @@ def backend(request, settings, search_index_dir):
     return engine_backend(request, settings, search_index_dir)
 
 
-# The reader-question rules of issue 8 (relaxing to "most words", showing a correction's
-# results, which words may be corrected) are not in the PostgreSQL backend yet: these
-# tests run there too and must fail until they are (strict), so nobody forgets them.
-QUESTIONS_PENDING = pytest.mark.xfail(
-    reason="reader-question behaviour not yet in the PostgreSQL backend", strict=True
-)
-
-
-@pytest.fixture(params=["whoosh", pytest.param("postgres", marks=[*POSTGRES, QUESTIONS_PENDING])])
-def question_backend(request, settings, search_index_dir):
-    return engine_backend(request, settings, search_index_dir)
-
-
 def ids(backend, text="", **kwargs) -> list[int]:
     """Matching rules are tested with every meaningful word required (`relax=False`);
     relaxing for questions is tested in test_relevance.py."""
@@ -412,8 +399,7 @@ def test_without_words_the_highlight_is_the_escaped_start_of_the_summary(backend
 # --- Suggestions and unmatched words --------------------------------------------------
 
 
-def test_did_you_mean_uses_the_index_vocabulary(question_backend):
-    backend = question_backend
+def test_did_you_mean_uses_the_index_vocabulary(backend):
     backend.index(
         [
             doc(1, "Lupus and stem cells", taxonomy=("Lupus", "systemic lupus erythematosus")),
@@ -430,8 +416,7 @@ def test_did_you_mean_uses_the_index_vocabulary(question_backend):
     assert backend.search(SearchQuery(text='"stem cells" lupis')).suggestion == '"stem cells" lupus'
 
 
-def test_known_words_and_short_words_are_never_corrected(question_backend):
-    backend = question_backend
+def test_known_words_and_short_words_are_never_corrected(backend):
     backend.index(
         [
             doc(1, "Cord blood", body="The cost of care is high; is it safe?"),
@@ -451,8 +436,7 @@ def test_no_suggestion_when_the_query_is_fine(backend):
     assert page.unmatched_terms == []
 
 
-def test_unmatched_terms_lists_words_found_nowhere(question_backend):
-    backend = question_backend
+def test_unmatched_terms_lists_words_found_nowhere(backend):
     backend.index([doc(1, body="Lupus and psoriasis.")])
     page = backend.search(SearchQuery(text="lupus zzyzx qwertyuiop"))
     assert [h.id for h in page.hits] == [1]
@@ -510,8 +494,7 @@ def test_reindexing_replaces_in_place(backend):
     assert backend.indexed() == {1: later}
 
 
-def test_taxonomy_vocabulary_never_surfaces_as_a_result(question_backend):
-    backend = question_backend
+def test_taxonomy_vocabulary_never_surfaces_as_a_result(backend):
     tagged = ("Multiple sclerosis", "MS", "disseminated sclerosis")
     backend.index([doc(1, taxonomy=tagged), doc(2, taxonomy=tagged)])
     backend.rebuild([doc(1, taxonomy=tagged), doc(2, taxonomy=tagged), doc(3)])

@@ -2,9 +2,9 @@
 precision of keyword searches that must not regress.
 
 Engine-neutral: every test talks to the search contract (`SearchBackend.search` with
-`SearchQuery`) through the `search_backend` fixture, so another backend joins by adding
-its dotted path to `RELEVANCE_BACKENDS`. The questions and their expected articles were
-written before the search was tuned for them.
+`SearchQuery`) through the `search_backend` fixture, which runs each test on Whoosh and
+on PostgreSQL (in `make test`'s PostgreSQL pass; deselected on SQLite). The questions
+and their expected articles were written before the search was tuned for them.
 """
 
 from __future__ import annotations
@@ -13,13 +13,14 @@ import re
 
 import pytest
 
-from search.backends import get_backend, reset_backends
+from search.backends import reset_backends
 from search.backends.base import SearchQuery
 from search.documents import iter_documents
 from search.synonyms import synonym_groups
 from tests.conftest import make_article, make_disease
+from tests.search.engines import POSTGRES, engine_backend
 
-RELEVANCE_BACKENDS = {"whoosh": "search.backends.whoosh.WhooshBackend"}
+RELEVANCE_BACKENDS = ["whoosh", pytest.param("postgres", marks=POSTGRES)]
 
 OVERVIEW = "stem-cell-therapy-for-autoimmune-diseases"
 MS = "stem-cell-research-in-multiple-sclerosis"
@@ -107,14 +108,18 @@ QUESTIONS = [
 ]
 
 
-@pytest.fixture(params=sorted(RELEVANCE_BACKENDS))
+# Questions ts_rank orders differently from BM25F (strict xfail on PostgreSQL only).
+POSTGRES_RANKS_DIFFERENTLY = {
+    "lupis stem cell": (
+        "ranked 5th: with 'lupis' not found, ts_rank puts four other 'stem cell' articles first"
+    ),
+}
+
+
+@pytest.fixture(params=RELEVANCE_BACKENDS)
 def search_backend(request, settings, search_index_dir):
     """The backend under test, with an empty index of its own."""
-    settings.SEARCH_BACKENDS = {
-        "default": {"BACKEND": RELEVANCE_BACKENDS[request.param], "PATH": search_index_dir}
-    }
-    reset_backends()
-    yield get_backend()
+    yield engine_backend(request, settings, search_index_dir)
     reset_backends()
 
 
@@ -149,7 +154,10 @@ def containing(pattern: str) -> set[str]:
 
 
 @pytest.mark.parametrize(("question", "expected", "within"), QUESTIONS, ids=lambda v: str(v)[:40])
-def test_a_question_finds_its_article(library, question, expected, within):
+def test_a_question_finds_its_article(request, library, question, expected, within):
+    reason = POSTGRES_RANKS_DIFFERENTLY.get(question)
+    if reason and request.node.callspec.params["search_backend"] == "postgres":
+        request.node.add_marker(pytest.mark.xfail(reason=reason, strict=True))
     found = slugs(library, question)
     assert expected in found[:within], f"{question!r}: got {found[:5]}"
 

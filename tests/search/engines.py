@@ -1,12 +1,15 @@
-"""Configuring a real engine for one test: Whoosh in the test's own directory, or the
-PostgreSQL backend on the test database (its tables are rolled back with the test)."""
+"""Configuring a real engine for one test (Whoosh in the test's own directory, or the
+PostgreSQL backend on the test database, its tables rolled back with the test), and the
+documents and synonyms the engine suites build their indexes from, with no database."""
 
 from __future__ import annotations
+
+import datetime
 
 import pytest
 
 from search.backends import get_backend, reset_backends
-from search.backends.base import SearchBackend
+from search.backends.base import SearchBackend, SearchDocument
 
 ENGINES = {
     "whoosh": "search.backends.whoosh.WhooshBackend",
@@ -32,3 +35,48 @@ def engine_backend(request, settings, index_dir) -> SearchBackend:
 #: Marks for a test parameter that runs on PostgreSQL: deselected on SQLite, and the
 #: database set up first (the PostgreSQL backend's tables are in it).
 POSTGRES = [pytest.mark.postgres, pytest.mark.django_db]
+
+
+# Documents built directly, no database: the contract and engine-specific suites share them.
+UPDATED = datetime.datetime(2025, 3, 1, 12, 0, tzinfo=datetime.UTC)
+
+SYNONYMS = (
+    ("Multiple sclerosis", "MS", "disseminated sclerosis"),
+    (
+        "Hematopoietic stem cell transplantation",
+        "HSCT",
+        "haematopoietic stem cell transplantation",
+        "bone marrow transplant",
+    ),
+    ("Systemic sclerosis", "scleroderma", "SSc"),
+)
+
+
+def doc(
+    id: int,
+    title: str = "",
+    *,
+    summary: str = "A short summary.",
+    body: str = "Some body text.",
+    taxonomy: tuple[str, ...] = (),
+    tag_names: tuple[str, ...] = (),
+    diseases: tuple[str, ...] = (),
+    therapies: tuple[str, ...] = (),
+    tags: tuple[str, ...] = (),
+    published_on: datetime.date = datetime.date(2024, 1, 1),
+    updated_at: datetime.datetime = UPDATED,
+) -> SearchDocument:
+    return SearchDocument(
+        id=id,
+        slug=f"article-{id}",
+        title=title or f"Article {id}",
+        summary=summary,
+        body=body,
+        taxonomy=taxonomy,
+        tag_names=tag_names,
+        diseases=diseases,
+        therapies=therapies,
+        tags=tags,
+        published_on=published_on,
+        updated_at=updated_at,
+    )

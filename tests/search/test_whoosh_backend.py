@@ -16,49 +16,7 @@ import pytest
 from search.backends import get_backend, reset_backends, whoosh
 from search.backends.base import SearchDocument, SearchQuery, SearchUnavailable
 from search.backends.whoosh import MAX_SEGMENTS, POINTER, WhooshBackend, highlight
-
-UPDATED = datetime.datetime(2025, 3, 1, 12, 0, tzinfo=datetime.UTC)
-
-SYNONYMS = (
-    ("Multiple sclerosis", "MS", "disseminated sclerosis"),
-    (
-        "Hematopoietic stem cell transplantation",
-        "HSCT",
-        "haematopoietic stem cell transplantation",
-        "bone marrow transplant",
-    ),
-    ("Systemic sclerosis", "scleroderma", "SSc"),
-)
-
-
-def doc(
-    id: int,
-    title: str = "",
-    *,
-    summary: str = "A short summary.",
-    body: str = "Some body text.",
-    taxonomy: tuple[str, ...] = (),
-    tag_names: tuple[str, ...] = (),
-    diseases: tuple[str, ...] = (),
-    therapies: tuple[str, ...] = (),
-    tags: tuple[str, ...] = (),
-    published_on: datetime.date = datetime.date(2024, 1, 1),
-    updated_at: datetime.datetime = UPDATED,
-) -> SearchDocument:
-    return SearchDocument(
-        id=id,
-        slug=f"article-{id}",
-        title=title or f"Article {id}",
-        summary=summary,
-        body=body,
-        taxonomy=taxonomy,
-        tag_names=tag_names,
-        diseases=diseases,
-        therapies=therapies,
-        tags=tags,
-        published_on=published_on,
-        updated_at=updated_at,
-    )
+from tests.search.engines import SYNONYMS, doc
 
 
 @pytest.fixture

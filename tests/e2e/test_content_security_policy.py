@@ -93,6 +93,9 @@ def test_reader_pages_report_no_violation(new_page):
 def test_admin_pages_report_no_violation(new_page, editor):
     page = new_page()
     page.add_init_script(RECORD_VIOLATIONS)
+    # The widgets below can leave the change form "unsaved": leaving it then asks
+    # (beforeunload), and an unanswered prompt would keep the page from navigating.
+    page.on("dialog", lambda dialog: dialog.accept())
     seen: dict[str, list[str]] = {}
 
     visit(page, "/admin/login/")

@@ -187,3 +187,14 @@ def site_queries(captured) -> list[str]:
         for q in captured
         if not any(t in q["sql"] for t in INDEX_TABLES) and not q["sql"].startswith(SAVEPOINTS)
     ]
+
+
+@pytest.fixture
+def editor_client(client):
+    """A test client logged in as a staff member of the "Editors" group."""
+    from django.contrib.auth.models import Group, User
+
+    editor = User.objects.create_user("editor", password="a-long-password-1", is_staff=True)
+    editor.groups.add(Group.objects.get(name="Editors"))
+    client.force_login(editor)
+    return client

@@ -13,7 +13,6 @@ import re
 from xml.sax.saxutils import escape as xml_escape
 
 import pytest
-from django.contrib.auth.models import Group, User
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -79,14 +78,6 @@ def test_the_validator_accepts_web_links(url):
 
 
 # --- Admin ---------------------------------------------------------------------------
-
-
-@pytest.fixture
-def editor_client(client):
-    editor = User.objects.create_user("editor", password="a-long-password-1", is_staff=True)
-    editor.groups.add(Group.objects.get(name="Editors"))
-    client.force_login(editor)
-    return client
 
 
 def admin_form(article: Article | None, **changes) -> dict:

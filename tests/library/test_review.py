@@ -7,7 +7,6 @@ import io
 import json
 
 import pytest
-from django.contrib.auth.models import Group, User
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
@@ -18,14 +17,6 @@ from tests.conftest import make_article
 pytestmark = pytest.mark.django_db
 
 DAY = datetime.timedelta(days=1)
-
-
-@pytest.fixture
-def editor_client(client):
-    editor = User.objects.create_user("editor", password="a-long-password-1", is_staff=True)
-    editor.groups.add(Group.objects.get(name="Editors"))
-    client.force_login(editor)
-    return client
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ import re
 from unittest import mock
 
 import pytest
-from django.contrib.auth.models import Group, User
 
 from library.models import Article
 from search.index import rebuild
@@ -104,14 +103,6 @@ def test_the_database_path_hides_scheduled_articles_too(client, library, damage_
         assert slugs(client.get("/articles/")) == ["live"]
     with frozen(LAUNCH):
         assert slugs(client.get("/articles/")) == ["future", "live"]
-
-
-@pytest.fixture
-def editor_client(client):
-    editor = User.objects.create_user("editor", password="a-long-password-1", is_staff=True)
-    editor.groups.add(Group.objects.get(name="Editors"))
-    client.force_login(editor)
-    return client
 
 
 def test_the_admin_and_the_preview_say_scheduled(editor_client, library):

@@ -9,7 +9,7 @@ import datetime
 import pytest
 
 from search.backends import get_backend, reset_backends
-from search.backends.base import SearchBackend, SearchDocument
+from search.backends.base import SearchBackend, SearchDocument, SearchQuery
 
 ENGINES = {
     "whoosh": "search.backends.whoosh.WhooshBackend",
@@ -80,3 +80,14 @@ def doc(
         published_on=published_on,
         updated_at=updated_at,
     )
+
+
+def ids(backend, text="", **kwargs) -> list[int]:
+    """Matching rules are tested with every meaningful word required (`relax=False`);
+    relaxing for questions is tested in test_relevance.py."""
+    kwargs.setdefault("relax", False)
+    return [hit.id for hit in backend.search(SearchQuery(text=text, **kwargs)).hits]
+
+
+def found(backend, text, **kwargs) -> set[int]:
+    return set(ids(backend, text, per_page=100, **kwargs))

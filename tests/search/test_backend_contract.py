@@ -16,23 +16,12 @@ from collections import Counter
 import pytest
 
 from search.backends.base import SearchDocument, SearchQuery
-from tests.search.engines import POSTGRES, SYNONYMS, UPDATED, doc, engine_backend
+from tests.search.engines import POSTGRES, SYNONYMS, UPDATED, doc, engine_backend, found, ids
 
 
 @pytest.fixture(params=["whoosh", pytest.param("postgres", marks=POSTGRES)])
 def backend(request, settings, search_index_dir):
     return engine_backend(request, settings, search_index_dir)
-
-
-def ids(backend, text="", **kwargs) -> list[int]:
-    """Matching rules are tested with every meaningful word required (`relax=False`);
-    relaxing for questions is tested in test_relevance.py."""
-    kwargs.setdefault("relax", False)
-    return [hit.id for hit in backend.search(SearchQuery(text=text, **kwargs)).hits]
-
-
-def found(backend, text, **kwargs) -> set[int]:
-    return set(ids(backend, text, per_page=100, **kwargs))
 
 
 # --- Matching rules -----------------------------------------------------------------

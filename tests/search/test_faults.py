@@ -19,7 +19,6 @@ from pathlib import Path
 
 import psutil
 import pytest
-from django.contrib.auth.models import Group, User
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
@@ -42,14 +41,6 @@ def _directory_index(whoosh_index):
 ROOT = Path(__file__).resolve().parents[2]
 LUPUS_ARTICLE = "Stem Cell Therapy Research in Lupus"
 WARNING = "could not be updated in the search index"
-
-
-@pytest.fixture
-def editor_client(client):
-    editor = User.objects.create_user("editor", password="a-long-password-1", is_staff=True)
-    editor.groups.add(Group.objects.get(name="Editors"))
-    client.force_login(editor)
-    return client
 
 
 def search_titles(client, query: str) -> list[str]:

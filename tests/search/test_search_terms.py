@@ -8,7 +8,6 @@ import io
 from unittest import mock
 
 import pytest
-from django.contrib.auth.models import Group, User
 from django.core.management import call_command
 from django.db import DatabaseError
 from django.utils import timezone
@@ -64,14 +63,6 @@ def test_prune_deletes_terms_not_seen_within_the_retention(settings, db):
     call_command("prune_search_terms", stdout=out)
     assert list(SearchTerm.objects.values_list("query", flat=True)) == ["recent"]
     assert "Deleted 1 search term(s) not seen in 30 days." in out.getvalue()
-
-
-@pytest.fixture
-def editor_client(client):
-    editor = User.objects.create_user("editor", password="a-long-password-1", is_staff=True)
-    editor.groups.add(Group.objects.get(name="Editors"))
-    client.force_login(editor)
-    return client
 
 
 def test_an_editor_turns_a_zero_result_term_into_an_alias(

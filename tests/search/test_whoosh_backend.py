@@ -16,7 +16,7 @@ import pytest
 from search.backends import get_backend, reset_backends, whoosh
 from search.backends.base import SearchDocument, SearchQuery, SearchUnavailable
 from search.backends.whoosh import MAX_SEGMENTS, POINTER, WhooshBackend, highlight
-from tests.search.engines import SYNONYMS, doc
+from tests.search.engines import SYNONYMS, doc, found
 
 
 @pytest.fixture
@@ -26,17 +26,6 @@ def backend(settings, search_index_dir):
     }
     reset_backends()
     return get_backend()
-
-
-def ids(backend, text="", **kwargs) -> list[int]:
-    """Matching rules are tested with every meaningful word required (`relax=False`);
-    relaxing for questions is tested in test_relevance.py."""
-    kwargs.setdefault("relax", False)
-    return [hit.id for hit in backend.search(SearchQuery(text=text, **kwargs)).hits]
-
-
-def found(backend, text, **kwargs) -> set[int]:
-    return set(ids(backend, text, per_page=100, **kwargs))
 
 
 def test_highlight_function_keeps_accents_and_apostrophes():

@@ -19,6 +19,8 @@ import sys
 import time
 from pathlib import Path
 
+from tests.bench.editorial import task_editorial_overhead
+
 RESULT_MARK = "BENCH-RESULT "
 BASELINES = ("naive_full", "naive_plain", "fts5", "icontains")
 
@@ -392,6 +394,7 @@ TASKS = {
     "browse": task_browse,
     "incremental": task_incremental,
     "loaddata": task_loaddata,
+    "editorial-overhead": task_editorial_overhead,
 }
 
 

@@ -486,6 +486,7 @@ def analyse(size_result: dict) -> dict:
         res["editorial"] = {
             name: {**summary(s["times"]), "cpu": summary(s["cpu_times"])}
             for name, s in size_result["editorial"].items()
+            if isinstance(s, dict)  # the worker adds its own timings beside the samples
         }
     if "incremental" in size_result:
         inc = size_result["incremental"]

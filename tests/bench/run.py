@@ -485,8 +485,7 @@ def analyse(size_result: dict) -> dict:
     if "editorial" in size_result:
         res["editorial"] = {
             name: {**summary(s["times"]), "cpu": summary(s["cpu_times"])}
-            for name, s in size_result["editorial"].items()
-            if isinstance(s, dict)  # the worker adds its own timings beside the samples
+            for name, s in size_result["editorial"]["samples"].items()
         }
     if "incremental" in size_result:
         inc = size_result["incremental"]

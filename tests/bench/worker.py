@@ -17,9 +17,9 @@ import resource
 import string
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
-
-from tests.bench.editorial import task_editorial_overhead
+from unittest import mock
 
 RESULT_MARK = "BENCH-RESULT "
 BASELINES = ("naive_full", "naive_plain", "fts5", "icontains")
@@ -306,9 +306,42 @@ def task_browse(reps: int) -> dict:
     return {"pages": results, **_maxrss_mb()}
 
 
-def task_incremental(reps: int) -> dict:
-    """Editor-style saves: ORM save in a transaction, then poll the API until it answers."""
+@dataclass(frozen=True)
+class _Save:
+    searchable: float  # seconds from the save's start until search finds it
+    committed: float  # seconds until commit and the on_commit callbacks were done
+    cpu: float  # CPU seconds of this process over the same span as `searchable`
+    polls: int
+
+
+def _save_until_searchable(client, article_id: int, rng: random.Random) -> _Save:
+    """An editor-style save (ORM save in a transaction) adding a new word to the title,
+    then the search API polled until it finds the article by that word."""
     from django.db import transaction
+
+    from library.models import Article
+
+    article = Article.objects.get(pk=article_id)
+    token = "qz" + "".join(rng.choice(string.ascii_lowercase) for _ in range(10))
+    started, cpu = time.perf_counter(), time.process_time()
+    with transaction.atomic():
+        article.title = f"{article.title} {token}"
+        article.save()
+    committed = time.perf_counter()  # after commit and the on_commit callbacks
+    polls = 0
+    while True:
+        polls += 1
+        data = json.loads(client.get("/api/search/", {"q": token}).content)
+        if any(hit.get("slug") == article.slug for hit in data.get("results", [])):
+            now = time.perf_counter()
+            return _Save(now - started, committed - started, time.process_time() - cpu, polls)
+        if time.perf_counter() - started > 30:
+            raise RuntimeError(f"article {article.pk} not searchable 30 s after saving")
+        time.sleep(0.002)
+
+
+def task_incremental(reps: int) -> dict:
+    """Editor-style saves, each until the search API finds it."""
     from django.test import Client
 
     from library.models import Article
@@ -318,35 +351,82 @@ def task_incremental(reps: int) -> dict:
     client = Client()
     client.get("/api/search/", {"q": "warm up"})
     before = segment_counts()
-    samples, commit_samples, polls = [], [], []
-    for _ in range(reps):
-        article = Article.objects.get(pk=rng.choice(ids))
-        token = "qz" + "".join(rng.choice(string.ascii_lowercase) for _ in range(10))
-        started = time.perf_counter()
-        with transaction.atomic():
-            article.title = f"{article.title} {token}"
-            article.save()
-        committed = time.perf_counter()  # after commit and the on_commit callbacks
-        attempts = 0
-        while True:
-            attempts += 1
-            data = json.loads(client.get("/api/search/", {"q": token}).content)
-            if any(hit.get("slug") == article.slug for hit in data.get("results", [])):
-                break
-            if time.perf_counter() - started > 30:
-                raise RuntimeError(f"article {article.pk} not searchable 30 s after saving")
-            time.sleep(0.002)
-        samples.append(time.perf_counter() - started)
-        commit_samples.append(committed - started)
-        polls.append(attempts)
+    saves = [_save_until_searchable(client, rng.choice(ids), rng) for _ in range(reps)]
     return {
-        "save_to_searchable": samples,
-        "save_and_commit": commit_samples,
-        "polls": polls,
+        "save_to_searchable": [save.searchable for save in saves],
+        "save_and_commit": [save.committed for save in saves],
+        "polls": [save.polls for save in saves],
         "segments_before": before,
         "segments_after": segment_counts(),
         **_maxrss_mb(),
     }
+
+
+#: Saves per repetition of the editorial-overhead task: saves are quick, so more of
+#: them per repetition than rounds of queries.
+EDITORIAL_SAVES_PER_REP = 5
+
+
+def _editorial_off():
+    """Revisions and search-term recording switched off; the rest of the site as it is."""
+    from django.test import override_settings
+
+    stack = contextlib.ExitStack()
+    stack.enter_context(override_settings(SIMPLE_HISTORY_ENABLED=False))
+    stack.enter_context(mock.patch("library.views.record_after_response", lambda *a, **k: None))
+    return stack
+
+
+def task_editorial_overhead(queries: list[list[str]], reps: int) -> dict:
+    """What issue 10's features cost: revisions on every save, search terms on every search.
+
+    The same save (`EDITORIAL_SAVES_PER_REP` per repetition) and the same cold results
+    page for every query, with those features on and off. "Off" is
+    `SIMPLE_HISTORY_ENABLED=False` for saves and no search-term recording for the
+    results page; everything else is the production path. On and off alternate save
+    by save and query by query, so that the index's occasional merge of small segments
+    and any change in the machine's load fall on both halves alike.
+    """
+    from django.test import Client
+
+    from library.models import Article
+
+    rng = random.Random(10)
+    ids = list(Article.objects.published().values_list("pk", flat=True))
+    client = Client()
+    client.get("/api/search/", {"q": "warm up"})
+    samples = {
+        f"{what}_{mode}": {"times": [], "cpu_times": []}
+        for what in ("save", "page")
+        for mode in ("on", "off")
+    }
+
+    def results_page(text: str) -> tuple[float, float]:
+        _clear_caches()
+        started, cpu = time.perf_counter(), time.process_time()
+        response = client.get("/articles/", {"q": text})  # the test client closes it
+        if response.status_code != 200:
+            raise RuntimeError(f"/articles/?q={text!r}: {response.status_code}")
+        return time.perf_counter() - started, time.process_time() - cpu
+
+    def record(name: str, wall: float, cpu: float) -> None:
+        samples[name]["times"].append(wall)
+        samples[name]["cpu_times"].append(cpu)
+
+    def switched(mode: str):
+        return _editorial_off() if mode == "off" else contextlib.nullcontext()
+
+    for rep in range(reps):
+        for n in range(2 * EDITORIAL_SAVES_PER_REP):
+            mode = ("on", "off")[(n + rep) % 2]
+            with switched(mode):
+                save = _save_until_searchable(client, rng.choice(ids), rng)
+            record(f"save_{mode}", save.searchable, save.cpu)
+        for n, (_kind, text) in enumerate(queries):
+            for mode in ("on", "off") if (n + rep) % 2 == 0 else ("off", "on"):
+                with switched(mode):
+                    record(f"page_{mode}", *results_page(text))
+    return {"samples": samples}
 
 
 def task_loaddata(path: str, slug_prefix: str) -> dict:

@@ -74,7 +74,7 @@ from search.backends.whoosh.schema import (
     document_fields,
     vocabulary_fields,
 )
-from search.backends.whoosh.view import _View
+from search.backends.whoosh.view import DEFAULT_CACHE_BYTES, TermCache, _View
 from search.backends.whoosh.writing import (
     LOCK_WAIT,
     MAX_SEGMENTS,
@@ -110,6 +110,8 @@ class WhooshBackend(SearchBackend):
         self._lock = threading.RLock()
         self._view_state: _View | None = None
         self._segments: dict = {}
+        self._cache_bytes = int(params.get("CACHE_BYTES", DEFAULT_CACHE_BYTES))
+        self._terms = TermCache(self._cache_bytes)
         self._pid = os.getpid()
 
     # -- generations and opening
@@ -180,6 +182,7 @@ class WhooshBackend(SearchBackend):
         if self._pid != os.getpid():
             # After fork: never share the parent's open files.
             self._view_state, self._segments, self._pid = None, {}, os.getpid()
+            self._terms = TermCache(self._cache_bytes)
         name = self._pointer()
         if name is None or not (self.path / name).is_dir():
             self.close()
@@ -198,6 +201,7 @@ class WhooshBackend(SearchBackend):
         live = {r.segment().segment_id() for r, _offset in leaves if r.segment() is not None}
         for segid in set(self._segments) - live:
             del self._segments[segid]
+        self._terms.forget(live)
         return self._view_state
 
     def _refreshed(self, name: str, state: _View | None) -> _View:
@@ -205,11 +209,12 @@ class WhooshBackend(SearchBackend):
             if state.searcher.up_to_date():
                 return state
             searcher = _fresh_searcher(state.ix, state.searcher)
-            return _View(name, state.ix, searcher, self._segments)
+            return _View(name, state.ix, searcher, self._segments, self._terms)
         self.close()
         ix = _open_dir(self.path / name)
         self._segments = {}
-        return _View(name, ix, _fresh_searcher(ix, None), self._segments)
+        self._terms = TermCache(self._cache_bytes)
+        return _View(name, ix, _fresh_searcher(ix, None), self._segments, self._terms)
 
     def close(self) -> None:
         """Close the cached searcher (tests and `reset_backends()` call this)."""
@@ -461,6 +466,11 @@ class WhooshBackend(SearchBackend):
             if view is None:
                 return SearchPage(hits=[], total=0, page=1, num_pages=1, facets=_no_facets())
             try:
+                # Postings may come from the cache without touching the files, so
+                # damage is looked for on every search (a few small reads).
+                leaves = view.searcher.reader().leaf_readers()
+                segments = [r.segment() for r, _offset in leaves if r.segment() is not None]
+                _check_segment_files(self.path / view.generation, segments)
                 return _Search(view, query, parsed, compiled).page()
             except SearchUnavailable:
                 raise

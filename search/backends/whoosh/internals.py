@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import itertools
 import pickle
 
 from whoosh import index
@@ -76,12 +75,15 @@ def _field_lengths(reader, fieldname: str, size: int) -> list[int]:
     return [reader.doc_field_length(d, fieldname, 0) or 0 for d in range(size)]
 
 
-def _leaf_postings(reader, fieldname: str, text: str) -> tuple[list, list, list]:
+def _leaf_postings(
+    reader, fieldname: str, text: str, values: bool = True
+) -> tuple[list, list, list]:
     """A term's postings in one segment as (docnums, weights, encoded values).
 
     Reads whole posting blocks (one unpickle each gives ids, weights and values)
     instead of stepping a matcher posting by posting: about 10x faster. Deleted
-    documents are included; callers intersect with the live set.
+    documents are included; callers intersect with the live set. With
+    `values=False` the encoded values (positions) are neither decoded nor returned.
     """
     try:
         matcher = reader.postings(fieldname, text)
@@ -90,34 +92,59 @@ def _leaf_postings(reader, fieldname: str, text: str) -> tuple[list, list, list]
     matcher = getattr(matcher, "child", matcher)  # unwrap the deletions filter
     ids: list[int] = []
     weights: list[float] = []
-    values: list = []
+    found: list = []
     if type(matcher) is not W3LeafMatcher:
         while matcher.is_active():
             ids.append(matcher.id())
             weights.append(matcher.weight())
-            values.append(matcher.value())
+            if values:
+                found.append(matcher.value())
             matcher.next()
-        return ids, weights, values
+        return ids, weights, found
     while matcher.is_active():
         if matcher._ids is None:
             matcher._read_ids()
         if matcher._weights is None:
             matcher._read_weights()
-        if matcher._values is None:
-            matcher._read_values()
         ids.extend(matcher._ids)
         weights.extend(matcher._weights)
-        values.extend(matcher._values)
+        if values:
+            if matcher._values is None:
+                matcher._read_values()
+            found.extend(matcher._values)
         matcher._next_block()
-    return ids, weights, values
+    return ids, weights, found
 
 
-def _decode_positions(value: bytes) -> itertools.accumulate:
-    """Positions from Whoosh's Positions encoding (a count, then pickled deltas)."""
+def _decode_many_deltas(values: list[bytes]) -> list[list[int]]:
+    """`_decode_deltas` of many values with one unpickle instead of one each.
+
+    Each value's payload is a protocol-2 pickle of one list of ints; without its
+    header and STOP it is a program that pushes that list. Between a MARK and a
+    LIST opcode, the programs build one list of the lists. Any other shape falls
+    back to decoding one value at a time.
+    """
+    parts = []
+    for value in values:
+        payload = value[4:]
+        if not payload.startswith(b"\x80\x02"):
+            return [_decode_deltas(v) for v in values]
+        parts.append(payload[2:-1] if payload.endswith(b".") else payload[2:])
+    try:
+        decoded = pickle.loads(b"\x80\x02(" + b"".join(parts) + b"l.")
+    except Exception:
+        decoded = None
+    if not isinstance(decoded, list) or len(decoded) != len(values):
+        return [_decode_deltas(v) for v in values]
+    return decoded
+
+
+def _decode_deltas(value: bytes) -> list[int]:
+    """Position deltas from Whoosh's Positions encoding (a count, then pickled deltas)."""
     payload = value[4:]
     if not payload.endswith(b"."):
         payload += b"."
-    return itertools.accumulate(pickle.loads(payload))
+    return pickle.loads(payload)
 
 
 def _fresh_searcher(ix: index.Index, old: Searcher | None) -> Searcher:

@@ -15,10 +15,10 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime
-import heapq
 import math
 from collections.abc import Iterator
 
+import numpy as np
 from whoosh.automata.lev import levenshtein_automaton
 from whoosh.codec.base import Automata
 from whoosh.reading import TermNotFound
@@ -73,19 +73,21 @@ def _similar(
     """The `count` live documents, none in `exclude`, with the highest key-term-weighted BM25 scores."""
     total_docs = view.searcher.doc_count_all() or 1
     average = (view.searcher.field_length("text") / total_docs) or 1.0
-    lengths, alive = view.text_lengths, view.alive
-    b, k1 = 0.75, 1.2
-    scores: dict[int, float] = {}
+    k1 = 1.2
+    norms = view.bm25_norms(average, k1, 0.75)
+    scores = np.zeros(view.size)
+    touched = np.zeros(view.size, dtype=bool)
     for token, weight in terms:
-        ids, tfs, _values = view.postings(token)
+        ids, tfs = view.postings(token)
         idf = math.log(total_docs / (len(ids) + 1)) + 1
-        for docnum, tf in zip(ids, tfs, strict=True):
-            if docnum in exclude or docnum not in alive:
-                continue
-            norm = k1 * (1 - b + b * lengths[docnum] / average)
-            scores[docnum] = scores.get(docnum, 0.0) + weight * idf * tf * (k1 + 1) / (tf + norm)
-    best = heapq.nsmallest(count, scores.items(), key=lambda item: (-item[1], item[0]))
-    return [docnum for docnum, _score in best]
+        scores[ids] += weight * idf * tfs * (k1 + 1) / (tfs + norms[ids])
+        touched[ids] = True
+    touched &= view.alive_mask
+    if exclude:
+        touched[list(exclude)] = False
+    found = np.flatnonzero(touched)
+    best = found[np.lexsort((found, -scores[found]))[:count]]
+    return best.tolist()
 
 
 def _scheduled_titles(view: _View, visible_on: datetime.date | None) -> frozenset[str]:
@@ -157,19 +159,19 @@ class _Search:
         view, compiled = self.view, self.compiled
         unmatched: list[str] = []
         for unit in compiled.required:
-            if view.alive.isdisjoint(view.unit_docs(unit)):
+            if not (view.alive_mask & view.unit_mask(unit)).any():
                 unmatched.extend(unit.source)
         unmatched = list(dict.fromkeys(unmatched))
         docs, coverage, not_found = self._matching()
-        if not docs and compiled.required:
+        total = int(np.count_nonzero(docs))
+        if not total and compiled.required:
             corrected = self._corrected_search()
             if corrected is not None:
                 return corrected
-        total = len(docs)
         num_pages = max(1, math.ceil(total / self.per_page))
         page_number = min(max(int(self.request.page or 1), 1), num_pages)
         offset = (page_number - 1) * self.per_page
-        ranked = self._rank(docs, offset, coverage)
+        ranked = self._rank(docs, total, offset, coverage)
         words, phrases = compiled.highlight_terms()
         groups = compiled.highlight_groups()
         hits = []
@@ -185,6 +187,7 @@ class _Search:
                 )
             )
         countable = len(compiled.countable_units())
+        relaxed = coverage is not None and total and int(coverage[docs].min()) < countable
         return SearchPage(
             hits=hits,
             total=total,
@@ -193,62 +196,63 @@ class _Search:
             facets=self._facets(docs),
             suggestion=self._suggestion(unmatched),
             unmatched_terms=unmatched,
-            match="most" if coverage and min(coverage.values()) < countable else "all",
+            match="most" if relaxed else "all",
             not_found=not_found,
             expanded=compiled.expanded(),
             shortened=self.parsed.shortened,
         )
 
-    def _matching(self) -> tuple[set[int] | frozenset[int], dict[int, int], list[str]]:
-        """The documents to list, how many meaningful units each matches, and the
-        meaningful words no candidate contains.
+    def _matching(self) -> tuple[np.ndarray, np.ndarray | None, list[str]]:
+        """The documents to list (a mask), how many meaningful units each matches,
+        and the meaningful words no candidate contains.
 
         Quoted units are required and exclusions apply in every mode; the meaningful
         units are required all together when that finds `FEW_RESULTS` or more, and
-        relaxed one by one otherwise (`relaxation_steps`). `coverage` is empty when
+        relaxed one by one otherwise (`relaxation_steps`). `coverage` is None when
         every unit was required.
         """
         view, compiled = self.view, self.compiled
-        candidates: set[int] | frozenset[int] = view.alive
+        candidates = view.alive_mask
         for unit in compiled.must_units():
-            candidates = candidates & view.unit_docs(unit)
+            candidates = candidates & view.unit_mask(unit)
         for unit in compiled.excluded:
-            candidates = candidates - view.unit_docs(unit)
+            candidates = candidates & ~view.unit_mask(unit)
         candidates = self._filtered(candidates)
         units = compiled.countable_units()
         if not units:
-            return candidates, {}, []
-        sets = sorted((view.unit_docs(u) for u in units), key=len)
-        strict = candidates.intersection(*sets) if sets[0] else set()
+            return candidates, None, []
+        masks = [view.unit_mask(u) for u in units]
+        strict = candidates
+        for mask in masks:
+            strict = strict & mask
         not_found = [
             word
-            for unit in units
-            if not unit.stop and candidates.isdisjoint(view.unit_docs(unit))
+            for unit, mask in zip(units, masks, strict=True)
+            if not unit.stop and not (candidates & mask).any()
             for word in unit.source
         ]
         not_found = list(dict.fromkeys(not_found))
         steps = relaxation_steps(len(units), has_must=bool(compiled.must_units()))
-        if len(strict) >= FEW_RESULTS or len(steps) == 1 or not self.request.relax:
-            return strict, {}, not_found
-        coverage: dict[int, int] = dict.fromkeys(candidates, 0) if steps[-1] == 0 else {}
-        for unit_docs in sets:
-            for docnum in unit_docs & candidates:
-                coverage[docnum] = coverage.get(docnum, 0) + 1
+        if np.count_nonzero(strict) >= FEW_RESULTS or len(steps) == 1 or not self.request.relax:
+            return strict, None, not_found
+        coverage = np.zeros(view.size, dtype=np.int16)
+        for mask in masks:
+            coverage += mask
         for least in steps:
-            docs = {d for d, n in coverage.items() if n >= least}
-            if len(docs) >= FEW_RESULTS or least == steps[-1]:
-                return docs, {d: coverage[d] for d in docs}, not_found
-        return strict, {}, not_found
+            docs = candidates & (coverage >= least)
+            if np.count_nonzero(docs) >= FEW_RESULTS or least == steps[-1]:
+                return docs, coverage, not_found
+        return strict, None, not_found
 
     def _strict_total(self, compiled: CompiledQuery) -> int:
         """How many articles match every meaningful word of `compiled` (with filters)."""
         view = self.view
-        docs: set[int] | frozenset[int] = view.alive
+        docs = view.alive_mask
         for unit in compiled.must_units() + compiled.countable_units():
-            docs = docs & view.unit_docs(unit)
+            docs = docs & view.unit_mask(unit)
         for unit in compiled.excluded:
-            docs = docs - view.unit_docs(unit)
-        return len(self._filtered(docs))
+            docs = docs & ~view.unit_mask(unit)
+        return int(np.count_nonzero(self._filtered(docs)))
 
     def _corrected_search(self) -> SearchPage | None:
         """The page for the corrected query, when the reader's own query found nothing."""
@@ -264,106 +268,120 @@ class _Search:
             page, corrected=parsed.render(), suggestion=None, shortened=self.parsed.shortened
         )
 
-    def _filtered(self, docs):
+    def _filtered(self, docs: np.ndarray) -> np.ndarray:
         request = self.request
-        hidden = self.view.scheduled(request.visible_on)
-        if hidden:
-            docs = docs - hidden
+        hidden = self.view.scheduled_mask(request.visible_on)
+        if hidden is not None:
+            docs = docs & ~hidden
         wanted = [("disease", s) for s in request.diseases]
         wanted += [("therapy", s) for s in request.therapies]
         wanted += [("tag", s) for s in request.tags]
         if request.year is not None:
             wanted.append(("year", str(request.year)))
         for facet, value in wanted:
-            docs = self.view.facet_docs(facet).get(str(value), set()).intersection(docs)
+            value_docs = self.view.facet_masks(facet).get(str(value))
+            docs = docs & value_docs if value_docs is not None else np.zeros_like(docs)
         return docs
 
-    def _rank(self, docs, offset: int, coverage: dict[int, int]) -> list[tuple[int, float]]:
-        """The page's (docnum, score) pairs; only the top `offset + per_page` are scored.
+    def _rank(
+        self, docs: np.ndarray, total: int, offset: int, coverage: np.ndarray | None
+    ) -> list[tuple[int, float]]:
+        """The page's (docnum, score) pairs; only the top `offset + per_page` are sorted.
 
         When not every word was required (`coverage`), articles matching more of the
         meaningful words come first in every ordering's relevance.
         """
-        if not docs:
+        if not total:
             return []
         wanted = offset + self.per_page
-        published, titles = self.view.published, self.view.title_sort
         if self.ordering == "relevance" and self.compiled.required:
             return self._rank_by_relevance(docs, offset, wanted, coverage)
-        if self.ordering == "title":
-            top = heapq.nsmallest(wanted, docs, key=lambda d: (titles[d], -published[d], d))
-        elif self.ordering == "published_on":
-            top = heapq.nsmallest(wanted, docs, key=lambda d: (published[d], titles[d], d))
-        else:  # "-published_on", and relevance without words: newest first
-            top = heapq.nsmallest(wanted, docs, key=lambda d: (-published[d], titles[d], d))
+        # "title", "published_on", "-published_on"; relevance without words: newest first
+        ordering = "-published_on" if self.ordering == "relevance" else self.ordering
+        top = self.view.ordered(ordering, docs, wanted)
         return [(d, 0.0) for d in top[offset:wanted]]
 
     def _rank_by_relevance(
-        self, docs, offset: int, wanted: int, coverage: dict[int, int]
+        self, docs: np.ndarray, offset: int, wanted: int, coverage: np.ndarray | None
     ) -> list[tuple[int, float]]:
-        """BM25F over the exact document set, computed from the postings already read.
+        """BM25F over the exact document set, computed from the postings in bulk.
 
         Whoosh's collector walks a tree of matchers, one Python call per posting per
-        query term; scoring here is one loop per term over (docnum, weight) pairs,
-        with document lengths from a per-segment cache, then a heap for the page.
-        The weights already carry the section boosts (see `FoldedText`), so this is
-        BM25F with Whoosh's parameters (B=0.75, K1=1.2) and idf.
+        query term; here each term adds its contribution to a score array in one
+        vectorised step, with document lengths from a per-segment cache. The weights
+        already carry the section boosts (see `FoldedText`), so this is BM25F with
+        Whoosh's parameters (B=0.75, K1=1.2) and idf. The arithmetic is the same,
+        in the same order, as a per-document loop, so scores are exactly those.
 
         Multi-word synonym alternatives are not scored (they would add conjunctions
         of common words for no change in which documents match): documents matched
         only through one score 0 and follow the scored ones, newest first. Stopwords
         are not scored. With `coverage` (not every word required), the number of
         meaningful units matched comes before the score: coordination first.
+
+        The order is (more units matched, fully scored, higher score, newer, title,
+        docnum). NumPy sorts by all but the title; the documents tied with the last
+        one of the page on those keys are then sorted in full, so the page is
+        exactly what one sort by the whole key would give.
         """
         view = self.view
         searcher = view.searcher
-        lengths = view.text_lengths
         total_docs = searcher.doc_count_all()
         average = (searcher.field_length("text") / total_docs) if total_docs else 1.0
         average = average or 1.0
         b, k1 = 0.75, 1.2
-        norms: dict[int, float] = {}
-        scores: dict[int, float] = dict.fromkeys(docs, 0.0)
-        matched = set(docs)
+        norms = view.bm25_norms(average, k1, b)
+        scores = np.zeros(view.size)
+        matched = docs
         scored_units = [u for u in self.compiled.required if not u.stop]
         scored_units = scored_units or list(self.compiled.required)
         for alternatives in _scoring_units(tuple(scored_units)):
-            unit_docs: set[int] = set()
+            unit_docs = np.zeros(view.size, dtype=bool)
             for tokens in alternatives:
-                unit_docs |= set.intersection(*(view.term_docs(t) for t in tokens))
+                unit_docs |= view.all_terms_mask(tokens)
                 for token in dict.fromkeys(tokens):
-                    ids, weights, _values = view.postings(token)
+                    ids, weights = view.postings(token)
                     idf = math.log(total_docs / (len(ids) + 1)) + 1
-                    for docnum, tf in zip(ids, weights, strict=True):
-                        if docnum in scores:
-                            norm = norms.get(docnum)
-                            if norm is None:
-                                norm = norms[docnum] = k1 * (1 - b + b * lengths[docnum] / average)
-                            scores[docnum] += idf * tf * (k1 + 1) / (tf + norm)
-            matched &= unit_docs
-        published, titles = view.published, view.title_sort
-        if coverage:
-            matched = set(docs)
-        top = heapq.nsmallest(
-            wanted,
-            docs,
+                    scores[ids] += idf * weights * (k1 + 1) / (weights + norms[ids])
+            matched = matched & unit_docs
+        if coverage is not None:
+            matched = docs
+        found = np.flatnonzero(docs)
+        more = -coverage[found] if coverage is not None else np.zeros(len(found), np.int16)
+        unscored = ~matched[found]
+        negated = -scores[found]
+        newer = -view.published_array[found]
+        order = np.lexsort((newer, negated, unscored, more))
+        top = order[:wanted]
+        last = top[-1]
+        tied = np.flatnonzero(
+            (more == more[last])
+            & (unscored == unscored[last])
+            & (negated == negated[last])
+            & (newer == newer[last])
+        )
+        chosen = found[np.union1d(top, tied)].tolist()
+        titles = view.title_sort
+        cover = coverage if coverage is not None else None
+        page = sorted(
+            chosen,
             key=lambda d: (
-                -coverage.get(d, 0),
-                d not in matched,
+                -int(cover[d]) if cover is not None else 0,
+                not matched[d],
                 -scores[d],
-                -published[d],
+                -view.published[d],
                 titles[d],
                 d,
             ),
-        )
-        return [(d, scores[d] if d in matched else 0.0) for d in top[offset:wanted]]
+        )[:wanted]
+        return [(d, float(scores[d]) if matched[d] else 0.0) for d in page[offset:]]
 
-    def _facets(self, docs) -> dict[str, list[FacetCount]]:
+    def _facets(self, docs: np.ndarray) -> dict[str, list[FacetCount]]:
         facets = {}
         for facet in FACETS:
             counts = []
-            for value, value_docs in self.view.facet_docs(facet).items():
-                count = len(value_docs.intersection(docs))
+            for value, value_docs in self.view.facet_masks(facet).items():
+                count = int(np.count_nonzero(value_docs & docs))
                 if count:
                     counts.append(FacetCount(value, count))
             counts.sort(key=lambda c: (-c.count, c.value))

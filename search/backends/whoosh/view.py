@@ -1,48 +1,161 @@
-"""One open searcher and the per-segment caches and document sets derived from it.
+"""One open searcher and the per-segment arrays and document masks derived from it.
 
 Segments are immutable, so each one's columns (ids, dates, sort titles, text
-lengths) and facet value sets are read once (`_SegmentData`) and shared by every
-`_View` that still shows that segment. A `_View` reads a term's postings block by
-block (`internals._leaf_postings`) into document *sets*, cached for one search:
-set algebra then gives exact totals, facet counts and phrase candidates, whose
-positions are checked only for documents no cheaper synonym already matched.
+lengths), facet value masks and sort orders are read once (`_SegmentData`) and
+shared by every `_View` that still shows that segment. A term's postings and a
+phrase's matches are read once per segment too and kept across searches in a
+bounded least-recently-used cache (`TermCache`): readers' queries repeat the same
+words and synonym phrases ("stem", "cell", "multiple sclerosis"), and an editor's
+save adds a small segment without invalidating what the big ones already gave.
+
+A `_View` joins its segments' arrays into one global document numbering. Document
+sets are NumPy boolean masks over it: exact totals, facet counts, relaxation and
+filters are then a few vectorised operations whatever the library's size, and
+positions are decoded only to find a phrase's documents in a segment for the
+first time.
 """
 
 from __future__ import annotations
 
 import datetime
+import heapq
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
+import numpy as np
 from whoosh import index
 
-from search.backends.base import (
-    FACETS,
-)
-from search.backends.query import (
-    Unit,
-)
-from search.backends.whoosh.internals import _decode_positions, _field_lengths, _leaf_postings
+from search.backends.base import FACETS
+from search.backends.query import Unit
+from search.backends.whoosh.internals import _decode_many_deltas, _field_lengths, _leaf_postings
+
+# How documents are listed when not by relevance: the sort key of one document.
+ORDER_KEYS = {
+    "title": lambda data, d: (data.title_sort[d], -data.published[d], d),
+    "published_on": lambda data, d: (data.published[d], data.title_sort[d], d),
+    "-published_on": lambda data, d: (-data.published[d], data.title_sort[d], d),
+}
+DEFAULT_CACHE_BYTES = 64 * 2**20
+# A phrase decodes only its candidate documents' positions of a word when they are
+# fewer than one in this many of the word's documents (and none are kept yet).
+PARTIAL_DECODE = 4
+
+
+def _occurrences(ids: np.ndarray, deltas: list[int], counts: list[int]) -> np.ndarray:
+    """`docnum << 32 | position` for each occurrence, from per-document position deltas."""
+    if not deltas:
+        return np.zeros(0, dtype=np.int64)
+    steps = np.array(deltas, dtype=np.int64)
+    sizes = np.array(counts, dtype=np.int64)
+    running = np.cumsum(steps)
+    firsts = np.cumsum(sizes) - sizes  # where each document's deltas start
+    # The running sum restarted at each document: subtract what came before it.
+    before = np.repeat(running[firsts] - steps[firsts], sizes)
+    return (np.repeat(ids, sizes) << 32) | (running - before)
+
+
+def _intersect(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The values in both of two sorted arrays of unique values (binary search of the
+    shorter in the longer: no sort, unlike `np.intersect1d`)."""
+    if len(a) > len(b):
+        a, b = b, a
+    if not len(a):
+        return a
+    where = np.minimum(np.searchsorted(b, a), len(b) - 1)
+    return a[b[where] == a]
+
+
+def _distinct(values: np.ndarray) -> np.ndarray:
+    """The distinct values of a sorted array."""
+    if len(values) < 2:
+        return values
+    return values[np.concatenate(([True], values[1:] != values[:-1]))]
 
 
 class _SegmentData:
-    """Column values and facet document sets of one (immutable) segment."""
+    """Column values, facet masks and sort orders of one (immutable) segment."""
 
     def __init__(self, reader) -> None:
+        self.segment_id = reader.segment().segment_id()
         self.size = reader.doc_count_all()
         self.published = list(reader.column_reader("published"))
         self.title_sort = list(reader.column_reader("title_sort"))
         self.ids = [int(v) if v.isdigit() else None for v in reader.column_reader("id")]
         # Vocabulary pseudo-documents (and any id that is not an article's) never match.
-        self.hidden = frozenset(d for d, v in enumerate(self.ids) if v is None)
-        self.text_lengths = _field_lengths(reader, "text", self.size)
+        self.shown = np.array([v is not None for v in self.ids], dtype=bool)
+        self.text_lengths = np.array(_field_lengths(reader, "text", self.size), dtype=np.float64)
         self.updated = list(reader.column_reader("updated_at"))
-        self.facets: dict[str, dict[str, list[int]]] = {}
+        self.facets: dict[str, dict[str, np.ndarray]] = {}
         for facet in FACETS:  # each facet is the field of that name
             values = {}
             for term in reader.lexicon(facet):
                 value = term.decode("utf-8")
-                values[value] = _leaf_postings(reader, facet, value)[0]
+                mask = np.zeros(self.size, dtype=bool)
+                mask[_leaf_postings(reader, facet, value)[0]] = True
+                values[value] = mask
             self.facets[facet] = values
+        self._orders: dict[str, np.ndarray] = {}
+
+    def order(self, ordering: str) -> np.ndarray:
+        """This segment's document numbers sorted by `ORDER_KEYS[ordering]`, once."""
+        if ordering not in self._orders:
+            key = ORDER_KEYS[ordering]
+            ranked = sorted(range(self.size), key=lambda d: key(self, d))
+            self._orders[ordering] = np.array(ranked, dtype=np.int64)
+        return self._orders[ordering]
+
+
+class TermCache:
+    """A bounded LRU of per-segment postings and phrase matches, shared across searches.
+
+    Keys start with the segment id; a segment's entries are dropped when it leaves
+    the index (`forget`). Values are NumPy arrays, and the bound counts their bytes.
+    """
+
+    def __init__(self, max_bytes: int = DEFAULT_CACHE_BYTES) -> None:
+        self.max_bytes = max_bytes
+        self.bytes = 0
+        self._entries: OrderedDict[tuple, tuple[tuple[np.ndarray, ...], int]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> tuple[np.ndarray, ...] | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            self._entries.move_to_end(key)
+            return entry[0]
+
+    def put(self, key: tuple, arrays: tuple[np.ndarray, ...]) -> None:
+        size = sum(a.nbytes for a in arrays) + 200  # plus the entry's own objects
+        if size > self.max_bytes:
+            return
+        with self._lock:
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self.bytes -= old[1]
+            self._entries[key] = (arrays, size)
+            self.bytes += size
+            while self.bytes > self.max_bytes:
+                _key, (_arrays, dropped) = self._entries.popitem(last=False)
+                self.bytes -= dropped
+
+    def forget(self, live_segments: set[str]) -> None:
+        """Drop the entries of segments no longer in the index."""
+        with self._lock:
+            for key in [k for k in self._entries if k[0] not in live_segments]:
+                self.bytes -= self._entries.pop(key)[1]
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+@dataclass
+class _Leaf:
+    reader: object
+    offset: int
+    data: _SegmentData
 
 
 @dataclass
@@ -53,10 +166,13 @@ class _View:
     ix: index.Index
     searcher: object
     segments: dict  # segment id -> _SegmentData, shared across views
+    terms: TermCache = field(default_factory=TermCache)
     _cache: dict = field(default_factory=dict)
     _query_cache: dict = field(default_factory=dict)  # cleared after every search
 
-    def _leaves(self) -> list[tuple[object, int, _SegmentData]]:
+    # -- segments and their columns, joined
+
+    def _leaves(self) -> list[_Leaf]:
         if "leaves" not in self._cache:
             leaves = []
             for reader, offset in self.searcher.reader().leaf_readers():
@@ -65,39 +181,70 @@ class _View:
                 segid = reader.segment().segment_id()
                 if segid not in self.segments:
                     self.segments[segid] = _SegmentData(reader)
-                leaves.append((reader, offset, self.segments[segid]))
+                leaves.append(_Leaf(reader, offset, self.segments[segid]))
             self._cache["leaves"] = leaves
         return self._cache["leaves"]
+
+    @property
+    def size(self) -> int:
+        """How many document numbers the view has (deleted and hidden ones included)."""
+        leaves = self._leaves()
+        return leaves[-1].offset + leaves[-1].data.size if leaves else 0
 
     def _concat(self, attribute: str) -> list:
         if attribute not in self._cache:
             values: list = []
-            for _reader, _offset, data in self._leaves():
-                values.extend(getattr(data, attribute))
+            for leaf in self._leaves():
+                values.extend(getattr(leaf.data, attribute))
             self._cache[attribute] = values
         return self._cache[attribute]
 
+    def _join(self, arrays, dtype) -> np.ndarray:
+        return np.concatenate(list(arrays)) if self._leaves() else np.zeros(0, dtype=dtype)
+
     @property
-    def alive(self) -> frozenset[int]:
+    def alive_mask(self) -> np.ndarray:
+        """Documents a search may find: not deleted, not a vocabulary document."""
         if "alive" not in self._cache:
-            docs: set[int] = set()
-            for reader, offset, data in self._leaves():
-                deleted = reader.deleted_docs_set if reader.has_deletions() else frozenset()
-                hidden = deleted | data.hidden
-                if hidden or offset:
-                    docs.update(offset + d for d in range(data.size) if d not in hidden)
-                else:
-                    docs.update(range(data.size))
-            self._cache["alive"] = frozenset(docs)
+            parts = []
+            for leaf in self._leaves():
+                shown = leaf.data.shown
+                if leaf.reader.has_deletions():
+                    shown = shown.copy()
+                    shown[list(leaf.reader.deleted_docs_set)] = False
+                parts.append(shown)
+            self._cache["alive"] = self._join(parts, bool)
         return self._cache["alive"]
 
     @property
-    def text_lengths(self) -> list[int]:
-        return self._concat("text_lengths")
+    def alive(self) -> list[int]:
+        """The live document numbers, ascending."""
+        return np.flatnonzero(self.alive_mask).tolist()
+
+    @property
+    def text_lengths(self) -> np.ndarray:
+        if "lengths" not in self._cache:
+            self._cache["lengths"] = self._join(
+                (leaf.data.text_lengths for leaf in self._leaves()), np.float64
+            )
+        return self._cache["lengths"]
+
+    def bm25_norms(self, average: float, k1: float, b: float) -> np.ndarray:
+        """BM25's length normalisation of every document, `k1 * (1 - b + b * len / avg)`."""
+        key = ("norms", average, k1, b)
+        if key not in self._cache:
+            self._cache[key] = k1 * (1 - b + b * self.text_lengths / average)
+        return self._cache[key]
 
     @property
     def published(self) -> list[int]:
         return self._concat("published")
+
+    @property
+    def published_array(self) -> np.ndarray:
+        if "published_array" not in self._cache:
+            self._cache["published_array"] = np.array(self.published, dtype=np.int64)
+        return self._cache["published_array"]
 
     @property
     def title_sort(self) -> list[bytes]:
@@ -111,105 +258,190 @@ class _View:
     def updated(self) -> list[bytes]:
         return self._concat("updated")
 
-    def scheduled(self, visible_on: datetime.date | None) -> frozenset[int]:
-        """Documents published after `visible_on` (scheduled articles), cached per view.
-
-        Readers must not see them; scheduled articles are few, so subtracting this
-        set is cheaper than intersecting with the visible ones.
-        """
+    def scheduled_mask(self, visible_on: datetime.date | None) -> np.ndarray | None:
+        """Live documents published after `visible_on` (scheduled articles), or None."""
         if visible_on is None:
-            return frozenset()
+            return None
         key = ("scheduled", visible_on.toordinal())
         if key not in self._cache:
-            day, published = key[1], self.published
-            self._cache[key] = frozenset(d for d in self.alive if published[d] > day)
+            mask = (self.published_array > key[1]) & self.alive_mask
+            self._cache[key] = mask if mask.any() else None
         return self._cache[key]
 
-    def facet_docs(self, facet: str) -> dict[str, set[int]]:
+    def scheduled(self, visible_on: datetime.date | None) -> frozenset[int]:
+        """The scheduled documents' numbers (see `scheduled_mask`)."""
+        mask = self.scheduled_mask(visible_on)
+        return frozenset() if mask is None else frozenset(np.flatnonzero(mask).tolist())
+
+    def facet_masks(self, facet: str) -> dict[str, np.ndarray]:
+        """Each value of `facet` and the documents that have it."""
         key = ("facet", facet)
         if key not in self._cache:
-            merged: dict[str, set[int]] = {}
-            for _reader, offset, data in self._leaves():
-                for value, ids in data.facets[facet].items():
-                    target = merged.setdefault(value, set())
-                    target.update(ids if not offset else (offset + d for d in ids))
+            leaves = self._leaves()
+            values = {v for leaf in leaves for v in leaf.data.facets[facet]}
+            merged = {}
+            for value in sorted(values):
+                parts = []
+                for leaf in leaves:
+                    part = leaf.data.facets[facet].get(value)
+                    parts.append(part if part is not None else np.zeros(leaf.data.size, bool))
+                merged[value] = np.concatenate(parts)
             self._cache[key] = merged
         return self._cache[key]
 
-    def postings(self, token: str) -> tuple[list[int], list[float], list]:
-        """The token's postings in the `text` field as global (docnums, weights, values).
+    def ordered(self, ordering: str, docs: np.ndarray, wanted: int) -> list[int]:
+        """The first `wanted` documents of the mask `docs` in `ordering`.
 
-        Cached for the current search only: a synonym group repeats the same words
-        ("stem", "cell", "transplant") across many alternatives.
+        Each segment's order is computed once; here each segment contributes its
+        first `wanted` matching documents and only those are merged.
         """
+        key = ORDER_KEYS[ordering]
+        candidates = []
+        for leaf in self._leaves():
+            order = leaf.data.order(ordering)
+            local = docs[leaf.offset : leaf.offset + leaf.data.size]
+            for d in order[local[order]][:wanted].tolist():
+                candidates.append((key(leaf.data, d)[:-1], leaf.offset + d))
+        return [d for _key, d in heapq.nsmallest(wanted, candidates)]
+
+    # -- terms, phrases and units (per segment, cached across searches)
+
+    def _leaf_read(self, leaf: _Leaf, token: str) -> tuple[list, list, list]:
+        """The token's raw postings in this segment, values included, read once per search."""
+        key = ("raw", leaf.data.segment_id, token)
+        if key not in self._query_cache:
+            self._query_cache[key] = _leaf_postings(leaf.reader, "text", token)
+        return self._query_cache[key]
+
+    def _leaf_term(self, leaf: _Leaf, token: str) -> tuple[np.ndarray, np.ndarray]:
+        key = (leaf.data.segment_id, "term", token)
+        cached = self.terms.get(key)
+        if cached is None:
+            ids, weights, _values = self._leaf_read(leaf, token)
+            cached = (np.array(ids, dtype=np.int64), np.array(weights, dtype=np.float64))
+            self.terms.put(key, cached)
+        return cached  # type: ignore[return-value]
+
+    def postings(self, token: str) -> tuple[np.ndarray, np.ndarray]:
+        """The token's postings in the `text` field: global docnums and weights."""
         key = ("postings", token)
         if key not in self._query_cache:
-            ids: list[int] = []
-            weights: list[float] = []
-            values: list = []
-            for reader, offset, _data in self._leaves():
-                leaf_ids, leaf_weights, leaf_values = _leaf_postings(reader, "text", token)
-                ids.extend(leaf_ids if not offset else [offset + d for d in leaf_ids])
-                weights.extend(leaf_weights)
-                values.extend(leaf_values)
-            self._query_cache[key] = (ids, weights, values)
+            ids, weights = [], []
+            for leaf in self._leaves():
+                leaf_ids, leaf_weights = self._leaf_term(leaf, token)
+                ids.append(leaf_ids + leaf.offset if leaf.offset else leaf_ids)
+                weights.append(leaf_weights)
+            self._query_cache[key] = (
+                self._join(ids, np.int64),
+                self._join(weights, np.float64),
+            )
         return self._query_cache[key]
 
-    def term_docs(self, token: str) -> set[int]:
+    def term_mask(self, token: str) -> np.ndarray:
         """Documents containing `token` (deleted ones included: callers intersect)."""
-        key = ("docs", token)
+        key = ("mask", token)
         if key not in self._query_cache:
-            self._query_cache[key] = set(self.postings(token)[0])
+            mask = np.zeros(self.size, dtype=bool)
+            mask[self.postings(token)[0]] = True
+            self._query_cache[key] = mask
         return self._query_cache[key]
 
-    def positions(self, token: str, docnum: int) -> frozenset[int]:
-        key = ("positions", token)
-        if key not in self._query_cache:
-            ids, _weights, values = self.postings(token)
-            self._query_cache[key] = (dict(zip(ids, values, strict=True)), {})
-        encoded, decoded = self._query_cache[key]
-        if docnum not in decoded:
-            decoded[docnum] = frozenset(_decode_positions(encoded[docnum]))
-        return decoded[docnum]
+    def all_terms_mask(self, tokens: tuple[str, ...]) -> np.ndarray:
+        """Documents containing every token, anywhere."""
+        mask = self.term_mask(tokens[0])
+        for token in tokens[1:]:
+            mask = mask & self.term_mask(token)
+        return mask
 
-    def phrase_docs(self, tokens: tuple[str, ...], known: set[int]) -> set[int]:
-        """Documents containing the phrase, not counting those already in `known`.
+    def _leaf_positions(
+        self, leaf: _Leaf, token: str, only: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Occurrences of `token` in this segment as `local docnum << 32 | position`.
 
-        Candidates are the intersection of the words' document sets; only those not
-        already matched (by a cheaper synonym) have their positions checked.
+        Sorted, since postings are in document order and positions ascend within a
+        document. All of a token's occurrences are decoded once per segment and
+        kept (phrases sharing a word, "stem cell" and "stem cell transplant", decode
+        it once); when `only` (sorted local docnums) is a small part of the token's
+        documents and nothing is kept yet, just those are decoded, for this search.
         """
-        words = tuple(dict.fromkeys(tokens))
-        candidates = set.intersection(*(self.term_docs(t) for t in words)) - known
-        found: set[int] = set()
-        for docnum in candidates:
-            starts = self.positions(tokens[0], docnum)
-            for shift, token in enumerate(tokens[1:], 1):
-                starts = starts & {p - shift for p in self.positions(token, docnum)}
-                if not starts:
-                    break
-            if starts:
-                found.add(docnum)
-        return found
+        key = (leaf.data.segment_id, "positions", token)
+        cached = self.terms.get(key)
+        if cached is not None:
+            return cached[0]
+        ids, _weights, values = self._leaf_read(leaf, token)
+        partial = only is not None and len(only) * PARTIAL_DECODE < len(ids)
+        if partial:
+            where = np.searchsorted(np.array(ids, dtype=np.int64), only).tolist()
+            ids = only.tolist()
+            values = [values[i] for i in where]
+        deltas: list[int] = []
+        counts: list[int] = []
+        for decoded in _decode_many_deltas(values):
+            deltas.extend(decoded)
+            counts.append(len(decoded))
+        occurrences = _occurrences(np.array(ids, dtype=np.int64), deltas, counts)
+        if not partial:
+            self.terms.put(key, (occurrences,))
+        return occurrences
 
-    def unit_docs(self, unit: Unit) -> set[int]:
-        """Documents matching any alternative: single words first, then phrases.
+    def _leaf_phrase(
+        self, leaf: _Leaf, tokens: tuple[str, ...], candidates: np.ndarray
+    ) -> np.ndarray:
+        """Which of `candidates` (sorted local docnums) contain the phrase.
 
-        Cached for the current search: a question's units are counted, reported and
-        scored from the same sets.
+        The phrase starts where the first word occurs and the n-th word occurs n
+        positions later: one sorted-array intersection per word.
         """
-        key = ("unit", unit)
-        if key not in self._query_cache:
-            self._query_cache[key] = self._unit_docs(unit)
-        return self._query_cache[key]
+        starts = self._leaf_positions(leaf, tokens[0], candidates)
+        for shift, token in enumerate(tokens[1:], 1):
+            if not len(starts):
+                break
+            # A position before `shift` borrows from the document bits and so lands
+            # beyond any real position of the previous document: it never matches.
+            later = self._leaf_positions(leaf, token, candidates) - shift
+            starts = _intersect(starts, later)
+        found = _distinct(starts >> 32)
+        return _intersect(found, candidates)
 
-    def _unit_docs(self, unit: Unit) -> set[int]:
-        docs: set[int] = set()
+    def _leaf_unit(self, leaf: _Leaf, unit: Unit) -> np.ndarray:
+        """Local numbers of this segment's documents matching the unit, cached.
+
+        Single words first, then phrases, whose positions are checked only for
+        documents no cheaper alternative already matched.
+        """
+        key = (leaf.data.segment_id, "unit", unit)
+        cached = self.terms.get(key)
+        if cached is not None:
+            return cached[0]
+        docs = np.zeros(leaf.data.size, dtype=bool)
         for alternative in unit.loose:
-            docs |= set.intersection(*(self.term_docs(t) for t in alternative))
+            found = self._leaf_term(leaf, alternative[0])[0]
+            for token in alternative[1:]:
+                found = _intersect(found, self._leaf_term(leaf, token)[0])
+            docs[found] = True
         for alternative in unit.alternatives:
             if len(alternative) == 1:
-                docs |= self.term_docs(alternative[0])
+                docs[self._leaf_term(leaf, alternative[0])[0]] = True
         for alternative in unit.alternatives:
             if len(alternative) > 1:
-                docs |= self.phrase_docs(alternative, docs)
-        return docs
+                words = tuple(dict.fromkeys(alternative))
+                candidates = self._leaf_term(leaf, words[0])[0]
+                for word in words[1:]:
+                    candidates = _intersect(candidates, self._leaf_term(leaf, word)[0])
+                candidates = candidates[~docs[candidates]]
+                if len(candidates):
+                    docs[self._leaf_phrase(leaf, alternative, candidates)] = True
+        result = np.flatnonzero(docs)
+        self.terms.put(key, (result,))
+        return result
+
+    def unit_mask(self, unit: Unit) -> np.ndarray:
+        """Documents matching any of the unit's alternatives (cached for one search:
+        a question's units are counted, reported and scored from the same masks)."""
+        key = ("unit", unit)
+        if key not in self._query_cache:
+            mask = np.zeros(self.size, dtype=bool)
+            for leaf in self._leaves():
+                mask[self._leaf_unit(leaf, unit) + leaf.offset] = True
+            self._query_cache[key] = mask
+        return self._query_cache[key]

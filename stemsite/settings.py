@@ -146,7 +146,12 @@ SEARCH_BACKENDS = {
     "default": (
         {"BACKEND": "search.backends.postgres.PostgresBackend", "DATABASE": "default"}
         if SEARCH_BACKEND == "postgres"
-        else {"BACKEND": "search.backends.whoosh.WhooshBackend", "PATH": SEARCH_INDEX_DIR}
+        else {
+            "BACKEND": "search.backends.whoosh.WhooshBackend",
+            "PATH": SEARCH_INDEX_DIR,
+            # What each process keeps of the index's postings between searches.
+            "CACHE_BYTES": env_int("SEARCH_CACHE_MB", 64) * 2**20,
+        }
     )
 }
 # Seconds an editor's save waits for the index lock before queueing the update for

@@ -20,7 +20,9 @@ A process keeps one searcher per backend, guarded by a lock (Whoosh readers shar
 file handles, so one search at a time per process), and renews it when another
 process commits (`up_to_date()` is one directory listing), reopening only segments
 that changed (`internals._fresh_searcher`); after fork the child opens its own.
-How documents are written and merged is in `writing`, what is indexed in `schema`,
+What searches read from each segment is kept across searches in a bounded cache
+(`view.TermCache`, `CACHE_BYTES` in the backend's settings), so every search also
+checks the segment files for damage it might otherwise not touch. How documents are written and merged is in `writing`, what is indexed in `schema`,
 how a page is answered in `ranking`.
 """
 

@@ -1,10 +1,11 @@
 """Answering a results page (`_Search`), related articles and autocomplete helpers.
 
 The reader's query is parsed by our own small language (`search.backends.query`),
-never Whoosh's QueryParser. `_Search` takes document sets from the `_View`: the
+never Whoosh's QueryParser. `_Search` takes document masks from the `_View`: the
 exact total, relaxation of the meaningful words when few articles match them all,
-filters and facet counts; then BM25F is computed from the same postings over the
-exact set and a heap picks just the page, so no matcher tree walks every posting.
+filters and facet counts are NumPy operations on them; then BM25F is computed from
+the same postings in bulk over the exact set and a sort picks just the page, so no
+matcher tree walks every posting.
 Highlights use the engine-neutral `search.backends.text.highlight` with this
 engine's analyser. Did-you-mean corrections come from the `spell` field's terms
 (Levenshtein automata over every segment).

@@ -14,11 +14,10 @@ import pickle
 
 import numpy as np
 import pytest
-from whoosh.codec.whoosh3 import W3LeafMatcher
 
 from search.backends.base import SearchQuery
 from search.backends.whoosh import backend as whoosh_backend
-from search.backends.whoosh import writing
+from search.backends.whoosh import internals, writing
 from search.backends.whoosh.backend import WhooshBackend
 from search.backends.whoosh.internals import _decode_deltas, _decode_many_deltas
 from search.backends.whoosh.view import TermCache
@@ -76,13 +75,14 @@ def test_answers_are_the_same_with_no_room_in_the_cache_and_with_plenty(index_pa
 def test_a_repeated_search_reads_no_postings_again(index_path, monkeypatch):
     backend = _backend(index_path)
     reads = {"blocks": 0}
-    next_block = W3LeafMatcher._next_block
+    blocks = internals._blocks
 
-    def counted(self):
-        reads["blocks"] += 1
-        return next_block(self)
+    def counted(matcher, values):
+        for block in blocks(matcher, values):
+            reads["blocks"] += 1
+            yield block
 
-    monkeypatch.setattr(W3LeafMatcher, "_next_block", counted)
+    monkeypatch.setattr(internals, "_blocks", counted)
     query = SearchQuery(text='lupus "stem cell" fatigue', relax=False)
     first = backend.search(query)
     assert reads["blocks"] > 0

@@ -18,6 +18,7 @@ from whoosh.codec.whoosh3 import W3LeafMatcher
 
 from search.backends.base import SearchDocument, SearchQuery
 from search.backends.whoosh import backend as whoosh_backend
+from search.backends.whoosh import internals
 from search.backends.whoosh.backend import WhooshBackend
 from search.backends.whoosh.internals import _leaf_postings
 from search.backends.whoosh_analysis import analyse
@@ -100,17 +101,18 @@ def test_block_reads_equal_the_public_matcher_api(backend):
 
 def test_a_search_reads_postings_by_block_never_posting_by_posting(backend, monkeypatch):
     calls = {"block": 0, "posting": 0}
-    next_block, value = W3LeafMatcher._next_block, W3LeafMatcher.value
+    blocks, value = internals._blocks, W3LeafMatcher.value
 
-    def counted_block(self):
-        calls["block"] += 1
-        return next_block(self)
+    def counted_blocks(matcher, values):
+        for block in blocks(matcher, values):
+            calls["block"] += 1
+            yield block
 
     def counted_value(self):
         calls["posting"] += 1
         return value(self)
 
-    monkeypatch.setattr(W3LeafMatcher, "_next_block", counted_block)
+    monkeypatch.setattr(internals, "_blocks", counted_blocks)
     monkeypatch.setattr(W3LeafMatcher, "value", counted_value)  # the slow path reads each
     page = backend.search(SearchQuery(text="lupus fatigue", relax=False))
     assert page.total > 0

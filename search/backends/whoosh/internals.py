@@ -1,7 +1,9 @@
 """Every access to Whoosh's private structures, in one place.
 
-The fast paths depend on Whoosh 2.7's codec internals: `W3LeafMatcher`'s block
-fields (`_ids`, `_weights`, `_values`, `_read_ids`, `_next_block`), the lengths
+The fast paths depend on Whoosh 2.7's codec internals: `W3LeafMatcher`'s posting
+block layout as its `_goto` and `_read_*` methods read it (`_postfile`,
+`_baseoffset`, `_fixedsize`, `_byteids`; a block is a signed length, a pickled
+info tuple, then the possibly compressed pickle of ids, weights and values), the lengths
 column (`LENGTHS_COLUMN`, `_<field>_len`), a reader's `_perdoc`, the TOC
 (`Index._read_toc`, `Index._segments`), the Positions encoding, and a copied
 `SegmentReader` that sees new deletions (`_with_deletions`). When a Whoosh release
@@ -14,13 +16,18 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import io
 import pickle
+import zlib
+from collections.abc import Iterator
 
 from whoosh import index
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher
 from whoosh.reading import EmptyReader, MultiReader, SegmentReader, TermNotFound
 from whoosh.searching import Searcher
+from whoosh.system import _INT_SIZE, unpack_int
 from whoosh.util.numeric import byte_to_length
+from whoosh.util.numlists import delta_decode
 from whoosh.writing import SegmentWriter
 
 
@@ -101,19 +108,58 @@ def _leaf_postings(
                 found.append(matcher.value())
             matcher.next()
         return ids, weights, found
-    while matcher.is_active():
-        if matcher._ids is None:
-            matcher._read_ids()
-        if matcher._weights is None:
-            matcher._read_weights()
-        ids.extend(matcher._ids)
-        weights.extend(matcher._weights)
+    for block_ids, block_weights, block_values in _blocks(matcher, values):
+        ids.extend(block_ids)
+        weights.extend(block_weights)
         if values:
-            if matcher._values is None:
-                matcher._read_values()
-            found.extend(matcher._values)
-        matcher._next_block()
+            found.extend(block_values)
     return ids, weights, found
+
+
+def _blocks(matcher: W3LeafMatcher, values: bool) -> Iterator[tuple]:
+    """Each posting block of the matcher's term as (ids, weights, values or None).
+
+    What `W3LeafMatcher._goto` and its `_read_*` methods do, with one read per block:
+    Whoosh unpickles each block's info tuple straight from the file, which is a
+    read (a system call, as files are not memory-mapped) per pickle opcode.
+    """
+    postfile = matcher._postfile
+    position = matcher._baseoffset
+    fixedsize, byteids = matcher._fixedsize, matcher._byteids
+    while True:
+        postfile.seek(position)
+        length = unpack_int(postfile.read(_INT_SIZE))[0]
+        last = length < 0
+        length = abs(length)
+        block = postfile.read(length)
+        if len(block) != length:
+            raise OSError(f"posting block cut short: {len(block)} of {length} bytes")
+        stream = io.BytesIO(block)
+        count, _maxid, _maxweight, compression, _minlength, _maxlength = pickle.load(stream)
+        data = block[stream.tell() :]
+        if compression:
+            data = zlib.decompress(data)
+        block_ids, block_weights, block_values = pickle.loads(data)
+        if not byteids:
+            block_ids = tuple(delta_decode(block_ids))
+        if block_weights is None:
+            block_weights = (1.0,) * count
+        elif isinstance(block_weights, float):
+            block_weights = (block_weights,) * count
+        if not values:
+            block_values = None
+        elif fixedsize is None or fixedsize < 0:
+            pass
+        elif fixedsize == 0:
+            block_values = (None,) * count
+        else:
+            block_values = tuple(
+                block_values[i : i + fixedsize] for i in range(0, len(block_values), fixedsize)
+            )
+        yield block_ids, block_weights, block_values
+        if last:
+            return
+        position += _INT_SIZE + length
 
 
 def _decode_many_deltas(values: list[bytes]) -> list[list[int]]:

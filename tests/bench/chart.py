@@ -188,7 +188,7 @@ def search_chart(analysed: dict[int, dict]) -> str:
             WIDTH / 2,
             48,
             "each request cold, over the benchmark's fixed queries; lower is better",
-            13,
+            14,
             text_anchor="middle",
             fill=MUTED,
         ),
@@ -216,7 +216,7 @@ def search_chart(analysed: dict[int, dict]) -> str:
             f'<line x1="{PLOT_LEFT}" y1="{y:.1f}" x2="{PLOT_RIGHT}" y2="{y:.1f}" '
             f'stroke="{GRID}" stroke-width="1"/>'
         )
-        out.append(_text(PLOT_LEFT - 8, y + 5, _number(tick), 14, text_anchor="end"))
+        out.append(_text(PLOT_LEFT - 8, y + 5, _number(tick), 15, text_anchor="end"))
     out.append("</g>")
     mid_y = (PLOT_TOP + PLOT_BOTTOM) / 2
     out.append(
@@ -241,7 +241,7 @@ def search_chart(analysed: dict[int, dict]) -> str:
             f'<line x1="{x:.1f}" y1="{PLOT_BOTTOM}" x2="{x:.1f}" y2="{PLOT_BOTTOM + 6}" '
             f'stroke="{INK}" stroke-width="1"/>'
         )
-        out.append(_text(x, PLOT_BOTTOM + 24, f"{size:,}", 14, text_anchor="middle"))
+        out.append(_text(x, PLOT_BOTTOM + 24, f"{size:,}", 15, text_anchor="middle"))
     out.append("</g>")
     out.append(
         f'<line x1="{PLOT_LEFT}" y1="{PLOT_TOP}" x2="{PLOT_LEFT}" y2="{PLOT_BOTTOM}" '
@@ -289,7 +289,7 @@ def search_chart(analysed: dict[int, dict]) -> str:
             f'stroke="{series.colour}" stroke-width="2.5"{dash}/>'
         )
         out.append(_marker(series.marker, PLOT_LEFT + 20, y, series.colour, series.label))
-        out.append(_text(PLOT_LEFT + 52, y + 5, series.label, 14))
+        out.append(_text(PLOT_LEFT + 52, y + 5, series.label, 15))
     out.append("</g>")
     out.append("</svg>")
     return "\n".join(out) + "\n"

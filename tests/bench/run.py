@@ -14,8 +14,10 @@ runs:
 6. baselines on the same data and queries: the floor (`/healthz/` through the same
    middleware), naive Whoosh, naive `icontains` database search and SQLite FTS5.
 
-It prints one Markdown table with ratios against the baselines, checks the targets of
-issue 4 (PASS/MISS) and writes every raw figure to a JSON file.
+It prints one Markdown table with ratios against the baselines (and, over several sizes,
+the growth of each figure), checks the targets of issue 4 (PASS/MISS), writes every raw
+figure to a JSON file and draws the results page's p95 by size beside it as an SVG with the
+same name (`tests.bench.chart`).
 
 Environment:
     BENCH_SIZES=1000,10000   sizes to run (default 1000,10000)
@@ -43,6 +45,7 @@ from pathlib import Path
 import psutil
 
 from tests import pg_cluster
+from tests.bench.chart import growth_table, search_chart
 from tests.bench.worker import RESULT_MARK
 
 REPO = Path(__file__).resolve().parents[2]
@@ -882,6 +885,10 @@ def report(raw: dict[int, dict]) -> tuple[dict, list[dict]]:
     print()
     print("\n".join(engine_table(analysed)))
     print()
+    if len(analysed) > 1:
+        print(f"Growth from {min(analysed):,} to {max(analysed):,} articles (largest ÷ smallest):")
+        print("\n".join(growth_table(analysed)))
+        print()
     for check in checks:
         print(f"{check['result']:4}  {check['target']} (at {check['size']:,}): {check['detail']}")
     loads = [v for r in raw.values() for pair in r["load"].values() for v in pair]
@@ -896,10 +903,16 @@ def report(raw: dict[int, dict]) -> tuple[dict, list[dict]]:
     return analysed, checks
 
 
+def write_chart(analysed: dict[int, dict], path: Path) -> None:
+    path.write_text(search_chart(analysed), encoding="utf-8")
+    print(f"Chart of the results page's p95 by size: {path}")
+
+
 def main(argv: list[str]) -> int:
     if argv[:1] == ["--report"]:  # print the table of an earlier run's JSON
         saved = json.loads(Path(argv[1]).read_text())
-        report({int(size): result for size, result in saved["raw"].items()})
+        analysed, _ = report({int(size): result for size, result in saved["raw"].items()})
+        write_chart(analysed, Path(argv[1]).with_suffix(".svg"))
         return 0
     started = time.perf_counter()
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -945,6 +958,7 @@ def main(argv: list[str]) -> int:
             save()
     analysed, checks = report(raw)
     save(analysed, checks)
+    write_chart(analysed, path.with_suffix(".svg"))
     elapsed = time.perf_counter() - started
     print(f"\nRaw figures: {path}\nTotal time: {elapsed / 60:.1f} min")
     if os.environ.get("BENCH_KEEP"):

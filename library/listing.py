@@ -217,7 +217,7 @@ def _from_index(backend: SearchBackend, filterset: ArticleFilter, page_number: i
         visible_on=timezone.localdate(),
     )
     result = backend.search(query)
-    articles = Article.objects.published().for_listing().in_bulk([hit.id for hit in result.hits])
+    articles = Article.objects.for_listing().published_by_id(hit.id for hit in result.hits)
     items = [
         ListedArticle(articles[hit.id], hit.highlight, hit.score)
         if text

@@ -136,7 +136,7 @@ def related_articles(article: Article) -> list[Article]:
         logger.warning("Search index unavailable; related articles come from the database")
         ids = None
     if ids:
-        found = Article.objects.published().defer("body").in_bulk(ids)
+        found = Article.objects.defer("body").published_by_id(ids)
         return [found[pk] for pk in ids if pk in found and pk != article.pk]
     disease_ids = [d.pk for d in article.diseases.all()]
     therapy_ids = [t.pk for t in article.therapies.all()]

@@ -168,3 +168,18 @@ def test_publishing_in_the_form_dates_an_untouched_draft_today(editor_client):
     assert response.status_code == 302
     draft.refresh_from_db()
     assert (draft.status, draft.published_on) == ("published", TODAY)
+
+
+def test_looking_up_an_index_page_by_id_keeps_drafts_and_scheduled_articles_out(
+    library, django_assert_num_queries
+):
+    draft = make_article("Draft stem cell transplant", slug="draft", status=Article.Status.DRAFT)
+    wanted = [Article.objects.get(slug=s).pk for s in ("live", "future")] + [draft.pk, 999_999]
+    with frozen(TODAY), django_assert_num_queries(1):
+        found = Article.objects.published_by_id(wanted)
+    assert [a.slug for a in found.values()] == ["live"]
+    with frozen(LAUNCH):
+        assert sorted(a.slug for a in Article.objects.published_by_id(wanted).values()) == [
+            "future",
+            "live",
+        ]

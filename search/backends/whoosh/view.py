@@ -2,8 +2,9 @@
 
 Segments are immutable, so each one's columns (ids, dates, sort titles, text
 lengths), facet value masks and sort orders are read once (`_SegmentData`) and
-shared by every `_View` that still shows that segment. A term's postings and a
-phrase's matches are read once per segment too and kept across searches in a
+shared by every `_View` that still shows that segment. A term's postings and the
+documents matching a query word with its synonyms (a `Unit`) are read once per
+segment too and kept across searches in a
 bounded least-recently-used cache (`TermCache`): readers' queries repeat the same
 words and synonym phrases ("stem", "cell", "multiple sclerosis"), and an editor's
 save adds a small segment without invalidating what the big ones already gave.
@@ -318,7 +319,8 @@ class _View:
         cached = self.terms.get(key)
         if cached is None:
             ids, weights, _values = self._leaf_read(leaf, token)
-            cached = (np.array(ids, dtype=np.int64), np.array(weights, dtype=np.float64))
+            # Whoosh stores weights as 32-bit floats, so float32 loses nothing.
+            cached = (np.array(ids, dtype=np.int32), np.array(weights, dtype=np.float32))
             self.terms.put(key, cached)
         return cached  # type: ignore[return-value]
 
@@ -329,8 +331,8 @@ class _View:
             ids, weights = [], []
             for leaf in self._leaves():
                 leaf_ids, leaf_weights = self._leaf_term(leaf, token)
-                ids.append(leaf_ids + leaf.offset if leaf.offset else leaf_ids)
-                weights.append(leaf_weights)
+                ids.append(leaf_ids.astype(np.int64) + leaf.offset)
+                weights.append(leaf_weights.astype(np.float64))
             self._query_cache[key] = (
                 self._join(ids, np.int64),
                 self._join(weights, np.float64),
@@ -360,14 +362,15 @@ class _View:
 
         Sorted, since postings are in document order and positions ascend within a
         document. All of a token's occurrences are decoded once per segment and
-        kept (phrases sharing a word, "stem cell" and "stem cell transplant", decode
-        it once); when `only` (sorted local docnums) is a small part of the token's
-        documents and nothing is kept yet, just those are decoded, for this search.
+        search (phrases sharing a word, "stem cell" and "stem cell transplant",
+        decode it once); when `only` (sorted local docnums) is a small part of the
+        token's documents and nothing is decoded yet, just those are. Positions are
+        not kept across searches: they are large, and the units they decide are.
         """
-        key = (leaf.data.segment_id, "positions", token)
-        cached = self.terms.get(key)
+        key = ("positions", leaf.data.segment_id, token)
+        cached = self._query_cache.get(key)
         if cached is not None:
-            return cached[0]
+            return cached
         ids, _weights, values = self._leaf_read(leaf, token)
         partial = only is not None and len(only) * PARTIAL_DECODE < len(ids)
         if partial:
@@ -381,7 +384,7 @@ class _View:
             counts.append(len(decoded))
         occurrences = _occurrences(np.array(ids, dtype=np.int64), deltas, counts)
         if not partial:
-            self.terms.put(key, (occurrences,))
+            self._query_cache[key] = occurrences
         return occurrences
 
     def _leaf_phrase(
@@ -431,7 +434,7 @@ class _View:
                 candidates = candidates[~docs[candidates]]
                 if len(candidates):
                     docs[self._leaf_phrase(leaf, alternative, candidates)] = True
-        result = np.flatnonzero(docs)
+        result = np.flatnonzero(docs).astype(np.int32)
         self.terms.put(key, (result,))
         return result
 

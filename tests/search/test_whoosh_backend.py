@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import datetime
 import multiprocessing
-import os
+import time
 
+import psutil
 import pytest
 
 from search.backends import get_backend, reset_backends, whoosh
@@ -155,12 +156,45 @@ def test_a_rebuild_whose_writer_process_dies_leaves_the_old_index_serving(
 ):
     backend.rebuild(_library(10))
     monkeypatch.setattr(whoosh.backend, "REBUILD_PROCESSES", 2)
-    monkeypatch.setattr(whoosh.writing._SubWriter, "run", lambda self: os._exit(1))
+    start_task = whoosh.writing._ParallelWriter._new_task
+
+    def start_dying_task(writer):
+        task = start_task(writer)
+        task.kill()  # a writer process is a new interpreter: kill it from outside
+        task.join()
+        return task
+
+    monkeypatch.setattr(whoosh.writing._ParallelWriter, "_new_task", start_dying_task)
     with pytest.raises(SearchUnavailable):
         backend.rebuild(_library(300))  # found after the commit
     with pytest.raises(SearchUnavailable):
         backend.rebuild(_library(1500))  # found while the job queue is full
     assert sorted(backend.indexed()) == list(range(1, 11))
+
+
+def test_a_rebuilds_writer_processes_are_new_interpreters_not_forks(
+    backend, search_index_dir, monkeypatch
+):
+    # A fork would start each writer with a copy of this process (Django, the ORM,
+    # the documents read so far), most of which it then dirties.
+    monkeypatch.setattr(whoosh.backend, "REBUILD_PROCESSES", 2)
+    start_task = whoosh.writing._ParallelWriter._new_task
+    command_lines = []
+
+    def start_task_and_look(writer):
+        task = start_task(writer)
+        process, line = psutil.Process(task.pid), ""
+        deadline = time.monotonic() + 10
+        while not line and time.monotonic() < deadline:  # empty until its exec
+            line = " ".join(process.cmdline())
+            time.sleep(0.01)
+        command_lines.append(line)
+        return task
+
+    monkeypatch.setattr(whoosh.writing._ParallelWriter, "_new_task", start_task_and_look)
+    assert backend.rebuild(_library(450)) == 450
+    assert len(command_lines) == 2
+    assert all("multiprocessing.spawn" in line for line in command_lines), command_lines
 
 
 def _write_many(path: str, start: int, count: int) -> None:

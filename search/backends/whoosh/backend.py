@@ -346,7 +346,7 @@ class WhooshBackend(SearchBackend):
         """Build a new generation beside the live one, then swap the pointer.
 
         With `REBUILD_PROCESSES` > 1, Whoosh's multiprocess writer analyses and
-        writes the documents in that many forked processes, one segment each, while
+        writes the documents in that many writer processes, one segment each, while
         this process reads the database and makes the plain text (see
         `_ParallelWriter`). If `documents` raises (or a process dies) the half-built
         directory is discarded and the old index keeps serving. Before the swap the old
@@ -362,7 +362,9 @@ class WhooshBackend(SearchBackend):
             (directory / BUILDING).write_text(owner_tag() + "\n")
             ix = _open_dir(directory)
             if REBUILD_PROCESSES > 1:
-                writer = _ParallelWriter(ix, procs=REBUILD_PROCESSES, multisegment=True, limitmb=48)
+                # Each writer's posting buffer, what the rebuild's memory grows with;
+                # a smaller one only means more sorted runs merged at its commit.
+                writer = _ParallelWriter(ix, procs=REBUILD_PROCESSES, multisegment=True, limitmb=32)
             else:
                 writer = _Writer(ix, limitmb=96)
             seen: set[int] = set()

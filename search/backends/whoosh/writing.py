@@ -7,9 +7,9 @@ when the index then has more than `MAX_SEGMENTS` segments does a second commit f
 all but the `KEPT_BY_MERGE` largest into one (`_merge_smallest`, size-tiered), so
 saves never pile up into hundreds of tiny segments and a merge never delays other
 processes seeing a save. Larger writes merge as Whoosh does by default. A rebuild
-writes one segment per forked writer process (`REBUILD_PROCESSES`,
-`_ParallelWriter`), and those processes die with the process that started them
-(`_die_with_parent`). `_Lookup` finds the documents a write replaces through the
+writes one segment per writer process (`REBUILD_PROCESSES`, `_ParallelWriter`);
+those are new interpreters, not forks (`_START`), and die with the process that
+started them (`_die_with_parent`). `_Lookup` finds the documents a write replaces through the
 backend's cached searcher rather than a new reader.
 """
 
@@ -41,22 +41,34 @@ MAX_SEGMENTS = 18  # more segments than this, and a separate commit merges the s
 KEPT_BY_MERGE = 2  # the largest segments a save's merge leaves alone
 # Processes analysing and writing a rebuild's documents (one segment each).
 REBUILD_PROCESSES = min(2, os.cpu_count() or 1)
+# How they are started: a fresh interpreter ("spawn") rather than a fork of the
+# rebuilding process, so that a writer holds Whoosh and its own buffers only, not a
+# copy of Django, the ORM and the documents read so far. A forked child dirties most
+# of the pages it inherits (reference counts), so fork sharing saves little.
+_START = multiprocessing.get_context("spawn")
 
 
 class _SubWriter(multiproc.SubWriterTask):
-    """A process of `_ParallelWriter`: Whoosh's sub-writer, writing with `_Writer`."""
+    """A process of `_ParallelWriter`: Whoosh's sub-writer, writing with `_Writer`,
+    started as a new interpreter (`_START`) that imports only this module's needs."""
+
+    @staticmethod
+    def _Popen(process_obj):
+        # Whoosh's SubWriterTask is a Process of the default (fork) context; this is
+        # how a Process picks its start method.
+        return _START.Process._Popen(process_obj)
 
     def run(self) -> None:
-        # run() executes in the forked child, so rebinding the name Whoosh's run()
-        # looks up changes nothing in the parent. The child never touches the ORM or
-        # the database connections it inherited, and leaves through os._exit().
+        # run() executes in the child, so rebinding the name Whoosh's run() looks up
+        # changes nothing in the parent. The child never sets up Django nor opens a
+        # database connection.
         _die_with_parent()
         multiproc.SegmentWriter = _Writer
         super().run()
 
 
 def _die_with_parent() -> None:
-    """Make this forked writer process exit when the process that started it dies.
+    """Make this writer process exit when the process that started it dies.
 
     A killed rebuild (SIGKILL, the OOM killer) cannot stop its writers, which would
     otherwise wait for jobs forever holding their memory. Linux does it for us
@@ -101,30 +113,32 @@ class _Jobs:
 
 class _ParallelWriter(multiproc.MpWriter):
     """Whoosh's multiprocess writer for rebuilds: this process only pickles documents
-    (in batches, through files) to `procs` forked processes, each of which analyses
-    them and writes its own segment (`multisegment`: no final merge).
+    (in batches, through files) to `procs` writer processes, each of which analyses
+    them and writes its own segment (`multisegment`: no final merge), so no process
+    ever holds more than one writer's buffer (`limitmb`) of postings.
 
-    Measured at 10,000 articles on 2 cores: ~1.9x the docs/s of one writer, peak
-    RSS of the three processes ~320 MB. A Markdown-to-text pool overlapping a single
-    writer reached only ~1.55x (the writer was then the bottleneck), and both
-    together passed 400 MB.
+    Parallel writers beat a Markdown-to-text pool overlapping a single writer (the
+    writer was then the bottleneck), and both together cost more memory than either.
     """
 
     def __init__(self, ix: index.Index, **kwargs) -> None:
         super().__init__(ix, **kwargs)
-        self.jobqueue = _Jobs(self.jobqueue, self.tasks)
+        # Queues of the writers' start method: their locks must be ones a spawned
+        # process can inherit.
+        self.jobqueue = _Jobs(_START.Queue(self.procs * 4), self.tasks)
+        self.resultqueue = _START.Queue()
 
     def _new_task(self) -> multiproc.SubWriterTask:
         task = _SubWriter(
             self.storage,
             self.indexname,
-            self.jobqueue,
+            self.jobqueue.jobs,  # the queue itself: `_Jobs` holds the tasks
             self.resultqueue,
             self.subargs,
             self.multisegment,
         )
-        self.tasks.append(task)
         task.start()
+        self.tasks.append(task)
         return task
 
     def cancel(self) -> None:

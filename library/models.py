@@ -245,11 +245,10 @@ class ArticleQuerySet(models.QuerySet):
         cost that grows with the library; so the rows come by key and the same filter
         is applied to them here.
         """
-        today = timezone.localdate()
         return {
             pk: article
             for pk, article in self.in_bulk(list(ids)).items()
-            if article.is_published and article.published_on <= today
+            if article.is_published and not article.is_scheduled
         }
 
     def scheduled(self) -> ArticleQuerySet:

@@ -722,8 +722,8 @@ def growth_targets(analysed: dict[int, dict]) -> list[dict]:
     and its growth from 10,000 to 50,000 (p95 of every query kind, one run)."""
     checks = []
 
-    def page_p95(size: int, method: str = "page", clock: str = "search") -> float | None:
-        return ((analysed.get(size) or {}).get(clock) or {}).get(method, {}).get("p95")
+    def page_p95(size: int, method: str = "page") -> float | None:
+        return ((analysed.get(size) or {}).get("search") or {}).get(method, {}).get("p95")
 
     def check(name: str, size: int, mine: float | None, theirs: float | None, limit: float):
         if mine is None or theirs is None:

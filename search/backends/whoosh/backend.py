@@ -22,8 +22,9 @@ process commits (`up_to_date()` is one directory listing), reopening only segmen
 that changed (`internals._fresh_searcher`); after fork the child opens its own.
 What searches read from each segment is kept across searches in a bounded cache
 (`view.TermCache`, `CACHE_BYTES` in the backend's settings), so every search also
-checks the segment files for damage it might otherwise not touch. How documents are written and merged is in `writing`, what is indexed in `schema`,
-how a page is answered in `ranking`.
+checks the segment files for damage it might otherwise not touch. How documents
+are written and merged is in `writing`, what is indexed in `schema`, how a page is
+answered in `ranking`.
 """
 
 from __future__ import annotations
@@ -201,9 +202,11 @@ class WhooshBackend(SearchBackend):
         self._view_state = _retrying(fresh_view, self.path / name)
         leaves = self._view_state.searcher.reader().leaf_readers()
         live = {r.segment().segment_id() for r, _offset in leaves if r.segment() is not None}
-        for segid in set(self._segments) - live:
-            del self._segments[segid]
-        self._terms.forget(live)
+        gone = set(self._segments) - live
+        if gone:  # the cache only holds entries of segments a view has shown
+            for segid in gone:
+                del self._segments[segid]
+            self._terms.forget(live)
         return self._view_state
 
     def _refreshed(self, name: str, state: _View | None) -> _View:
@@ -452,14 +455,18 @@ class WhooshBackend(SearchBackend):
             view = self._view()
             if view is None:
                 return {}
-            leaves = view.searcher.reader().leaf_readers()
-            segments = [r.segment() for r, _offset in leaves if r.segment() is not None]
-            _check_segment_files(self.path / view.generation, segments)
+            self._check_files(view)
             ids, updated = view.ids, view.updated
             return {
                 ids[d]: datetime.datetime.fromisoformat(updated[d].decode("ascii"))
                 for d in view.alive
             }
+
+    def _check_files(self, view: _View) -> None:
+        """`_check_segment_files` for the segments `view` shows."""
+        leaves = view.searcher.reader().leaf_readers()
+        segments = [r.segment() for r, _offset in leaves if r.segment() is not None]
+        _check_segment_files(self.path / view.generation, segments)
 
     def search(self, query: SearchQuery) -> SearchPage:
         """Answer one results page; see the module docstring for how."""
@@ -472,9 +479,7 @@ class WhooshBackend(SearchBackend):
             try:
                 # Postings may come from the cache without touching the files, so
                 # damage is looked for on every search (a few small reads).
-                leaves = view.searcher.reader().leaf_readers()
-                segments = [r.segment() for r, _offset in leaves if r.segment() is not None]
-                _check_segment_files(self.path / view.generation, segments)
+                self._check_files(view)
                 return _Search(view, query, parsed, compiled).page()
             except SearchUnavailable:
                 raise

@@ -363,11 +363,10 @@ class _Search:
         )
         chosen = found[np.union1d(top, tied)].tolist()
         titles = view.title_sort
-        cover = coverage if coverage is not None else None
         page = sorted(
             chosen,
             key=lambda d: (
-                -int(cover[d]) if cover is not None else 0,
+                -int(coverage[d]) if coverage is not None else 0,
                 not matched[d],
                 -scores[d],
                 -view.published[d],

@@ -1,0 +1,74 @@
+"""The bench driver's issue-14 verdicts and the merge of its two search processes.
+
+Pure functions over summaries shaped like `analyse()`'s output: no corpus is built.
+"""
+
+from __future__ import annotations
+
+from tests.bench import run
+
+
+def _summary(page_p95: float, fts5_p95: float) -> dict:
+    return {"search": {"page": {"p95": page_p95}, "fts5": {"p95": fts5_p95}}}
+
+
+def _verdicts(analysed: dict) -> dict[tuple[str, int], str]:
+    return {(c["target"], c["size"]): c["result"] for c in run.growth_targets(analysed)}
+
+
+def test_search_cost_targets_compare_the_page_with_fts5_and_with_its_own_10000_figure():
+    verdicts = _verdicts({10000: _summary(0.040, 0.080), 50000: _summary(0.075, 0.300)})
+    assert verdicts == {
+        ("search page p95 <= 0.6x SQLite FTS5 p95", 10000): "PASS",  # 0.5x
+        ("search page p95 <= SQLite FTS5 p95", 50000): "PASS",  # 0.25x
+        ("search page p95 at 50,000 <= 2x its p95 at 10,000", 50000): "PASS",  # 1.9x
+    }
+    verdicts = _verdicts({10000: _summary(0.065, 0.073), 50000: _summary(0.267, 0.354)})
+    assert verdicts[("search page p95 <= 0.6x SQLite FTS5 p95", 10000)] == "MISS"
+    assert verdicts[("search page p95 <= SQLite FTS5 p95", 50000)] == "PASS"
+    assert verdicts[("search page p95 at 50,000 <= 2x its p95 at 10,000", 50000)] == "MISS"
+
+
+def test_without_50000_only_the_10000_search_target_is_checked():
+    checks = run.growth_targets({10000: _summary(0.040, 0.080)})
+    assert [(c["target"], c["result"]) for c in checks] == [
+        ("search page p95 <= 0.6x SQLite FTS5 p95", "PASS")
+    ]
+    assert run.growth_targets({1000: _summary(0.040, 0.080)})[0]["result"] == "n/a"
+
+
+class _Corpus:
+    """Stands in for `run.Corpus`: answers the search task as the worker would."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict] = []
+
+    def worker(self, task: str, env=None, **kwargs) -> dict:
+        self.calls.append(kwargs)
+        site = kwargs["site"][0]
+        return {
+            "queries": {
+                "lupus": {
+                    "kind": "rare word",
+                    "times": {site: [0.02 if site == "page" else 0.01]}
+                    | ({"fts5": [0.03]} if kwargs["naive_path"] else {}),
+                    "cpu_times": {site: [0.019 if site == "page" else 0.009]},
+                    **({"api_count": 7} if site == "api" else {"page_sql_queries": 9}),
+                }
+            },
+            "site_error": None,
+        }
+
+
+def test_the_page_and_the_api_run_in_separate_processes_and_merge_into_one_result():
+    corpus = _Corpus()
+    merged = run.search_both(
+        corpus, queries=[], reps=1, baseline_reps=1, budget=0, naive_path="naive", fts_path="fts"
+    )
+    page_call, api_call = corpus.calls
+    assert page_call["site"] == ["page"] and page_call["naive_path"] == "naive"
+    assert api_call["site"] == ["api"] and api_call["naive_path"] == ""  # no baselines twice
+    lupus = merged["queries"]["lupus"]
+    assert lupus["times"] == {"page": [0.02], "fts5": [0.03], "api": [0.01]}
+    assert lupus["cpu_times"] == {"page": [0.019], "api": [0.009]}
+    assert lupus["api_count"] == 7 and lupus["page_sql_queries"] == 9

@@ -10,6 +10,7 @@ import datetime
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from functools import lru_cache
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -19,7 +20,7 @@ from django.db.models import Count, Q
 from django.db.models.functions import ExtractYear, TruncDate
 from django.db.models.signals import pre_save
 from django.dispatch import receiver
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
@@ -57,6 +58,19 @@ class SlugManager(models.Manager):
 def split_aliases(text: str) -> list[str]:
     """One alias per line; blank lines and surrounding spaces are ignored."""
     return [line.strip() for line in (text or "").splitlines() if line.strip()]
+
+
+def detail_url(viewname: str, slug: str) -> str:
+    """`reverse(viewname, args=[slug])`, remembered: a results page links each of its
+    twenty articles and their topics (about eighty links, each a full `reverse()`), and
+    URL patterns do not change while the process runs. The URL configuration and the
+    script prefix are part of the key, so a site mounted under a path stays right."""
+    return _detail_url(viewname, slug, settings.ROOT_URLCONF, get_urlconf(), get_script_prefix())
+
+
+@lru_cache(maxsize=50_000)
+def _detail_url(viewname: str, slug: str, *_key: object) -> str:
+    return reverse(viewname, args=[slug])
 
 
 class TaxonomyQuerySet(models.QuerySet):
@@ -118,7 +132,7 @@ class Disease(TaxonomyTerm):
         pass
 
     def get_absolute_url(self) -> str:
-        return reverse("library:disease_detail", args=[self.slug])
+        return detail_url("library:disease_detail", self.slug)
 
 
 class Therapy(TaxonomyTerm):
@@ -126,7 +140,7 @@ class Therapy(TaxonomyTerm):
         verbose_name_plural = "therapies"
 
     def get_absolute_url(self) -> str:
-        return reverse("library:therapy_detail", args=[self.slug])
+        return detail_url("library:therapy_detail", self.slug)
 
 
 class Tag(models.Model):
@@ -142,7 +156,7 @@ class Tag(models.Model):
         return self.name
 
     def get_absolute_url(self) -> str:
-        return reverse("library:tag_detail", args=[self.slug])
+        return detail_url("library:tag_detail", self.slug)
 
     def natural_key(self) -> tuple[str]:
         return (self.slug,)
@@ -462,7 +476,7 @@ class Article(models.Model):
         super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
-        return reverse("library:article_detail", args=[self.slug])
+        return detail_url("library:article_detail", self.slug)
 
     def natural_key(self) -> tuple[str]:
         return (self.slug,)

@@ -103,3 +103,22 @@ def test_a_malformed_number_in_the_environment_is_named(tmp_path):
 
     assert result.returncode != 0
     assert "STEMSITE_API_RATE_LIMIT must be a whole number, not 'lots'." in result.stderr
+
+
+def test_a_worker_freezes_what_it_loaded_at_start_out_of_the_garbage_collector(tmp_path):
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_"))}
+    script = (
+        "import gc\n"
+        "import stemsite.wsgi\n"
+        "print(gc.get_freeze_count(), len(gc.get_objects()))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT, env=clean | PRODUCTION_ENV | {"STEMSITE_VAR_DIR": str(tmp_path)},
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stderr
+    frozen, collected = map(int, result.stdout.split())
+    assert frozen > 10_000  # Django and the site's modules: a full collection skips them
+    assert collected < frozen / 10

@@ -26,10 +26,9 @@ BASELINES = ("naive_full", "naive_plain", "fts5", "icontains")
 
 
 def _setup() -> None:
+    """Set the site up as a gunicorn worker does: by importing its WSGI module."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "stemsite.settings")
-    import django
-
-    django.setup()
+    import stemsite.wsgi  # noqa: F401
 
 
 def _maxrss_mb() -> dict:

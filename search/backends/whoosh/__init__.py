@@ -6,6 +6,7 @@
 - `view`: one open searcher, its per-segment caches and the document sets;
 - `ranking`: a results page (`_Search`: sets, relaxation, ranking, facets,
   did-you-mean), related articles, highlighting and autocomplete helpers;
+- `postings`: each segment's searchable text's postings as arrays (`.npp` files);
 - `internals`: every access to Whoosh's private structures;
 - the analyser stays in `search.backends.whoosh_analysis`, the import path existing
   indexes have pickled.

@@ -6,7 +6,9 @@ block layout as its `_goto` and `_read_*` methods read it (`_postfile`,
 info tuple, then the possibly compressed pickle of ids, weights and values), the lengths
 column (`LENGTHS_COLUMN`, `_<field>_len`), a reader's `_perdoc`, the TOC
 (`Index._read_toc`, `Index._segments`), the Positions encoding, and a copied
-`SegmentReader` that sees new deletions (`_with_deletions`). When a Whoosh release
+`SegmentReader` that sees new deletions (`_with_deletions`), and the writer's new
+segment and a reader's storage, through which each segment's postings file is
+written and read (`_Writer`, `_postings_file`). When a Whoosh release
 changes them, this module is the one to update; `_leaf_postings` falls back to the
 public matcher API (much slower), and tests/search/test_whoosh_internals.py fails
 if the block path is no longer the one taken or disagrees with the public API.
@@ -29,6 +31,8 @@ from whoosh.system import _INT_SIZE, unpack_int
 from whoosh.util.numeric import byte_to_length
 from whoosh.util.numlists import delta_decode
 from whoosh.writing import SegmentWriter
+
+from search.backends.whoosh import postings
 
 
 class _Lengths:
@@ -60,16 +64,41 @@ class _Lengths:
 
 
 class _Writer(SegmentWriter):
-    """Whoosh's SegmentWriter, with field lengths cached while flushing a segment."""
+    """Whoosh's SegmentWriter, with field lengths cached while flushing a segment and
+    the segment's postings file (`postings`) written from the same postings."""
 
     def _flush_segment(self) -> None:
         self.perdocwriter.close()
         perdoc = self.per_document_reader() if self.codec.length_stats else None
         lengths = _Lengths(perdoc) if perdoc else None
-        self.fieldwriter.add_postings(self.schema, lengths, self.pool.iter_postings())
+        # Created before the codec's files are assembled into the compound file.
+        handle = self.newsegment.create_file(self.storage, postings.EXTENSION)
+        sidecar = postings.PostingsFileWriter(handle, _decode_many_deltas)
+        try:
+            self.fieldwriter.add_postings(
+                self.schema, lengths, sidecar.tee(self.pool.iter_postings())
+            )
+        finally:
+            sidecar.close()
         self.fieldwriter.close()
         if perdoc:
             perdoc.close()
+
+
+def _postings_file(reader) -> postings.PostingsFile | None:
+    """The postings file of a segment reader's segment, or None if it has none.
+
+    Opened through the reader's own storage (`_storage`: the compound file, then the
+    directory), so it shares the segment's open file.
+    """
+    storage = getattr(reader, "_storage", None)
+    segment = reader.segment()
+    if storage is None or segment is None:
+        return None
+    name = segment.make_filename(postings.EXTENSION)
+    if not storage.file_exists(name):
+        return None
+    return postings.PostingsFile.open(storage.open_file(name), storage.file_length(name))
 
 
 def _field_lengths(reader, fieldname: str, size: int) -> list[int]:
@@ -82,15 +111,12 @@ def _field_lengths(reader, fieldname: str, size: int) -> list[int]:
     return [reader.doc_field_length(d, fieldname, 0) or 0 for d in range(size)]
 
 
-def _leaf_postings(
-    reader, fieldname: str, text: str, values: bool = True
-) -> tuple[list, list, list]:
+def _leaf_postings(reader, fieldname: str, text: str) -> tuple[list, list, list]:
     """A term's postings in one segment as (docnums, weights, encoded values).
 
     Reads whole posting blocks (one unpickle each gives ids, weights and values)
     instead of stepping a matcher posting by posting: about 10x faster. Deleted
-    documents are included; callers intersect with the live set. With
-    `values=False` the encoded values (positions) are neither decoded nor returned.
+    documents are included; callers intersect with the live set.
     """
     try:
         matcher = reader.postings(fieldname, text)
@@ -99,25 +125,23 @@ def _leaf_postings(
     matcher = getattr(matcher, "child", matcher)  # unwrap the deletions filter
     ids: list[int] = []
     weights: list[float] = []
-    found: list = []
+    values: list = []
     if type(matcher) is not W3LeafMatcher:
         while matcher.is_active():
             ids.append(matcher.id())
             weights.append(matcher.weight())
-            if values:
-                found.append(matcher.value())
+            values.append(matcher.value())
             matcher.next()
-        return ids, weights, found
-    for block_ids, block_weights, block_values in _blocks(matcher, values):
+        return ids, weights, values
+    for block_ids, block_weights, block_values in _blocks(matcher):
         ids.extend(block_ids)
         weights.extend(block_weights)
-        if values:
-            found.extend(block_values)
-    return ids, weights, found
+        values.extend(block_values)
+    return ids, weights, values
 
 
-def _blocks(matcher: W3LeafMatcher, values: bool) -> Iterator[tuple]:
-    """Each posting block of the matcher's term as (ids, weights, values or None).
+def _blocks(matcher: W3LeafMatcher) -> Iterator[tuple]:
+    """Each posting block of the matcher's term as (ids, weights, values).
 
     What `W3LeafMatcher._goto` and its `_read_*` methods do, with one read per block:
     Whoosh unpickles each block's info tuple straight from the file, which is a
@@ -146,9 +170,7 @@ def _blocks(matcher: W3LeafMatcher, values: bool) -> Iterator[tuple]:
             block_weights = (1.0,) * count
         elif isinstance(block_weights, float):
             block_weights = (block_weights,) * count
-        if not values:
-            block_values = None
-        elif fixedsize is None or fixedsize < 0:
+        if fixedsize is None or fixedsize < 0:
             pass
         elif fixedsize == 0:
             block_values = (None,) * count

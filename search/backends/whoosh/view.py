@@ -29,7 +29,13 @@ from whoosh import index
 
 from search.backends.base import FACETS
 from search.backends.query import Unit
-from search.backends.whoosh.internals import _decode_many_deltas, _field_lengths, _leaf_postings
+from search.backends.whoosh.internals import (
+    _decode_many_deltas,
+    _field_lengths,
+    _leaf_postings,
+    _postings_file,
+)
+from search.backends.whoosh.postings import positions_within_documents
 
 # How documents are listed when not by relevance: the sort key of one document.
 ORDER_KEYS = {
@@ -47,13 +53,9 @@ def _occurrences(ids: np.ndarray, deltas: list[int], counts: list[int]) -> np.nd
     """`docnum << 32 | position` for each occurrence, from per-document position deltas."""
     if not deltas:
         return np.zeros(0, dtype=np.int64)
-    steps = np.array(deltas, dtype=np.int64)
     sizes = np.array(counts, dtype=np.int64)
-    running = np.cumsum(steps)
-    firsts = np.cumsum(sizes) - sizes  # where each document's deltas start
-    # The running sum restarted at each document: subtract what came before it.
-    before = np.repeat(running[firsts] - steps[firsts], sizes)
-    return (np.repeat(ids, sizes) << 32) | (running - before)
+    positions = positions_within_documents(np.array(deltas, dtype=np.int64), sizes)
+    return (np.repeat(ids, sizes) << 32) | positions
 
 
 def _intersect(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -97,6 +99,8 @@ class _SegmentData:
                 values[value] = mask
             self.facets[facet] = values
         self._orders: dict[str, np.ndarray] = {}
+        # The segment's `text` postings as arrays, or None: read by block instead.
+        self.postings_file = _postings_file(reader)
 
     def order(self, ordering: str) -> np.ndarray:
         """This segment's document numbers sorted by `ORDER_KEYS[ordering]`, once."""
@@ -108,7 +112,7 @@ class _SegmentData:
 
 
 class TermCache:
-    """A bounded LRU of per-segment postings and phrase matches, shared across searches.
+    """A bounded LRU of per-segment term postings and unit matches, shared across searches.
 
     Keys start with the segment id; a segment's entries are dropped when it leaves
     the index (`forget`). Values are NumPy arrays, and the bound counts their bytes.
@@ -315,12 +319,16 @@ class _View:
         return self._query_cache[key]
 
     def _leaf_term(self, leaf: _Leaf, token: str) -> tuple[np.ndarray, np.ndarray]:
+        """The token's local docnums (int32) and weights (float32) in this segment."""
         key = (leaf.data.segment_id, "term", token)
         cached = self.terms.get(key)
         if cached is None:
-            ids, weights, _values = self._leaf_read(leaf, token)
-            # Whoosh stores weights as 32-bit floats, so float32 loses nothing.
-            cached = (np.array(ids, dtype=np.int32), np.array(weights, dtype=np.float32))
+            if leaf.data.postings_file is not None:
+                cached = leaf.data.postings_file.postings(token)
+            else:
+                ids, weights, _values = self._leaf_read(leaf, token)
+                # Whoosh stores weights as 32-bit floats, so float32 loses nothing.
+                cached = (np.array(ids, dtype=np.int32), np.array(weights, dtype=np.float32))
             self.terms.put(key, cached)
         return cached  # type: ignore[return-value]
 
@@ -355,6 +363,13 @@ class _View:
             mask = mask & self.term_mask(token)
         return mask
 
+    def _leaf_all_terms(self, leaf: _Leaf, tokens: tuple[str, ...]) -> np.ndarray:
+        """Local numbers of this segment's documents containing every token, anywhere."""
+        found = self._leaf_term(leaf, tokens[0])[0]
+        for token in tokens[1:]:
+            found = _intersect(found, self._leaf_term(leaf, token)[0])
+        return found
+
     def _leaf_positions(
         self, leaf: _Leaf, token: str, only: np.ndarray | None = None
     ) -> np.ndarray:
@@ -371,6 +386,10 @@ class _View:
         cached = self._query_cache.get(key)
         if cached is not None:
             return cached
+        if leaf.data.postings_file is not None:  # all of them: a read and a few array steps
+            occurrences = leaf.data.postings_file.occurrences(token)
+            self._query_cache[key] = occurrences
+            return occurrences
         ids, _weights, values = self._leaf_read(leaf, token)
         partial = only is not None and len(only) * PARTIAL_DECODE < len(ids)
         if partial:
@@ -418,19 +437,13 @@ class _View:
             return cached[0]
         docs = np.zeros(leaf.data.size, dtype=bool)
         for alternative in unit.loose:
-            found = self._leaf_term(leaf, alternative[0])[0]
-            for token in alternative[1:]:
-                found = _intersect(found, self._leaf_term(leaf, token)[0])
-            docs[found] = True
+            docs[self._leaf_all_terms(leaf, alternative)] = True
         for alternative in unit.alternatives:
             if len(alternative) == 1:
                 docs[self._leaf_term(leaf, alternative[0])[0]] = True
         for alternative in unit.alternatives:
             if len(alternative) > 1:
-                words = tuple(dict.fromkeys(alternative))
-                candidates = self._leaf_term(leaf, words[0])[0]
-                for word in words[1:]:
-                    candidates = _intersect(candidates, self._leaf_term(leaf, word)[0])
+                candidates = self._leaf_all_terms(leaf, tuple(dict.fromkeys(alternative)))
                 candidates = candidates[~docs[candidates]]
                 if len(candidates):
                     docs[self._leaf_phrase(leaf, alternative, candidates)] = True

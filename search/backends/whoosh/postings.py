@@ -1,0 +1,220 @@
+"""Postings files: each segment's `text` postings as plain arrays, read without unpickling.
+
+Whoosh stores a term's postings as pickled, zlib-compressed blocks, and each posting's
+positions as a pickled list of deltas, so the first search for a common word in a
+process unpickles every block of it and, for a phrase, every posting's positions: a
+cost that grows with the library. When a writer flushes a segment (`internals._Writer`,
+for saves, merges and each rebuild process alike), the same postings, on their way to
+Whoosh's codec, are also written to a postings file, `<segment id>.npp`: per term, the
+local document numbers (int32), the weights (float32, the precision Whoosh keeps), the
+number of positions of each posting and the positions themselves (uint16 when the
+term's fit, else uint32). Reading a term is then one read and `np.frombuffer`, and its
+positions one more.
+
+Whoosh packs the file into the segment's compound file with its own files, so it is
+written, checked for truncation (`backend._check_segment_files`), merged and deleted
+with its segment. A segment without a valid postings file (an index written before
+they existed, or a write that failed) is read through Whoosh's blocks as before, with
+the same results; `rebuild_index` gives every segment one.
+
+Layout, little-endian: one block per term in the order Whoosh writes them (ids,
+weights, counts, positions), then the term table (block offset, postings, positions,
+width of counts and positions), the term names' lengths and the names, and a trailer
+(`_TRAILER`) saying where the table starts, how many terms there are and how long the
+file is; a file whose trailer does not add up is treated as missing.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import struct
+from collections.abc import Iterable, Iterator
+
+import numpy as np
+
+logger = logging.getLogger("search")
+
+EXTENSION = ".npp"
+FIELD = "text"  # the one positional field searches read (see `schema.build_schema`)
+_MAGIC = b"STEMNPP1"
+# magic, term count, table offset, names offset, names length, file length, magic
+_TRAILER = struct.Struct("<8sQQQQQ8s")
+_TABLE = np.dtype([("offset", "<i8"), ("postings", "<i8"), ("positions", "<i8"), ("wide", "u1")])
+_NARROW, _WIDE = np.dtype("<u2"), np.dtype("<u4")
+
+
+def positions_within_documents(steps: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Absolute positions from per-document position deltas (`counts` per document):
+    a running sum restarted at the start of each document."""
+    if not len(steps):
+        return np.zeros(0, dtype=np.int64)
+    running = np.cumsum(steps)
+    firsts = np.cumsum(counts) - counts  # where each document's deltas start
+    firsts = firsts[counts > 0]
+    before = np.repeat(running[firsts] - steps[firsts], counts[counts > 0])
+    return running - before
+
+
+class PostingsFileWriter:
+    """Writes the postings file of a segment from the postings Whoosh is writing.
+
+    `tee()` passes Whoosh's sorted posting stream through unchanged while keeping one
+    term of the `text` field at a time; `close()` writes the table and trailer. A
+    failure here is logged and leaves the file without a trailer (so it is ignored),
+    never stopping Whoosh's own write.
+    """
+
+    def __init__(self, handle, decode_deltas) -> None:
+        self.handle = handle
+        self.decode_deltas = decode_deltas  # internals._decode_many_deltas
+        self.offset = 0
+        self.names: list[bytes] = []
+        self.rows: list[tuple[int, int, int, int]] = []
+        self.failed = False
+
+    def tee(self, postings: Iterable[tuple]) -> Iterator[tuple]:
+        """Whoosh's (field, term, docnum, weight, value) postings, unchanged."""
+        term = None
+        ids: list[int] = []
+        weights: list[float] = []
+        values: list[bytes] = []
+        for posting in postings:
+            if posting[0] == FIELD:
+                if posting[1] != term:
+                    if term is not None:
+                        self._write_term(term, ids, weights, values)
+                    term, ids, weights, values = posting[1], [], [], []
+                ids.append(posting[2])
+                weights.append(posting[3])
+                values.append(posting[4])
+            yield posting
+        if term is not None:
+            self._write_term(term, ids, weights, values)
+
+    def _write_term(self, term: bytes, ids: list, weights: list, values: list) -> None:
+        if self.failed:
+            return
+        try:
+            deltas = self.decode_deltas(values)
+            counts = np.fromiter(map(len, deltas), dtype=np.int64, count=len(deltas))
+            steps = np.fromiter(
+                itertools.chain.from_iterable(deltas), dtype=np.int64, count=int(counts.sum())
+            )
+            positions = positions_within_documents(steps, counts)
+            wide = bool(len(positions) and positions.max() > np.iinfo(_NARROW).max) or bool(
+                len(counts) and counts.max() > np.iinfo(_NARROW).max
+            )
+            width = _WIDE if wide else _NARROW
+            parts = (
+                np.array(ids, dtype="<i4"),
+                np.array(weights, dtype="<f4"),
+                counts.astype(width),
+                positions.astype(width),
+            )
+            for part in parts:
+                self.handle.write(part.tobytes())
+            self.names.append(term)
+            self.rows.append((self.offset, len(ids), len(positions), int(wide)))
+            self.offset += sum(part.nbytes for part in parts)
+        except Exception:
+            logger.exception("Could not write the postings file; this segment is read by block")
+            self.failed = True
+
+    def close(self) -> None:
+        """Write the term table, the names and the trailer, then close the file."""
+        try:
+            if not self.failed:
+                table = np.array(self.rows, dtype=_TABLE)
+                lengths = np.array([len(name) for name in self.names], dtype="<i4")
+                names = b"".join(self.names)
+                table_offset = self.offset
+                names_offset = table_offset + table.nbytes + lengths.nbytes
+                self.handle.write(table.tobytes())
+                self.handle.write(lengths.tobytes())
+                self.handle.write(names)
+                length = names_offset + len(names) + _TRAILER.size
+                self.handle.write(
+                    _TRAILER.pack(
+                        _MAGIC,
+                        len(self.names),
+                        table_offset,
+                        names_offset,
+                        len(names),
+                        length,
+                        _MAGIC,
+                    )
+                )
+        finally:
+            self.handle.close()
+
+
+class PostingsFile:
+    """A segment's postings file, open for reading; see the module docstring.
+
+    `handle` is a Whoosh file object (`seek`, `read`) shared with the segment's
+    reader, so it is read under the backend's search lock like the reader is.
+    """
+
+    def __init__(self, handle, table: np.ndarray, terms: dict[bytes, int]) -> None:
+        self.handle = handle
+        self.table = table
+        self.terms = terms
+
+    @classmethod
+    def open(cls, handle, length: int) -> PostingsFile | None:
+        """The file behind `handle` (`length` bytes long), or None if it is not whole."""
+        if length < _TRAILER.size:
+            return None
+        handle.seek(length - _TRAILER.size)
+        magic, count, table_offset, names_offset, names_length, total, end = _TRAILER.unpack(
+            handle.read(_TRAILER.size)
+        )
+        table_end = table_offset + count * _TABLE.itemsize
+        if (
+            magic != _MAGIC
+            or end != _MAGIC
+            or total != length
+            or names_offset != table_end + count * 4
+            or names_offset + names_length + _TRAILER.size != length
+        ):
+            return None
+        handle.seek(table_offset)
+        table = np.frombuffer(handle.read(count * _TABLE.itemsize), dtype=_TABLE)
+        lengths = np.frombuffer(handle.read(count * 4), dtype="<i4")
+        names = handle.read(names_length)
+        if len(table) != count or len(lengths) != count or len(names) != names_length:
+            return None
+        ends = np.cumsum(lengths).tolist()
+        starts = [0, *ends[:-1]] if ends else []
+        terms = {names[s:e]: i for i, (s, e) in enumerate(zip(starts, ends, strict=True))}
+        return cls(handle, table, terms)
+
+    def _read(self, offset: int, dtype: np.dtype, count: int) -> np.ndarray:
+        self.handle.seek(offset)
+        data = self.handle.read(count * dtype.itemsize)
+        if len(data) != count * dtype.itemsize:
+            raise OSError(f"postings file cut short at byte {offset}")
+        return np.frombuffer(data, dtype=dtype)
+
+    def postings(self, term: str) -> tuple[np.ndarray, np.ndarray]:
+        """The term's local document numbers (int32) and weights (float32)."""
+        row = self.terms.get(term.encode("utf-8"))
+        if row is None:
+            return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32)
+        offset, count = int(self.table["offset"][row]), int(self.table["postings"][row])
+        both = self._read(offset, np.dtype("<i4"), 2 * count)
+        return both[:count].copy(), both[count:].view("<f4").copy()
+
+    def occurrences(self, term: str) -> np.ndarray:
+        """Every occurrence of the term as `local docnum << 32 | position`, sorted."""
+        row = self.terms.get(term.encode("utf-8"))
+        if row is None:
+            return np.zeros(0, dtype=np.int64)
+        entry = self.table[row]
+        offset, count, found = int(entry["offset"]), int(entry["postings"]), int(entry["positions"])
+        width = _WIDE if entry["wide"] else _NARROW
+        ids = self._read(offset, np.dtype("<i4"), count)
+        rest = self._read(offset + 8 * count, width, count + found)
+        counts, positions = rest[:count].astype(np.int64), rest[count:].astype(np.int64)
+        return (np.repeat(ids.astype(np.int64), counts) << 32) | positions

@@ -134,9 +134,9 @@ class ArticleFeed(Feed):
         return max(item.updated_at, self.item_pubdate(item))
 
     def item_categories(self, item: Article) -> list[str]:
-        # Prefetched by `for_listing`: no query per entry.
+        # Loaded by `for_listing`: no query per entry.
         return [
             term.name
-            for terms in (item.diseases, item.therapies, item.tags)
-            for term in terms.all()
+            for terms in (item.topic_diseases, item.topic_therapies, item.topic_tags)
+            for term in terms
         ]

@@ -71,9 +71,9 @@ def search_api(request: HttpRequest) -> JsonResponse:
                     "published_on": item.article.published_on.isoformat(),
                     "score": item.score,
                     "highlight": item.highlight,
-                    "diseases": [d.slug for d in item.article.diseases.all()],
-                    "therapies": [t.slug for t in item.article.therapies.all()],
-                    "tags": [t.slug for t in item.article.tags.all()],
+                    "diseases": [d.slug for d in item.article.topic_diseases],
+                    "therapies": [t.slug for t in item.article.topic_therapies],
+                    "tags": [t.slug for t in item.article.topic_tags],
                 }
                 for item in listing.items
             ],

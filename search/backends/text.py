@@ -123,11 +123,14 @@ def _marks(
     found = [
         (m.start(), m.end(), normalise(scan[m.start() : m.end()])) for m in pattern.finditer(folded)
     ]
+    starting: dict[str, list[tuple[str, ...]]] = {}  # phrases by their first word
+    for phrase in phrases:
+        starting.setdefault(phrase[0], []).append(phrase)
     marks: list[tuple[int, int, str]] = []
     n = 0
     while n < len(found):
         start, end, term = found[n]
-        for phrase in phrases:
+        for phrase in starting.get(term, ()):
             size = len(phrase)
             window = found[n : n + size]
             if (

@@ -160,3 +160,16 @@ def test_positions_decoded_together_equal_positions_decoded_one_by_one():
         values.append(b"\x00\x00\x00\x01" + encoded[:-1])  # stored without the STOP
     assert _decode_many_deltas(values) == [_decode_deltas(v) for v in values]
     assert _decode_many_deltas([]) == []
+
+
+def test_did_you_mean_sees_a_saved_word_at_once(index_path):
+    backend = _backend(index_path)
+    query = SearchQuery(text="zorbaxe", relax=False)
+    assert backend.search(query).corrected is None
+    assert backend.search(query).corrected is None  # remembered: still nothing to offer
+    renamed = dataclasses.replace(_doc(9), title="Report on zorbaxa")
+    backend.index([renamed])
+    corrected = backend.search(query)
+    assert corrected.corrected == "zorbaxa"
+    assert [hit.id for hit in corrected.hits] == [9]
+    backend.close()

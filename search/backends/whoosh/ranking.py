@@ -54,6 +54,7 @@ from search.backends.whoosh_analysis import (
 )
 
 MAX_PER_PAGE = 100
+MAX_REMEMBERED_CORRECTIONS = 4096  # per view: words readers misspell, and their fixes
 
 
 def highlight(
@@ -436,6 +437,18 @@ class _Search:
         return replace
 
     def _correct(self, word: str, max_distance: int) -> tuple[str, int] | None:
+        """`_find_correction`, remembered for as long as the view (the index) is unchanged:
+        questions repeat words the library does not know ("husband", "daughter"), and
+        each look-up builds an automaton and walks every segment's vocabulary."""
+        corrections = self.view.corrections
+        key = (word, max_distance)
+        if key not in corrections:
+            if len(corrections) >= MAX_REMEMBERED_CORRECTIONS:
+                corrections.clear()
+            corrections[key] = self._find_correction(word, max_distance)
+        return corrections[key]
+
+    def _find_correction(self, word: str, max_distance: int) -> tuple[str, int] | None:
         """The most frequent `spell` term within edit distance 1, else up to `max_distance`."""
         reader = self.view.searcher.reader()
         fieldname = reader.schema["spell"].spelling_fieldname("spell")

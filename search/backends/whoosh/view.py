@@ -174,6 +174,8 @@ class _View:
     terms: TermCache = field(default_factory=TermCache)
     _cache: dict = field(default_factory=dict)
     _query_cache: dict = field(default_factory=dict)  # cleared after every search
+    # (word, distance) -> the did-you-mean correction from this view's vocabulary
+    corrections: dict = field(default_factory=dict)
 
     # -- segments and their columns, joined
 

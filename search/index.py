@@ -475,6 +475,15 @@ def _reporting(
             progress(count)
 
 
+def advice() -> list[str]:
+    """The backend's suggestions for a working index (`SearchBackend.advice`); none
+    when the index cannot be read, which `compare()` reports instead."""
+    try:
+        return get_backend().advice()
+    except SearchUnavailable:
+        return []
+
+
 def remove_abandoned() -> list[str]:
     """Remove what a rebuild killed mid-way left: its journal (the backend's: files or
     rows), and the backend's half-built index. Returns one line per thing removed,

@@ -108,9 +108,7 @@ def test_a_malformed_number_in_the_environment_is_named(tmp_path):
 def test_a_worker_freezes_what_it_loaded_at_start_out_of_the_garbage_collector(tmp_path):
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_"))}
     script = (
-        "import gc\n"
-        "import stemsite.wsgi\n"
-        "print(gc.get_freeze_count(), len(gc.get_objects()))\n"
+        "import gc\nimport stemsite.wsgi\nprint(gc.get_freeze_count(), len(gc.get_objects()))\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", script],

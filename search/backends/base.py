@@ -281,6 +281,11 @@ class SearchBackend:
         """Whether an index has been created at all."""
         raise NotImplementedError
 
+    def advice(self) -> list[str]:
+        """What an operator could do to make a working index better, a line each
+        (`check_index` prints them; they are never errors)."""
+        return []
+
     def remove_abandoned(self) -> list[str]:
         """Delete what rebuilds killed mid-way left behind; return a line per thing removed.
 

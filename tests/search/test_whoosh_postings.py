@@ -191,3 +191,29 @@ def _positions(found: list[int]) -> bytes:
     from whoosh.formats import Positions
 
     return Positions().encode(found)
+
+
+@pytest.mark.django_db
+def test_check_index_advises_a_rebuild_for_segments_without_postings_files(
+    whoosh_index, monkeypatch, one_writer
+):
+    from django.core.management import call_command
+
+    from search.backends import reset_backends
+    from search.index import rebuild
+    from tests.conftest import make_article
+
+    def check() -> str:
+        out = io.StringIO()
+        call_command("check_index", stdout=out)
+        return out.getvalue()
+
+    make_article(slug="one")
+    monkeypatch.setattr(view, "_postings_file", lambda reader: None)  # as an older index
+    rebuild()
+    assert "1 of 1 index segments were written before postings files existed" in check()
+
+    monkeypatch.undo()
+    monkeypatch.setattr(whoosh_backend, "REBUILD_PROCESSES", 1)
+    reset_backends()
+    assert "postings files" not in check()

@@ -462,6 +462,20 @@ class WhooshBackend(SearchBackend):
                 for d in view.alive
             }
 
+    def advice(self) -> list[str]:
+        """Segments without a postings file (written before they existed) are read by
+        block, more slowly: a rebuild gives every segment one."""
+        with self._lock:
+            view = self._view()
+            leaves = view._leaves() if view is not None else []
+            old = sum(1 for leaf in leaves if leaf.data.postings_file is None)
+        if not old:
+            return []
+        return [
+            f"{old} of {len(leaves)} index segments were written before postings files "
+            "existed, so searches read them more slowly: run `manage.py rebuild_index` once."
+        ]
+
     def _check_files(self, view: _View) -> None:
         """`_check_segment_files` for the segments `view` shows."""
         leaves = view.searcher.reader().leaf_readers()

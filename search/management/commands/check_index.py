@@ -84,6 +84,8 @@ class Command(BaseCommand):
         )
         if not diff.index_exists:
             self._say("The index does not exist yet: run `manage.py rebuild_index`.")
+        for line in index.advice():
+            self._say(line)
         slugs = dict(Article.objects.filter(pk__in=diff.ids | pending).values_list("pk", "slug"))
         self._list("Missing from the index", diff.missing, slugs)
         self._list("Stale in the index (older than the article)", diff.stale, slugs)

@@ -190,31 +190,36 @@ class PostingsFile:
         terms = {names[s:e]: i for i, (s, e) in enumerate(zip(starts, ends, strict=True))}
         return cls(handle, table, terms)
 
-    def _read(self, offset: int, dtype: np.dtype, count: int) -> np.ndarray:
+    def _read(self, offset: int, size: int) -> bytes:
         self.handle.seek(offset)
-        data = self.handle.read(count * dtype.itemsize)
-        if len(data) != count * dtype.itemsize:
+        data = self.handle.read(size)
+        if len(data) != size:
             raise OSError(f"postings file cut short at byte {offset}")
-        return np.frombuffer(data, dtype=dtype)
+        return data
 
     def postings(self, term: str) -> tuple[np.ndarray, np.ndarray]:
-        """The term's local document numbers (int32) and weights (float32)."""
+        """The term's local document numbers (int32) and weights (float32): one read."""
         row = self.terms.get(term.encode("utf-8"))
         if row is None:
             return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32)
         offset, count = int(self.table["offset"][row]), int(self.table["postings"][row])
-        both = self._read(offset, np.dtype("<i4"), 2 * count)
-        return both[:count].copy(), both[count:].view("<f4").copy()
+        data = self._read(offset, 8 * count)
+        return (
+            np.frombuffer(data, dtype="<i4", count=count),
+            np.frombuffer(data, dtype="<f4", count=count, offset=4 * count),
+        )
 
     def occurrences(self, term: str) -> np.ndarray:
-        """Every occurrence of the term as `local docnum << 32 | position`, sorted."""
+        """Every occurrence of the term as `local docnum << 32 | position`, sorted: the
+        term's whole block in one read."""
         row = self.terms.get(term.encode("utf-8"))
         if row is None:
             return np.zeros(0, dtype=np.int64)
         entry = self.table[row]
         offset, count, found = int(entry["offset"]), int(entry["postings"]), int(entry["positions"])
         width = _WIDE if entry["wide"] else _NARROW
-        ids = self._read(offset, np.dtype("<i4"), count)
-        rest = self._read(offset + 8 * count, width, count + found)
-        counts, positions = rest[:count].astype(np.int64), rest[count:].astype(np.int64)
-        return (np.repeat(ids.astype(np.int64), counts) << 32) | positions
+        data = self._read(offset, 8 * count + width.itemsize * (count + found))
+        ids = np.frombuffer(data, dtype="<i4", count=count).astype(np.int64)
+        rest = np.frombuffer(data, dtype=width, offset=8 * count).astype(np.int64)
+        counts, positions = rest[:count], rest[count:]
+        return (np.repeat(ids, counts) << 32) | positions

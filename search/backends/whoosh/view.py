@@ -380,8 +380,9 @@ class _View:
         Sorted, since postings are in document order and positions ascend within a
         document. All of a token's occurrences are decoded once per segment and
         search (phrases sharing a word, "stem cell" and "stem cell transplant",
-        decode it once); when `only` (sorted local docnums) is a small part of the
-        token's documents and nothing is decoded yet, just those are. Positions are
+        decode it once). A segment with a postings file gives them all in one read;
+        a segment read by block decodes, when `only` (sorted local docnums) is a small part
+        of the token's documents and nothing is decoded yet, just those. Positions are
         not kept across searches: they are large, and the units they decide are.
         """
         key = ("positions", leaf.data.segment_id, token)

@@ -450,6 +450,28 @@ class Article(models.Model):
             "to a text carried over word for word from its source."
         ),
     )
+    key_points = models.TextField(
+        blank=True,
+        help_text=(
+            "Three to five plain sentences, one per line, written for this article: shown in a "
+            "“Key points” box at the top of the page and usable as the answer in search."
+        ),
+    )
+    source_keywords = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text=(
+            "The source’s own keywords, comma-separated, for a text carried over from a source: "
+            "shown as that source’s keywords, never as the library’s topics."
+        ),
+    )
+    update_note = models.TextField(
+        blank=True,
+        help_text=(
+            "What changed, in one plain sentence, when a save corrects or updates what the article "
+            "says. Readers see “Updated DATE: NOTE”, dated from the revision that set it."
+        ),
+    )
     diseases = models.ManyToManyField(Disease, blank=True, related_name="articles")
     therapies = models.ManyToManyField(Therapy, blank=True, related_name="articles")
     tags = models.ManyToManyField(Tag, blank=True, related_name="articles")

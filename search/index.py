@@ -320,13 +320,14 @@ class IndexDiff:
     orphaned: set[int] = field(default_factory=set)  # indexed, not published (or gone)
     index_exists: bool = True
     damage: str | None = None  # why the index cannot be read, when it cannot
+    damaged_files: list[str] = field(default_factory=list)  # read around (`damaged_files`)
 
     @property
     def in_sync(self) -> bool:
         return (
             self.index_exists
             and self.damage is None
-            and not (self.missing or self.stale or self.orphaned)
+            and not (self.missing or self.stale or self.orphaned or self.damaged_files)
         )
 
     @property
@@ -355,10 +356,12 @@ def compare() -> IndexDiff:
     """Published articles in the database against the documents in the index.
 
     An index that exists but cannot be read (a truncated or missing file) is not an
-    error here: the diff says so in `damage`, for the commands to report.
+    error here: the diff says so in `damage`, for the commands to report; nor is a file
+    that searches read around (`SearchBackend.damaged_files`), listed in `damaged_files`.
     """
     backend = get_backend()
     damage = None
+    damaged_files: list[str] = []
     with index_lock():
         database = dict(
             Article.objects.published(include_scheduled=True).values_list("pk", "updated_at")
@@ -366,6 +369,7 @@ def compare() -> IndexDiff:
         exists = backend.exists()
         try:
             indexed = backend.indexed() if exists else {}
+            damaged_files = backend.damaged_files() if exists else []
         except SearchUnavailable as exc:
             damage = str(exc.__cause__ or exc) or type(exc).__name__
             indexed = {}
@@ -382,6 +386,7 @@ def compare() -> IndexDiff:
         },
         orphaned=set(indexed) - set(database),
         index_exists=exists,
+        damaged_files=damaged_files,
     )
 
 

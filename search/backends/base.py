@@ -282,8 +282,14 @@ class SearchBackend:
         raise NotImplementedError
 
     def advice(self) -> list[str]:
-        """What an operator could do to make a working index better, a line each
-        (`check_index` prints them; they are never errors)."""
+        """What a rebuild would make better in a working index, a line each
+        (`check_index` prints them, never as errors; `check_index --fix` rebuilds)."""
+        return []
+
+    def damaged_files(self) -> list[str]:
+        """Files of a readable index that fail their checks, a line each naming the
+        file and the problem. Searches answer without them, with the same results;
+        `check_index` counts them as a difference and `--fix` rebuilds to rewrite them."""
         return []
 
     def remove_abandoned(self) -> list[str]:

@@ -61,6 +61,7 @@ from search.backends.query import (
     compile_query,
     parse_query,
 )
+from search.backends.whoosh import postings
 from search.backends.whoosh.internals import _fresh_searcher, _Writer, segment_count
 from search.backends.whoosh.ranking import (
     _no_facets,
@@ -463,18 +464,61 @@ class WhooshBackend(SearchBackend):
             }
 
     def advice(self) -> list[str]:
-        """Segments without a postings file (written before they existed) are read by
-        block, more slowly: a rebuild gives every segment one."""
+        """Segments without a postings file this code reads (written before postings
+        files existed, or of another version: `postings.UnknownVersion`) are read by
+        block, more slowly: a rebuild gives every segment one. A line per kind."""
+        leaves = self._segment_data()
+        missing = [d for d in leaves if d.postings_file is None and d.postings_problem is None]
+        lines = []
+        if missing:
+            lines.append(
+                f"{len(missing)} of {len(leaves)} index segments were written before postings "
+                "files existed, so searches read them more slowly: run `manage.py rebuild_index` "
+                "(or `check_index --fix`) once."
+            )
+        versions: dict[str, list[str]] = {}
+        for data in leaves:
+            if isinstance(data.postings_problem, postings.UnknownVersion):
+                versions.setdefault(str(data.postings_problem), []).append(data.segment_id)
+        for problem, segments in versions.items():
+            lines.append(
+                f"{len(segments)} of {len(leaves)} index segments ({', '.join(segments)}) have "
+                f"a postings file {problem}, so searches read them through Whoosh's own "
+                "postings, more slowly: run `manage.py rebuild_index` (or `check_index --fix`) "
+                "once to rewrite them."
+            )
+        return lines
+
+    def damaged_files(self) -> list[str]:
+        """Segments whose postings file fails its checks (`postings.Damaged`), a line
+        each: searches read them by block, with the same results."""
+        return [
+            f"Index segment {data.segment_id}: postings file {data.postings_problem}; "
+            "searches read the segment through Whoosh's own postings, more slowly. "
+            "`manage.py check_index --fix` rewrites it."
+            for data in self._segment_data()
+            if isinstance(data.postings_problem, postings.Damaged)
+        ]
+
+    def _segment_data(self) -> list:
+        """The live segments' `view._SegmentData`, oldest first (none without an index)."""
         with self._lock:
             view = self._view()
-            leaves = view._leaves() if view is not None else []
-            old = sum(1 for leaf in leaves if leaf.data.postings_file is None)
-        if not old:
-            return []
-        return [
-            f"{old} of {len(leaves)} index segments were written before postings files "
-            "existed, so searches read them more slowly: run `manage.py rebuild_index` once."
-        ]
+            return [leaf.data for leaf in view._leaves()] if view is not None else []
+
+    def _log_unread_postings(self, view: _View) -> None:
+        """Log, once per segment and process, a postings file searches cannot read:
+        a worker's log shows it even where nobody runs `check_index`."""
+        for leaf in view._leaves():
+            data = leaf.data
+            if data.postings_problem is not None and not data.problem_logged:
+                data.problem_logged = True
+                logger.warning(
+                    "Index segment %s: postings file %s; searches read it through Whoosh's "
+                    "own postings, more slowly. `manage.py check_index --fix` rewrites it.",
+                    data.segment_id,
+                    data.postings_problem,
+                )
 
     def _check_files(self, view: _View) -> None:
         """`_check_segment_files` for the segments `view` shows."""
@@ -494,7 +538,9 @@ class WhooshBackend(SearchBackend):
                 # Postings may come from the cache without touching the files, so
                 # damage is looked for on every search (a few small reads).
                 self._check_files(view)
-                return _Search(view, query, parsed, compiled).page()
+                page = _Search(view, query, parsed, compiled).page()
+                self._log_unread_postings(view)
+                return page
             except SearchUnavailable:
                 raise
             except Exception as exc:
@@ -584,14 +630,15 @@ def _retrying(operation, where: Path, attempts: int = 5):
     """Run an index-opening operation, retrying transient failures; then give up.
 
     Whatever still fails after a few short waits (a truncated or corrupt file) is
-    logged and raised as `SearchUnavailable`, never as a random exception.
+    raised as `SearchUnavailable`, never as a random exception, with the failure as its
+    cause: not logged here, since each caller either logs it (a results page, a save)
+    or diagnoses it in one line (`check_index`, whose output carries no traceback).
     """
     for attempt in range(attempts):
         try:
             return operation()
         except Exception as exc:
             if attempt == attempts - 1:
-                logger.exception("Search index %s cannot be opened", where)
                 raise SearchUnavailable(f"search index {where} is unavailable") from exc
             time.sleep(0.005 * 2**attempt)
     raise AssertionError("unreachable")

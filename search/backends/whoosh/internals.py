@@ -86,7 +86,8 @@ class _Writer(SegmentWriter):
 
 
 def _postings_file(reader) -> postings.PostingsFile | None:
-    """The postings file of a segment reader's segment, or None if it has none.
+    """The postings file of a segment reader's segment, or None if it has none;
+    `postings.Unreadable` if it has one that must not be read.
 
     Opened through the reader's own storage (`_storage`: the compound file, then the
     directory), so it shares the segment's open file.

@@ -13,15 +13,32 @@ positions one more.
 
 Whoosh packs the file into the segment's compound file with its own files, so it is
 written, checked for truncation (`backend._check_segment_files`), merged and deleted
-with its segment. A segment without a valid postings file (an index written before
-they existed, or a write that failed) is read through Whoosh's blocks as before, with
-the same results; `rebuild_index` gives every segment one.
+with its segment.
 
 Layout, little-endian: one block per term in the order Whoosh writes them (ids,
 weights, counts, positions), then the term table (block offset, postings, positions,
-width of counts and positions), the term names' lengths and the names, and a trailer
-(`_TRAILER`) saying where the table starts, how many terms there are and how long the
-file is; a file whose trailer does not add up is treated as missing.
+width of counts and positions), the term names' lengths and the names, and a trailer:
+`_HEAD` (where the table starts, how many terms there are, how long the file is), then
+`_TAIL`, the last 16 bytes, laid out alike in every version: the format `VERSION`, a
+CRC-32 of every byte before it (the version included), and the magic number. A
+change to the layout, or to what the arrays mean, must raise `VERSION`.
+
+A file is read as postings only if it is whole, unchanged and of this `VERSION`.
+Otherwise `PostingsFile.open` raises `UnknownVersion` (another version's file, or one
+written before files carried a version) or `Damaged` (cut short, a failed write, a
+changed byte); the segment is then read through Whoosh's blocks, with the same
+results, `check_index` names it, and a rebuild (`check_index --fix`) rewrites it, as
+it gives a segment written before postings files existed one.
+
+The checksum is verified once per process and segment, when the segment is first
+opened (`view._SegmentData`), by reading the file through once; term reads then trust
+it. That is enough because a segment is written once and never changed: whatever
+spoils its file (a write cut short or failed, another release's layout, bytes changed
+on disk or in a copy) has happened by the time a process opens it, and a change after
+that is found by the next process to open it (a restarted worker, `check_index`). The
+one change a running process must not miss, its segment file cut short, is what
+`backend._check_segment_files` checks before every search, and a term read cut short
+raises instead of answering with part of its arrays.
 """
 
 from __future__ import annotations
@@ -29,6 +46,7 @@ from __future__ import annotations
 import itertools
 import logging
 import struct
+import zlib
 from collections.abc import Iterable, Iterator
 
 import numpy as np
@@ -37,11 +55,42 @@ logger = logging.getLogger("search")
 
 EXTENSION = ".npp"
 FIELD = "text"  # the one positional field searches read (see `schema.build_schema`)
-_MAGIC = b"STEMNPP1"
-# magic, term count, table offset, names offset, names length, file length, magic
-_TRAILER = struct.Struct("<8sQQQQQ8s")
+VERSION = 2  # of the layout below; files without a version field were version 1
+_MAGIC = b"STEMPOST"
+_UNVERSIONED = b"STEMNPP1"  # the magic number of the files written before versions
+# term count, table offset, names offset, names length, file length
+_HEAD = struct.Struct("<QQQQQ")
+# version, CRC-32 of every byte before the checksum, magic: the same in every version
+_TAIL = struct.Struct("<II8s")
+_SUMMED = 4  # how much of `_TAIL` (the version) the checksum covers
+_TRAILER_SIZE = _HEAD.size + _TAIL.size
+_CHUNK = 1 << 20  # how much of the file is read at a time to verify its checksum
 _TABLE = np.dtype([("offset", "<i8"), ("postings", "<i8"), ("positions", "<i8"), ("wide", "u1")])
 _NARROW, _WIDE = np.dtype("<u2"), np.dtype("<u4")
+
+
+class Unreadable(Exception):
+    """Why a postings file is not read as postings; `str()` is what follows "postings
+    file" in a report: "damaged (fails its checksum)"."""
+
+    kind = ""
+
+    def __str__(self) -> str:
+        return f"{self.kind} ({self.args[0]})"
+
+
+class UnknownVersion(Unreadable):
+    """A whole file of a layout this code does not read (another `VERSION`, or one
+    written before files carried a version): only a rewrite upgrades it."""
+
+    kind = "of an unknown version"
+
+
+class Damaged(Unreadable):
+    """A file that is not as it was written: cut short, unfinished, or failing its
+    checksum."""
+
+    kind = "damaged"
 
 
 def positions_within_documents(steps: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -61,17 +110,22 @@ class PostingsFileWriter:
 
     `tee()` passes Whoosh's sorted posting stream through unchanged while keeping one
     term of the `text` field at a time; `close()` writes the table and trailer. A
-    failure here is logged and leaves the file without a trailer (so it is ignored),
-    never stopping Whoosh's own write.
+    failure here is logged and leaves the file without a trailer (so it is never read:
+    `Damaged`), never stopping Whoosh's own write.
     """
 
     def __init__(self, handle, decode_deltas) -> None:
         self.handle = handle
         self.decode_deltas = decode_deltas  # internals._decode_many_deltas
         self.offset = 0
+        self.checksum = 0  # CRC-32 of what is written so far
         self.names: list[bytes] = []
         self.rows: list[tuple[int, int, int, int]] = []
         self.failed = False
+
+    def _write(self, data: bytes) -> None:
+        self.handle.write(data)
+        self.checksum = zlib.crc32(data, self.checksum)
 
     def tee(self, postings: Iterable[tuple]) -> Iterator[tuple]:
         """Whoosh's (field, term, docnum, weight, value) postings, unchanged."""
@@ -113,7 +167,7 @@ class PostingsFileWriter:
                 positions.astype(width),
             )
             for part in parts:
-                self.handle.write(part.tobytes())
+                self._write(part.tobytes())
             self.names.append(term)
             self.rows.append((self.offset, len(ids), len(positions), int(wide)))
             self.offset += sum(part.nbytes for part in parts)
@@ -130,21 +184,15 @@ class PostingsFileWriter:
                 names = b"".join(self.names)
                 table_offset = self.offset
                 names_offset = table_offset + table.nbytes + lengths.nbytes
-                self.handle.write(table.tobytes())
-                self.handle.write(lengths.tobytes())
-                self.handle.write(names)
-                length = names_offset + len(names) + _TRAILER.size
-                self.handle.write(
-                    _TRAILER.pack(
-                        _MAGIC,
-                        len(self.names),
-                        table_offset,
-                        names_offset,
-                        len(names),
-                        length,
-                        _MAGIC,
-                    )
+                length = names_offset + len(names) + _TRAILER_SIZE
+                self._write(table.tobytes())
+                self._write(lengths.tobytes())
+                self._write(names)
+                self._write(
+                    _HEAD.pack(len(self.names), table_offset, names_offset, len(names), length)
                 )
+                self._write(_TAIL.pack(VERSION, 0, _MAGIC)[:_SUMMED])  # summed too
+                self.handle.write(_TAIL.pack(VERSION, self.checksum, _MAGIC)[_SUMMED:])
         finally:
             self.handle.close()
 
@@ -162,29 +210,42 @@ class PostingsFile:
         self.terms = terms
 
     @classmethod
-    def open(cls, handle, length: int) -> PostingsFile | None:
-        """The file behind `handle` (`length` bytes long), or None if it is not whole."""
-        if length < _TRAILER.size:
-            return None
-        handle.seek(length - _TRAILER.size)
-        magic, count, table_offset, names_offset, names_length, total, end = _TRAILER.unpack(
-            handle.read(_TRAILER.size)
+    def open(cls, handle, length: int) -> PostingsFile:
+        """The file behind `handle` (`length` bytes long), once it is found whole, of
+        this `VERSION` and matching its checksum; else `UnknownVersion` or `Damaged`.
+
+        The one place the whole file is read (see the module docstring for why once
+        is enough): a read that `postings()` and `occurrences()` then never repeat.
+        """
+        if length < _TAIL.size:
+            raise Damaged(f"cut short to {length} bytes, no trailer")
+        version, checksum, magic = _TAIL.unpack(
+            _read_exactly(handle, length - _TAIL.size, _TAIL.size)
         )
+        if magic == _UNVERSIONED:
+            raise UnknownVersion("written before postings files carried one")
+        if magic != _MAGIC:
+            raise Damaged("no trailer: cut short, or its writing failed")
+        if _checksum(handle, length - _TAIL.size + _SUMMED) != checksum:
+            raise Damaged("fails its checksum: changed since it was written")
+        if version != VERSION:
+            raise UnknownVersion(f"version {version}; this code reads version {VERSION}")
+        if length < _TRAILER_SIZE:
+            raise Damaged("a trailer that does not add up")
+        head = _read_exactly(handle, length - _TRAILER_SIZE, _HEAD.size)
+        count, table_offset, names_offset, names_length, total = _HEAD.unpack(head)
         table_end = table_offset + count * _TABLE.itemsize
         if (
-            magic != _MAGIC
-            or end != _MAGIC
-            or total != length
+            total != length
             or names_offset != table_end + count * 4
-            or names_offset + names_length + _TRAILER.size != length
+            or names_offset + names_length + _TRAILER_SIZE != length
         ):
-            return None
-        handle.seek(table_offset)
-        table = np.frombuffer(handle.read(count * _TABLE.itemsize), dtype=_TABLE)
+            raise Damaged("a trailer that does not add up")
+        table = np.frombuffer(_read_exactly(handle, table_offset, count * _TABLE.itemsize), _TABLE)
         lengths = np.frombuffer(handle.read(count * 4), dtype="<i4")
         names = handle.read(names_length)
-        if len(table) != count or len(lengths) != count or len(names) != names_length:
-            return None
+        if len(lengths) != count or len(names) != names_length:
+            raise Damaged("cut short")
         ends = np.cumsum(lengths).tolist()
         starts = [0, *ends[:-1]] if ends else []
         terms = {names[s:e]: i for i, (s, e) in enumerate(zip(starts, ends, strict=True))}
@@ -223,3 +284,24 @@ class PostingsFile:
         rest = np.frombuffer(data, dtype=width, offset=8 * count).astype(np.int64)
         counts, positions = rest[:count], rest[count:]
         return (np.repeat(ids, counts) << 32) | positions
+
+
+def _read_exactly(handle, offset: int, size: int) -> bytes:
+    handle.seek(offset)
+    data = handle.read(size)
+    if len(data) != size:
+        raise Damaged(f"cut short at byte {offset + len(data)}")
+    return data
+
+
+def _checksum(handle, size: int) -> int:
+    """CRC-32 of the first `size` bytes, read `_CHUNK` at a time."""
+    checksum, offset = 0, 0
+    handle.seek(0)
+    while offset < size:
+        chunk = handle.read(min(_CHUNK, size - offset))
+        if not chunk:
+            raise Damaged(f"cut short at byte {offset}")
+        checksum = zlib.crc32(chunk, checksum)
+        offset += len(chunk)
+    return checksum

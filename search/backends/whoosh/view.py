@@ -35,7 +35,7 @@ from search.backends.whoosh.internals import (
     _leaf_postings,
     _postings_file,
 )
-from search.backends.whoosh.postings import positions_within_documents
+from search.backends.whoosh.postings import Unreadable, positions_within_documents
 
 # How documents are listed when not by relevance: the sort key of one document.
 ORDER_KEYS = {
@@ -99,8 +99,14 @@ class _SegmentData:
                 values[value] = mask
             self.facets[facet] = values
         self._orders: dict[str, np.ndarray] = {}
-        # The segment's `text` postings as arrays, or None: read by block instead.
-        self.postings_file = _postings_file(reader)
+        # The segment's `text` postings as arrays, or None: read by block instead,
+        # and when it has a file that must not be read, why (`postings.Unreadable`).
+        self.postings_problem: Unreadable | None = None
+        try:
+            self.postings_file = _postings_file(reader)
+        except Unreadable as problem:
+            self.postings_file, self.postings_problem = None, problem
+        self.problem_logged = False  # a search logs the problem once (`WhooshBackend`)
 
     def order(self, ordering: str) -> np.ndarray:
         """This segment's document numbers sorted by `ORDER_KEYS[ordering]`, once."""

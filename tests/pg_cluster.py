@@ -4,8 +4,8 @@ Creates a primary server with the system's `initdb` and `pg_ctl` in a fresh temp
 directory, on a free loopback port (TCP on 127.0.0.1 and a Unix socket inside the data
 directory, nothing else), then a streaming hot standby of it (`pg_basebackup -R`, as the
 README's "More than one machine" tells operators) on another free port. It runs CMD with
-`DATABASE_URL` pointing at the primary and `STEMSITE_TEST_STANDBY` describing the standby
-(see `standby_from_env`; the replica tests use it), and stops and deletes both afterwards
+`DATABASE_URL` pointing at the primary and `STEMSITE_TEST_CLUSTER` describing both
+servers (see `servers_from_env`; the replica tests use it), and stops and deletes both afterwards
 whatever CMD did (failure, Ctrl-C). Exits with CMD's status.
 
 `initdb` refuses to run as root, so when this runs as root (CI does) the cluster
@@ -45,7 +45,7 @@ INITDB_OPTIONS = ("--auth=trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync")
 # The options the README gives operators for a standby: write the recovery settings
 # (-R), stream the WAL the copy needs (-X stream), and start at once (-c fast).
 BASEBACKUP_OPTIONS = ("-R", "-X", "stream", "-c", "fast")
-STANDBY_ENV = "STEMSITE_TEST_STANDBY"
+CLUSTER_ENV = "STEMSITE_TEST_CLUSTER"
 
 
 class ClusterError(Exception):
@@ -190,13 +190,16 @@ class Server:
         return (self.data / "postmaster.pid").exists()
 
 
-def standby_from_env() -> Server | None:
-    """The standby that `python -m tests.pg_cluster` started, for the replica tests."""
-    raw = os.environ.get(STANDBY_ENV)
+def servers_from_env() -> tuple[Server, Server] | None:
+    """The primary and standby that `python -m tests.pg_cluster` started, if it did."""
+    raw = os.environ.get(CLUSTER_ENV)
     if not raw:
         return None
-    fields = json.loads(raw)
-    return Server(Path(fields["data"]), int(fields["port"]), Path(fields["log"]), fields["user"])
+    found = [
+        Server(Path(fields["data"]), int(fields["port"]), Path(fields["log"]), fields["user"])
+        for fields in (json.loads(raw)[role] for role in ("primary", "standby"))
+    ]
+    return found[0], found[1]
 
 
 @contextlib.contextmanager
@@ -283,7 +286,13 @@ def main(argv: list[str]) -> int:
             env = {
                 **os.environ,
                 "DATABASE_URL": primary.url(),  # SEARCH_BACKEND defaults to postgres
-                STANDBY_ENV: json.dumps(dataclasses.asdict(standby), default=str),
+                CLUSTER_ENV: json.dumps(
+                    {
+                        "primary": dataclasses.asdict(primary),
+                        "standby": dataclasses.asdict(standby),
+                    },
+                    default=str,
+                ),
             }
             return subprocess.run(argv, env=env).returncode
     except ClusterError as exc:

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # Runs inside the cluster: the primary answers, and the standby is a hot standby of it.
 PROBE = """
 import json, os, psycopg
-standby = json.loads(os.environ["STEMSITE_TEST_STANDBY"])
+standby = json.loads(os.environ["STEMSITE_TEST_CLUSTER"])["standby"]
 with psycopg.connect(os.environ["DATABASE_URL"]) as primary:
     print("primary in recovery:", primary.execute("SELECT pg_is_in_recovery()").fetchone()[0])
 url = os.environ["DATABASE_URL"].rsplit(":", 1)[0] + f":{standby['port']}/stemsite"
@@ -48,7 +48,7 @@ def private_checkout(tmp_path: Path) -> Path:
 
 
 def run_cluster(checkout: Path, code: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", pg_cluster.STANDBY_ENV)}
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", pg_cluster.CLUSTER_ENV)}
     return subprocess.run(
         [sys.executable, "-c", code],
         cwd=checkout,

@@ -122,9 +122,9 @@ class Replica:
         return self.state == "unchecked" or now - self.checked_at >= wait
 
     def summary(self) -> str:
-        return {"ok": "ok", "lagging": f"lagging {self.detail}"}.get(
-            self.state, f"{self.state}: {self.detail}" if self.detail else self.state
-        )
+        if self.state in ("ok", "lagging"):
+            return f"{self.state} ({self.detail})" if self.detail else self.state
+        return f"{self.state}: {self.detail}" if self.detail else self.state
 
 
 class ReplicaPool:
@@ -154,7 +154,7 @@ class ReplicaPool:
             if not in_recovery:
                 self._record(replica, "not a standby", "pg_is_in_recovery() is false", None)
             elif lag > max_lag:
-                detail = f"{lag:.1f} s behind (DATABASE_REPLICA_MAX_LAG is {max_lag:g} s)"
+                detail = f"{lag:.1f} s behind, over DATABASE_REPLICA_MAX_LAG ({max_lag:g} s)"
                 self._record(replica, "lagging", detail, lag)
             else:
                 self._record(replica, "ok", "", lag)
@@ -195,13 +195,12 @@ class ReplicaPool:
             return
         others = [r.alias for r in self.replicas.values() if r.usable and r is not replica]
         target = f"replica {', '.join(others)}" if others else "the primary"
-        reason = "did not answer" if state == "down" else f"is {state}"
+        reason = {
+            "down": f"it failed ({detail})",
+            "lagging": f"it is {detail}",
+        }.get(state, f"it is {state} ({detail})")
         logger.warning(
-            "Reads fall back from replica %s to %s: it %s%s.",
-            describe(replica.alias),
-            target,
-            reason,
-            f" ({detail})" if detail else "",
+            "Reads fall back from replica %s to %s: %s.", describe(replica.alias), target, reason
         )
 
 

@@ -16,6 +16,7 @@ import contextlib
 import http.cookiejar
 import json
 import re
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -71,12 +72,13 @@ LOGGED = {"options": "-c log_statement=all", "application_name": "stemsite-web"}
 
 
 @contextlib.contextmanager
-def replica_machine(tmp_path: Path, cluster, max_lag: float = 5.0):
+def replica_machine(tmp_path: Path, cluster, max_lag: float = 5.0, replica_settings: str = ""):
     """A web machine reading from the standby; its statements are logged on each server."""
     primary, standby = cluster
+    replica = {**LOGGED, "options": f"{LOGGED['options']} {replica_settings}".strip()}
     env = {
         "DATABASE_URL": url_for(primary.port, **LOGGED),
-        "DATABASE_REPLICA_URLS": url_for(standby.port, **LOGGED),
+        "DATABASE_REPLICA_URLS": url_for(standby.port, **replica),
         "DATABASE_REPLICA_MAX_LAG": str(max_lag),
     }
     with machine(tmp_path, "web", env) as base:
@@ -322,6 +324,47 @@ def test_with_the_standby_stopped_readers_are_served_by_the_primary(tmp_path, cl
     assert "Reads fall back from replica replica1" in log
     assert "Reads return to replica replica1" in log
     assert "Traceback" not in log
+
+
+@contextlib.contextmanager
+def tables_locked_on_the_primary(cluster, seconds: float):
+    """ACCESS EXCLUSIVE locks on the article and index tables, held `seconds` on the
+    primary; the standby replays them, so its readers wait as the primary's do."""
+    holder = psycopg.connect(url_for(cluster[0].port))
+    holder.execute("LOCK TABLE library_article, search_entry IN ACCESS EXCLUSIVE MODE")
+    release = threading.Timer(seconds, holder.commit)
+    release.start()
+    try:
+        with psycopg.connect(url_for(cluster[0].port), autocommit=True) as other:
+            # A synchronous commit flushes the WAL that holds the lock, so it streams.
+            other.execute("SET synchronous_commit = on")
+            other.execute("SELECT txid_current()")
+        with psycopg.connect(url_for(cluster[1].port), autocommit=True) as standby:
+            held = "SELECT count(*) FROM pg_locks WHERE relation = 'library_article'::regclass"
+            eventually(lambda: standby.execute(held).fetchone()[0] > 0, within=5)
+        yield
+    finally:
+        release.join()
+        holder.close()
+
+
+def test_a_replica_failing_mid_request_costs_the_reader_only_time(tmp_path, cluster, library):
+    # The replica's health check reads no table and passes; then the page's own reads
+    # fail there (its connection gives up waiting for a lock: an error from the server,
+    # as when it goes away), and the page is read again from the primary.
+    with replica_machine(tmp_path, cluster, replica_settings="-c lock_timeout=200") as web:
+        answers = []
+        for path in ("/articles/kidney/", "/api/search/?q=kidney"):
+            eventually(lambda: reads_the_replica(cluster, web, "/diseases/"), within=10)
+            with tables_locked_on_the_primary(cluster, seconds=1.5):
+                answers.append(get(web, path))
+        log = (tmp_path / "web.log").read_text()
+
+    assert [status for status, _ in answers] == [200, 200]
+    assert "Kidney care in lupus" in answers[0][1]
+    assert json.loads(answers[1][1])["results"][0]["slug"] == "kidney"
+    assert log.count("Reads fall back from replica replica1") == 2
+    assert "canceling statement due to lock timeout" in log
 
 
 def test_the_readmes_standby_commands_are_the_ones_the_tests_run():

@@ -178,10 +178,12 @@ def library():
 
 READER_PAGES = (
     "/",
+    "/articles/",
     "/articles/?q=kidney",
     "/articles/kidney/",
     "/diseases/",
     "/diseases/lupus/",
+    "/explore/",
     "/api/search/?q=kidney",
     "/api/suggest/?q=kid",
     "/feeds/articles/",

@@ -62,7 +62,8 @@ def readyz(request: HttpRequest) -> JsonResponse:
     """200 `{"status": "ok", "checks": {...}}` or 503 with `error` naming what failed.
 
     With replicas, `checks["replicas"]` holds each one's state and a replica that is
-    not "ok" is named in `warning`, still with 200: the primary serves its reads."""
+    not "ok" is named in `warning`, still with 200: another replica or the primary
+    serves its reads."""
     checks: dict = {"database": _database(), "search_index": _search_index()}
     failed = [
         f"{name.replace('_', ' ')} {state}" for name, state in checks.items() if state != "ok"
@@ -70,11 +71,11 @@ def readyz(request: HttpRequest) -> JsonResponse:
     warning = {}
     if replicas.replica_aliases():
         checks["replicas"] = replicas.health()
-        faults = [f"{name} {state}" for name, state in checks["replicas"].items() if state != "ok"]
+        states = checks["replicas"]
+        faults = [f"replica {name} {state}" for name, state in states.items() if state != "ok"]
         if faults:
-            warning = {
-                "warning": f"Reads fall back to the primary from replica {'; '.join(faults)}."
-            }
+            elsewhere = "the other replicas" if len(faults) < len(states) else "the primary"
+            warning = {"warning": f"{'; '.join(faults)}: its reads go to {elsewhere}."}
     if failed:
         return JsonResponse(
             {

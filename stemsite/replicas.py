@@ -52,6 +52,7 @@ logger = logging.getLogger(__name__)
 
 CHECK_SECONDS = 1.0  # how often a working replica's state is read again, per process
 RETRY_SECONDS = 3.0  # how long a failed replica is left alone before it is tried again
+LAG_RECHECKS = (0.05, 0.1, 0.15)  # seconds to wait before reading a lag over the bound again
 PIN_COOKIE = "stemsite_wrote"
 PIN_SALT = "stemsite.replicas.pin"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
@@ -65,7 +66,10 @@ PRIMARY_ONLY_MODELS = frozenset(
 
 # The standby's view of itself: in recovery, and how far behind its primary. Zero when it
 # has replayed all it received (an idle primary sends nothing, so the age of the last
-# replayed transaction alone would read as lag).
+# replayed transaction alone would read as lag). Otherwise the age of the last
+# transaction it replayed: when the first write after a quiet spell has arrived but is
+# not yet replayed, that is the length of the quiet spell for a few milliseconds, so a
+# lag over the bound is read again (`LAG_RECHECKS`) before it counts.
 LAG_SQL = (
     "SELECT pg_is_in_recovery(), CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn()"
     " THEN 0 ELSE COALESCE(EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()), 0)"
@@ -142,15 +146,21 @@ class ReplicaPool:
             if not (force or replica.due(time.monotonic())):
                 return replica  # another thread just did
             connection = connections[replica.alias]
+            max_lag = settings.DATABASE_REPLICA_MAX_LAG
             try:
                 with connection.cursor() as cursor:
                     cursor.execute(LAG_SQL)
                     in_recovery, lag = cursor.fetchone()
+                    for wait in LAG_RECHECKS:
+                        if not in_recovery or lag <= max_lag:
+                            break
+                        time.sleep(wait)
+                        cursor.execute(LAG_SQL)
+                        in_recovery, lag = cursor.fetchone()
             except DatabaseError as exc:
                 _close_quietly(replica.alias)
                 self._record(replica, "down", _first_line(exc), None)
                 return replica
-            max_lag = settings.DATABASE_REPLICA_MAX_LAG
             if not in_recovery:
                 self._record(replica, "not a standby", "pg_is_in_recovery() is false", None)
             elif lag > max_lag:
@@ -193,8 +203,14 @@ class ReplicaPool:
                 lag or 0.0,
             )
             return
-        others = [r.alias for r in self.replicas.values() if r.usable and r is not replica]
-        target = f"replica {', '.join(others)}" if others else "the primary"
+        others = [r for r in self.replicas.values() if r is not replica]
+        working = [r.alias for r in others if r.usable]
+        if working:
+            target = f"replica {', '.join(working)}"
+        elif any(r.state == "unchecked" for r in others):
+            target = "another replica or the primary"
+        else:
+            target = "the primary"
         reason = {
             "down": f"it failed ({detail})",
             "lagging": f"it is {detail}",

@@ -64,7 +64,7 @@ def installed() -> bool:
     return all(find_binary(name) for name in ("initdb", "pg_ctl", "postgres", "pg_basebackup"))
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
@@ -209,7 +209,7 @@ def servers(standby: bool = True) -> Iterator[tuple[Server, Server | None]]:
     base = make_base(owner)
     started: list[Server] = []
     try:
-        primary = Server(base / "primary", _free_port(), base / "primary.log", owner.pw_name)
+        primary = Server(base / "primary", free_port(), base / "primary.log", owner.pw_name)
         initdb = find_binary("initdb")
         _run([initdb, "-D", str(primary.data), "-U", owner.pw_name, *INITDB_OPTIONS], "initdb")
         primary.configure()
@@ -231,7 +231,7 @@ def servers(standby: bool = True) -> Iterator[tuple[Server, Server | None]]:
         )
         replica = None
         if standby:
-            replica = Server(base / "standby", _free_port(), base / "standby.log", owner.pw_name)
+            replica = Server(base / "standby", free_port(), base / "standby.log", owner.pw_name)
             _run(
                 [
                     find_binary("pg_basebackup"),

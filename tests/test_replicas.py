@@ -72,13 +72,16 @@ LOGGED = {"options": "-c log_statement=all", "application_name": "stemsite-web"}
 
 
 @contextlib.contextmanager
-def replica_machine(tmp_path: Path, cluster, max_lag: float = 5.0, replica_settings: str = ""):
-    """A web machine reading from the standby; its statements are logged on each server."""
+def replica_machine(
+    tmp_path: Path, cluster, max_lag: float = 5.0, replica_settings: str = "", before: str = ""
+):
+    """A web machine reading from the standby (after the replica URL `before`, if given);
+    its statements are logged on each server."""
     primary, standby = cluster
     replica = {**LOGGED, "options": f"{LOGGED['options']} {replica_settings}".strip()}
     env = {
         "DATABASE_URL": url_for(primary.port, **LOGGED),
-        "DATABASE_REPLICA_URLS": url_for(standby.port, **replica),
+        "DATABASE_REPLICA_URLS": ",".join(filter(None, [before, url_for(standby.port, **replica)])),
         "DATABASE_REPLICA_MAX_LAG": str(max_lag),
     }
     with machine(tmp_path, "web", env) as base:
@@ -306,7 +309,12 @@ def test_with_the_standby_stopped_readers_are_served_by_the_primary(tmp_path, cl
         assert api_search(web, "kidney") == ["kidney"]
         standby.stop()
         try:
-            answers = {path: get(web, path) for path in READER_PAGES}
+            answers, read_on_primary = {}, []
+            for path in READER_PAGES:
+                statements = Statements(cluster)
+                answers[path] = get(web, path)
+                if reads(statements.take()["primary"]):
+                    read_on_primary.append(path)
             ready_status, ready_body = get(web, "/readyz/")
         finally:
             standby.start()
@@ -315,6 +323,7 @@ def test_with_the_standby_stopped_readers_are_served_by_the_primary(tmp_path, cl
 
     failed = {path: status for path, (status, _) in answers.items() if status != 200}
     assert failed == {}
+    assert read_on_primary == list(READER_PAGES)
     assert "Kidney care in lupus" in answers["/articles/kidney/"][1]
     assert ready_status == 200
     ready = json.loads(ready_body)
@@ -322,7 +331,7 @@ def test_with_the_standby_stopped_readers_are_served_by_the_primary(tmp_path, cl
     [(name, state)] = ready["checks"]["replicas"].items()
     assert name.startswith(f"replica1 (127.0.0.1:{standby.port}/")
     assert state.startswith("down")
-    assert name in ready["warning"]
+    assert ready["warning"] == f"replica {name} {state}: its reads go to the primary."
     assert "Reads fall back from replica replica1" in log
     assert "Reads return to replica replica1" in log
     assert "Traceback" not in log
@@ -348,6 +357,28 @@ def tables_locked_on_the_primary(cluster, seconds: float):
     finally:
         release.join()
         holder.close()
+
+
+def test_a_replica_that_never_answers_leaves_its_reads_to_the_other(tmp_path, cluster, library):
+    nobody = url_for(pg_cluster.free_port())  # replica1: nothing listens there
+    with replica_machine(tmp_path, cluster, before=nobody) as web:
+        answers, read_on_standby = {}, []
+        for path in READER_PAGES:
+            statements = Statements(cluster)
+            answers[path] = get(web, path)
+            seen = statements.take()
+            if reads(seen["standby"]) and not reads(seen["primary"]):
+                read_on_standby.append(path)
+        ready = json.loads(get(web, "/readyz/")[1])
+        log = (tmp_path / "web.log").read_text()
+
+    assert {status for status, _ in answers.values()} == {200}
+    assert read_on_standby == list(READER_PAGES)
+    assert ready["status"] == "ok"
+    states = list(ready["checks"]["replicas"].values())
+    assert states[0].startswith("down: connection failed") and states[1] == "ok"
+    assert ready["warning"].endswith(": its reads go to the other replicas.")
+    assert "Reads fall back from replica replica1" in log
 
 
 def test_a_replica_failing_mid_request_costs_the_reader_only_time(tmp_path, cluster, library):

@@ -102,7 +102,8 @@ def read_alias() -> str:
 def describe(alias: str) -> str:
     """`replica1 (db.example:5432/stemsite)`: names a server without its password."""
     config = settings.DATABASES[alias]
-    return f"{alias} ({config.get('HOST') or 'localhost'}:{config.get('PORT') or 5432}/{config['NAME']})"
+    host, port = config.get("HOST") or "localhost", config.get("PORT") or 5432
+    return f"{alias} ({host}:{port}/{config['NAME']})"
 
 
 # --- Health of each replica, per process ------------------------------------------------

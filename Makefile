@@ -37,9 +37,9 @@ run: install var/secret_key
 	$(RUN_ENV) $(BIN)/gunicorn stemsite.wsgi --bind $(HOST):$(PORT) --workers 2 --threads 4 \
 		--timeout 30 --access-logfile - --graceful-timeout 5
 
-# Two passes: SQLite + Whoosh, then a throw-away PostgreSQL cluster (under var/, on a
-# free loopback port, stopped afterwards) + the PostgreSQL backend. The second pass
-# leaves out the browser tests (PG_SKIP); see the README's "Tests".
+# Two passes: SQLite + Whoosh, then a throw-away PostgreSQL primary and hot standby (in a
+# temporary directory, on free loopback ports, stopped afterwards) + the PostgreSQL
+# backend. The second pass leaves out the browser tests (PG_SKIP); see the README's "Tests".
 PG_SKIP ?= --ignore=tests/e2e
 test: install lint check-migrations
 	$(BIN)/pytest

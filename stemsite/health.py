@@ -4,6 +4,8 @@
 cheap enough to poll every second. `/readyz/` is readiness: it asks the database a
 trivial query and the search index (through the backend interface only) for one
 result, and answers 503 naming what failed, so traffic goes to a machine that can serve.
+Read replicas (`DATABASE_REPLICA_URLS`) are checked and named too, but a replica that is
+down or lagging leaves the machine ready: its reads fall back to the primary.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from django.views.decorators.cache import never_cache
 
 from search.backends import get_backend
 from search.backends.base import SearchQuery, SearchUnavailable
+from stemsite import replicas
 
 logger = logging.getLogger(__name__)
 
@@ -54,19 +57,33 @@ def _search_index() -> str:
 
 
 @never_cache
+@replicas.reads_primary
 def readyz(request: HttpRequest) -> JsonResponse:
-    """200 `{"status": "ok", "checks": {...}}` or 503 with `error` naming what failed."""
-    checks = {"database": _database(), "search_index": _search_index()}
+    """200 `{"status": "ok", "checks": {...}}` or 503 with `error` naming what failed.
+
+    With replicas, `checks["replicas"]` holds each one's state and a replica that is
+    not "ok" is named in `warning`, still with 200: another replica or the primary
+    serves its reads."""
+    checks: dict = {"database": _database(), "search_index": _search_index()}
     failed = [
         f"{name.replace('_', ' ')} {state}" for name, state in checks.items() if state != "ok"
     ]
+    warning = {}
+    if replicas.replica_aliases():
+        checks["replicas"] = replicas.health()
+        states = checks["replicas"]
+        faults = [f"replica {name} {state}" for name, state in states.items() if state != "ok"]
+        if faults:
+            elsewhere = "the other replicas" if len(faults) < len(states) else "the primary"
+            warning = {"warning": f"{'; '.join(faults)}: its reads go to {elsewhere}."}
     if failed:
         return JsonResponse(
             {
                 "status": "unavailable",
                 "error": f"Not ready: {', '.join(failed)}.",
                 "checks": checks,
+                **warning,
             },
             status=503,
         )
-    return JsonResponse({"status": "ok", "checks": checks})
+    return JsonResponse({"status": "ok", "checks": checks, **warning})

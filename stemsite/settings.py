@@ -27,6 +27,14 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name, "").strip()
+    try:
+        return float(value) if value else default
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number of seconds, not {value!r}.") from None
+
+
 def env_int(name: str, default: int) -> int:
     value = os.environ.get(name, "").strip()
     if not value:
@@ -71,6 +79,7 @@ INSTALLED_APPS = [
     "simple_history",
     "axes",
     "csp",
+    "stemsite",
     "library",
     "search",
 ]
@@ -86,6 +95,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After authentication: a signed-in editor reads the primary (stemsite/replicas.py).
+    "stemsite.replicas.ReplicaMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -133,6 +144,43 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# --- Read replicas ------------------------------------------------------------
+# PostgreSQL streaming replicas that readers' pages and searches read from; writes and
+# reads that must see the latest write stay on the primary (stemsite/replicas.py, and
+# README.md, "More than one machine"). Each URL becomes the alias replica1, replica2, …;
+# `manage.py check` reports a URL that does not parse or replicas without a PostgreSQL
+# primary (those are then left out, and every read goes to the primary).
+
+DATABASE_REPLICA_URLS = env_list("DATABASE_REPLICA_URLS")
+# Seconds a replica may be behind the primary before reads leave it.
+DATABASE_REPLICA_MAX_LAG = env_float("DATABASE_REPLICA_MAX_LAG", 5.0)
+DATABASE_REPLICAS: list[str] = []
+DATABASE_REPLICA_ERRORS: list[str] = []  # what `manage.py check` reports
+for _number, _url in enumerate(DATABASE_REPLICA_URLS, start=1):
+    try:
+        _replica = dj_database_url.parse(
+            _url,
+            conn_max_age=DATABASES["default"]["CONN_MAX_AGE"],
+            conn_health_checks=True,
+        )
+    except ValueError as _error:  # never echo the URL: it may hold a password
+        DATABASE_REPLICA_ERRORS.append(
+            f"entry {_number} does not parse: "
+            + (str(_error).split(". ")[0] or "not a URL (quote special characters)")
+        )
+        continue
+    if _replica["ENGINE"] != "django.db.backends.postgresql":
+        DATABASE_REPLICA_ERRORS.append(f"entry {_number} is not a PostgreSQL URL")
+        continue
+    if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        continue  # reported by the check: a replica of what?
+    # A replica that does not answer must not hold a reader's request for long.
+    _replica.setdefault("OPTIONS", {}).setdefault("connect_timeout", 2)
+    _replica["TEST"] = {"MIRROR": "default"}  # the test runner creates nothing there
+    DATABASES[f"replica{_number}"] = _replica
+    DATABASE_REPLICAS.append(f"replica{_number}")
+DATABASE_ROUTERS = ["stemsite.replicas.ReplicaRouter"]
+
 # --- Search -----------------------------------------------------------------
 # Shaped like CACHES: swapping the engine is a change of BACKEND here. SEARCH_BACKEND
 # picks one: "postgres" (the index is a table in the database, shared by every web
@@ -144,7 +192,13 @@ SEARCH_BACKEND = os.environ.get("SEARCH_BACKEND", "postgres" if _ON_POSTGRES els
 SEARCH_INDEX_DIR = Path(os.environ.get("SEARCH_INDEX_DIR", VAR_DIR / "search_index"))
 SEARCH_BACKENDS = {
     "default": (
-        {"BACKEND": "search.backends.postgres.PostgresBackend", "DATABASE": "default"}
+        {
+            # With replicas, the same engine reads from the request's replica.
+            "BACKEND": "stemsite.replica_search.ReplicaPostgresBackend"
+            if DATABASE_REPLICAS
+            else "search.backends.postgres.PostgresBackend",
+            "DATABASE": "default",
+        }
         if SEARCH_BACKEND == "postgres"
         else {
             "BACKEND": "search.backends.whoosh.WhooshBackend",

@@ -120,3 +120,46 @@ def test_a_worker_freezes_what_it_loaded_at_start_out_of_the_garbage_collector(t
     frozen, collected = map(int, result.stdout.split())
     assert frozen > 10_000  # Django and the site's modules: a full collection skips them
     assert collected < frozen / 10
+
+
+def test_replicas_are_configured_from_the_environment(tmp_path):
+    env = PRODUCTION_ENV | {
+        "DATABASE_URL": "postgres://site:pw@db.internal:5432/stemsite",
+        "DATABASE_REPLICA_URLS": "postgres://site:pw@replica-a:5432/stemsite, "
+        "postgres://site:pw@replica-b:5433/stemsite?connect_timeout=5",
+        "DATABASE_REPLICA_MAX_LAG": "2.5",
+    }
+    expression = (
+        "(settings.DATABASE_REPLICAS, settings.DATABASE_REPLICA_MAX_LAG, "
+        "[(settings.DATABASES[a]['HOST'], settings.DATABASES[a]['OPTIONS']['connect_timeout']) "
+        "for a in settings.DATABASE_REPLICAS], settings.SEARCH_BACKENDS['default']['BACKEND'])"
+    )
+
+    assert read_setting(expression, env, tmp_path) == (
+        "(['replica1', 'replica2'], 2.5, [('replica-a', 2), ('replica-b', 5)], "
+        "'stemsite.replica_search.ReplicaPostgresBackend')"
+    )
+    # Without replicas nothing changes: no alias, the plain engine.
+    plain = PRODUCTION_ENV | {"DATABASE_URL": "postgres://site:pw@db.internal:5432/stemsite"}
+    assert read_setting(expression, plain, tmp_path) == (
+        "([], 5.0, [], 'search.backends.postgres.PostgresBackend')"
+    )
+
+
+def test_replica_urls_that_cannot_serve_are_reported_by_check(tmp_path):
+    env = PRODUCTION_ENV | {
+        "DATABASE_REPLICA_URLS": "postgres://site:s3cret@replica-a/stemsite,"
+        "replica-b:5432,mysql://site@replica-c/stemsite,postgres://site:s3cret@replica-d:port/x",
+    }
+
+    result = run_manage("check", env=env, tmp_path=tmp_path)
+
+    assert result.returncode == 1
+    assert (
+        "(stemsite.E001) DATABASE_REPLICA_URLS is set, but the primary database is sqlite3: "
+        "replicas need a PostgreSQL primary, so every read goes to the primary." in result.stderr
+    )
+    assert "(stemsite.E002) DATABASE_REPLICA_URLS entry 2 does not parse: " in result.stderr
+    assert "(stemsite.E002) DATABASE_REPLICA_URLS entry 3 is not a PostgreSQL URL." in result.stderr
+    assert "(stemsite.E002) DATABASE_REPLICA_URLS entry 4 does not parse: " in result.stderr
+    assert "s3cret" not in result.stderr + result.stdout

@@ -17,10 +17,13 @@ Environment:
     LOADTEST_GUNICORN="…"        gunicorn options (default: the README's production ones)
     LOADTEST_KEEP=1              keep the directory (database, index, logs, CSVs)
     LOADTEST_DIR=path            reuse a directory kept by an earlier run (no set-up)
+    LOADTEST_REPLICA=1 (or 0)    on PostgreSQL with a hot standby as read replica (0: not
+                                 used); prints the statements' split (replica.py)
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
@@ -36,6 +39,8 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+
+from tests.loadtest import replica
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -118,6 +123,8 @@ def main() -> int:
         # answer most of them 429, which is the limit working, not the site's latency.
         "STEMSITE_API_RATE_LIMIT": "0",
     }
+    databases = contextlib.ExitStack()
+    split = databases.enter_context(replica.database(env))
     server = editor = None
     failures: list[str] = []
     print(f"Load test in {root}: {articles} generated articles, levels {levels}, {seconds} s each")
@@ -147,12 +154,21 @@ def main() -> int:
             cwd=REPO,
             env=env,
         )
+        if split:
+            split.start()
         rows = [drive(level, seconds, port, root, env, slugs) for level in levels]
         stop_file.touch()
         editor.wait(timeout=60)
         report(rows, seconds, gunicorn_options)
+        if split:
+            print(split.report())
         failures += [f"{r['5xx']} server errors at {r['level']} readers" for r in rows if r["5xx"]]
         failures += check_saves(editor_log, port)
+    except BaseException:
+        stop(editor)
+        stop(server)
+        databases.close()  # leave no PostgreSQL cluster running
+        raise
     finally:
         for process in (editor, server):
             stop(process)
@@ -160,6 +176,7 @@ def main() -> int:
     print(f"check_index (exit {checked.returncode}): {checked.stdout.strip()}")
     if checked.returncode != 0:
         failures.append(f"check_index: {checked.stdout.strip()} {checked.stderr.strip()}")
+    databases.close()
     if os.environ.get("LOADTEST_KEEP") == "1" or reuse:
         print(f"Kept {root}")
     else:

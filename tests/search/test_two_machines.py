@@ -51,7 +51,7 @@ def _database_url() -> str:
 
 
 @contextlib.contextmanager
-def machine(tmp_path: Path, name: str):
+def machine(tmp_path: Path, name: str, extra_env: dict[str, str] | None = None):
     """One gunicorn 'machine' on a free port; yields its base URL."""
     port = _free_port()
     env = {
@@ -63,6 +63,7 @@ def machine(tmp_path: Path, name: str):
         # Only so the admin's static URLs need no collectstatic manifest.
         "DJANGO_DEBUG": "1",
         "SEARCH_INDEX_DIR": str(tmp_path / f"{name}-unused-index"),
+        **(extra_env or {}),
     }
     log = open(tmp_path / f"{name}.log", "w")  # noqa: SIM115 (closed below)
     process = subprocess.Popen(

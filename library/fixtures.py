@@ -138,6 +138,16 @@ def _validate_record(path, index, record, defined, existing) -> list[str]:
             problems.append(f"{where}: field '{name}': records are keyed by slug, leave it out")
 
     instance = model(**plain)
+    if label.lower() == "library.article" and "created_at" not in fields:
+        # The review may not predate the article: compare with the article this record
+        # updates, if any; a new record's creation date (the load) says nothing.
+        instance.created_at = (
+            model._default_manager.filter(slug=fields.get("slug"))
+            .values_list("created_at", flat=True)
+            .first()
+            if fields.get("last_reviewed_on")
+            else None
+        )
     exclude = [f.name for f in model._meta.get_fields() if f.many_to_many or f.auto_created]
     try:
         instance.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)

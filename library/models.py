@@ -218,6 +218,13 @@ class Tag(models.Model):
         return (self.slug,)
 
 
+class TagRedirectManager(models.Manager):
+    """Fixtures name a redirect by its old tag slug (`library.tagredirect` records)."""
+
+    def get_by_natural_key(self, old_slug: str) -> TagRedirect:
+        return self.get(old_slug=old_slug)
+
+
 class TagRedirect(models.Model):
     """A tag merged into a disease or therapy: its old URL redirects to that term's page.
 
@@ -233,11 +240,16 @@ class TagRedirect(models.Model):
     target_kind = models.CharField(max_length=10, choices=Target.choices)
     target_slug = models.SlugField(max_length=200)
 
+    objects = TagRedirectManager()
+
     class Meta:
         ordering = ["old_slug"]
 
     def __str__(self) -> str:
         return f"/tags/{self.old_slug}/ → {self.target_kind} {self.target_slug}"
+
+    def natural_key(self) -> tuple[str]:
+        return (self.old_slug,)
 
     def target(self) -> Disease | Therapy | None:
         model = Disease if self.target_kind == self.Target.DISEASE else Therapy

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.utils import timezone
 
 from library.models import PROMOTIONAL_TAG_NAMES, Article, TagRedirect
@@ -242,6 +244,27 @@ def test_a_removed_tags_old_address_redirects_to_its_term(client):
 
     assert response.status_code == 301
     assert response["Location"] == "/therapies/anti-inflammatory-drugs/?page=1"
+
+
+def test_a_fixture_can_carry_tag_redirects_keyed_by_the_old_slug(tmp_path, client):
+    make_therapy("HSCT", slug="hsct")
+    fixture = tmp_path / "redirects.json"
+
+    def load(**fields):
+        record = {"old_slug": "stem-cell-hope", "target_kind": "therapy", "target_slug": "hsct"}
+        fixture.write_text(
+            json.dumps([{"model": "library.tagredirect", "fields": record | fields}])
+        )
+        call_command("loaddata", str(fixture), verbosity=0)
+
+    load()
+    load()  # loading again updates the redirect: keyed by its old slug, never duplicated
+    assert TagRedirect.objects.filter(old_slug="stem-cell-hope").count() == 1
+    assert client.get("/tags/stem-cell-hope/")["Location"] == "/therapies/hsct/"
+
+    with pytest.raises(CommandError) as error:
+        load(target_kind="article")
+    assert "(slug “stem-cell-hope”): field 'target_kind'" in str(error.value)
 
 
 def test_the_shipped_library_shows_no_promotional_chip_or_filter(client, indexed_library):

@@ -1,3 +1,7 @@
+"""The editors' admin: articles (with revisions, preview, bulk publishing, title-first
+search and the Further reading rows of `library.forms`), diseases, therapies, tags and
+tag redirects."""
+
 from django.contrib import admin, messages
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.admin.views.main import ORDER_VAR

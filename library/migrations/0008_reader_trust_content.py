@@ -62,7 +62,10 @@ def split_lines(text: str) -> list[str]:
 
 
 def merge_lines(current: str, before: str, after: str) -> str:
-    """Aliases as they are, minus those "after" dropped, plus those it added."""
+    """Aliases as they are, minus those "after" dropped, plus those it added; still as
+    shipped, they become exactly "after" (its order included)."""
+    if current.strip() == (before or "").strip():
+        return after
     old = {a.casefold() for a in split_lines(before)}
     new = {a.casefold() for a in split_lines(after)}
     kept = [a for a in split_lines(current) if a.casefold() not in old - new]

@@ -192,7 +192,7 @@ def _database_facets(filterset: ArticleFilter, queryset: QuerySet) -> dict[str, 
         selected = {term.slug for term in filterset.form.cleaned_data.get(name) or ()}
         terms = model.objects.counted_among(queryset).only("slug", "name")
         if model is Tag:
-            terms = terms.with_published_total()
+            terms = terms.with_topic_flag()
         facets[name] = [
             FacetOption(term.slug, term.name, term.count, term.slug in selected)
             for term in terms
@@ -263,7 +263,7 @@ def _label_facets(counts, data) -> dict[str, list[FacetOption]]:
         values = [facet.value for facet in counts.get(name, [])]
         terms = model.objects.filter(slug__in=[*values, *selected]).only("slug", "name")
         if model is Tag:
-            terms = terms.with_published_total()
+            terms = terms.with_topic_flag()
         terms = {term.slug: term for term in terms}
         names = {slug: term.name for slug, term in terms.items()}
         options = [

@@ -16,8 +16,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import models
-from django.db.models import Count, OuterRef, Q, Subquery
-from django.db.models.functions import Coalesce, ExtractYear, TruncDate
+from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models.functions import ExtractYear, TruncDate
 from django.db.models.signals import pre_save
 from django.dispatch import receiver
 from django.urls import get_script_prefix, get_urlconf, reverse
@@ -166,25 +166,28 @@ def is_promotional_tag_name(name: str) -> bool:
 
 
 class TagQuerySet(TaxonomyQuerySet):
-    def with_published_total(self) -> TagQuerySet:
-        """Annotate `published_total`, each tag's published articles in the whole library.
+    def with_topic_flag(self) -> TagQuerySet:
+        """Annotate `enough_articles`: whether each tag is on at least `MIN_TOPIC_ARTICLES`
+        published articles in the whole library (see `Tag.is_topic`).
 
-        A correlated subquery rather than a join, so that it combines with
-        `counted_among()` (counts within a result set) in the same single query.
+        An EXISTS over the tag's N-th published article rather than a count: it stops at
+        that row, so its cost does not grow with a tag's articles; and a correlated
+        subquery rather than a join, so it combines with `counted_among()` (counts
+        within a result set) in the same single query. "Published" is spelled out as
+        `ArticleQuerySet.published()` says, since an `IN (published ids)` subquery
+        here would read every published article for every tag. The article test is a
+        nested EXISTS by primary key so that the database walks the tag's rows (a few)
+        rather than every published article: without statistics SQLite otherwise starts
+        from the (status, date) index.
         """
-        through = Article.tags.through
-        counts = (
-            through.objects.filter(
-                tag_id=OuterRef("pk"), article__in=Article.objects.published().values("pk")
-            )
-            .order_by()
-            .values("tag_id")
-            .annotate(n=Count("pk"))
-            .values("n")
+        nth = MIN_TOPIC_ARTICLES - 1
+        published = Article.objects.filter(
+            pk=OuterRef("article_id"),
+            status=Article.Status.PUBLISHED,
+            published_on__lte=timezone.localdate(),
         )
-        return self.annotate(
-            published_total=Coalesce(Subquery(counts, output_field=models.IntegerField()), 0)
-        )
+        rows = Article.tags.through.objects.filter(Exists(published), tag_id=OuterRef("pk"))
+        return self.annotate(enough_articles=Exists(rows.order_by()[nth : nth + 1]))
 
 
 class Tag(models.Model):
@@ -209,10 +212,8 @@ class Tag(models.Model):
     @property
     def is_topic(self) -> bool:
         """Offered to readers as a topic: not promotional, and (when the queryset was
-        annotated by `with_published_total()`) on enough published articles."""
-        total = getattr(self, "published_total", None)
-        enough = total is None or total >= MIN_TOPIC_ARTICLES
-        return enough and not self.is_promotional
+        annotated by `with_topic_flag()`) on enough published articles."""
+        return getattr(self, "enough_articles", True) and not self.is_promotional
 
     def natural_key(self) -> tuple[str]:
         return (self.slug,)
@@ -346,15 +347,13 @@ class ArticleQuerySet(models.QuerySet):
     def with_taxonomy(self) -> ArticleQuerySet:
         """Prefetch diseases, therapies and tags: three queries whatever the number of rows.
 
-        Tags come with `published_total`, so a page can tell topics (`Tag.is_topic`)
+        Tags come with `enough_articles`, so a page can tell topics (`Tag.is_topic`)
         from tags of one article without a query more.
         """
         return self.prefetch_related(
             models.Prefetch("diseases", queryset=Disease.objects.only("name", "slug")),
             models.Prefetch("therapies", queryset=Therapy.objects.only("name", "slug")),
-            models.Prefetch(
-                "tags", queryset=Tag.objects.only("name", "slug").with_published_total()
-            ),
+            models.Prefetch("tags", queryset=Tag.objects.only("name", "slug").with_topic_flag()),
         )
 
     def set_status(self, status: str) -> int:

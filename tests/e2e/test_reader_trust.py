@@ -73,6 +73,7 @@ def test_further_reading_is_edited_as_rows_in_the_admin(new_page, editor):
     admin.goto("/admin/library/article/")
     admin.get_by_role("link", name="Stem Cell Research in Multiple Sclerosis").click()
     table = admin.locator("[data-further-reading]")
+    expect(table.locator('tr[data-row="1"]')).to_be_visible()  # the form has loaded
     filled = table.locator("tbody tr").filter(has=admin.locator("input[value]:not([value=''])"))
     shipped = filled.count()
     assert shipped >= 1

@@ -1,8 +1,13 @@
+"""The editors' admin: articles (with revisions, preview, bulk publishing, title-first
+search and the Further reading rows of `library.forms`), diseases, therapies, tags and
+tag redirects."""
+
 from django.contrib import admin, messages
 from django.contrib.admin.models import CHANGE, LogEntry
+from django.contrib.admin.views.main import ORDER_VAR
 from django.core.exceptions import PermissionDenied
 from django.db import models
-from django.db.models import QuerySet
+from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -10,6 +15,7 @@ from django.urls import path
 from django.utils.formats import date_format
 from simple_history.admin import SimpleHistoryAdmin
 
+from library.forms import ArticleAdminForm
 from library.history import compare, record_revisions, revert
 from library.models import Article, Disease, Tag, TagRedirect, Therapy
 from library.rendering import render_markdown
@@ -103,12 +109,19 @@ class ArticleAdmin(SimpleHistoryAdmin):
     readonly_fields = ["created_at", "updated_at"]
     actions = ["publish", "unpublish"]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    form = ArticleAdminForm
     fieldsets = [
-        (None, {"fields": ["title", "slug", "summary", "body"]}),
-        ("Publication", {"fields": ["status", "published_on", "source_name", "source_url"]}),
+        (None, {"fields": ["title", "slug", "summary", "key_points", "body"]}),
+        (
+            "Publication",
+            {"fields": ["status", "published_on", "source_name", "source_url", "source_keywords"]},
+        ),
         ("Taxonomy", {"fields": ["diseases", "therapies", "tags"]}),
         ("Context for readers", {"fields": ["editor_note", "further_reading"]}),
-        ("Medical review", {"fields": ["last_reviewed_on", "reviewed_by", "next_review_due"]}),
+        (
+            "Medical review and corrections",
+            {"fields": ["last_reviewed_on", "reviewed_by", "next_review_due", "update_note"]},
+        ),
         ("History", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
     ]
 
@@ -124,6 +137,26 @@ class ArticleAdmin(SimpleHistoryAdmin):
         if state in ("overdue", "due soon"):
             return f"{state.capitalize()} ({date_format(obj.next_review_due, 'j M Y')})"
         return state.capitalize()
+
+    def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str):
+        """Matches as usual (title, slug, summary, body); unless a column was chosen to
+        sort by, those whose title holds the whole search come first, then those whose
+        title holds every word, then the rest, each group in the list's usual order."""
+        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        words = search_term.split()
+        if words and ORDER_VAR not in request.GET:
+            every_word = Q()
+            for word in words:
+                every_word &= Q(title__icontains=word)
+            queryset = queryset.annotate(
+                title_match=Case(
+                    When(title__icontains=" ".join(words), then=Value(2)),
+                    When(every_word, then=Value(1)),
+                    default=Value(0),
+                    output_field=IntegerField(),
+                )
+            ).order_by("-title_match", *queryset.query.order_by)
+        return queryset, may_have_duplicates
 
     def save_model(self, request: HttpRequest, obj: Article, form, change: bool) -> None:
         if "status" in form.changed_data and "published_on" not in form.changed_data:

@@ -16,7 +16,19 @@ from django.apps import apps
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import models
 
-LIBRARY_MODELS = ("library.disease", "library.therapy", "library.tag", "library.article")
+LIBRARY_MODELS = (
+    "library.disease",
+    "library.therapy",
+    "library.tag",
+    "library.article",
+    "library.tagredirect",
+)
+# Each record is keyed by this field (its natural key); "slug" unless named here.
+KEY_FIELDS = {"library.tagredirect": "old_slug"}
+
+
+def key_field(label: str) -> str:
+    return KEY_FIELDS.get(label, "slug")
 
 
 class FixtureError(Exception):
@@ -28,7 +40,7 @@ class FixtureError(Exception):
 
 
 def _record_label(index: int, fields: dict) -> str:
-    slug = fields.get("slug") if isinstance(fields, dict) else None
+    slug = fields.get("slug") or fields.get("old_slug") if isinstance(fields, dict) else None
     if isinstance(slug, str) and slug:
         return f"record {index} (slug “{slug}”)"
     return f"record {index}"
@@ -85,7 +97,7 @@ def validate_fixture_files(paths: Iterable[Path]) -> None:
             fields = record.get("fields")
             if label not in defined or not isinstance(fields, dict):
                 continue
-            slug = fields.get("slug")
+            slug = fields.get(key_field(label))
             if isinstance(slug, str) and slug:
                 where = f"{path}: record {index}"
                 if slug in defined[label]:
@@ -138,6 +150,16 @@ def _validate_record(path, index, record, defined, existing) -> list[str]:
             problems.append(f"{where}: field '{name}': records are keyed by slug, leave it out")
 
     instance = model(**plain)
+    if label.lower() == "library.article" and "created_at" not in fields:
+        # The review may not predate the article: compare with the article this record
+        # updates, if any; a new record's creation date (the load) says nothing.
+        instance.created_at = (
+            model._default_manager.filter(slug=fields.get("slug"))
+            .values_list("created_at", flat=True)
+            .first()
+            if fields.get("last_reviewed_on")
+            else None
+        )
     exclude = [f.name for f in model._meta.get_fields() if f.many_to_many or f.auto_created]
     try:
         instance.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
@@ -216,13 +238,14 @@ def plan_load(paths: Iterable[Path]) -> dict[str, list[str]]:
         m2m = [f.name for f in model._meta.many_to_many]
         for start in range(0, len(items), 500):
             chunk = items[start : start + 500]
-            existing = model._default_manager.filter(slug__in=[r["slug"] for r in chunk])
+            key = key_field(label)
+            existing = model._default_manager.filter(**{f"{key}__in": [r[key] for r in chunk]})
             if m2m:
                 existing = existing.prefetch_related(*m2m)
-            by_slug = {row.slug: row for row in existing}
+            by_slug = {getattr(row, key): row for row in existing}
             for fields in chunk:
-                row = by_slug.get(fields["slug"])
-                name = f"{label} “{fields['slug']}”"
+                row = by_slug.get(fields[key])
+                name = f"{label} “{fields[key]}”"
                 if row is None:
                     plan["create"].append(name)
                 elif _differs(model, row, fields):

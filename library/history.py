@@ -10,6 +10,7 @@ admin views stay thin.
 
 from __future__ import annotations
 
+import datetime
 import difflib
 import re
 from collections.abc import Iterable, Iterator
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 
 from django.apps import apps
 from django.db import DEFAULT_DB_ALIAS, transaction
+from django.utils import timezone
 from django.utils.html import escape, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from simple_history.models import HistoricalRecords
@@ -25,6 +27,9 @@ from simple_history.models import HistoricalRecords
 from library.models import Article, history_paused
 
 CHUNK_SIZE = 500
+# How far back `update_note_date` looks: a note kept through more saves than this is
+# dated from the oldest of them, which is still a day it was shown.
+NOTE_REVISIONS_READ = 200
 TAXONOMY = ("diseases", "therapies", "tags")
 COMPARED_FIELDS = (
     "title",
@@ -37,6 +42,9 @@ COMPARED_FIELDS = (
     "last_reviewed_on",
     "reviewed_by",
     "next_review_due",
+    "key_points",
+    "source_keywords",
+    "update_note",
 )
 
 
@@ -87,6 +95,28 @@ def record_revisions(
             )
         written += len(revisions)
     return written
+
+
+def update_note_date(article: Article) -> datetime.date | None:
+    """The day the article's current `update_note` was set, from its revisions.
+
+    That is the earliest revision of the latest unbroken run of revisions carrying the
+    note as it reads now: later saves that keep the note do not move its date, and a
+    note removed and later restored is dated from its return. One query; None when the
+    article has no note, or no revision carries it (history switched off).
+    """
+    note = article.update_note.strip()
+    if not note:
+        return None
+    found = None
+    revisions = article.history.order_by("-history_date", "-history_id").values_list(
+        "update_note", "history_date"
+    )
+    for text, when in revisions[:NOTE_REVISIONS_READ]:
+        if (text or "").strip() != note:
+            break
+        found = when
+    return timezone.localdate(found) if found is not None else None
 
 
 @dataclass(frozen=True)

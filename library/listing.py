@@ -190,9 +190,13 @@ def _database_facets(filterset: ArticleFilter, queryset: QuerySet) -> dict[str, 
     facets: dict[str, list[FacetOption]] = {}
     for name, model in FACET_MODELS.items():
         selected = {term.slug for term in filterset.form.cleaned_data.get(name) or ()}
+        terms = model.objects.counted_among(queryset).only("slug", "name")
+        if model is Tag:
+            terms = terms.with_topic_flag()
         facets[name] = [
             FacetOption(term.slug, term.name, term.count, term.slug in selected)
-            for term in model.objects.counted_among(queryset).only("slug", "name")
+            for term in terms
+            if term.slug in selected or model is not Tag or term.is_topic
         ]
     year = filterset.form.cleaned_data.get("year")
     facets["year"] = [FacetOption(str(y), str(y), n, y == year) for y, n in queryset.year_counts()]
@@ -243,19 +247,30 @@ def _from_index(backend: SearchBackend, filterset: ArticleFilter, page_number: i
     )
 
 
+def _is_topic(tag: Tag | None) -> bool:
+    return tag is not None and tag.is_topic
+
+
 def _label_facets(counts, data) -> dict[str, list[FacetOption]]:
-    """Attach display names to the backend's facet slugs: one query per taxonomy."""
+    """Attach display names to the backend's facet slugs: one query per taxonomy.
+
+    A tag that is not a topic (promotional, or on one published article) is not offered
+    as a filter, though its page works; a chosen one stays listed so it can be removed.
+    """
     facets: dict[str, list[FacetOption]] = {}
     for name, model in FACET_MODELS.items():
         selected = {term.slug for term in data.get(name) or ()}
         values = [facet.value for facet in counts.get(name, [])]
-        names = dict(
-            model.objects.filter(slug__in=[*values, *selected]).values_list("slug", "name")
-        )
+        terms = model.objects.filter(slug__in=[*values, *selected]).only("slug", "name")
+        if model is Tag:
+            terms = terms.with_topic_flag()
+        terms = {term.slug: term for term in terms}
+        names = {slug: term.name for slug, term in terms.items()}
         options = [
             FacetOption(f.value, names.get(f.value, f.value), f.count, f.value in selected)
             for f in counts.get(name, [])
             if f.count
+            and (model is not Tag or f.value in selected or _is_topic(terms.get(f.value)))
         ]
         # A chosen filter stays listed (with 0) so it can be seen and removed.
         shown = {option.value for option in options}

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import models
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.db.models.functions import ExtractYear, TruncDate
 from django.db.models.signals import pre_save
 from django.dispatch import receiver
@@ -143,11 +143,58 @@ class Therapy(TaxonomyTerm):
         return detail_url("library:therapy_detail", self.slug)
 
 
+# --- Topics (issue 20): which tags readers are offered ---
+
+# Words that advertise rather than describe: never shown to readers as a topic chip or
+# offered as a filter, whatever the content says. Compared without regard to case.
+PROMOTIONAL_TAG_NAMES = (
+    "Stem cell hope",
+    "Medical breakthroughs",
+    "Alternative healing",
+    "Inflammation relief",
+    "Stem cells for healing",
+    "Next gen medicine",
+)
+# A tag is offered as a filter (facets, chips) only when it groups at least this many
+# published articles: a "topic" of one article filters down to that article. Its page
+# still works.
+MIN_TOPIC_ARTICLES = 2
+
+
+def is_promotional_tag_name(name: str) -> bool:
+    return name.strip().casefold() in {n.casefold() for n in PROMOTIONAL_TAG_NAMES}
+
+
+class TagQuerySet(TaxonomyQuerySet):
+    def with_topic_flag(self) -> TagQuerySet:
+        """Annotate `enough_articles`: whether each tag is on at least `MIN_TOPIC_ARTICLES`
+        published articles in the whole library (see `Tag.is_topic`).
+
+        An EXISTS over the tag's N-th published article rather than a count: it stops at
+        that row, so its cost does not grow with a tag's articles; and a correlated
+        subquery rather than a join, so it combines with `counted_among()` (counts
+        within a result set) in the same single query. "Published" is spelled out as
+        `ArticleQuerySet.published()` says, since an `IN (published ids)` subquery
+        here would read every published article for every tag. The article test is a
+        nested EXISTS by primary key so that the database walks the tag's rows (a few)
+        rather than every published article: without statistics SQLite otherwise starts
+        from the (status, date) index.
+        """
+        nth = MIN_TOPIC_ARTICLES - 1
+        published = Article.objects.filter(
+            pk=OuterRef("article_id"),
+            status=Article.Status.PUBLISHED,
+            published_on__lte=timezone.localdate(),
+        )
+        rows = Article.tags.through.objects.filter(Exists(published), tag_id=OuterRef("pk"))
+        return self.annotate(enough_articles=Exists(rows.order_by()[nth : nth + 1]))
+
+
 class Tag(models.Model):
     name = models.CharField(max_length=100, unique=True)
     slug = models.SlugField(max_length=100, unique=True)
 
-    objects = SlugManager.from_queryset(TaxonomyQuerySet)()
+    objects = SlugManager.from_queryset(TagQuerySet)()
 
     class Meta:
         ordering = ["name"]
@@ -158,8 +205,25 @@ class Tag(models.Model):
     def get_absolute_url(self) -> str:
         return detail_url("library:tag_detail", self.slug)
 
+    @property
+    def is_promotional(self) -> bool:
+        return is_promotional_tag_name(self.name)
+
+    @property
+    def is_topic(self) -> bool:
+        """Offered to readers as a topic: not promotional, and (when the queryset was
+        annotated by `with_topic_flag()`) on enough published articles."""
+        return getattr(self, "enough_articles", True) and not self.is_promotional
+
     def natural_key(self) -> tuple[str]:
         return (self.slug,)
+
+
+class TagRedirectManager(models.Manager):
+    """Fixtures name a redirect by its old tag slug (`library.tagredirect` records)."""
+
+    def get_by_natural_key(self, old_slug: str) -> TagRedirect:
+        return self.get(old_slug=old_slug)
 
 
 class TagRedirect(models.Model):
@@ -177,11 +241,16 @@ class TagRedirect(models.Model):
     target_kind = models.CharField(max_length=10, choices=Target.choices)
     target_slug = models.SlugField(max_length=200)
 
+    objects = TagRedirectManager()
+
     class Meta:
         ordering = ["old_slug"]
 
     def __str__(self) -> str:
         return f"/tags/{self.old_slug}/ → {self.target_kind} {self.target_slug}"
+
+    def natural_key(self) -> tuple[str]:
+        return (self.old_slug,)
 
     def target(self) -> Disease | Therapy | None:
         model = Disease if self.target_kind == self.Target.DISEASE else Therapy
@@ -276,11 +345,15 @@ class ArticleQuerySet(models.QuerySet):
         return self.published()
 
     def with_taxonomy(self) -> ArticleQuerySet:
-        """Prefetch diseases, therapies and tags: three queries whatever the number of rows."""
+        """Prefetch diseases, therapies and tags: three queries whatever the number of rows.
+
+        Tags come with `enough_articles`, so a page can tell topics (`Tag.is_topic`)
+        from tags of one article without a query more.
+        """
         return self.prefetch_related(
             models.Prefetch("diseases", queryset=Disease.objects.only("name", "slug")),
             models.Prefetch("therapies", queryset=Therapy.objects.only("name", "slug")),
-            models.Prefetch("tags", queryset=Tag.objects.only("name", "slug")),
+            models.Prefetch("tags", queryset=Tag.objects.only("name", "slug").with_topic_flag()),
         )
 
     def set_status(self, status: str) -> int:
@@ -551,6 +624,21 @@ class Article(models.Model):
         """Published, but dated in the future: readers see it from `published_on`."""
         return self.is_published and self.published_on > timezone.localdate()
 
+    @property
+    def key_point_list(self) -> list[str]:
+        """The key points, one per line; blank lines and surrounding spaces ignored."""
+        return split_aliases(self.key_points)
+
+    @property
+    def source_keyword_list(self) -> list[str]:
+        """The source's own keywords, as it wrote them (comma-separated)."""
+        return [word.strip() for word in self.source_keywords.split(",") if word.strip()]
+
+    @property
+    def topic_tag_list(self) -> list[Tag]:
+        """The tags shown to readers as topic chips (see `Tag.is_topic`)."""
+        return [tag for tag in self.tags.all() if tag.is_topic]
+
     def default_review_due(self) -> None:
         """A review with no next date set is due again after `review_interval()`."""
         if self.last_reviewed_on and not self.next_review_due:
@@ -587,14 +675,46 @@ class Article(models.Model):
             self.further_reading = []
         if self.source_url and not self.source_name:
             raise ValidationError({"source_name": "Name the source that the link points to."})
-        if self.reviewed_by and not self.last_reviewed_on:
-            raise ValidationError({"last_reviewed_on": "Give the date of the review."})
+        self.clean_review()
+
+    def clean_review(self) -> None:
+        """The medical review must be possible: a review has both a named reviewer and a
+        date, is not dated before the article existed, and the next review comes after it.
+
+        `created_at` is unknown (None) for a fixture record that neither gives it nor
+        matches an article already in the library; that check is then left out.
+        """
+        errors: dict[str, str] = {}
+        if self.reviewed_by.strip() and not self.last_reviewed_on:
+            errors["last_reviewed_on"] = "Give the date of the review (a reviewer is named)."
+        if self.last_reviewed_on and not self.reviewed_by.strip():
+            errors["reviewed_by"] = (
+                "Name the reviewer and their role, e.g. “Dr A. Patel, consultant neurologist” "
+                "(a review date is given)."
+            )
+        if self.last_reviewed_on and self.created_at is not None:
+            created = (
+                timezone.localdate(self.created_at)
+                if timezone.is_aware(self.created_at)
+                else self.created_at.date()
+            )
+            if self.last_reviewed_on < created:
+                errors["last_reviewed_on"] = (
+                    f"The review date ({_day(self.last_reviewed_on)}) cannot be before "
+                    f"the article was created ({_day(created)})."
+                )
         if (
             self.last_reviewed_on
             and self.next_review_due
             and self.next_review_due <= self.last_reviewed_on
         ):
-            raise ValidationError({"next_review_due": "The next review must come after the last."})
+            errors["next_review_due"] = "The next review must come after the last."
+        if errors:
+            raise ValidationError(errors)
+
+
+def _day(value: datetime.date) -> str:
+    return f"{value.day} {value:%B %Y}"
 
 
 @receiver(pre_save, sender=Article, dispatch_uid="library.article.validate_links_on_raw_save")

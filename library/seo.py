@@ -111,7 +111,7 @@ def article_structured_data(article: Article, request: HttpRequest) -> dict[str,
                 for therapy in article.therapies.all()
             ),
         ],
-        "keywords": [tag.name for tag in article.tags.all()],
+        "keywords": [tag.name for tag in article.tags.all() if tag.is_topic],
     }
     # `last_reviewed_on` comes with medical review (issue 10, the editorial branch);
     # until it is merged the attribute does not exist and the property is left out.

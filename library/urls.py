@@ -17,5 +17,10 @@ urlpatterns = [
     path("tags/", views.TaxonomyIndexView.as_view(model=Tag), name="tag_list"),
     path("tags/<slug:slug>/", views.TagArticleListView.as_view(), name="tag_detail"),
     path("explore/", ExploreView.as_view(), name="explore"),
+    path(
+        "about/editorial-policy/",
+        views.EditorialPolicyView.as_view(),
+        name="editorial_policy",
+    ),
     path("feeds/articles/", ArticleFeed(), name="article_feed"),
 ]

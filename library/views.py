@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import logging
 
+from django.conf import settings
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import get_object_or_404, render
@@ -9,6 +10,7 @@ from django.utils import timezone
 from django.views.generic import DetailView, ListView, TemplateView
 
 from library.filters import ArticleFilter
+from library.history import update_note_date
 from library.listing import build_listing
 from library.models import Article, Disease, Tag, TagRedirect, Therapy
 from library.rendering import render_body, render_markdown
@@ -123,6 +125,19 @@ class ArticleDetailView(DetailView):
             render_markdown(article.editor_note) if article.editor_note else ""
         )
         context["related"] = related_articles(article)
+        context["update_note_date"] = update_note_date(article)
+        return context
+
+
+class EditorialPolicyView(TemplateView):
+    """/about/editorial-policy/: who writes, how articles are checked, sourced and corrected."""
+
+    template_name = "library/editorial_policy.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["corrections_email"] = settings.CORRECTIONS_EMAIL
+        context["review_interval_days"] = settings.REVIEW_INTERVAL_DAYS
         return context
 
 

@@ -4,7 +4,9 @@ Documents are built in chunks with a fixed number of queries per chunk (the arti
 then one prefetch each for diseases, therapies and tags), so indexing 10 or 100,000
 articles costs the same per article and never holds the whole library in memory.
 Only published articles become documents: whatever else the caller passes in is
-filtered out here, so a draft can never reach readers through the index.
+filtered out here, so a draft can never reach readers through the index. An
+article's key points are indexed as part of its summary text (`summary_text`), which
+is how snippets can answer with them without another field in the index.
 """
 
 from __future__ import annotations
@@ -19,7 +21,16 @@ from search.backends.base import SearchDocument
 
 CHUNK_SIZE = 500
 
-_DOCUMENT_FIELDS = ("id", "slug", "title", "summary", "body", "published_on", "updated_at")
+_DOCUMENT_FIELDS = (
+    "id",
+    "slug",
+    "title",
+    "summary",
+    "key_points",
+    "body",
+    "published_on",
+    "updated_at",
+)
 
 
 def _with_index_taxonomy(queryset):
@@ -29,6 +40,12 @@ def _with_index_taxonomy(queryset):
         Prefetch("therapies", queryset=Therapy.objects.only("name", "slug", "aliases")),
         Prefetch("tags", queryset=Tag.objects.only("name", "slug")),
     )
+
+
+def summary_text(article: Article) -> str:
+    """The summary, then the key points: both are answers written for readers, so a
+    result's snippet may come from a key point, weighted as the summary is."""
+    return " ".join([article.summary.strip(), *article.key_point_list]).strip()
 
 
 def build_document(article: Article) -> SearchDocument:
@@ -44,7 +61,7 @@ def build_document(article: Article) -> SearchDocument:
         id=article.pk,
         slug=article.slug,
         title=article.title,
-        summary=article.summary,
+        summary=summary_text(article),
         body=markdown_to_text(article.body),
         taxonomy=tuple(dict.fromkeys(taxonomy)),
         tag_names=tuple(tag.name for tag in tags),

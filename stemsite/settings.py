@@ -291,6 +291,9 @@ if HTTPS:
 
 # Days after a medical review that the next one falls due, unless an editor sets a date.
 REVIEW_INTERVAL_DAYS = int(os.environ.get("REVIEW_INTERVAL_DAYS", "365"))
+# Where readers report an error (the editorial policy page links it); empty: the page
+# says that no address has been published yet.
+CORRECTIONS_EMAIL = os.environ.get("STEMSITE_CORRECTIONS_EMAIL", "").strip()
 # Revisions come from library.history; its own revert form would not restore taxonomy.
 SIMPLE_HISTORY_REVERT_DISABLED = True
 # Days a search term is kept after it was last searched for (`prune_search_terms`).

@@ -5,10 +5,12 @@ from django.urls import include, path
 from library.seo import opensearch_xml, robots_txt
 from library.sitemaps import SITEMAPS
 from stemsite.health import healthz, readyz
+from stemsite.throttling import LoginForm
 
 admin.site.site_header = "stemsite editors"
 admin.site.site_title = "stemsite admin"
 admin.site.index_title = "Library content"
+admin.site.login_form = LoginForm  # a wrong password says how many attempts remain
 
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -6,7 +6,9 @@ several processes at once, another hammers a real three-worker gunicorn.
 
 from __future__ import annotations
 
+import datetime
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -18,6 +20,7 @@ from pathlib import Path
 import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
+from django.utils import timezone
 
 pytestmark = pytest.mark.django_db
 
@@ -45,10 +48,15 @@ def log_in(client, password: str, *, username: str = "alex", address: str = "192
 
 
 def test_wrong_passwords_lock_the_login_even_with_the_right_password(client, staff):
-    for _ in range(2):
+    for left in (2, 1):
         wrong = log_in(client, "not-the-password")
         assert wrong.status_code == 200  # the login form again
-        assert "Please enter the correct username and password" in wrong.content.decode()
+        page = wrong.content.decode()
+        assert "Please enter the correct username and password" in page
+        assert (
+            f"{left} attempt{'s' if left > 1 else ''} left before logins to this account "
+            "from your address are locked for 15 minutes."
+        ) in page
     assert LOCKED_MESSAGE in log_in(client, "not-the-password").content.decode()  # the third
 
     refused = log_in(client, PASSWORD)
@@ -57,6 +65,15 @@ def test_wrong_passwords_lock_the_login_even_with_the_right_password(client, sta
     assert refused.status_code == 429
     assert LOCKED_MESSAGE in page
     assert "locked for 15 minutes" in page
+    lifts = timezone.localtime(timezone.now() + datetime.timedelta(minutes=15))
+    assert re.search(
+        r"Attempts remaining: none until the lock lifts, at <time[^>]*>(\d\d:\d\d) \(\w+\)</time>, "
+        r"in about 15 minutes\. Then you have 3 attempts again\.",
+        page,
+    )
+    shown = re.search(r"lock lifts, at <time[^>]*>(\d\d):(\d\d)", page).groups()
+    shown_minutes = int(shown[0]) * 60 + int(shown[1])
+    assert abs(shown_minutes - (lifts.hour * 60 + lifts.minute)) % (24 * 60) <= 1
     assert "_auth_user_id" not in client.session
     assert client.get("/admin/").status_code == 302  # still sent to the login page
 

@@ -27,6 +27,7 @@ PAGES = {
     "disease": "/diseases/multiple-sclerosis/",
     "therapy": "/therapies/hsct/",
     "tag": "/tags/clinical-trials/",
+    "editorial-policy": "/about/editorial-policy/",
     "not-found": "/articles/no-such-article/",
 }
 

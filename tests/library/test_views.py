@@ -168,6 +168,7 @@ def test_detail_shows_the_article_with_its_source_and_taxonomy(client, taxonomy)
         therapies=[taxonomy["hsct"]],
         tags=[taxonomy["trials"]],
     )
+    make_article(tags=[taxonomy["trials"]])  # a tag is a topic chip once two articles share it
 
     page = client.get(article.get_absolute_url()).content.decode()
 

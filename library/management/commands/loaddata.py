@@ -148,6 +148,20 @@ class Command(DjangoLoaddataCommand):
             exclude = [
                 f.name for f in instance._meta.get_fields() if f.many_to_many or f.auto_created
             ]
+            created_at = getattr(instance, "created_at", None)
+            if isinstance(instance, Article):
+                # A record without `created_at` gets "now" from the field's default, so a
+                # new record's review date is not compared with it (JSON files were checked
+                # up front, with the record's own `created_at` if it has one); an update's
+                # is compared with the earlier of the stored and the loaded value.
+                stored = (
+                    Article.objects.filter(pk=instance.pk)
+                    .values_list("created_at", flat=True)
+                    .first()
+                    if instance.pk and instance.last_reviewed_on
+                    else None
+                )
+                instance.created_at = min(stored, created_at) if stored and created_at else None
             try:
                 instance.full_clean(
                     exclude=exclude, validate_unique=False, validate_constraints=False
@@ -163,4 +177,7 @@ class Command(DjangoLoaddataCommand):
                 raise CommandError(
                     "Nothing was loaded: the record below is invalid.\n" + "\n".join(problems)
                 ) from None
+            finally:
+                if isinstance(instance, Article):
+                    instance.created_at = created_at
         return super().save_obj(obj)

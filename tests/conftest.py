@@ -198,3 +198,14 @@ def editor_client(client):
     editor.groups.add(Group.objects.get(name="Editors"))
     client.force_login(editor)
     return client
+
+
+@pytest.fixture(autouse=True)
+def empty_page_cache():
+    """Reader pages are cached as in production, but each test starts with none: test
+    databases roll back, so a generation number comes back with other content."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

@@ -91,7 +91,7 @@ class Plan:
     kind: str
     key: str = ""
     etag: str = ""
-    last_modified: float = 0.0
+    last_modified: int = 0
     served: bool = False  # answered by the cache or with 304: nothing to store
 
 
@@ -189,7 +189,7 @@ def _plan(request: HttpRequest, kind: str, state: State) -> Plan:
         kind=kind,
         key=KEY_PREFIX + key,
         etag=f'W/"{hashlib.sha256(version.encode()).hexdigest()[:24]}"',
-        last_modified=max(state.changed_at, midnight).timestamp(),
+        last_modified=int(max(state.changed_at, midnight).timestamp()),  # HTTP has seconds
     )
 
 

@@ -20,8 +20,9 @@ Why after the commit: a reader who read the new generation must find the new row
 the counter moved inside the editor's transaction, a reader could read it after that
 commit but search a Whoosh index that is only updated after the commit, and cache the
 old results under the new generation for good. So the bump is a `transaction.on_commit`
-callback (one per transaction, however many rows change), and the index sync bumps again
-once the index is written: the last bump always follows every write a page reads. A
+callback (one per transaction, however many rows change), and the index sync bumps
+once the index is written: the last bump always follows every write a page reads (and
+when the index sync bumped after the commit, the transaction's own callback need not). A
 reader who read the old generation and then renders new rows stores a newer page under
 the older key, which no request made after the bump asks for. A rolled-back
 transaction never bumps. Outside a transaction the bump is immediate.
@@ -51,15 +52,22 @@ _state = threading.local()  # connections are per thread, so pending bumps are t
 
 
 class _Bump:
-    """The one on_commit callback of a transaction on one database."""
+    """The one on_commit callback of a transaction on one database.
+
+    If the generation already moved in this thread since the callback was registered,
+    that move came after the commit (callbacks only run once it is done), typically
+    from the index sync that ran first: one move per save is enough.
+    """
 
     def __init__(self, using: str) -> None:
         self.using = using
         self.done = False
+        self.moves_seen = _moves()
 
     def __call__(self) -> None:
         self.done = True
-        bump_now(self.using)
+        if _moves() == self.moves_seen:
+            bump_now(self.using)
 
     def is_waiting(self) -> bool:
         """Still registered with the open transaction (a rolled-back savepoint drops it)."""
@@ -71,10 +79,16 @@ class _Bump:
         )
 
 
+def _moves() -> int:
+    """How many times this thread has moved the generation."""
+    return _state.__dict__.get("moves", 0)
+
+
 def bump_now(using: str = DEFAULT_DB_ALIAS) -> None:
     """Move the generation at once; a failure is logged, never raised into a save."""
     try:
         Generation.objects.bump(using)
+        _state.moves = _moves() + 1
     except Exception:
         logger.exception("Could not move the content generation: cached pages may be stale")
 

@@ -33,6 +33,7 @@ from __future__ import annotations
 import datetime
 import functools
 import hashlib
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,6 +54,8 @@ from django.utils.cache import (
 from django.utils.http import http_date
 
 from pagecache.models import Generation, State
+
+logger = logging.getLogger(__name__)
 
 PAGE = "page"
 SHARED = "shared"
@@ -121,9 +124,14 @@ class ReaderCacheMiddleware:
             return response
         if response.status_code not in STORED_STATUSES or response.cookies:
             patch_cache_control(response, no_cache=True)
+            if plan.kind == PAGE:
+                patch_vary_headers(response, ["Cookie"])
             return response
         if settings.PAGE_CACHE and request.method == "GET" and not response.streaming:
-            cache.set(plan.key, _freeze(response))
+            try:
+                cache.set(plan.key, _freeze(response))
+            except Exception:  # a cache server down must not take pages down
+                logger.exception("Page cache unavailable: page not stored")
         return _with_headers(response, plan)
 
     def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs):
@@ -151,7 +159,11 @@ class ReaderCacheMiddleware:
             return _with_headers(not_modified, plan)
         if not settings.PAGE_CACHE:
             return None
-        frozen = cache.get(plan.key)
+        try:
+            frozen = cache.get(plan.key)
+        except Exception:
+            logger.exception("Page cache unavailable: page built afresh")
+            return None
         if frozen is None:
             return None
         plan.served = True

@@ -209,3 +209,27 @@ def empty_page_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture
+def page_cache_off(settings):
+    """For tests that count what building a page costs: every request builds it. The
+    generation read (one query per cached kind of page) stays, and is counted."""
+    settings.PAGE_CACHE = False
+
+
+@pytest.fixture
+def committed():
+    """Call it to finish what the test's transaction queued for its commit so far (index
+    syncs, the page cache's generation move), as a commit of the set-up would: a change
+    made afterwards inside `django_capture_on_commit_callbacks(execute=True)` then gets
+    callbacks of its own instead of joining the set-up's, which never run."""
+    from django.db import connection
+
+    def run() -> None:
+        while connection.run_on_commit:  # callbacks may queue more, as after a commit
+            pending, connection.run_on_commit = connection.run_on_commit, []
+            for _savepoints, callback, _robust in pending:
+                callback()
+
+    return run

@@ -79,8 +79,11 @@ CACHED_VIEWS = {
     "sitemap_section": SHARED,
 }
 STORED_STATUSES = {200, 301}
+# Whether the cache answered ("hit", a 304 included) or the page was built and stored
+# ("miss"), as CDNs report theirs; the load test counts them.
+CACHE_STATUS = "X-Page-Cache"
 # Set by this middleware on the way out, never stored with a cached answer.
-OWN_HEADERS = {"cache-control", "etag", "last-modified", "vary", "expires", "date"}
+OWN_HEADERS = {"cache-control", "etag", "last-modified", "vary", "expires", "date", "x-page-cache"}
 KEY_PREFIX = "page:"
 # Free text whose runs of spaces mean one space; other parameters are checked strictly
 # (the API refuses `page= 2`), so they are keyed exactly as sent.
@@ -121,6 +124,7 @@ class ReaderCacheMiddleware:
             add_never_cache_headers(response)
             return response
         if plan.served:
+            response[CACHE_STATUS] = "hit"
             return response
         if response.status_code not in STORED_STATUSES or response.cookies:
             patch_cache_control(response, no_cache=True)
@@ -128,6 +132,7 @@ class ReaderCacheMiddleware:
                 patch_vary_headers(response, ["Cookie"])
             return response
         if settings.PAGE_CACHE and request.method == "GET" and not response.streaming:
+            response[CACHE_STATUS] = "miss"
             try:
                 cache.set(plan.key, _freeze(response))
             except Exception:  # a cache server down must not take pages down

@@ -374,32 +374,38 @@ def drive(
         by_name = {row["Name"]: row for row in csv.DictReader(stats)}
     total = by_name.pop("Aggregated")
     server_errors = json.loads(errors.read_text()) if errors.exists() else {}
+    answers = Path(f"{errors}.cache")
+    cache_answers = json.loads(answers.read_text()) if answers.exists() else {}
     return {
         "level": level,
         "mode": mode,
         "total": total,
         "by_name": by_name,
         "5xx": sum(server_errors.values()),
+        "hits": cache_answers.get("hit", 0),
+        "misses": cache_answers.get("miss", 0),
         "load": os.getloadavg()[0],
     }
 
 
 def report(rows: list[dict], seconds: int, options: list[str]) -> None:
     print(
-        f"\ngunicorn {' '.join(options)}; {seconds} s per level and mode; an editor saves every 0.5 s\n"
+        f"\ngunicorn {' '.join(options)}; {seconds} s per level and mode; "
+        f"an editor saves every {EDITOR_INTERVAL} s (or as soon as the last save and checks end)\n"
     )
     print(
         "| readers | cache | requests | req/s | p50 | p95 | p99 | max | 5xx | other failures "
-        "| saves | stale | lost | load |"
+        "| hits | saves | stale | lost | load |"
     )
-    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for row in rows:
         t = row["total"]
         others = int(t["Failure Count"]) - row["5xx"]
         print(
             f"| {row['level']} | {row['mode']} | {t['Request Count']} | {float(t['Requests/s']):.1f} "
             f"| {t['50%']} ms | {t['95%']} ms | {t['99%']} ms | {float(t['Max Response Time']):.0f} ms "
-            f"| {row['5xx']} | {others} | {row['saves']} | {row['stale']} | {row['lost_updates']} "
+            f"| {row['5xx']} | {others} | {hit_rate(row)} | {row['saves']} | {row['stale']} "
+            f"| {row['lost_updates']} "
             f"| {row['load']:.1f} |"
         )
     print("\np95 by kind of request (ms):\n")
@@ -410,6 +416,12 @@ def report(rows: list[dict], seconds: int, options: list[str]) -> None:
     for name in names:
         cells = [row["by_name"].get(name, {}).get("95%", "") for row in rows]
         print(f"| `{name}` | " + " | ".join(cells) + " |")
+
+
+def hit_rate(row: dict) -> str:
+    """The share of cacheable answers the page cache gave without building the page."""
+    answered = row["hits"] + row["misses"]
+    return f"{100 * row['hits'] / answered:.0f}%" if answered else "-"
 
 
 def editor_entries(log_path: Path) -> list[dict]:
@@ -481,6 +493,8 @@ def figures(row: dict) -> dict:
         "p99_ms": number(t["99%"]),
         "max_ms": number(t["Max Response Time"]),
         "5xx": row["5xx"],
+        "cache_hits": row["hits"],
+        "cache_misses": row["misses"],
         "failed_saves": row["failed_saves"],
         "lost_updates": row["lost_updates"],
         "stale": row["stale"],

@@ -253,7 +253,8 @@ def release() -> str:
     roots |= {Path(d).resolve() for t in settings.TEMPLATES for d in t.get("DIRS", [])}
     roots.add(base / "stemsite")
     digest = hashlib.sha256()
-    for root in sorted(r for r in roots if r.is_relative_to(base)):
+    ours = sorted(r for r in roots if r.is_relative_to(base) and "site-packages" not in r.parts)
+    for root in ours:
         for path in sorted(root.rglob("*")):
             if path.suffix in (".py", ".html", ".xml", ".txt") and path.is_file():
                 digest.update(str(path.relative_to(base)).encode())

@@ -25,7 +25,8 @@ client, so editors share them too and nothing varies on cookies). Both are sent
 `public, max-age=PAGE_CACHE_MAX_AGE, stale-while-revalidate=…` with an ETag, so a
 CDN or browser may keep them briefly and revalidate cheaply. With PAGE_CACHE off
 (`STEMSITE_PAGE_CACHE=0`) nothing is stored or served from the cache; the headers and
-304 answers stay.
+304 answers stay. `X-Page-Cache` says "hit" (served from the cache, or 304) or "miss"
+(built and stored), as CDNs report theirs.
 """
 
 from __future__ import annotations

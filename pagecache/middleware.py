@@ -21,9 +21,10 @@ generation is never older than that generation is explained in `pagecache.signal
 
 Two kinds of answer: "page" (HTML a reader sees; `Vary: Cookie`, since a session
 changes it) and "shared" (the JSON API, the feed and the sitemap: the same for every
-client, so editors share them too and nothing varies on cookies). Both are sent
-`public, max-age=PAGE_CACHE_MAX_AGE, stale-while-revalidate=…` with an ETag, so a
-CDN or browser may keep them briefly and revalidate cheaply. With PAGE_CACHE off
+client, so editors share them too and nothing varies on cookies). Both are sent with
+an ETag, `Cache-Control: public, max-age=0, s-maxage=PAGE_CACHE_MAX_AGE` (browsers
+revalidate every time, cheaply; shared caches may hold them briefly) and
+`CDN-Cache-Control: public, max-age=…, stale-while-revalidate=…`. With PAGE_CACHE off
 (`STEMSITE_PAGE_CACHE=0`) nothing is stored or served from the cache; the headers and
 304 answers stay. `X-Page-Cache` says "hit" (served from the cache, or 304) or "miss"
 (built and stored), as CDNs report theirs.
@@ -84,7 +85,10 @@ STORED_STATUSES = {200, 301}
 # ("miss"), as CDNs report theirs; the load test counts them.
 CACHE_STATUS = "X-Page-Cache"
 # Set by this middleware on the way out, never stored with a cached answer.
-OWN_HEADERS = {"cache-control", "etag", "last-modified", "vary", "expires", "date", "x-page-cache"}
+OWN_HEADERS = {
+    "cache-control", "cdn-cache-control", "etag", "last-modified", "vary", "expires", "date",
+    "x-page-cache",
+}  # fmt: skip
 KEY_PREFIX = "page:"
 # Free text whose runs of spaces mean one space; other parameters are checked strictly
 # (the API refuses `page= 2`), so they are keyed exactly as sent.
@@ -214,12 +218,16 @@ def _plan(request: HttpRequest, kind: str, state: State) -> Plan:
 def _with_headers(response: HttpResponse, plan: Plan) -> HttpResponse:
     response["ETag"] = plan.etag
     response["Last-Modified"] = http_date(plan.last_modified)
-    patch_cache_control(
-        response,
-        public=True,
-        max_age=settings.PAGE_CACHE_MAX_AGE,
-        stale_while_revalidate=settings.PAGE_CACHE_STALE_WHILE_REVALIDATE,
-    )
+    # Browsers ask again every time (max-age=0; the ETag makes that a cheap 304), so a
+    # reader never sees an old page after a correction; shared caches may hold it for
+    # s-maxage, and CDNs that read CDN-Cache-Control (RFC 9213) also serve it stale
+    # while they revalidate.
+    shared_age = settings.PAGE_CACHE_MAX_AGE
+    patch_cache_control(response, public=True, max_age=0, s_maxage=shared_age)
+    cdn = f"public, max-age={shared_age}"
+    if settings.PAGE_CACHE_STALE_WHILE_REVALIDATE:
+        cdn += f", stale-while-revalidate={settings.PAGE_CACHE_STALE_WHILE_REVALIDATE}"
+    response["CDN-Cache-Control"] = cdn
     if plan.kind == PAGE:
         patch_vary_headers(response, ["Cookie"])
     return response

@@ -216,10 +216,13 @@ def test_cache_control_per_kind_of_answer(editor_client):
     admin = editor_client.get("/admin/")
     health = client.get("/healthz/")
 
-    public = "public, max-age=60, stale-while-revalidate=60"
-    assert sorted(reader_page["Cache-Control"].split(", ")) == sorted(public.split(", "))
+    public = ["max-age=0", "public", "s-maxage=60"]
+    cdn = "public, max-age=60, stale-while-revalidate=60"
+    assert sorted(reader_page["Cache-Control"].split(", ")) == public
+    assert reader_page["CDN-Cache-Control"] == cdn
     assert reader_page["Vary"] == "Cookie"
-    assert sorted(api["Cache-Control"].split(", ")) == sorted(public.split(", "))
+    assert sorted(api["Cache-Control"].split(", ")) == public
+    assert api["CDN-Cache-Control"] == cdn
     assert "Vary" not in api  # the same answer for everyone, whatever the cookies
     assert "public" in feed["Cache-Control"] and "ETag" in feed
     assert missing.status_code == 404 and missing["Cache-Control"] == "no-cache"
@@ -236,9 +239,10 @@ def test_the_max_ages_come_from_settings(client, settings):
     settings.PAGE_CACHE_STALE_WHILE_REVALIDATE = 5
     make_article("Kidney care", slug="kidney")
 
-    control = client.get("/articles/kidney/")["Cache-Control"]
+    page = client.get("/articles/kidney/")
 
-    assert sorted(control.split(", ")) == ["max-age=0", "public", "stale-while-revalidate=5"]
+    assert sorted(page["Cache-Control"].split(", ")) == ["max-age=0", "public", "s-maxage=0"]
+    assert page["CDN-Cache-Control"] == "public, max-age=0, stale-while-revalidate=5"
 
 
 def test_with_the_cache_off_every_request_renders_the_page(client, settings):

@@ -24,7 +24,7 @@ from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from library.signals import articles_bulk_changed
+from library.signals import articles_bulk_changed, content_written
 from library.validators import validate_url_fields, validate_url_values, validate_web_url
 
 # While a fixture loads, each article names its diseases, therapies and tags by slug:
@@ -73,7 +73,26 @@ def _detail_url(viewname: str, slug: str, *_key: object) -> str:
     return reverse(viewname, args=[slug])
 
 
-class TaxonomyQuerySet(models.QuerySet):
+class ContentQuerySet(models.QuerySet):
+    """Bulk writes skip model signals: say that content was written (`content_written`)."""
+
+    def update(self, **kwargs) -> int:
+        rows = super().update(**kwargs)
+        content_written.send(sender=self.model, using=self.db)
+        return rows
+
+    def bulk_create(self, objs, *args, **kwargs) -> list:
+        created = super().bulk_create(objs, *args, **kwargs)
+        content_written.send(sender=self.model, using=self.db)
+        return created
+
+    def bulk_update(self, objs, fields, *args, **kwargs) -> int:
+        rows = super().bulk_update(objs, fields, *args, **kwargs)
+        content_written.send(sender=self.model, using=self.db)
+        return rows
+
+
+class TaxonomyQuerySet(ContentQuerySet):
     def with_article_counts(self) -> TaxonomyQuerySet:
         """Annotate `article_count` (published articles) without a query per row.
 
@@ -288,7 +307,7 @@ def validate_further_reading(value) -> None:
         raise ValidationError(problems)
 
 
-class ArticleQuerySet(models.QuerySet):
+class ArticleQuerySet(ContentQuerySet):
     # Bulk writes skip `save()` and its signals: check their links here instead.
     def update(self, **kwargs) -> int:
         validate_url_values(self.model, kwargs)

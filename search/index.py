@@ -72,6 +72,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.dispatch import Signal
 from django.utils import timezone
 
 from library.models import Article
@@ -98,6 +99,9 @@ LOCK_TIMEOUT = 60.0
 #: sync waits for the locks before it gives up and leaves the articles queued.
 REQUEST_LOCK_WAIT = 3.0
 
+
+#: Sent (with `using`) after the index was written: cached reader pages move on.
+index_changed = Signal()
 
 # --- Recording changes -------------------------------------------------------
 
@@ -303,6 +307,8 @@ def update_articles(
                 result.removed += backend.remove(sorted(gone))
             backend.journal(chunk)
         _pending(using).filter(article_id__in=chunk, failed_at__lte=read_at).delete()
+    if ids:
+        index_changed.send(sender=update_articles, using=using)
     return result
 
 
@@ -454,6 +460,7 @@ def rebuild(progress: Callable[[int], None] | None = None) -> RebuildResult:
         if progress is not None:
             documents = _reporting(documents, progress)
         count = backend.rebuild(documents)
+        index_changed.send(sender=rebuild, using=DEFAULT_DB_ALIAS)
         seconds = time.monotonic() - began
         with index_lock():
             ids = backend.read_journal() | pending_article_ids()

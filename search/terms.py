@@ -15,6 +15,7 @@ import logging
 from django.db import DatabaseError
 from django.http import HttpResponse, QueryDict
 
+from pagecache.middleware import after_response
 from search.models import SearchTerm
 
 logger = logging.getLogger("search")
@@ -37,9 +38,10 @@ def record(text: str, results: int) -> None:
 
 
 def record_after_response(response: HttpResponse, text: str, results: int) -> None:
-    """Count the search when `response` is closed, i.e. after it reached the reader."""
+    """Count the search when `response` is closed, i.e. after it reached the reader;
+    and again whenever the page cache serves a copy of this page to another reader."""
     closers = getattr(response, "_resource_closers", None)
     if closers is None:  # not an HttpResponse we know: record at once
         record(text, results)
     else:
-        closers.append(lambda: record(text, results))
+        after_response(response, record, text, results)

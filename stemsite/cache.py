@@ -1,4 +1,8 @@
-"""A file-based cache whose `add` and `incr` are atomic across processes.
+"""Cache set-up: the rate limiter's locked file cache, and CACHES entries from a URL.
+
+`cache_from_url` turns the CACHE_URL setting into a CACHES entry (issue 21).
+
+A file-based cache whose `add` and `incr` are atomic across processes.
 
 The API rate limit counts requests in a cache that every gunicorn worker shares.
 Django's FileBasedCache shares its directory but implements `add` and `incr` as a
@@ -24,9 +28,11 @@ import time
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from urllib.parse import parse_qs, urlsplit
 
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.filebased import FileBasedCache
+from django.core.exceptions import ImproperlyConfigured
 from django.core.files import locks
 
 LOCK_NAME = ".increment.lock"
@@ -83,3 +89,41 @@ class LockedFileBasedCache(FileBasedCache):
                     os.remove(tmp_path)
                 raise
             return value
+
+
+def cache_from_url(url: str) -> dict:
+    """A CACHES entry from a URL (issue 21): `locmem://` (the default, when empty),
+    `redis://host:6379/0` or `rediss://…`, `memcached://host:11211[,host2:11211]`,
+    `file:///path`, `db://table` or `dummy://`. Query parameters `max_entries` and
+    `timeout` (seconds) apply to every scheme."""
+    parts = urlsplit(url or "locmem://")
+    backends = "django.core.cache.backends."
+    params = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    options: dict = {"MAX_ENTRIES": int(params.get("max_entries", 1000))}
+    if parts.scheme == "locmem":
+        config = {"BACKEND": backends + "locmem.LocMemCache", "LOCATION": parts.netloc}
+    elif parts.scheme in ("redis", "rediss"):
+        options = {}
+        config = {"BACKEND": backends + "redis.RedisCache", "LOCATION": url.split("?")[0]}
+    elif parts.scheme == "memcached":
+        options = {}
+        config = {
+            "BACKEND": backends + "memcached.PyMemcacheCache",
+            "LOCATION": parts.netloc.split(","),
+        }
+    elif parts.scheme == "file":
+        config = {"BACKEND": backends + "filebased.FileBasedCache", "LOCATION": parts.path}
+    elif parts.scheme == "db":
+        config = {"BACKEND": backends + "db.DatabaseCache", "LOCATION": parts.netloc}
+    elif parts.scheme == "dummy":
+        config = {"BACKEND": backends + "dummy.DummyCache"}
+    else:
+        raise ImproperlyConfigured(
+            f"CACHE_URL: unknown scheme {parts.scheme!r}; use locmem, redis, rediss, "
+            "memcached, file, db or dummy."
+        )
+    if options:
+        config["OPTIONS"] = options
+    if "timeout" in params:
+        config["TIMEOUT"] = int(params["timeout"])
+    return config

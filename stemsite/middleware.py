@@ -5,6 +5,7 @@
   `{"error": "..."}` instead of an HTML page.
 - `ApiRateLimitMiddleware`: a fixed-window count of /api/ requests per client address,
   kept in a cache shared by all worker processes; over the limit, 429 with Retry-After.
+  Every counted answer carries RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset.
 - `PermissionsPolicyMiddleware`: the site uses no camera, microphone, location and so
   on; saying so stops an injected or third-party script from asking for them.
 """
@@ -35,7 +36,7 @@ ERROR_MESSAGES = {
     503: "Temporarily unavailable: try again shortly.",
 }
 DATABASE_DOWN = "The database is temporarily unavailable: try again shortly."
-KEPT_HEADERS = ("Allow", "Retry-After")
+KEPT_HEADERS = ("Allow", "Retry-After", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset")
 
 
 def is_api(request: HttpRequest) -> bool:
@@ -108,15 +109,22 @@ class ApiRateLimitMiddleware:
         except Exception:  # the cache is unavailable: serve, and say so in the log
             logger.exception("API rate limit counter unavailable; request served unthrottled")
             return self.get_response(request)
+        reset = max(1, int((window + 1) * period - now + 0.999))  # seconds left in the window
         if count > limit:
-            retry_after = max(1, int((window + 1) * period - now + 0.999))
-            return json_error(
+            response = json_error(
                 429,
                 f"Too many requests: at most {limit} every {period} seconds from one address. "
-                f"Try again in {retry_after} seconds.",
-                Retry_After=str(retry_after),
+                f"Try again in {reset} seconds.",
+                Retry_After=str(reset),
             )
-        return self.get_response(request)
+            response["Cache-Control"] = "no-store"
+        else:
+            response = self.get_response(request)
+        # The IETF draft's RateLimit header fields, on every counted answer.
+        response["RateLimit-Limit"] = str(limit)
+        response["RateLimit-Remaining"] = str(max(0, limit - count))
+        response["RateLimit-Reset"] = str(reset)
+        return response
 
 
 class PermissionsPolicyMiddleware:

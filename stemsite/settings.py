@@ -12,6 +12,8 @@ import dj_database_url
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from stemsite.cache import cache_from_url
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("STEMSITE_VAR_DIR", BASE_DIR / "var"))
 
@@ -213,17 +215,35 @@ SEARCH_BACKENDS = {
 SEARCH_REQUEST_LOCK_WAIT = float(os.environ.get("SEARCH_REQUEST_LOCK_WAIT", "3"))
 
 # --- Caches -----------------------------------------------------------------
+# "default" holds reader pages (issue 21, `pagecache`): local memory in each process
+# unless CACHE_URL names a shared backend (see `cache_from_url` and README.md).
 # "ratelimit" must be shared by every worker process (a LocMem cache is per process):
 # a file cache under the var directory whose add/incr take a cross-process lock.
 
 CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "default": cache_from_url(os.environ.get("CACHE_URL", "")),
     "ratelimit": {
         "BACKEND": "stemsite.cache.LockedFileBasedCache",
         "LOCATION": VAR_DIR / "cache" / "ratelimit",
         "OPTIONS": {"MAX_ENTRIES": 10_000},
     },
 }
+
+# --- Page cache (issue 21) ---------------------------------------------------
+# What anonymous readers see, cached under the content generation (pagecache.models)
+# and revalidated by ETag; signed-in users bypass it. STEMSITE_PAGE_CACHE=0 turns the
+# server-side cache off (the headers stay). The max-age values are what browsers and a
+# CDN may hold a page without asking again; STEMSITE_RELEASE names the deployed code
+# (a git commit, say) so that a shared cache never serves pages of the previous release.
+
+INSTALLED_APPS += ["pagecache"]
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("axes.middleware.AxesMiddleware"), "pagecache.middleware.ReaderCacheMiddleware"
+)
+PAGE_CACHE = env_bool("STEMSITE_PAGE_CACHE", default=True)
+PAGE_CACHE_MAX_AGE = env_int("STEMSITE_PAGE_MAX_AGE", 60)
+PAGE_CACHE_STALE_WHILE_REVALIDATE = env_int("STEMSITE_PAGE_STALE_WHILE_REVALIDATE", 60)
+PAGE_CACHE_RELEASE = os.environ.get("STEMSITE_RELEASE", "").strip()
 
 # --- Auth -------------------------------------------------------------------
 

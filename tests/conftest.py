@@ -198,3 +198,38 @@ def editor_client(client):
     editor.groups.add(Group.objects.get(name="Editors"))
     client.force_login(editor)
     return client
+
+
+@pytest.fixture(autouse=True)
+def empty_page_cache():
+    """Reader pages are cached as in production, but each test starts with none: test
+    databases roll back, so a generation number comes back with other content."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def page_cache_off(settings):
+    """For tests that count what building a page costs: every request builds it. The
+    generation read (one query per cached kind of page) stays, and is counted."""
+    settings.PAGE_CACHE = False
+
+
+@pytest.fixture
+def committed():
+    """Call it to finish what the test's transaction queued for its commit so far (index
+    syncs, the page cache's generation move), as a commit of the set-up would: a change
+    made afterwards inside `django_capture_on_commit_callbacks(execute=True)` then gets
+    callbacks of its own instead of joining the set-up's, which never run."""
+    from django.db import connection
+
+    def run() -> None:
+        while connection.run_on_commit:  # callbacks may queue more, as after a commit
+            pending, connection.run_on_commit = connection.run_on_commit, []
+            for _savepoints, callback, _robust in pending:
+                callback()
+
+    return run

@@ -145,6 +145,26 @@ def test_over_the_limit_the_api_answers_429_json_with_retry_after(client, limit)
     )
 
 
+def test_api_answers_say_the_limit_what_remains_and_when_it_resets(client, limit):
+    answers = [suggest(client) for _ in range(limit + 1)]
+
+    headers = [
+        (a.status_code, a["RateLimit-Limit"], a["RateLimit-Remaining"], a["RateLimit-Reset"])
+        for a in answers
+    ]
+    assert headers == [
+        (200, "5", "4", "50"),
+        (200, "5", "3", "50"),
+        (200, "5", "2", "50"),
+        (200, "5", "1", "50"),
+        (200, "5", "0", "50"),
+        (429, "5", "0", "50"),
+    ]
+    refused = answers[-1]
+    assert refused["Retry-After"] == refused["RateLimit-Reset"]
+    assert refused["Cache-Control"] == "no-store"
+
+
 def test_the_limit_is_per_client_address(client, limit):
     for _ in range(limit):
         suggest(client, REMOTE_ADDR="192.0.2.1")

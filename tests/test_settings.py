@@ -96,6 +96,65 @@ def test_throttling_is_configured_from_the_environment(tmp_path):
     )
 
 
+def test_the_page_cache_is_configured_from_the_environment(tmp_path):
+    expression = (
+        "(settings.CACHES['default'], settings.CACHES['ratelimit']['BACKEND'], "
+        "settings.PAGE_CACHE, settings.PAGE_CACHE_MAX_AGE, "
+        "settings.PAGE_CACHE_STALE_WHILE_REVALIDATE, settings.PAGE_CACHE_RELEASE)"
+    )
+    env = PRODUCTION_ENV | {
+        "CACHE_URL": "redis://cache.internal:6379/2",
+        "STEMSITE_PAGE_CACHE": "0",
+        "STEMSITE_PAGE_MAX_AGE": "0",
+        "STEMSITE_PAGE_STALE_WHILE_REVALIDATE": "30",
+        "STEMSITE_RELEASE": "abc123",
+    }
+
+    assert read_setting(expression, PRODUCTION_ENV, tmp_path) == (
+        "({'BACKEND': 'django.core.cache.backends.locmem.LocMemCache', 'LOCATION': '', "
+        "'OPTIONS': {'MAX_ENTRIES': 1000}}, 'stemsite.cache.LockedFileBasedCache', "
+        "True, 60, 60, '')"
+    )
+    assert read_setting(expression, env, tmp_path) == (
+        "({'BACKEND': 'django.core.cache.backends.redis.RedisCache', "
+        "'LOCATION': 'redis://cache.internal:6379/2'}, 'stemsite.cache.LockedFileBasedCache', "
+        "False, 0, 30, 'abc123')"
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("", {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "",
+              "OPTIONS": {"MAX_ENTRIES": 1000}}),
+        ("locmem://pages?max_entries=5000&timeout=600",
+         {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "pages",
+          "OPTIONS": {"MAX_ENTRIES": 5000}, "TIMEOUT": 600}),
+        ("memcached://m1:11211,m2:11211",
+         {"BACKEND": "django.core.cache.backends.memcached.PyMemcacheCache",
+          "LOCATION": ["m1:11211", "m2:11211"]}),
+        ("file:///var/cache/stemsite",
+         {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+          "LOCATION": "/var/cache/stemsite", "OPTIONS": {"MAX_ENTRIES": 1000}}),
+        ("db://page_cache", {"BACKEND": "django.core.cache.backends.db.DatabaseCache",
+                             "LOCATION": "page_cache", "OPTIONS": {"MAX_ENTRIES": 1000}}),
+        ("dummy://", {"BACKEND": "django.core.cache.backends.dummy.DummyCache",
+                      "OPTIONS": {"MAX_ENTRIES": 1000}}),
+    ],
+)  # fmt: skip
+def test_cache_url_names_any_django_cache_backend(url, expected):
+    from stemsite.cache import cache_from_url
+
+    assert cache_from_url(url) == expected
+
+
+def test_an_unknown_cache_url_is_named(tmp_path):
+    result = run_manage("check", env=PRODUCTION_ENV | {"CACHE_URL": "mongo://x"}, tmp_path=tmp_path)
+
+    assert result.returncode != 0
+    assert "CACHE_URL: unknown scheme 'mongo'" in result.stderr
+
+
 def test_a_malformed_number_in_the_environment_is_named(tmp_path):
     result = run_manage(
         "check", env=PRODUCTION_ENV | {"STEMSITE_API_RATE_LIMIT": "lots"}, tmp_path=tmp_path

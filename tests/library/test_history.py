@@ -146,8 +146,8 @@ def test_compare_with_bad_ids_never_errors(editor_client):
 def test_revert_restores_the_text_on_the_page_and_in_search(
     editor_client, client, django_capture_on_commit_callbacks
 ):
-    lupus = make_disease("Lupus", slug="lupus")
     with django_capture_on_commit_callbacks(execute=True):
+        lupus = make_disease("Lupus", slug="lupus")
         article = make_article("Stem cells", slug="stem", body="Mycophenolate helps.")
         article.diseases.set([lupus])
     original = article.history.first()

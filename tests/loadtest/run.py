@@ -1,20 +1,34 @@
 """The load test: `make loadtest`, or `python -m tests.loadtest.run`. Never part of `make test`.
 
 In a throw-away directory it migrates a SQLite database, loads the shipped content plus
-generated articles, rebuilds the index and starts gunicorn with the production settings
-on a free loopback port. Then, while an editor process saves an article every half
-second through the ORM (each save adds a unique word to the summary), locust drives
-the readers of `locustfile.py` at each concurrency level for a bounded time. It prints
-requests/s and p50/p95/p99 per level (and per kind of request), the 5xx count, whether
-every article's last saved version is searchable, and `check_index`'s verdict. It exits
-non-zero on any 5xx, lost update, failed save or index difference, and always stops
-gunicorn and the editor.
+generated articles, rebuilds the index and starts two gunicorns with the production
+settings on free loopback ports, sharing that database and index: one with the page
+cache on (the default), one with `STEMSITE_PAGE_CACHE=0`. Then, while an editor process
+saves an article every half second through the ORM (each save adds a unique word to the
+summary), locust drives the readers of `locustfile.py` at each concurrency level for a
+bounded time, first against the uncached server, then against the cached one. It
+prints requests/s and p50/p95/p99 per level and mode (and per kind of request), the
+5xx count, the issue-21 verdicts (cache on against off at 16 readers, p95 at 16 against
+1), and `check_index`'s verdict.
+
+Staleness: around every save the editor asks the server being driven, as a reader
+would, for the article's page and for a search of the word the save is about to add
+(caching the old answers), saves, and at once asks again: the page must show the word,
+the JSON API and the results page must find the article. Any old answer is a stale one.
+After each level and mode, with the editor paused, every article's last version saved
+in it must be what a search for its word finds (else a lost update).
+
+It exits non-zero on any 5xx, stale answer, lost update, failed save or index
+difference, and always stops gunicorn and the editor.
 
 Environment:
     LOADTEST_ARTICLES=5000       generated articles besides the shipped ones
-    LOADTEST_LEVELS=1,4,16,32    concurrent readers, one run each
+    LOADTEST_LEVELS=1,4,16,32    concurrent readers, one run each per mode
     LOADTEST_SECONDS=30          length of each run
+    LOADTEST_MODES=off,on        the page cache off and on (either alone is allowed)
+    LOADTEST_EDITOR_INTERVAL=0.5 seconds between the editor's saves
     LOADTEST_GUNICORN="…"        gunicorn options (default: the README's production ones)
+    LOADTEST_JSON=path           also write the figures there as JSON
     LOADTEST_KEEP=1              keep the directory (database, index, logs, CSVs)
     LOADTEST_DIR=path            reuse a directory kept by an earlier run (no set-up)
     LOADTEST_REPLICA=1 (or 0)    on PostgreSQL with a hot standby as read replica (0: not
@@ -46,32 +60,74 @@ REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 # The production command of README.md ("Running in production"), on loopback.
 GUNICORN = "--workers 2 --threads 4 --timeout 30 --graceful-timeout 5"
-EDITOR_INTERVAL = 0.5
+EDITOR_INTERVAL = float(os.environ.get("LOADTEST_EDITOR_INTERVAL", "0.5"))
 EDITED_ARTICLES = 25  # the editor cycles through this many published articles
 
 EDITOR = """
-import json, sys, time
+import json, os, secrets, sys, time, urllib.parse, urllib.request
 import django
 django.setup()
 from library.models import Article
 
-log_path, stop_path, interval, count, limit = sys.argv[1:6]
+log_path, stop_path, phase_path, interval, count, limit = sys.argv[1:7]
 articles = list(Article.objects.published().order_by("pk")[: int(count)])
 originals = {a.pk: a.summary for a in articles}
 deadline = time.monotonic() + float(limit)
+run_tag = secrets.token_hex(2)  # words stay unique when a kept directory is reused
+
+
+def get(base, path, **params):
+    url = base + path + ("?" + urllib.parse.urlencode(params) if params else "")
+    with urllib.request.urlopen(url, timeout=30) as response:
+        return response.read().decode()
+
+
+def reader_sees(base, article, token):
+    \"\"\"What a reader arriving now gets: the problems with each answer, if any.\"\"\"
+    stale = []
+    if token not in get(base, article.get_absolute_url()):
+        stale.append("article page")
+    found = [r["slug"] for r in json.loads(get(base, "/api/search/", q=token))["results"]]
+    if found != [article.slug]:
+        stale.append(f"api search {found}")
+    if f'data-slug="{article.slug}"' not in get(base, "/articles/", q=token):
+        stale.append("results page")
+    return stale
+
+
 n = 0
 with open(log_path, "a") as log:
-    while time.monotonic() < deadline and not __import__("os").path.exists(stop_path):
+    while time.monotonic() < deadline and not os.path.exists(stop_path):
+        phase = json.loads(open(phase_path).read())
+        with open(phase_path + ".ack", "w") as ack:
+            ack.write(phase["name"])
+        if phase["name"] == "pause":
+            time.sleep(0.05)
+            continue
+        base = f"http://127.0.0.1:{phase['port']}"
         started = time.monotonic()
         article = articles[n % len(articles)]
-        token = f"rev{n:05d}x"
+        token = f"rev{run_tag}{n:05d}x"
         article.summary = f"{originals[article.pk]} Revision {token}."
+        entry = {"slug": article.slug, "token": token, "phase": phase["name"]}
+        entry["stale"] = []
+        try:
+            get(base, article.get_absolute_url())  # as readers had it before the save
+            get(base, "/api/search/", q=token)
+        except Exception as exc:
+            entry["stale"].append(f"request before the save failed: {exc!r}")
+        saving = time.monotonic()
         try:
             article.save()
-            entry = {"slug": article.slug, "token": token, "ok": True}
+            entry["ok"] = True
         except Exception as exc:
-            entry = {"slug": article.slug, "token": token, "ok": False, "error": repr(exc)}
-        entry["ms"] = round((time.monotonic() - started) * 1000, 1)
+            entry.update(ok=False, error=repr(exc))
+        entry["ms"] = round((time.monotonic() - saving) * 1000, 1)
+        if entry["ok"]:
+            try:
+                entry["stale"] += reader_sees(base, article, token)
+            except Exception as exc:
+                entry["stale"].append(f"request after the save failed: {exc!r}")
         log.write(json.dumps(entry) + "\\n")
         log.flush()
         n += 1
@@ -102,10 +158,12 @@ def main() -> int:
     articles = int(os.environ.get("LOADTEST_ARTICLES", "5000"))
     levels = [int(n) for n in os.environ.get("LOADTEST_LEVELS", "1,4,16,32").split(",")]
     seconds = int(os.environ.get("LOADTEST_SECONDS", "30"))
+    modes = [m.strip() for m in os.environ.get("LOADTEST_MODES", "off,on").split(",")]
+    if not modes or set(modes) - {"off", "on"}:
+        raise SystemExit(f"LOADTEST_MODES: use off, on or off,on, not {modes}")
     gunicorn_options = os.environ.get("LOADTEST_GUNICORN", GUNICORN).split()
     reuse = os.environ.get("LOADTEST_DIR")
     root = Path(reuse) if reuse else Path(tempfile.mkdtemp(prefix="stemsite-loadtest-"))
-    port = free_port()
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "stemsite.settings",
@@ -125,21 +183,32 @@ def main() -> int:
     }
     databases = contextlib.ExitStack()
     split = databases.enter_context(replica.database(env))
-    server = editor = None
+    servers: dict[str, tuple[subprocess.Popen, int]] = {}
+    editor = None
     failures: list[str] = []
-    print(f"Load test in {root}: {articles} generated articles, levels {levels}, {seconds} s each")
+    rows: list[dict] = []
+    started_load = os.getloadavg()
+    print(
+        f"Load test in {root}: {articles} generated articles, levels {levels}, modes {modes}, "
+        f"{seconds} s each"
+    )
     print(machine())
     try:
         if not reuse:
             setup(env, articles)
         slugs = root / "slugs.json"
         slugs.write_text(run([sys.executable, "-c", SLUGS], env).stdout)
-        server = start_server(env, port, gunicorn_options, root)
+        for mode in modes:
+            mode_env = {**env, "STEMSITE_PAGE_CACHE": "1" if mode == "on" else "0"}
+            port = free_port()
+            servers[mode] = (start_server(mode_env, port, gunicorn_options, root, mode), port)
         stop_file = root / "editor.stop"
+        phase_file = root / "editor.phase"
         editor_log = root / "editor.jsonl"
         stop_file.unlink(missing_ok=True)
         editor_log.unlink(missing_ok=True)
-        time_limit = len(levels) * (seconds + 30) + 60
+        set_phase(phase_file, "pause")
+        time_limit = len(levels) * len(modes) * (seconds + 60) + 60
         editor = subprocess.Popen(
             [
                 sys.executable,
@@ -147,6 +216,7 @@ def main() -> int:
                 EDITOR,
                 str(editor_log),
                 str(stop_file),
+                str(phase_file),
                 str(EDITOR_INTERVAL),
                 str(EDITED_ARTICLES),
                 str(time_limit),
@@ -156,35 +226,73 @@ def main() -> int:
         )
         if split:
             split.start()
-        rows = [drive(level, seconds, port, root, env, slugs) for level in levels]
+        for level in levels:
+            for mode in modes:
+                port = servers[mode][1]
+                name = f"{level}-{mode}"
+                set_phase(phase_file, name, port)
+                row = drive(level, mode, seconds, port, root, env, slugs)
+                set_phase(phase_file, "pause")
+                wait_for_pause(phase_file)  # the save under way, and its checks, are done
+                row.update(check_phase(editor_log, name, port))
+                rows.append(row)
         stop_file.touch()
         editor.wait(timeout=60)
         report(rows, seconds, gunicorn_options)
         if split:
             print(split.report())
-        failures += [f"{r['5xx']} server errors at {r['level']} readers" for r in rows if r["5xx"]]
-        failures += check_saves(editor_log, port)
+        for r in rows:
+            where = f"at {r['level']} readers, cache {r['mode']}"
+            failures += [f"{r['5xx']} server errors {where}"] if r["5xx"] else []
+            failures += [f"{r['stale']} stale answers {where}"] if r["stale"] else []
+            failures += [f"{r['lost_updates']} lost updates {where}"] if r["lost_updates"] else []
+            failures += [f"{r['failed_saves']} failed saves {where}"] if r["failed_saves"] else []
+        failures += check_saves(editor_log, servers[modes[-1]][1])
     except BaseException:
-        stop(editor)
-        stop(server)
+        for process in (editor, *(server for server, _port in servers.values())):
+            stop(process)
         databases.close()  # leave no PostgreSQL cluster running
         raise
     finally:
-        for process in (editor, server):
+        for process in (editor, *(server for server, _port in servers.values())):
             stop(process)
     checked = run([sys.executable, "manage.py", "check_index"], env, check=False)
     print(f"check_index (exit {checked.returncode}): {checked.stdout.strip()}")
     if checked.returncode != 0:
         failures.append(f"check_index: {checked.stdout.strip()} {checked.stderr.strip()}")
     databases.close()
+    verdicts = targets(rows)
+    for verdict in verdicts:
+        print(verdict["text"])
+    if os.environ.get("LOADTEST_JSON"):
+        write_json(Path(os.environ["LOADTEST_JSON"]), rows, verdicts, failures, started_load,
+                   articles=articles, seconds=seconds, options=gunicorn_options)  # fmt: skip
     if os.environ.get("LOADTEST_KEEP") == "1" or reuse:
         print(f"Kept {root}")
     else:
         shutil.rmtree(root, ignore_errors=True)
     for failure in failures:
         print(f"FAIL  {failure}")
-    print("PASS  no 5xx, no lost update, index in step" if not failures else "")
+    print("PASS  no 5xx, no stale answer, no lost update, index in step" if not failures else "")
     return 1 if failures else 0
+
+
+def wait_for_pause(path: Path) -> None:
+    ack = path.with_name(path.name + ".ack")
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if ack.exists() and ack.read_text() == "pause":
+            return
+        time.sleep(0.05)
+    raise SystemExit("The editor did not pause within 120 s")
+
+
+def set_phase(path: Path, name: str, port: int = 0) -> None:
+    """Tell the editor which server readers are on now ("pause": stop saving)."""
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps({"name": name, "port": port}))
+    os.replace(temporary, path)
+    path.with_name(path.name + ".ack").unlink(missing_ok=True)
 
 
 def machine() -> str:
@@ -213,13 +321,15 @@ def setup(env: dict, articles: int) -> None:
     print(f"Set up in {time.monotonic() - started:.0f} s")
 
 
-def start_server(env: dict, port: int, options: list[str], root: Path) -> subprocess.Popen:
+def start_server(
+    env: dict, port: int, options: list[str], root: Path, name: str
+) -> subprocess.Popen:
     server = subprocess.Popen(
         [str(BIN / "gunicorn"), "stemsite.wsgi", "--bind", f"127.0.0.1:{port}", *options],
         cwd=REPO,
         env=env,
-        stdout=open(root / "gunicorn.out", "w"),  # noqa: SIM115
-        stderr=open(root / "gunicorn.err", "w"),  # noqa: SIM115
+        stdout=open(root / f"gunicorn-{name}.out", "w"),  # noqa: SIM115
+        stderr=open(root / f"gunicorn-{name}.err", "w"),  # noqa: SIM115
         start_new_session=True,
     )
     deadline = time.monotonic() + 60
@@ -229,7 +339,7 @@ def start_server(env: dict, port: int, options: list[str], root: Path) -> subpro
                 return server
         except (urllib.error.URLError, OSError):
             if server.poll() is not None:
-                raise SystemExit((root / "gunicorn.err").read_text()) from None
+                raise SystemExit((root / f"gunicorn-{name}.err").read_text()) from None
             time.sleep(0.2)
     stop(server)
     raise SystemExit("gunicorn did not answer /healthz/ within 60 s")
@@ -246,9 +356,11 @@ def stop(process: subprocess.Popen | None) -> None:
         process.wait(timeout=10)
 
 
-def drive(level: int, seconds: int, port: int, root: Path, env: dict, slugs: Path) -> dict:
-    prefix = root / f"locust-{level}"
-    errors = root / f"5xx-{level}.json"
+def drive(
+    level: int, mode: str, seconds: int, port: int, root: Path, env: dict, slugs: Path
+) -> dict:
+    prefix = root / f"locust-{level}-{mode}"
+    errors = root / f"5xx-{level}-{mode}.json"
     run(
         [
             str(BIN / "locust"),
@@ -279,61 +391,178 @@ def drive(level: int, seconds: int, port: int, root: Path, env: dict, slugs: Pat
         by_name = {row["Name"]: row for row in csv.DictReader(stats)}
     total = by_name.pop("Aggregated")
     server_errors = json.loads(errors.read_text()) if errors.exists() else {}
+    answers = Path(f"{errors}.cache")
+    cache_answers = json.loads(answers.read_text()) if answers.exists() else {}
     return {
         "level": level,
+        "mode": mode,
         "total": total,
         "by_name": by_name,
         "5xx": sum(server_errors.values()),
+        "hits": cache_answers.get("hit", 0),
+        "misses": cache_answers.get("miss", 0),
         "load": os.getloadavg()[0],
     }
 
 
 def report(rows: list[dict], seconds: int, options: list[str]) -> None:
-    print(f"\ngunicorn {' '.join(options)}; {seconds} s per level; an editor saves every 0.5 s\n")
-    print("| readers | requests | req/s | p50 | p95 | p99 | max | 5xx | other failures | load |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print(
+        f"\ngunicorn {' '.join(options)}; {seconds} s per level and mode; "
+        f"an editor saves every {EDITOR_INTERVAL} s (or as soon as the last save and checks end)\n"
+    )
+    print(
+        "| readers | cache | requests | req/s | p50 | p95 | p99 | max | 5xx | other failures "
+        "| hits | saves | stale | lost | load |"
+    )
+    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for row in rows:
         t = row["total"]
         others = int(t["Failure Count"]) - row["5xx"]
         print(
-            f"| {row['level']} | {t['Request Count']} | {float(t['Requests/s']):.1f} "
+            f"| {row['level']} | {row['mode']} | {t['Request Count']} | {float(t['Requests/s']):.1f} "
             f"| {t['50%']} ms | {t['95%']} ms | {t['99%']} ms | {float(t['Max Response Time']):.0f} ms "
-            f"| {row['5xx']} | {others} | {row['load']:.1f} |"
+            f"| {row['5xx']} | {others} | {hit_rate(row)} | {row['saves']} | {row['stale']} "
+            f"| {row['lost_updates']} "
+            f"| {row['load']:.1f} |"
         )
     print("\np95 by kind of request (ms):\n")
     names = sorted({name for row in rows for name in row["by_name"]})
-    print("| request | " + " | ".join(f"{row['level']} readers" for row in rows) + " |")
+    heads = [f"{row['level']} {row['mode']}" for row in rows]
+    print("| request | " + " | ".join(heads) + " |")
     print("|---|" + "---:|" * len(rows))
     for name in names:
         cells = [row["by_name"].get(name, {}).get("95%", "") for row in rows]
         print(f"| `{name}` | " + " | ".join(cells) + " |")
 
 
+def hit_rate(row: dict) -> str:
+    """The share of cacheable answers the page cache gave without building the page."""
+    answered = row["hits"] + row["misses"]
+    return f"{100 * row['hits'] / answered:.0f}%" if answered else "-"
+
+
+def editor_entries(log_path: Path) -> list[dict]:
+    return [json.loads(line) for line in log_path.read_text().splitlines()]
+
+
+def searchable(port: int, slug: str, token: str) -> list[str]:
+    url = f"http://127.0.0.1:{port}/api/search/?q={token}"
+    with urllib.request.urlopen(url, timeout=30) as response:
+        found = [r["slug"] for r in json.load(response)["results"]]
+    return [] if found == [slug] else [f"{slug} ({token}: found {found})"]
+
+
+def check_phase(log_path: Path, phase: str, port: int) -> dict:
+    """One level and mode's saves: failed, stale answers after them, and lost updates
+    (an article's last version saved in the phase that a search does not find)."""
+    entries = [e for e in editor_entries(log_path) if e["phase"] == phase]
+    last = {e["slug"]: e["token"] for e in entries if e["ok"]}
+    lost = [item for slug, token in sorted(last.items()) for item in searchable(port, slug, token)]
+    stale = [e for e in entries if e["stale"]]
+    for entry in stale[:5]:
+        print(f"stale after saving {entry['slug']} ({entry['token']}): {entry['stale']}")
+    for item in lost[:5]:
+        print(f"lost update: {item}")
+    times = sorted(e["ms"] for e in entries)
+    return {
+        "saves": len(entries),
+        "failed_saves": sum(1 for e in entries if not e["ok"]),
+        "stale": sum(len(e["stale"]) for e in entries),
+        "lost_updates": len(lost),
+        "save_p95": times[int(0.95 * (len(times) - 1))] if times else None,
+    }
+
+
 def check_saves(log_path: Path, port: int) -> list[str]:
     """Every article's last saved version must be what a search for its word finds."""
-    entries = [json.loads(line) for line in log_path.read_text().splitlines()]
+    entries = editor_entries(log_path)
     failed = [e for e in entries if not e["ok"]]
-    last = {}
-    for entry in entries:
-        if entry["ok"]:
-            last[entry["slug"]] = entry["token"]
-    lost = []
-    for slug, token in sorted(last.items()):
-        url = f"http://127.0.0.1:{port}/api/search/?q={token}"
-        with urllib.request.urlopen(url, timeout=30) as response:
-            found = [r["slug"] for r in json.load(response)["results"]]
-        if found != [slug]:
-            lost.append(f"{slug} ({token}: found {found})")
+    last = {e["slug"]: e["token"] for e in entries if e["ok"]}
+    lost = [item for slug, token in sorted(last.items()) for item in searchable(port, slug, token)]
     times = sorted(e["ms"] for e in entries)
     p95 = times[int(0.95 * (len(times) - 1))] if times else 0
     print(
         f"\nEditor: {len(entries)} saves of {len(last)} articles, {len(failed)} failed, "
         f"save p95 {p95} ms (index update included); last versions searchable: "
-        f"{len(last) - len(lost)} of {len(last)}"
+        f"{len(last) - len(lost)} of {len(last)}; "
+        f"{sum(len(e['stale']) for e in entries)} stale answers after saves"
     )
-    problems = [f"save failed: {e['slug']} {e.get('error')}" for e in failed]
-    problems += [f"lost update: {item}" for item in lost]
-    return problems
+    return [f"lost update at the end: {item}" for item in lost]
+
+
+def number(text: str) -> float | None:
+    """A figure from locust's CSV ("N/A" when a run got no answers)."""
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return None
+
+
+def figures(row: dict) -> dict:
+    t = row["total"]
+    return {
+        "level": row["level"],
+        "mode": row["mode"],
+        "requests": int(t["Request Count"]),
+        "rps": round(number(t["Requests/s"]) or 0.0, 1),
+        "p50_ms": number(t["50%"]),
+        "p95_ms": number(t["95%"]),
+        "p99_ms": number(t["99%"]),
+        "max_ms": number(t["Max Response Time"]),
+        "5xx": row["5xx"],
+        "cache_hits": row["hits"],
+        "cache_misses": row["misses"],
+        "failed_saves": row["failed_saves"],
+        "lost_updates": row["lost_updates"],
+        "stale": row["stale"],
+        "saves": row["saves"],
+        "save_p95_ms": row["save_p95"],
+        "load": round(row["load"], 2),
+        "p95_by_request_ms": {name: number(r["95%"]) for name, r in row["by_name"].items()},
+    }
+
+
+def targets(rows: list[dict]) -> list[dict]:
+    """Issue 21's targets, from this run's own rows: 16 readers cached against uncached,
+    p95 at 16 cached readers against 1, and nothing stale, lost or failed."""
+    by = {(r["level"], r["mode"]): figures(r) for r in rows}
+    verdicts = []
+    if (16, "on") in by and (16, "off") in by:
+        ratio = by[16, "on"]["rps"] / max(by[16, "off"]["rps"], 0.001)
+        verdicts.append({"target": "rps at 16 readers, cache on >= 4x off", "value": round(ratio, 2),
+                         "met": ratio >= 4})  # fmt: skip
+    if (16, "on") in by and (1, "on") in by:
+        ratio = (by[16, "on"]["p95_ms"] or 0) / max(by[1, "on"]["p95_ms"] or 0, 0.001)
+        verdicts.append({"target": "p95 at 16 readers <= 3x p95 at 1 (cache on)",
+                         "value": round(ratio, 2), "met": ratio <= 3})  # fmt: skip
+    bad = sum(f["5xx"] + f["lost_updates"] + f["stale"] + f["failed_saves"] for f in by.values())
+    verdicts.append({"target": "0 5xx, lost updates, stale answers, failed saves", "value": bad,
+                     "met": bad == 0})  # fmt: skip
+    for verdict in verdicts:
+        verdict["text"] = (
+            f"{'MET ' if verdict['met'] else 'MISSED'}  {verdict['target']}: {verdict['value']}"
+        )
+    return verdicts
+
+
+def write_json(path: Path, rows: list[dict], verdicts: list[dict], failures: list[str],
+               started_load: tuple, **run: object) -> None:  # fmt: skip
+    path.write_text(
+        json.dumps(
+            {
+                "machine": machine(),
+                "load_average_at_start": [round(x, 2) for x in started_load],
+                "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
+                **run,
+                "editor_interval_s": EDITOR_INTERVAL,
+                "rows": [figures(r) for r in rows],
+                "targets": verdicts,
+                "failures": failures,
+            },
+            indent=2,
+        )
+    )
+    print(f"Figures written to {path}")
 
 
 if __name__ == "__main__":

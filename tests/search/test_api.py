@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.db.models import Count
+from django.test import Client
 
 from library.models import Article, Disease, Tag, Therapy
 
@@ -231,6 +232,19 @@ def test_errors_under_api_answer_json(client, method, path, status, error):
     assert response.json() == {"error": error}
     if status == 405:
         assert response["Allow"] == "GET"
+
+
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
+@pytest.mark.parametrize("path", ["/api/search/", "/api/suggest/"])
+def test_writing_methods_answer_405_with_allow_even_with_csrf_checks(db, method, path):
+    """As a browser or script meets it: the CSRF check must not answer first (403)."""
+    client = Client(enforce_csrf_checks=True)
+
+    response = getattr(client, method)(path, {"q": "lupus"})
+
+    assert response.status_code == 405
+    assert response["Allow"] == "GET"
+    assert response.json() == {"error": "Method not allowed: the API answers GET requests only."}
 
 
 def test_a_crash_under_api_answers_json_500(client, db, monkeypatch):

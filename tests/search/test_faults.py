@@ -200,7 +200,8 @@ def test_a_held_lock_never_turns_a_bulk_publish_into_an_error(
     ]
 
     release()
-    out, error = run_command("update_index")
+    with django_capture_on_commit_callbacks(execute=True):  # the command commits
+        out, error = run_command("update_index")
     assert error is None, error
     assert "1 failed update(s) retried" in out
     assert sorted(search_titles(editor_client, "nephritis")) == [

@@ -50,8 +50,9 @@ def test_scleroderma_finds_systemic_sclerosis(client, indexed_library):
 
 
 def test_an_alias_edited_in_the_admin_takes_effect_without_a_rebuild(
-    client, indexed_library, django_capture_on_commit_callbacks
+    client, indexed_library, committed, django_capture_on_commit_callbacks
 ):
+    committed()
     assert result_slugs(client, "zebrafoo") == []
     lupus = Disease.objects.get(slug="lupus")
     lupus.aliases += "\nzebrafoo"
@@ -157,7 +158,7 @@ def test_hostile_queries_get_a_normal_page_with_the_input_escaped(client, indexe
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
 
 
-def test_the_results_page_runs_a_fixed_number_of_queries(client, indexed_library):
+def test_the_results_page_runs_a_fixed_number_of_queries(client, indexed_library, page_cache_off):
     def count(query: str) -> int:
         with CaptureQueriesContext(connection) as captured:
             client.get("/articles/", {"q": query, "disease": "lupus"})
@@ -280,7 +281,7 @@ def test_slugs_are_matched_case_insensitively(client, indexed_library):
     assert "could not be used" not in client.get("/articles/?disease=LUPUS").content.decode()
 
 
-def test_chips_and_notes_add_no_queries(client, indexed_library):
+def test_chips_and_notes_add_no_queries(client, indexed_library, page_cache_off):
     def count(**params) -> int:
         with CaptureQueriesContext(connection) as captured:
             client.get("/articles/", params)
@@ -296,4 +297,4 @@ def test_chips_and_notes_add_no_queries(client, indexed_library):
     assert count(q="my husband has MS, would stem cells help him", disease="lupus") == one_filter
     assert count(q="lupus", disease="lupus", therapy="hsct") == one_filter + 1
     assert count(q="lupus", disease="lupus", therapy="hsct", ordering="newest") == one_filter + 3
-    assert one_filter == 10
+    assert one_filter == 11  # with the page cache's generation read

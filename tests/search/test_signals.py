@@ -24,13 +24,18 @@ from tests.conftest import make_article, make_disease, make_tag, make_therapy
 pytestmark = pytest.mark.django_db
 
 
+def index_batches(callbacks: list) -> list:
+    """The index's after-commit callbacks (the page cache registers its own beside them)."""
+    return [callback for callback in callbacks if isinstance(callback, index._Batch)]
+
+
 # --- Articles through the ORM ---------------------------------------------------
 
 
 def test_creating_a_published_article_indexes_it_once(sync_backend, commit):
     with commit() as callbacks:
         article = make_article("Mesenchymal cells in lupus")
-    assert len(callbacks) == 1
+    assert len(index_batches(callbacks)) == 1
     assert sync_backend.calls_to("index") == [[article.pk]]
     assert index.same_instant(sync_backend.indexed()[article.pk], article.updated_at)
 
@@ -235,7 +240,7 @@ def test_a_transaction_is_one_batch(sync_backend, commit):
         articles[0].title = "Edited"
         articles[0].save()
         articles[4].delete()
-    assert len(callbacks) == 1
+    assert len(index_batches(callbacks)) == 1
     assert sync_backend.calls_to("index") == [sorted(a.pk for a in articles[:4])]
     assert set(sync_backend.indexed()) == {a.pk for a in articles[:4]}
 
@@ -260,7 +265,7 @@ def test_a_rolled_back_savepoint_drops_only_its_own_changes(sync_backend, commit
             make_article(slug="rolled-back")
             raise RuntimeError
         kept = make_article(slug="kept")
-    assert len(callbacks) == 1
+    assert len(index_batches(callbacks)) == 1
     assert set(sync_backend.indexed()) == {kept.pk}
 
 
@@ -299,7 +304,7 @@ def test_loaddata_is_indexed_once_after_the_load_commits(sync_backend, commit, t
     with commit() as callbacks:
         call_command("loaddata", str(fixture), verbosity=0)
         assert sync_backend.calls == []  # nothing until the load commits
-    assert len(callbacks) == 1
+    assert len(index_batches(callbacks)) == 1
     loaded = set(Article.objects.values_list("pk", flat=True))
     assert len(loaded) == 20
     assert sync_backend.calls_to("index") == [sorted(loaded)]
@@ -310,7 +315,7 @@ def test_loading_the_shipped_fixtures_is_one_batch(sync_backend, commit):
     with commit() as callbacks:
         call_command("loaddata", "taxonomy", "articles", verbosity=0)
     published = set(Article.objects.published().values_list("pk", flat=True))
-    assert len(callbacks) == 1
+    assert len(index_batches(callbacks)) == 1
     assert sync_backend.calls_to("index") == [sorted(published)]
     assert index.compare().in_sync
 

@@ -1,0 +1,1 @@
+"""Reader pages served from Django's cache, never stale: see `pagecache.middleware`."""

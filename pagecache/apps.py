@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+
+
+class PageCacheConfig(AppConfig):
+    name = "pagecache"
+    verbose_name = "Page cache"
+
+    def ready(self) -> None:
+        from pagecache import signals
+
+        signals.connect()

@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -122,3 +124,43 @@ def test_start_here_comes_first_on_a_small_phone_too(new_page):
     listing = page.locator(".listing").bounding_box()
     assert start["y"] + start["height"] <= listing["y"]
     assert horizontal_overflow(page) is None, horizontal_overflow(page)
+
+
+# --- Rough edges a reader sees (issue 19, item 8) -----------------------------------------
+
+
+def test_explore_shows_its_last_column_whole_at_1280_px(page):
+    page.goto("/explore/")
+    wrap = page.locator(".explore-table-wrap")
+    # Nothing to scroll sideways inside the table's box, and the last column is in it.
+    assert wrap.evaluate("w => w.scrollWidth <= w.clientWidth"), wrap.evaluate(
+        "w => [w.scrollWidth, w.clientWidth]"
+    )
+    last = page.locator(".explore-table thead th").last
+    expect(last).to_be_in_viewport(ratio=1)
+    box, edge = last.bounding_box(), wrap.bounding_box()
+    assert box["x"] + box["width"] <= edge["x"] + edge["width"] + 0.5
+
+
+def test_a_contents_list_of_numbered_headings_shows_each_number_once(page):
+    page.goto("/articles/stem-cell-therapy-for-autoimmune-diseases/")
+    numbered = page.locator(".toc ol.numbered-headings > li").first
+    expect(numbered).to_have_text("1. Hematopoietic Stem Cell Transplantation (HSCT)")
+    assert numbered.evaluate("li => getComputedStyle(li).listStyleType") == "none"
+    plain = page.locator(".toc > ol > li").first
+    assert plain.evaluate("li => getComputedStyle(li).listStyleType") == "decimal"
+
+
+def test_a_printed_article_names_the_site_and_has_no_dead_controls(page):
+    page.goto("/articles/stem-cell-therapy-for-autoimmune-diseases/")
+    more = page.locator("details.research-more summary")
+    expect(more).to_have_text(re.compile(r"Show all \d+ searches"))
+
+    page.emulate_media(media="print")
+
+    expect(more).to_be_hidden()
+    expect(page.locator(".brand")).to_be_visible()
+    expect(page.locator(".brand")).to_have_text("stemsite")
+    assert page.locator(".brand").evaluate("a => getComputedStyle(a).color") == "rgb(0, 0, 0)"
+    expect(page.locator(".research-links").first).to_be_visible()
+    expect(page.get_by_role("link", name="Skip to results")).to_have_count(0)

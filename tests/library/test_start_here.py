@@ -9,10 +9,14 @@ fewest other terms of the same kind; then the newest; then by title). The others
 from __future__ import annotations
 
 import datetime
+import io
+import json
 import re
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -283,9 +287,10 @@ def test_the_topic_page_runs_a_fixed_number_of_queries(client, lupus):
     assert queries(f"/therapies/{hsct.slug}/") == few
     if get_backend().exists():
         # PostgreSQL indexes inside the test's transaction: the index answers the list.
-        # The term, its slug checked, the page's rows, 3 prefetches, 3 facet labels;
-        # then Start here: its row and its 3 prefetches.
-        assert few == 13
+        # The term, its slug checked, the page's rows, 3 prefetches, the disease and
+        # therapy facet labels (no article has a tag); then Start here: its row and its
+        # 3 prefetches.
+        assert few == 12
     else:
         # No commit, so no Whoosh index: the database lists (the term, its slug checked,
         # count, page, 3 prefetches, 4 facets), then Start here (its row, 3 prefetches).
@@ -340,3 +345,70 @@ def test_a_new_term_offers_no_articles_yet(admin_client):
     select = page.split('name="start_here"', 1)[1].split("</select>", 1)[0]
     assert re.findall(r'<option value="\d+"', select) == []
     assert Therapy.objects.count() == 0
+
+
+# --- The fixture format ------------------------------------------------------------------------
+
+
+def test_a_fixture_can_choose_start_here_by_article_slug(tmp_path, client):
+    records = [
+        {
+            "model": "library.disease",
+            "fields": {"name": "Lupus", "slug": "lupus", "start_here": ["lupus-questions"]},
+        },
+        {
+            "model": "library.article",
+            "fields": {
+                "title": "Lupus explained",
+                "slug": "lupus-explained",
+                "summary": "S.",
+                "body": "B.",
+                "status": "published",
+                "published_on": "2025-01-01",
+                "diseases": [["lupus"]],
+            },
+        },
+        {
+            "model": "library.article",
+            "fields": {
+                "title": "Questions to ask",
+                "slug": "lupus-questions",
+                "summary": "S.",
+                "body": "B.",
+                "status": "published",
+                "published_on": "2025-01-01",
+                "diseases": [["lupus"]],
+            },
+        },
+    ]
+    path = tmp_path / "topic.json"
+    path.write_text(json.dumps(records))
+
+    call_command("loaddata", str(path), verbosity=0)
+
+    assert Disease.objects.get(slug="lupus").start_here.slug == "lupus-questions"
+    assert start_here_slug(client.get("/diseases/lupus/")) == "lupus-questions"
+    # Dumped with natural keys, the choice is the article's slug.
+    out = io.StringIO()
+    call_command("dumpdata", "library.disease", natural_foreign=True, stdout=out)
+    assert json.loads(out.getvalue())[0]["fields"]["start_here"] == ["lupus-questions"]
+
+
+def test_a_fixture_naming_an_unknown_article_loads_nothing(tmp_path):
+    path = tmp_path / "topic.json"
+    path.write_text(
+        json.dumps(
+            [
+                {
+                    "model": "library.disease",
+                    "fields": {"name": "Lupus", "slug": "lupus", "start_here": ["no-such"]},
+                }
+            ]
+        )
+    )
+
+    with pytest.raises(CommandError) as refused:
+        call_command("loaddata", str(path), verbosity=0)
+
+    assert "field 'start_here': unknown article slug “no-such”" in str(refused.value)
+    assert not Disease.objects.exists()

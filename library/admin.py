@@ -74,14 +74,35 @@ class ReviewStateFilter(admin.SimpleListFilter):
         return queryset
 
 
+class TopicAdmin(TaxonomyAdmin):
+    """Diseases and therapies: a topic page, which opens with its "Start here" article."""
+
+    fields = ["name", "slug", "aliases", "description", "start_here"]
+
+    def get_form(self, request: HttpRequest, obj=None, change: bool = False, **kwargs):
+        """Start here offers only published articles filed under this term."""
+        form = super().get_form(request, obj, change=change, **kwargs)
+        field = form.base_fields.get("start_here")
+        if field is not None:
+            kind = self.model._meta.verbose_name
+            field.queryset = obj.start_here_choices() if obj else Article.objects.none()
+            field.empty_label = "The default: the article most specifically about it"
+            field.error_messages["invalid_choice"] = (
+                f"That article is not a published article filed under this {kind} "
+                "(it may have been unpublished or unfiled meanwhile). Choose another, or "
+                "leave Start here empty for the default."
+            )
+        return form
+
+
 @admin.register(Disease)
-class DiseaseAdmin(TaxonomyAdmin):
-    fields = ["name", "slug", "aliases", "description"]
+class DiseaseAdmin(TopicAdmin):
+    pass
 
 
 @admin.register(Therapy)
-class TherapyAdmin(TaxonomyAdmin):
-    fields = ["name", "slug", "aliases", "description"]
+class TherapyAdmin(TopicAdmin):
+    pass
 
 
 @admin.register(Tag)

@@ -17,6 +17,7 @@ from django.db.models.functions import Lower
 from library.models import Article, Disease, Tag, Therapy
 
 MAX_QUERY_LENGTH = 500
+MIN_YEAR, MAX_YEAR = 1900, 2100
 
 BROWSE_ORDERINGS = [
     ("-published_on", "Newest first"),
@@ -35,6 +36,11 @@ PARAMETER_LABELS = {
 }
 
 
+def _printable(value: str) -> str:
+    """A reader's value as a note may quote it: control characters shown as �."""
+    return "".join("\ufffd" if ord(c) < 32 or ord(c) == 127 else c for c in value)
+
+
 class SlugMultipleChoiceFilter(django_filters.ModelMultipleChoiceFilter):
     """Several slugs may be given; an article must carry all of them."""
 
@@ -43,6 +49,23 @@ class SlugMultipleChoiceFilter(django_filters.ModelMultipleChoiceFilter):
         kwargs.setdefault("conjoined", True)
         kwargs.setdefault("widget", forms.CheckboxSelectMultiple)
         super().__init__(*args, **kwargs)
+
+    @classmethod
+    def of(cls, model: type[Disease | Therapy | Tag], relation: str) -> SlugMultipleChoiceFilter:
+        """The filter on `Article.<relation>`, whose terms are listed at /<relation>/;
+        an unknown slug is explained in our words, naming the parameter."""
+        name = model._meta.model_name
+        message = (
+            f"The {name} parameter takes the slug of a {name} listed at /{relation}/ "
+            f"(the last part of that {name}’s address)."
+        )
+        return cls(
+            field_name=f"{relation}__slug",
+            queryset=model.objects.all(),
+            error_messages=dict.fromkeys(
+                ("invalid_choice", "invalid_pk_value", "invalid_list"), message
+            ),
+        )
 
 
 class YearField(forms.IntegerField):
@@ -70,19 +93,36 @@ class ArticleFilter(django_filters.FilterSet):
         method="filter_text",
         max_length=MAX_QUERY_LENGTH,
         strip=True,
+        error_messages={
+            "null_characters_not_allowed": "The search (q) cannot contain a null character."
+        },
     )
-    disease = SlugMultipleChoiceFilter(field_name="diseases__slug", queryset=Disease.objects.all())
-    therapy = SlugMultipleChoiceFilter(field_name="therapies__slug", queryset=Therapy.objects.all())
-    tag = SlugMultipleChoiceFilter(field_name="tags__slug", queryset=Tag.objects.all())
+    disease = SlugMultipleChoiceFilter.of(Disease, "diseases")
+    therapy = SlugMultipleChoiceFilter.of(Therapy, "therapies")
+    tag = SlugMultipleChoiceFilter.of(Tag, "tags")
     year = YearFilter(
         field_name="published_on",
         lookup_expr="year",
-        min_value=1900,
-        max_value=2100,
+        min_value=MIN_YEAR,
+        max_value=MAX_YEAR,
         widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+        error_messages={
+            "min_value": f"Enter a year from {MIN_YEAR} to {MAX_YEAR}.",
+            "max_value": f"Enter a year from {MIN_YEAR} to {MAX_YEAR}.",
+        },
     )
     ordering = django_filters.ChoiceFilter(
-        label="Sort by", choices=ORDERINGS, method="filter_ordering", empty_label=None
+        label="Sort by",
+        choices=ORDERINGS,
+        method="filter_ordering",
+        empty_label=None,
+        error_messages={
+            "invalid_choice": (
+                "The ordering parameter takes "
+                + ", ".join(value for value, _label in ORDERINGS[:-1])
+                + f" or {ORDERINGS[-1][0]}."
+            )
+        },
     )
 
     class Meta:
@@ -115,7 +155,7 @@ class ArticleFilter(django_filters.FilterSet):
         kept = data.copy()
         for name, errors in filterset.errors.items():
             label = PARAMETER_LABELS.get(name, name)
-            values = ", ".join(f"“{v[:50]}”" for v in data.getlist(name))
+            values = ", ".join(f"“{_printable(v[:50])}”" for v in data.getlist(name))
             notes.append(f"The {label} {values} could not be used and was ignored: {errors[0]}")
             kept.pop(name, None)
         return cls(kept, queryset=queryset), notes

@@ -135,7 +135,7 @@ def _validate_record(path, index, record, defined, existing) -> list[str]:
 
     problems: list[str] = []
     plain: dict = {}
-    relations: dict[str, models.ManyToManyField] = {}
+    relations: dict[str, models.Field] = {}  # many-to-many, and foreign keys by natural key
     for name, value in fields.items():
         try:
             field = model._meta.get_field(name)
@@ -144,6 +144,9 @@ def _validate_record(path, index, record, defined, existing) -> list[str]:
             continue
         if field.many_to_many:
             relations[name] = field
+        elif field.many_to_one:  # a disease's or therapy's Start here: ["article slug"] or null
+            if value is not None:
+                relations[name] = field
         elif field.concrete and not field.primary_key:
             plain[name] = value
         else:
@@ -171,7 +174,7 @@ def _validate_record(path, index, record, defined, existing) -> list[str]:
             problems.extend(f"{where}: {field_label}: {m}" for m in messages)
 
     for name, field in relations.items():
-        value = fields[name]
+        value = [fields[name]] if field.many_to_one else fields[name]
         if not isinstance(value, list):
             problems.append(f"{where}: field '{name}': expected a list like [[\"slug\"]]")
             continue

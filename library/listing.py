@@ -73,6 +73,14 @@ class Listing:
             if option.selected
         ]
 
+    def removable_filters(self, scope_param: str = "", scope_slug: str = "") -> list:
+        """The chips a reader can remove: the active filters less the page's own topic."""
+        return [
+            (name, option)
+            for name, option in self.active_filters
+            if not (name == scope_param and option.value == scope_slug)
+        ]
+
     @property
     def expansions(self) -> list[tuple[str, list[str], str]]:
         """(reader's words, synonyms also searched, the query with those words quoted)."""

@@ -7,6 +7,7 @@ loading the same fixture twice updates rows instead of duplicating them.
 from __future__ import annotations
 
 import datetime
+import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -16,8 +17,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import models
-from django.db.models import Count, Exists, OuterRef, Q
-from django.db.models.functions import ExtractYear, TruncDate
+from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Q, Subquery, Value, When
+from django.db.models.functions import Coalesce, ExtractYear, Lower, TruncDate
 from django.db.models.signals import pre_save
 from django.dispatch import receiver
 from django.urls import get_script_prefix, get_urlconf, reverse
@@ -125,8 +126,25 @@ class TaxonomyTerm(models.Model):
         ),
     )
     description = models.TextField(blank=True, help_text="A short, neutral description.")
+    start_here = models.ForeignKey(
+        "Article",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name="Start here",
+        help_text=(
+            "The article this page opens with, above the others. Only a published article "
+            "filed under this entry can be chosen. Leave empty to let the site choose the "
+            "article most specifically about it; a chosen article that is later unpublished "
+            "or unfiled is replaced by that choice until it is back."
+        ),
+    )
 
     objects = SlugManager.from_queryset(TaxonomyQuerySet)()
+
+    # The Article relation that files articles under this kind of term.
+    article_relation = ""
 
     class Meta:
         abstract = True
@@ -142,11 +160,59 @@ class TaxonomyTerm(models.Model):
     def alias_list(self) -> list[str]:
         return split_aliases(self.aliases)
 
+    @property
+    def title_names(self) -> list[str]:
+        """The term's name, the name without and within its brackets ("Lupus",
+        "systemic lupus erythematosus"): what a title about this term would say."""
+        bracketed = re.findall(r"\(([^()]+)\)", self.name)
+        plain = re.sub(r"\s*\([^()]*\)", "", self.name).strip()
+        return [n for n in dict.fromkeys([self.name, plain, *bracketed]) if n.strip()]
+
+    def start_here_article(self) -> Article | None:
+        """The article this term's page opens with: the editors' choice while readers can
+        see it and it is filed here, else the article most specifically about the term
+        (see `ArticleQuerySet.start_here_for`). Four queries, found or not."""
+        return Article.objects.for_listing().start_here_for(self).first()
+
+    def start_here_choices(self) -> ArticleQuerySet:
+        """What editors may choose: published articles (scheduled ones too) filed here."""
+        return (
+            Article.objects.published(include_scheduled=True)
+            .filter(**{self.article_relation: self})
+            .defer("body")
+            .order_by(Lower("title"))
+        )
+
     def clean(self) -> None:
         self.aliases = "\n".join(dict.fromkeys(split_aliases(self.aliases)))
+        article = self.start_here if self.start_here_id else None
+        if article is None:
+            return
+        kind = self._meta.verbose_name
+        if not article.is_published:
+            raise ValidationError(
+                {
+                    "start_here": (
+                        f"“{article.title}” is not published, so readers could not see it. "
+                        f"Choose a published article filed under this {kind}, or leave "
+                        "Start here empty for the default."
+                    )
+                }
+            )
+        if self.pk is None or not self.start_here_choices().filter(pk=article.pk).exists():
+            raise ValidationError(
+                {
+                    "start_here": (
+                        f"“{article.title}” is not filed under this {kind}. File it here "
+                        f"first (on the article’s page), or choose an article that is."
+                    )
+                }
+            )
 
 
 class Disease(TaxonomyTerm):
+    article_relation = "diseases"
+
     class Meta(TaxonomyTerm.Meta):
         pass
 
@@ -155,6 +221,8 @@ class Disease(TaxonomyTerm):
 
 
 class Therapy(TaxonomyTerm):
+    article_relation = "therapies"
+
     class Meta(TaxonomyTerm.Meta):
         verbose_name_plural = "therapies"
 
@@ -307,6 +375,13 @@ def validate_further_reading(value) -> None:
         raise ValidationError(problems)
 
 
+def _title_pattern(names: list[str]) -> str:
+    """Any of `names` as whole words. `\\b` means a backspace to PostgreSQL, so word
+    edges are spelled out; `re.escape` leaves nothing PostgreSQL reads differently."""
+    alternatives = "|".join(re.escape(name.strip()) for name in names)
+    return rf"(^|[^a-z0-9])({alternatives})([^a-z0-9]|$)"
+
+
 class ArticleQuerySet(ContentQuerySet):
     # Bulk writes skip `save()` and its signals: check their links here instead.
     def update(self, **kwargs) -> int:
@@ -438,6 +513,49 @@ class ArticleQuerySet(ContentQuerySet):
                     ("therapies", Therapy),
                     ("tags", Tag),
                 )
+            )
+        )
+
+    def start_here_for(self, term: TaxonomyTerm) -> ArticleQuerySet:
+        """Readers' articles filed under `term`, the best one to start with first.
+
+        The editors' choice (`term.start_here`) leads when readers can see it. Then the
+        article most specifically about the term: one whose title names it (its name
+        before one of its aliases), then the one filed under the fewest other terms of
+        the same kind, then the newest, then by title. One query; the title test is a
+        case-insensitive regular expression that SQLite and PostgreSQL read alike.
+        """
+        through = getattr(Article, term.article_relation).through
+        same_kind = (
+            through.objects.filter(article=OuterRef("pk"))
+            .order_by()
+            .values("article")
+            .annotate(count=Count("pk"))
+            .values("count")
+        )
+        named = [When(title__iregex=_title_pattern(term.title_names), then=Value(2))]
+        if term.alias_list:
+            named.append(When(title__iregex=_title_pattern(term.alias_list), then=Value(1)))
+        chosen = (
+            Case(When(pk=term.start_here_id, then=Value(1)), default=Value(0))
+            if term.start_here_id
+            else Value(0)
+        )
+        return (
+            self.published()
+            .filter(**{term.article_relation: term})
+            .annotate(
+                editors_choice=chosen,
+                title_names_term=Case(*named, default=Value(0), output_field=IntegerField()),
+                same_kind_terms=Coalesce(Subquery(same_kind), Value(0)),
+            )
+            .order_by(
+                "-editors_choice",
+                "-title_names_term",
+                "same_kind_terms",
+                "-published_on",
+                Lower("title"),
+                "pk",
             )
         )
 

@@ -11,7 +11,7 @@ from django.views.generic import DetailView, ListView, TemplateView
 
 from library.filters import ArticleFilter
 from library.history import update_note_date
-from library.listing import build_listing
+from library.listing import Listing, build_listing
 from library.models import Article, Disease, Tag, TagRedirect, Therapy
 from library.rendering import render_body, render_markdown
 from search.backends import get_backend
@@ -74,6 +74,9 @@ class ArticleListView(TemplateView):
             scope_param=self.scope_param,
             filterset=filterset,
             listing=listing,
+            removable_filters=listing.removable_filters(
+                self.scope_param, scope.slug if scope is not None else ""
+            ),
             ordering_choices=filterset.filters["ordering"].extra["choices"],
             facet_titles=FACET_TITLES,
         )
@@ -84,6 +87,31 @@ class DiseaseArticleListView(ArticleListView):
     template_name = "library/taxonomy_detail.html"
     scope_model = Disease
     scope_param = "disease"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["start_here"] = start_here(
+            context["scope"], context["listing"], browsing_all=not context["removable_filters"]
+        )
+        return context
+
+
+def start_here(
+    scope: Disease | Therapy | Tag, listing: Listing, *, browsing_all: bool
+) -> Article | None:
+    """The article a disease or therapy page opens with, taken out of the list below it.
+
+    Only while the reader browses the whole topic (first page, no search, no other
+    filter): a search or a filter asks for something else.
+    """
+    if listing.query or listing.page != 1 or not browsing_all:
+        return None
+    if not isinstance(scope, Disease | Therapy):
+        return None
+    article = scope.start_here_article()
+    if article is not None:
+        listing.items = [item for item in listing.items if item.article.pk != article.pk]
+    return article
 
 
 class TherapyArticleListView(DiseaseArticleListView):

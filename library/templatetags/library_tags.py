@@ -1,8 +1,10 @@
 """Query-string helpers for filter, facet and pagination links (they work without JS),
-`facet_option`, one facet link, and `web_url`, which lets only http(s) links reach an
-href."""
+`facet_option`, one facet link, `web_url`, which lets only http(s) links reach an
+href, and `numbers_itself` for the contents list."""
 
 from __future__ import annotations
+
+import re
 
 from django import template
 from django.contrib.humanize.templatetags.humanize import intcomma
@@ -72,6 +74,16 @@ def without_params(context, *names: str) -> str:
 @register.filter
 def get_item(mapping: dict, key: str):
     return mapping.get(key)
+
+
+_OWN_NUMBER = re.compile(r"\s*(\d+|[ivxIVX]+|[A-Za-z])[.)]\s")
+
+
+@register.filter
+def numbers_itself(headings: list) -> bool:
+    """True when every heading starts with its own number ("1. HSCT", "2) MSC"): the
+    contents list then shows those numbers, not a second set of its own ("1. 1.")."""
+    return bool(headings) and all(_OWN_NUMBER.match(heading.text) for heading in headings)
 
 
 @register.filter

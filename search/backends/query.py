@@ -274,6 +274,8 @@ class Unit:
     must: bool = False
     stop: bool = False
     also: tuple[str, ...] = ()
+    # An OR group's alternatives one by one: (the reader's words, synonyms searched too).
+    also_by_source: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def terms(self) -> int:
         return sum(len(alt) for alt in self.alternatives + self.loose)
@@ -349,7 +351,12 @@ class CompiledQuery:
 
     def expanded(self) -> dict[str, list[str]]:
         """The reader's words (casefolded) → the synonyms searched for them too."""
-        return {" ".join(u.source).casefold(): list(u.also) for u in self.required if u.also}
+        expanded: dict[str, list[str]] = {}
+        for unit in self.required:
+            for source, also in unit.also_by_source or ((" ".join(unit.source), unit.also),):
+                if also:
+                    expanded[source.casefold()] = list(also)
+        return expanded
 
 
 def _words_pattern(words: str) -> re.Pattern:
@@ -612,12 +619,14 @@ def compile_query(
         alternatives: list[Tokens] = []
         source: list[str] = []
         also: list[str] = []
+        by_source: list[tuple[str, tuple[str, ...]]] = []
         for clause in group:
             unit = _clause_unit(clause, analyse, index)
             if unit:
                 alternatives.extend(a for a in unit.alternatives if a not in alternatives)
                 source.extend(unit.source)
                 also.extend(n for n in unit.also if n not in also)
+                by_source.append((" ".join(unit.source), unit.also))
         if alternatives:
             must = len(group) == 1 and group[0].quoted
             required.append(
@@ -626,6 +635,7 @@ def compile_query(
                     tuple(source),
                     must=must,
                     also=tuple(also),
+                    also_by_source=tuple(by_source) if len(by_source) > 1 else (),
                 )
             )
     flush()

@@ -198,19 +198,28 @@ class BrowserErrors(list):
 def new_page(browser, site, request) -> Iterator[Callable]:
     """Open a page in a fresh browser context (its own cookies); screenshots at teardown.
 
-    `new_page("reader")` gives a second, independent visitor; `phone=True` a 390 px
-    wide touch screen (`width=320` a narrower one); `javascript=False` a browser with scripts off. Each page's
-    full-page screenshot is named after the test, plus the label when there is more
-    than one page. Browser errors seen by any page fail the test at teardown.
+    `new_page("reader")` gives a second, independent visitor; `phone=True` a 390 by 844
+    touch screen (`width=320, height=568` a smaller one); `javascript=False` a browser
+    with scripts off. Each page's full-page screenshot is named after the test, plus the
+    label when there is more than one page. Browser errors seen by any page fail the test at teardown.
     """
     opened: list[tuple[str, object, object, BrowserErrors]] = []
 
     def open_page(
-        label: str = "", *, phone: bool = False, javascript: bool = True, width: int | None = None
+        label: str = "",
+        *,
+        phone: bool = False,
+        javascript: bool = True,
+        width: int | None = None,
+        height: int | None = None,
     ):
         options = {"base_url": site, "viewport": DESKTOP, "java_script_enabled": javascript}
         if phone:
-            viewport = {**PHONE, "width": width} if width else PHONE
+            viewport = {
+                **PHONE,
+                "width": width or PHONE["width"],
+                "height": height or PHONE["height"],
+            }
             options.update(viewport=viewport, is_mobile=True, has_touch=True, device_scale_factor=2)
         context = browser.new_context(**options)
         context.set_default_timeout(TIMEOUT_MS)

@@ -68,7 +68,10 @@ def test_a_printed_article_keeps_the_article_and_drops_the_site_around_it(page):
 
     page.emulate_media(media="print")
 
-    expect(page.locator(".site-header")).to_be_hidden()
+    # The site's name heads the printed page; the header's links and search do not print.
+    expect(page.locator(".site-header .brand")).to_have_text("stemsite")
+    expect(page.locator(".site-header .brand")).to_be_visible()
+    expect(page.locator(".site-header nav")).to_be_hidden()
     expect(page.locator(".header-search")).to_be_hidden()
     expect(page.get_by_role("combobox", name="Search articles")).to_be_hidden()
     expect(page.locator(".site-footer")).to_be_hidden()

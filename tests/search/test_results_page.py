@@ -298,3 +298,36 @@ def test_chips_and_notes_add_no_queries(client, indexed_library, page_cache_off)
     assert count(q="lupus", disease="lupus", therapy="hsct") == one_filter + 1
     assert count(q="lupus", disease="lupus", therapy="hsct", ordering="newest") == one_filter + 3
     assert one_filter == 11  # with the page cache's generation read
+
+
+def test_an_or_of_two_words_with_synonyms_gets_a_note_for_each(client, indexed_library):
+    """`psoriasis OR scleroderma`: one note per word (not "for psoriasis scleroderma"),
+    and each note's "Search only for" link finds articles: that word exactly, or the other
+    word with its synonyms."""
+    page = client.get("/articles/", {"q": "psoriasis OR scleroderma"}).content.decode()
+
+    found = re.findall(
+        r'<p class="search-note" data-expanded>Also searched: (.*?), for (\w+)\. '
+        r'<a href="\?q=([^"]+)">Search only for “(\w+)”</a></p>',
+        page,
+    )
+    assert [(words, only) for _names, words, _link, only in found] == [
+        ("psoriasis", "psoriasis"),
+        ("scleroderma", "scleroderma"),
+    ]
+    assert "plaque psoriasis" in found[0][0] and "Systemic sclerosis" in found[1][0]
+    for _names, word, link, _only in found:
+        query = link.replace("+", " ").replace("%22", '"')
+        assert query in ('"psoriasis" OR scleroderma', 'psoriasis OR "scleroderma"')
+        slugs = result_slugs(client, query)
+        assert slugs, f"“Search only for {word}” found nothing"
+        assert set(slugs) <= set(result_slugs(client, "psoriasis OR scleroderma"))
+    assert "psoriasis-and-stem-cell-research" in result_slugs(client, '"psoriasis" OR scleroderma')
+
+
+def test_the_api_reports_each_or_words_synonyms_under_that_word(client, indexed_library):
+    expanded = client.get("/api/search/", {"q": "psoriasis OR scleroderma"}).json()["expanded"]
+    assert set(expanded) == {"psoriasis", "scleroderma"}
+    assert "plaque psoriasis" in expanded["psoriasis"]
+    assert "Systemic sclerosis" in expanded["scleroderma"]
+    assert "Systemic sclerosis" not in expanded["psoriasis"]

@@ -162,20 +162,32 @@ class Tag(models.Model):
         return (self.slug,)
 
 
+class TagRedirectManager(models.Manager):
+    """Resolves a redirect's natural key (its old slug), so a fixture loads it once."""
+
+    def get_by_natural_key(self, old_slug: str):
+        return self.get(old_slug=old_slug)
+
+
 class TagRedirect(models.Model):
-    """A tag merged into a disease or therapy: its old URL redirects to that term's page.
+    """A tag merged into a disease, a therapy or another tag: its old URL redirects there.
 
     Kept by slug rather than by foreign key so that a fresh library (migrated before its
     content is loaded) redirects old tag URLs too; a target that no longer exists is a 404.
+    A tag target is for a tag that was never a topic (a source's promotional keyword) and
+    now points readers to the nearest real one.
     """
 
     class Target(models.TextChoices):
         DISEASE = "disease", "Disease"
         THERAPY = "therapy", "Therapy"
+        TAG = "tag", "Tag"
 
     old_slug = models.SlugField(max_length=100, unique=True)
     target_kind = models.CharField(max_length=10, choices=Target.choices)
     target_slug = models.SlugField(max_length=200)
+
+    objects = TagRedirectManager()
 
     class Meta:
         ordering = ["old_slug"]
@@ -183,8 +195,11 @@ class TagRedirect(models.Model):
     def __str__(self) -> str:
         return f"/tags/{self.old_slug}/ → {self.target_kind} {self.target_slug}"
 
-    def target(self) -> Disease | Therapy | None:
-        model = Disease if self.target_kind == self.Target.DISEASE else Therapy
+    def natural_key(self) -> tuple[str]:
+        return (self.old_slug,)
+
+    def target(self) -> Disease | Therapy | Tag | None:
+        model = {self.Target.DISEASE: Disease, self.Target.TAG: Tag}.get(self.target_kind, Therapy)
         return model.objects.filter(slug=self.target_slug).first()
 
 

@@ -146,6 +146,13 @@ ADDED_ON = {
         "costs-insurance-and-travelling-abroad-for-treatment",
         "how-stem-cell-treatments-are-regulated-what-approved-means",
     ],
+    datetime.date(2026, 12, 7): [
+        "what-remission-and-success-rates-mean",
+        "children-and-teenagers-stem-cell-treatments",
+        "fertility-and-pregnancy-around-stem-cell-treatment",
+        "life-after-hsct-relapse-medicines-vaccines-and-work",
+        "my-disease-is-not-listed-finding-research",
+    ],
 }
 ADDED_BY_SLUG = {slug: day for day, slugs in ADDED_ON.items() for slug in slugs}
 

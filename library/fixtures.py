@@ -27,6 +27,9 @@ LIBRARY_MODELS = (
 KEY_FIELDS = {"library.tagredirect": "old_slug"}
 
 
+REDIRECT_MODEL = "library.tagredirect"
+
+
 def key_field(label: str) -> str:
     return KEY_FIELDS.get(label, "slug")
 
@@ -40,7 +43,7 @@ class FixtureError(Exception):
 
 
 def _record_label(index: int, fields: dict) -> str:
-    slug = fields.get("slug") or fields.get("old_slug") if isinstance(fields, dict) else None
+    slug = (fields.get("slug") or fields.get("old_slug")) if isinstance(fields, dict) else None
     if isinstance(slug, str) and slug:
         return f"record {index} (slug “{slug}”)"
     return f"record {index}"
@@ -130,6 +133,8 @@ def _validate_record(path, index, record, defined, existing) -> list[str]:
         model = apps.get_model(label)
     except (LookupError, ValueError):
         return [f"{where}: unknown model “{label}”"]
+    if label.lower() == REDIRECT_MODEL:
+        return _validate_redirect(where, model, fields, defined)
     if label.lower() not in LIBRARY_MODELS:
         return []
 
@@ -194,6 +199,30 @@ def _validate_record(path, index, record, defined, existing) -> list[str]:
                     f"{where}: field '{name}': unknown {field.related_model._meta.verbose_name} "
                     f"slug “{slug}” (not in the database nor in this load)"
                 )
+    return problems
+
+
+def _validate_redirect(where, model, fields, defined) -> list[str]:
+    """A tag redirect: known fields, a valid kind, and a target that exists somewhere."""
+    unknown = sorted(set(fields) - {"old_slug", "target_kind", "target_slug"})
+    problems = [f"{where}: field '{name}': {REDIRECT_MODEL} has no such field" for name in unknown]
+    instance = model(**{k: v for k, v in fields.items() if k not in unknown})
+    try:
+        instance.full_clean(validate_unique=False, validate_constraints=False)
+    except ValidationError as error:
+        for name, messages in _messages(error).items():
+            problems.extend(f"{where}: field '{name}': {m}" for m in messages)
+        return problems
+    target = f"library.{instance.target_kind}"
+    target_model = apps.get_model(target)
+    if (
+        instance.target_slug not in defined.get(target, {})
+        and not target_model._default_manager.filter(slug=instance.target_slug).exists()
+    ):
+        problems.append(
+            f"{where}: field 'target_slug': unknown {instance.target_kind} slug "
+            f"“{instance.target_slug}” (not in the database nor in this load)"
+        )
     return problems
 
 

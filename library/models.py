@@ -314,15 +314,18 @@ class TagRedirectManager(models.Manager):
 
 
 class TagRedirect(models.Model):
-    """A tag merged into a disease or therapy: its old URL redirects to that term's page.
+    """A tag merged into a disease, a therapy or another tag: its old URL redirects there.
 
     Kept by slug rather than by foreign key so that a fresh library (migrated before its
     content is loaded) redirects old tag URLs too; a target that no longer exists is a 404.
+    A tag target is for a tag that was never a topic (a source's promotional keyword) and
+    now points readers to the nearest real one.
     """
 
     class Target(models.TextChoices):
         DISEASE = "disease", "Disease"
         THERAPY = "therapy", "Therapy"
+        TAG = "tag", "Tag"
 
     old_slug = models.SlugField(max_length=100, unique=True)
     target_kind = models.CharField(max_length=10, choices=Target.choices)
@@ -339,8 +342,8 @@ class TagRedirect(models.Model):
     def natural_key(self) -> tuple[str]:
         return (self.old_slug,)
 
-    def target(self) -> Disease | Therapy | None:
-        model = Disease if self.target_kind == self.Target.DISEASE else Therapy
+    def target(self) -> Disease | Therapy | Tag | None:
+        model = {self.Target.DISEASE: Disease, self.Target.TAG: Tag}.get(self.target_kind, Therapy)
         return model.objects.filter(slug=self.target_slug).first()
 
 

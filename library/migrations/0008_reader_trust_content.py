@@ -230,6 +230,6 @@ def upgrade_content(apps, schema_editor) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("library", "0007_reader_trust_fields")]
+    dependencies = [("library", "0008_tagredirect_to_a_tag")]
 
     operations = [migrations.RunPython(upgrade_content, migrations.RunPython.noop)]

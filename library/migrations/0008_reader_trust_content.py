@@ -130,14 +130,14 @@ def remove_dropped_tags(apps, before: dict, after: dict, redirects: dict, touche
             )
 
 
-def upgrade_articles(apps, before: dict, after: dict, touched: set[int]) -> None:
+def upgrade_articles(apps, before: dict, after: dict, terms: dict, touched: set[int]) -> None:
     Article = apps.get_model("library", "Article")
     for slug, new in after.items():
         old = before.get(slug)
         row = Article.objects.filter(slug=slug).first()
         if row is None:
             if old is None:
-                touched.add(create_article(apps, new).pk)
+                touched.add(create_article(apps, new, terms).pk)
             continue  # shipped before and deleted since: an editor's choice
         if old is None:
             continue  # an editor's own article with this slug, or created by a first run
@@ -158,12 +158,15 @@ def upgrade_articles(apps, before: dict, after: dict, touched: set[int]) -> None
             wanted = merge_slugs(current, old.get(name, []), new.get(name, []))
             if wanted != current:
                 target = relation.model
+                ensure_terms(target, wanted - current, terms)
                 relation.remove(*relation.filter(slug__in=current - wanted))
                 relation.add(*target.objects.filter(slug__in=wanted - current))
                 touched.add(row.pk)
 
 
-def create_article(apps, fields: dict):
+def create_article(apps, fields: dict, terms: dict):
+    """A new shipped article, filed as shipped: a term it names that this library lacks
+    (one that came with the fixtures after the last upgrade) is created from "after"."""
     Article = apps.get_model("library", "Article")
     plain = {k: v for k, v in fields.items() if k not in RELATIONS}
     values = {
@@ -178,8 +181,20 @@ def create_article(apps, fields: dict):
         article.save(update_fields=["next_review_due"])
     for name in RELATIONS:
         relation = getattr(article, name)
-        relation.set(relation.model.objects.filter(slug__in=[k[0] for k in fields.get(name, [])]))
+        slugs = [k[0] for k in fields.get(name, [])]
+        ensure_terms(relation.model, slugs, terms)
+        relation.set(relation.model.objects.filter(slug__in=slugs))
     return article
+
+
+def ensure_terms(model, slugs, terms: dict) -> None:
+    """Create the terms among `slugs` that this library lacks, as "after" ships them: ones
+    that came with the fixtures after the library's last upgrade."""
+    label = model._meta.label_lower
+    for slug in set(slugs) - set(model.objects.values_list("slug", flat=True)):
+        term = terms.get((label, slug))
+        if term and not model.objects.filter(name=term["name"]).exists():
+            model.objects.create(**term)
 
 
 def record_revisions(apps, ids: set[int], now) -> None:
@@ -222,7 +237,7 @@ def upgrade_content(apps, schema_editor) -> None:
     changed: set[int] = set()  # articles whose own content changed: a revision each
     reindex: set[int] = set()  # articles whose terms were renamed or re-aliased
     upgrade_terms(apps, before_terms, after_terms, reindex)
-    upgrade_articles(apps, before_articles, after_articles, changed)
+    upgrade_articles(apps, before_articles, after_articles, after_terms, changed)
     remove_dropped_tags(apps, before_terms, after_terms, redirects, changed)
     now = timezone.now()
     Article.objects.filter(pk__in=changed | reindex).update(updated_at=now)

@@ -124,7 +124,7 @@ def test_the_first_articles_promotional_keywords_are_kept_as_its_source_keywords
     assert keywords >= PROMOTIONAL
 
 
-def test_every_removed_tags_old_url_leads_to_a_real_topic(client, shipped_content):
+def test_every_removed_tags_old_url_leads_to_a_real_topic(client, shipped_content, page_cache_off):
     redirects = {
         r["fields"]["old_slug"]: r["fields"]
         for r in json.loads((FIXTURES / "taxonomy.json").read_text(encoding="utf-8"))

@@ -121,7 +121,9 @@ def test_an_old_library_ends_up_as_the_new_fixtures_describe(old_database, clien
         assert article_state(article) == shipped_state(new_articles[article.slug]), article.slug
         assert article.updated_at >= before, article.slug
     new_terms = {
-        (r["model"], r["fields"]["slug"]): r["fields"] for r in read(FIXTURES / "taxonomy.json")
+        (r["model"], r["fields"]["slug"]): r["fields"]
+        for r in read(FIXTURES / "taxonomy.json")
+        if r["model"] != "library.tagredirect"
     }
     for model in (Disease, Therapy):
         for term in model.objects.all():

@@ -26,16 +26,24 @@ bound parameter, never part of the SQL.
 Ranking is `ts_rank` with section weights in the Whoosh ratio (title 1.0, summary
 and taxonomy 0.5, body 0.25).
 
-Questions follow the engine-neutral rules of `search.backends.query`, as the Whoosh
-backend does: stopwords are never required; when requiring every meaningful unit
-finds fewer than `FEW_RESULTS` articles, one fewer is required at a time
-(`relaxation_steps`, counted per row against an array of per-unit tsqueries) and
-articles matching more units rank above those matching fewer; quoted units and
-exclusions stay exact. "Did you mean" corrects only words the library does not know
-(`correctable`), and when the reader's query finds nothing but the correction does,
-the correction's results are served (`SearchPage.corrected`). Facet counts are exact: one GROUP BY over the unnested
-slug arrays of every matching row. Highlights reuse the engine-neutral highlighter,
-with candidate words analysed by PostgreSQL in one batch per page.
+How a results page is built (strict count first, relaxation by steps only when it
+finds too few, clamps, snippets, corrections) is `search.planner`'s;
+`PostgresOperations` supplies its operations. A match set is a SQL condition, never
+fetched into Python: the strict count is one `count(*)` against the GIN index; the
+relaxation histogram and "at least k of these words" join one GIN lookup per word
+(`_coverage`), never testing each row's vector once per word; the page is one
+statement (`_PAGE`) over the match set materialised once: every row ranked by the
+small stored `head` vector (title, summary, taxonomy: migration `search/0004`), only
+the best `RANK_POOL` by the full vector, a plain `ORDER BY … LIMIT`, the page's
+texts, and the facet counts (one `GROUP BY` over the unnested slug arrays).
+Unknown words and their spelling candidates are one statement each, for every word
+at once. Highlights reuse the engine-neutral highlighter, with candidate words
+analysed by PostgreSQL in one batch per page.
+
+The search statements are raw SQL: the index is this backend's own table (no
+model), the compiled `tsquery` (phrases, synonyms, exclusions) is bound as text,
+and a page's ranking, texts and facets share one materialised CTE, which Django's
+`SearchVector`/`SearchRank` expressions cannot say.
 """
 
 from __future__ import annotations
@@ -44,7 +52,6 @@ import contextlib
 import dataclasses
 import datetime
 import logging
-import math
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -210,11 +217,12 @@ class PostgresBackend(SearchBackend):
     # -- plumbing
 
     @contextlib.contextmanager
-    def _cursor(self) -> Iterator:
+    def _cursor(self, transactional: bool = False) -> Iterator:
         connection = connections[self.using]
         # Inside a transaction, a savepoint keeps a failed index query from aborting
         # the caller's transaction (the page can still say "search unavailable").
-        savepoint = transaction.atomic(using=self.using) if connection.in_atomic_block else None
+        needed = transactional or connection.in_atomic_block
+        savepoint = transaction.atomic(using=self.using) if needed else None
         try:
             with savepoint or contextlib.nullcontext(), connection.cursor() as cursor:
                 yield cursor
@@ -379,9 +387,19 @@ class PostgresBackend(SearchBackend):
 
     def search(self, query: SearchQuery) -> SearchPage:
         """Answer one results page: `search.planner` with this engine's operations,
-        every statement on one cursor."""
+        every statement on one cursor, in one transaction (a savepoint inside the
+        caller's) whose plans never scan the table for a text match.
+
+        The GIN index answers `vector @@ query` for a word most articles use without
+        reading any row's vector, but PostgreSQL's cost model charges nothing for
+        reading (detoasting) each row's vector and so prefers a sequential scan that
+        decompresses every one of them, several times per question. `SET LOCAL
+        enable_seqscan = off` lasts until the transaction ends; a table scan is still
+        chosen where no index applies (browsing by date).
+        """
         try:
-            with self._cursor() as cursor:
+            with self._cursor(transactional=True) as cursor:
+                cursor.execute("SET LOCAL enable_seqscan = off")
                 return plan_page(PostgresOperations(self, cursor), query)
         except SearchUnavailable:
             logger.exception("Search failed on PostgreSQL for %r", query.text)
@@ -438,51 +456,15 @@ class PostgresBackend(SearchBackend):
     def more_like_this(
         self, article_id: int, limit: int = 5, *, visible_on: datetime.date | None = None
     ) -> list[int]:
-        """Documents sharing this one's most telling terms (weighted frequency times idf);
-        with `visible_on`, none published after that date."""
+        """Documents sharing this one's most telling terms (weighted frequency times
+        idf); with `visible_on`, none published after that date. One statement
+        (`_RELATED`): document frequencies are capped, and the library's size is the
+        table's statistics estimate, so nothing counts the whole table."""
         if limit <= 0:
             return []
+        params = {"id": article_id, "limit": limit, "visible_on": visible_on}
         with self._cursor() as cursor:
-            cursor.execute(
-                """
-                SELECT t.lexeme, sum(CASE w WHEN 'A' THEN 4 WHEN 'B' THEN 2 WHEN 'C' THEN 2
-                                       ELSE 1 END) AS tf
-                FROM search_entry e, unnest(e.vector) AS t, unnest(t.weights) AS w
-                WHERE e.article_id = %s GROUP BY t.lexeme ORDER BY tf DESC, t.lexeme LIMIT 30
-                """,
-                [article_id],
-            )
-            terms = cursor.fetchall()
-            if not terms:
-                return []
-            # Document frequencies, each capped so a word in every article costs little.
-            cursor.execute(
-                """
-                SELECT t.lexeme, (SELECT count(*) FROM (SELECT 1 FROM search_entry e
-                    WHERE e.vector @@ t.q LIMIT 1000) c)
-                FROM unnest(%s::text[], %s::tsquery[]) AS t(lexeme, q)
-                """,
-                [[t for t, _ in terms], [quote(t) for t, _ in terms]],
-            )
-            frequency = dict(cursor.fetchall())
-            cursor.execute("SELECT count(*) FROM search_entry")
-            total = cursor.fetchone()[0] or 1
-            scored = sorted(
-                terms,
-                key=lambda item: -item[1] * (math.log(total / (frequency[item[0]] + 1)) + 1),
-            )
-            tsquery = " | ".join(quote(t) for t, _ in scored[:MORE_LIKE_TERMS])
-            cursor.execute(
-                f"""
-                SELECT article_id FROM search_entry
-                WHERE vector @@ %(q)s::tsquery AND article_id <> %(id)s
-                    AND (%(visible_on)s::date IS NULL OR published_on <= %(visible_on)s)
-                ORDER BY ts_rank('{RANK_WEIGHTS}', vector, %(q)s::tsquery) DESC,
-                    published_on DESC, article_id
-                LIMIT %(limit)s
-                """,
-                {"q": tsquery, "id": article_id, "limit": limit, "visible_on": visible_on},
-            )
+            cursor.execute(_RELATED, {**params, "terms": MORE_LIKE_TERMS})
             return [row[0] for row in cursor.fetchall()]
 
     # -- sync: locks and the rebuild journal live in the database too
@@ -617,12 +599,13 @@ class PostgresOperations:
         return within.narrowed("e.vector @@ %(all)s::tsquery", all=to_tsquery_text(units))
 
     def at_least(self, within: _Set, units: tuple[Unit, ...], least: int) -> _Set:
-        params = {"units": [unit_tsquery(u) for u in units], "least": least}
         if least <= 0:
             return within
-        params["any"] = to_tsquery_text(units, " | ")
+        cover, params = _coverage(units, "unit")
         return within.narrowed(
-            f"e.vector @@ %(any)s::tsquery AND {_COVERAGE % 'units'} >= %(least)s", **params
+            f"e.article_id IN (SELECT cv.article_id FROM ({cover}) cv WHERE cv.c >= %(least)s)",
+            least=least,
+            **params,
         )
 
     def count(self, documents: _Set) -> int:
@@ -633,15 +616,13 @@ class PostgresOperations:
     def coverage_counts(
         self, within: _Set, units: tuple[Unit, ...], *, zero: bool
     ) -> dict[int, int]:
-        params = {**within.params, "units": [unit_tsquery(u) for u in units]}
-        matched = ""
-        if not zero:
-            params["any"] = to_tsquery_text(units, " | ")
-            matched = " AND e.vector @@ %(any)s::tsquery"
+        cover, params = _coverage(units, "unit")
+        join = "LEFT JOIN" if zero else "JOIN"
         rows = self._all(
-            f"SELECT {_COVERAGE % 'units'} AS c, count(*) FROM search_entry e "
-            f"WHERE {within.where}{matched} GROUP BY c",
-            params,
+            f"SELECT coalesce(cv.c, 0) AS c, count(*) FROM search_entry e "
+            f"{join} ({cover}) cv ON cv.article_id = e.article_id "
+            f"WHERE {within.where} GROUP BY 1",
+            {**within.params, **params},
         )
         return dict(rows)
 
@@ -661,10 +642,12 @@ class PostgresOperations:
         """The page's rows and the set's facets in one statement over one
         materialised evaluation of the set (`_PAGE`)."""
         params = {**documents.params, "offset": offset, "wanted": offset + limit}
-        coverage = "0"
+        coverage, join = "0", ""
         if ordering.coverage:
-            params["cover"] = [unit_tsquery(u) for u in ordering.coverage]
-            coverage = _COVERAGE % "cover"
+            cover, cover_params = _coverage(ordering.coverage, "cover")
+            params.update(cover_params)
+            coverage = "coalesce(cv.c, 0)"
+            join = f"LEFT JOIN ({cover}) cv ON cv.article_id = e.article_id"
         if ordering.by == "relevance":
             params["q"] = to_tsquery_text(ordering.scored, " | ")
             params["pool"] = max(RANK_POOL, offset + limit)
@@ -676,7 +659,11 @@ class PostgresOperations:
         rows, facets = [], {facet: {} for facet in FACETS}
         for kind, value, n, article_id, score_value, slug, summary, body in self._all(
             _PAGE.format(
-                where=documents.where, coverage=coverage, top=top, order=order.replace("m.", "t.")
+                where=documents.where,
+                coverage=coverage,
+                join=join,
+                top=top,
+                order=order.replace("m.", "t."),
             ),
             params,
         ):
@@ -726,14 +713,18 @@ class PostgresOperations:
 
     def spelling_candidates(self, words: dict[str, int]) -> dict[str, list[Candidate]]:
         """Library words within each word's distance, starting with its letter, with
-        how many titles and taxonomy names use each (the Whoosh `spell` frequency)."""
-        asked = list(words)
-        rows = self._all(
-            _CORRECTIONS,
-            [asked, [words[w] for w in asked], [_like_escape(w[:1]) + "%" for w in asked]],
-        )
-        found: dict[str, list[Candidate]] = {word: [] for word in asked}
-        for word, candidate, distance, frequency in rows:
+        how many titles and taxonomy names use each (the Whoosh `spell` frequency).
+        One statement: a branch per word, each with its own prefix constant, so each
+        reads only its letter's words through the prefix index."""
+        params: dict = {}
+        branches = []
+        for n, (word, most) in enumerate(words.items()):
+            params.update({f"w{n}": word, f"m{n}": most, f"f{n}": _like_escape(word[:1]) + "%"})
+            branches.append(_CANDIDATES.format(n=n))
+        found: dict[str, list[Candidate]] = {word: [] for word in words}
+        for word, candidate, distance, frequency in self._all(
+            _FREQUENCIES.format(candidates=" UNION ALL ".join(branches)), params
+        ):
             found[word].append(Candidate(candidate, distance, frequency))
         return found
 
@@ -745,8 +736,19 @@ _ORDER_BY = {
     "published_on": 'm.published_on, m.title_sort COLLATE "C", m.article_id',
 }
 
-# How many of the units in the array parameter named by `%` an entry matches.
-_COVERAGE = "(SELECT count(*) FROM unnest(%%(%s)s::tsquery[]) AS u(q) WHERE e.vector @@ u.q)"
+
+def _coverage(units: tuple[Unit, ...], name: str) -> tuple[str, dict]:
+    """(article_id, c): every entry matching any of `units`, with how many it matches.
+
+    One GIN index lookup per unit, joined by UNION ALL: a per-row test of each unit
+    against the row's vector would read (detoast) every matching row's whole vector
+    once per unit."""
+    params = {f"{name}{i}": unit_tsquery(unit) for i, unit in enumerate(units)}
+    union = " UNION ALL ".join(
+        f"SELECT article_id FROM search_entry WHERE vector @@ %({key})s::tsquery" for key in params
+    )
+    return f"SELECT article_id, count(*) AS c FROM ({union}) u GROUP BY article_id", params
+
 
 # One results page: the match set evaluated once (`m`), the page's rows ranked with a
 # plain ORDER BY … LIMIT (`top`), their texts, and the facet counts over the same rows.
@@ -754,7 +756,7 @@ _PAGE = """
 WITH m AS MATERIALIZED (
     SELECT e.article_id, e.head, e.diseases, e.therapies, e.tags, e.year, e.published_on,
         e.title_sort, {coverage} AS c
-    FROM search_entry e WHERE {where}
+    FROM search_entry e {join} WHERE {where}
 ),
 top AS ({top}),
 page AS (
@@ -762,14 +764,12 @@ page AS (
 )
 SELECT 'hit', NULL, p.n, p.article_id, p.score, e.slug, e.summary, e.body
 FROM page p JOIN search_entry e USING (article_id) WHERE p.n > %(offset)s
-UNION ALL SELECT 'disease', v, count(*), NULL, NULL, NULL, NULL, NULL
-    FROM m, unnest(m.diseases) v GROUP BY v
-UNION ALL SELECT 'therapy', v, count(*), NULL, NULL, NULL, NULL, NULL
-    FROM m, unnest(m.therapies) v GROUP BY v
-UNION ALL SELECT 'tag', v, count(*), NULL, NULL, NULL, NULL, NULL
-    FROM m, unnest(m.tags) v GROUP BY v
-UNION ALL SELECT 'year', m.year::text, count(*), NULL, NULL, NULL, NULL, NULL
-    FROM m GROUP BY m.year
+UNION ALL SELECT f.kind, f.v, count(*), NULL, NULL, NULL, NULL, NULL FROM (
+    SELECT 'disease' AS kind, unnest(m.diseases) AS v FROM m
+    UNION ALL SELECT 'therapy', unnest(m.therapies) FROM m
+    UNION ALL SELECT 'tag', unnest(m.tags) FROM m
+    UNION ALL SELECT 'year', m.year::text FROM m
+) f GROUP BY f.kind, f.v
 ORDER BY 1, 3
 """
 
@@ -795,18 +795,54 @@ _RANKED = f"""
     LIMIT %(wanted)s
 """
 
-# Library words within `most` edits starting with the same letter, for every asked
-# word at once, with how many titles and taxonomy names use each.
-_CORRECTIONS = """
-SELECT a.word, c.word, c.distance, f.frequency
-FROM unnest(%s::text[], %s::int[], %s::text[]) AS a(word, most, first)
-CROSS JOIN LATERAL (
-    SELECT w.word, levenshtein_less_equal(w.word, a.word, a.most) AS distance
-    FROM search_word w WHERE w.word LIKE a.first AND w.word <> a.word
-) c
+# Related articles: the article's 30 most frequent weighted lexemes (title 4, summary
+# and taxonomy 2, body 1), each one's document frequency capped at 1,000, the best
+# `terms` by tf times idf as one OR query, ranked like a results page. The library's
+# size comes from the table's statistics (counted when there are none yet). Each
+# lexeme becomes a tsquery operand quoted as `quote` does.
+_RELATED = f"""
+WITH own AS (
+    SELECT t.lexeme, sum(CASE w WHEN 'A' THEN 4 WHEN 'B' THEN 2 WHEN 'C' THEN 2 ELSE 1 END) AS tf
+    FROM search_entry e, unnest(e.vector) AS t, unnest(t.weights) AS w
+    WHERE e.article_id = %(id)s GROUP BY t.lexeme ORDER BY tf DESC, t.lexeme LIMIT 30
+),
+quoted AS (
+    SELECT lexeme, tf, ('''' || replace(replace(lexeme, E'\\\\', E'\\\\\\\\'), '''', '''''')
+        || '''')::tsquery AS q
+    FROM own
+),
+library AS (
+    SELECT CASE WHEN c.reltuples > 0 THEN c.reltuples::float8
+        ELSE (SELECT count(*) FROM search_entry)::float8 END AS size
+    FROM pg_class c WHERE c.oid = 'search_entry'::regclass
+),
+best AS (
+    SELECT quoted.q FROM quoted, library
+    ORDER BY quoted.tf * (ln(library.size / ((SELECT count(*) FROM (SELECT 1 FROM search_entry e
+        WHERE e.vector @@ quoted.q LIMIT 1000) c) + 1)) + 1) DESC, quoted.tf DESC, quoted.lexeme
+    LIMIT %(terms)s
+),
+query AS (SELECT string_agg(best.q::text, ' | ')::tsquery AS q FROM best)
+SELECT e.article_id FROM search_entry e, query
+WHERE e.vector @@ query.q AND e.article_id <> %(id)s
+    AND (%(visible_on)s::date IS NULL OR e.published_on <= %(visible_on)s)
+ORDER BY ts_rank('{RANK_WEIGHTS}', e.vector, query.q) DESC, e.published_on DESC, e.article_id
+LIMIT %(limit)s
+"""
+
+# One asked word's library words within `m{n}` edits that start with its letter.
+_CANDIDATES = """
+    SELECT %(w{n})s::text AS asked, w.word, levenshtein_less_equal(w.word, %(w{n})s, %(m{n})s) AS d,
+        %(m{n})s AS most
+    FROM search_word w WHERE w.word LIKE %(f{n})s AND w.word <> %(w{n})s
+"""
+
+# The candidates within reach, with how many titles and taxonomy names use each.
+_FREQUENCIES = """
+SELECT c.asked, c.word, c.d, f.frequency FROM ({candidates}) c
 CROSS JOIN LATERAL (
     SELECT (SELECT count(*) FROM search_entry e WHERE e.spelling @> ARRAY[c.word])
          + (SELECT count(*) FROM search_phrase p WHERE p.spelling @> ARRAY[c.word]) AS frequency
 ) f
-WHERE c.distance <= a.most AND f.frequency > 0
+WHERE c.d <= c.most AND f.frequency > 0
 """

@@ -393,13 +393,14 @@ class PostgresBackend(SearchBackend):
         The GIN index answers `vector @@ query` for a word most articles use without
         reading any row's vector, but PostgreSQL's cost model charges nothing for
         reading (detoasting) each row's vector and so prefers a sequential scan that
-        decompresses every one of them, several times per question. `SET LOCAL
-        enable_seqscan = off` lasts until the transaction ends; a table scan is still
-        chosen where no index applies (browsing by date).
+        decompresses every one of them, several times per question. `enable_seqscan`
+        off (`_SETTINGS`, local to the transaction) stops that; a table scan is still
+        chosen where no index applies (browsing by date). `work_mem` is raised for the
+        same transaction so a page's materialised match set stays in memory.
         """
         try:
             with self._cursor(transactional=True) as cursor:
-                cursor.execute("SET LOCAL enable_seqscan = off")
+                cursor.execute(_SETTINGS)
                 return plan_page(PostgresOperations(self, cursor), query)
         except SearchUnavailable:
             logger.exception("Search failed on PostgreSQL for %r", query.text)
@@ -653,14 +654,17 @@ class PostgresOperations:
             params["pool"] = max(RANK_POOL, offset + limit)
             top = _RANKED
             order = f"m.c DESC, m.score DESC, {_NEWEST}"
+            head_rank = f"ts_rank('{RANK_WEIGHTS}', e.head, %(q)s::tsquery)"
         else:
             order = _ORDER_BY[ordering.by]
             top = _LISTED.format(order=order)
+            head_rank = "0.0"
         rows, facets = [], {facet: {} for facet in FACETS}
         for kind, value, n, article_id, score_value, slug, summary, body in self._all(
             _PAGE.format(
                 where=documents.where,
                 coverage=coverage,
+                head_rank=head_rank,
                 join=join,
                 top=top,
                 order=order.replace("m.", "t."),
@@ -729,6 +733,9 @@ class PostgresOperations:
         return found
 
 
+# A search transaction's settings (see `PostgresBackend.search`), in one statement.
+_SETTINGS = "SELECT set_config('enable_seqscan', 'off', true), set_config('work_mem', '32MB', true)"
+
 _NEWEST = 'm.published_on DESC, m.title_sort COLLATE "C", m.article_id'
 _ORDER_BY = {
     "-published_on": _NEWEST,
@@ -754,8 +761,8 @@ def _coverage(units: tuple[Unit, ...], name: str) -> tuple[str, dict]:
 # plain ORDER BY … LIMIT (`top`), their texts, and the facet counts over the same rows.
 _PAGE = """
 WITH m AS MATERIALIZED (
-    SELECT e.article_id, e.head, e.diseases, e.therapies, e.tags, e.year, e.published_on,
-        e.title_sort, {coverage} AS c
+    SELECT e.article_id, e.diseases, e.therapies, e.tags, e.year, e.published_on,
+        e.title_sort, {coverage} AS c, {head_rank} AS r
     FROM search_entry e {join} WHERE {where}
 ),
 top AS ({top}),
@@ -780,16 +787,14 @@ _LISTED = """
 """
 
 # By relevance, in two stages: every row of the set by its small `head` vector (title,
-# summary, taxonomy), then only the best `pool` of those by the full vector, whose
-# body positions are what a rank costs to read.
+# summary, taxonomy; `m.r`), then only the best `pool` of those by the full vector,
+# whose body positions are what a rank costs to read. `m` keeps only narrow columns,
+# so it stays in memory.
 _RANKED = f"""
     SELECT e.article_id, p.c, e.published_on, e.title_sort,
         ts_rank('{RANK_WEIGHTS}', e.vector, %(q)s::tsquery) AS score
     FROM (
-        SELECT m.article_id, m.c FROM m
-        ORDER BY m.c DESC, ts_rank('{RANK_WEIGHTS}', m.head, %(q)s::tsquery) DESC,
-            {_NEWEST}
-        LIMIT %(pool)s
+        SELECT m.article_id, m.c FROM m ORDER BY m.c DESC, m.r DESC, {_NEWEST} LIMIT %(pool)s
     ) p JOIN search_entry e USING (article_id)
     ORDER BY p.c DESC, score DESC, e.published_on DESC, e.title_sort COLLATE "C", e.article_id
     LIMIT %(wanted)s

@@ -9,7 +9,7 @@ are in each test's name; raising one is a decision, made here, in review.
 The tests run inside a transaction, so each use of the index is wrapped in a
 savepoint (two statements) that a request outside one does not send. A results
 page: the filter's slug, the synonym table (two), whether the index exists, the
-search's `SET LOCAL` (see `PostgresBackend.search`), the strict count, at most two more for a question (which units match, the histogram)
+search's transaction settings (`PostgresBackend.search`), the strict count, at most two more for a question (which units match, the histogram)
 or a correction, the page with its facets in one statement, the page's articles
 with three prefetches, three facet label look-ups.
 """

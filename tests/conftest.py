@@ -174,14 +174,24 @@ def whoosh_index(settings, search_index_dir):
     return search_index_dir
 
 
-INDEX_TABLES = ("search_entry", "search_phrase", "search_word", "search_index_state", "to_tsvector")
+# The PostgreSQL backend's statements: its tables, its analysis, and the settings of
+# a search's transaction (`search.backends.postgres._SETTINGS`).
+INDEX_TABLES = (
+    "search_entry",
+    "search_phrase",
+    "search_word",
+    "search_index_state",
+    "to_tsvector",
+    "set_config('enable_seqscan'",
+)
 SAVEPOINTS = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")
 
 
 def site_queries(captured) -> list[str]:
     """The captured SQL minus the PostgreSQL search backend's own queries and the
     savepoints around them (its index is in the same database): what the site's
-    pages cost whatever the engine."""
+    pages cost whatever the engine. `tests/search/test_statement_budget.py` counts
+    every statement instead."""
     return [
         q["sql"]
         for q in captured

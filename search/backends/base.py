@@ -16,12 +16,39 @@ import socket
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
-
-from search.backends import files
 
 ORDERINGS = ("relevance", "-published_on", "published_on", "title")
-FACETS = ("disease", "therapy", "tag", "year")
+
+
+@dataclass(frozen=True)
+class Facet:
+    """A facet of the results page: `name` is its key in `SearchPage.facets` (and the
+    results page's parameter), `field` the `SearchQuery` filter of that name (and the
+    `SearchDocument` attribute and index column holding its values)."""
+
+    name: str
+    field: str
+
+
+FACET_FIELDS = (
+    Facet("disease", "diseases"),
+    Facet("therapy", "therapies"),
+    Facet("tag", "tags"),
+    Facet("year", "year"),
+)
+FACETS = tuple(facet.name for facet in FACET_FIELDS)
+
+
+def request_filters(query: SearchQuery) -> list[tuple[Facet, tuple[str, ...]]]:
+    """Each facet `query` filters on, with the values an article must carry (all of
+    them), as the index stores them (slugs; the year as text)."""
+    filters = []
+    for facet in FACET_FIELDS:
+        value = getattr(query, facet.field)
+        values = (value,) if isinstance(value, int) else tuple(value or ())
+        if values:
+            filters.append((facet, tuple(str(v) for v in values)))
+    return filters
 
 
 class SearchUnavailable(Exception):
@@ -168,9 +195,9 @@ class SearchPage:
 class SearchBackend:
     """Base class: each method states the contract every engine must keep.
 
-    The sync bookkeeping (`sync_lock` and the rebuild journal) defaults to files in
-    the index directory `params["PATH"]` (see `search.backends.files`); a backend
-    whose index is not a local directory overrides all of it.
+    An engine keeps its own bookkeeping: an index in a local directory takes it from
+    `files.DirectoryIndex` (Whoosh), one in the database from its tables (PostgreSQL).
+    How a results page is built is `search.planner`'s, with the engine's operations.
     """
 
     #: True when index writes join the caller's database transaction, so
@@ -183,41 +210,37 @@ class SearchBackend:
 
     @property
     def identity(self) -> str:
-        """Which index this is, for the queue of failed updates: a directory index is
-        one per machine, so the host is part of its identity."""
-        return f"{socket.gethostname()}:{self.params.get('PATH', self.alias)}"
-
-    def _directory(self) -> Path:
-        return Path(self.params["PATH"])
+        """Which index this is, for the queue of failed updates."""
+        raise NotImplementedError
 
     def sync_lock(self, ids: Iterable[int] | None = None, timeout: float = 60.0):
         """A context manager serialising "read the database, write the index" with every
         other process writing this index. Raises `files.IndexLockTimeout` after
         `timeout` seconds. `ids` names the articles concerned (a backend may lock
         only those); None means the whole index."""
-        return files.file_lock(self._directory(), timeout)
+        raise NotImplementedError
 
     def check(self) -> list:
         """System-check messages about this backend's own settings (see search.checks)."""
-        return files.check_directory(self.params.get("PATH"))
+        return []
 
     def start_journal(self) -> None:
         """From now on, `journal()` records the ids synced (a rebuild is running)."""
-        files.start_journal(self._directory())
+        raise NotImplementedError
 
     def journal(self, ids: Iterable[int]) -> None:
         """Record synced ids if a rebuild is running; called under `sync_lock`."""
-        files.journal(self._directory(), ids)
+        raise NotImplementedError
 
     def read_journal(self) -> set[int]:
-        return files.read_journal(self._directory())
+        raise NotImplementedError
 
     def end_journal(self) -> None:
-        files.end_journal(self._directory())
+        raise NotImplementedError
 
     def clear_abandoned_rebuild(self) -> str | None:
         """Forget the journal of a rebuild whose process died; say what was removed."""
-        return files.clear_abandoned_rebuild(self._directory())
+        raise NotImplementedError
 
     def index(self, documents: Iterable[SearchDocument]) -> int:
         """Add or replace these documents (matched by id) in one batch; return how many.
@@ -255,18 +278,19 @@ class SearchBackend:
     def suggest(
         self, prefix: str, limit: int = 10, *, visible_on: datetime.date | None = None
     ) -> list[str]:
-        """Completions for a search box from titles and taxonomy names and aliases.
+        """The texts of `suggest_items`."""
+        return [item.text for item in self.suggest_items(prefix, limit, visible_on=visible_on)]
+
+    def suggest_items(
+        self, prefix: str, limit: int = 10, *, visible_on: datetime.date | None = None
+    ) -> list[Suggestion]:
+        """Completions for a search box from titles and taxonomy names and aliases,
+        saying which are article titles (by slug).
 
         Completions that differ only in case, apostrophes or accents appear once. With
         `visible_on`, titles of articles published after that date are left out.
         """
         raise NotImplementedError
-
-    def suggest_items(
-        self, prefix: str, limit: int = 10, *, visible_on: datetime.date | None = None
-    ) -> list[Suggestion]:
-        """Like `suggest`, saying which completions are article titles (by slug)."""
-        return [Suggestion(text) for text in self.suggest(prefix, limit, visible_on=visible_on)]
 
     def more_like_this(
         self, article_id: int, limit: int = 5, *, visible_on: datetime.date | None = None

@@ -1,5 +1,5 @@
-"""Sync bookkeeping kept as files in an index directory (the default for every backend
-whose index is a directory on this machine, such as Whoosh).
+"""Sync bookkeeping kept as files in an index directory, for every backend whose
+index is a directory on this machine (Whoosh): the `DirectoryIndex` mixin.
 
 `search.index` serialises "read the database, write the index" and journals the
 articles synced during a rebuild through the backend (`SearchBackend.sync_lock`,
@@ -16,6 +16,7 @@ import errno
 import fcntl
 import logging
 import os
+import socket
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -156,3 +157,42 @@ def check_directory(raw) -> list[checks.CheckMessage]:
             )
         ]
     return []
+
+
+class DirectoryIndex:
+    """The `SearchBackend` bookkeeping of an index kept in the directory
+    `params["PATH"]` on this machine: the sync lock, the rebuild journal and the
+    settings check, as files there (see the module docstring)."""
+
+    params: dict
+    alias: str
+
+    @property
+    def identity(self) -> str:
+        """A directory index is one per machine, so the host is part of its identity."""
+        return f"{socket.gethostname()}:{self.params.get('PATH', self.alias)}"
+
+    def _directory(self) -> Path:
+        return Path(self.params["PATH"])
+
+    def sync_lock(self, ids: Iterable[int] | None = None, timeout: float = 60.0):
+        """One lock for the whole directory, whatever `ids` says."""
+        return file_lock(self._directory(), timeout)
+
+    def check(self) -> list:
+        return check_directory(self.params.get("PATH"))
+
+    def start_journal(self) -> None:
+        start_journal(self._directory())
+
+    def journal(self, ids: Iterable[int]) -> None:
+        journal(self._directory(), ids)
+
+    def read_journal(self) -> set[int]:
+        return read_journal(self._directory())
+
+    def end_journal(self) -> None:
+        end_journal(self._directory())
+
+    def clear_abandoned_rebuild(self) -> str | None:
+        return clear_abandoned_rebuild(self._directory())

@@ -26,16 +26,24 @@ bound parameter, never part of the SQL.
 Ranking is `ts_rank` with section weights in the Whoosh ratio (title 1.0, summary
 and taxonomy 0.5, body 0.25).
 
-Questions follow the engine-neutral rules of `search.backends.query`, as the Whoosh
-backend does: stopwords are never required; when requiring every meaningful unit
-finds fewer than `FEW_RESULTS` articles, one fewer is required at a time
-(`relaxation_steps`, counted per row against an array of per-unit tsqueries) and
-articles matching more units rank above those matching fewer; quoted units and
-exclusions stay exact. "Did you mean" corrects only words the library does not know
-(`correctable`), and when the reader's query finds nothing but the correction does,
-the correction's results are served (`SearchPage.corrected`). Facet counts are exact: one GROUP BY over the unnested
-slug arrays of every matching row. Highlights reuse the engine-neutral highlighter,
-with candidate words analysed by PostgreSQL in one batch per page.
+How a results page is built (strict count first, relaxation by steps only when it
+finds too few, clamps, snippets, corrections) is `search.planner`'s;
+`PostgresOperations` supplies its operations. A match set is a SQL condition, never
+fetched into Python: the strict count is one `count(*)` against the GIN index; the
+relaxation histogram and "at least k of these words" join one GIN lookup per word
+(`_coverage`), never testing each row's vector once per word; the page is one
+statement (`_PAGE`) over the match set materialised once: every row ranked by the
+small stored `head` vector (title, summary, taxonomy: migration `search/0004`), only
+the best `RANK_POOL` by the full vector, a plain `ORDER BY … LIMIT`, the page's
+texts, and the facet counts (one `GROUP BY` over the unnested slug arrays).
+Unknown words and their spelling candidates are one statement each, for every word
+at once. Highlights reuse the engine-neutral highlighter, with candidate words
+analysed by PostgreSQL in one batch per page.
+
+The search statements are raw SQL: the index is this backend's own table (no
+model), the compiled `tsquery` (phrases, synonyms, exclusions) is bound as text,
+and a page's ranking, texts and facets share one materialised CTE, which Django's
+`SearchVector`/`SearchRank` expressions cannot say.
 """
 
 from __future__ import annotations
@@ -44,19 +52,15 @@ import contextlib
 import dataclasses
 import datetime
 import logging
-import math
 import re
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from django.core import checks
 from django.db import DatabaseError, connections, transaction
 
 from search.backends.base import (
     FACETS,
-    ORDERINGS,
-    FacetCount,
-    Hit,
     SearchBackend,
     SearchDocument,
     SearchPage,
@@ -65,21 +69,10 @@ from search.backends.base import (
     Suggestion,
     owner_is_gone,
     owner_tag,
+    request_filters,
 )
 from search.backends.files import IndexLockTimeout
-from search.backends.query import (
-    FEW_RESULTS,
-    CompiledQuery,
-    ParsedQuery,
-    Unit,
-    acceptable_correction,
-    compile_query,
-    correctable,
-    correction_distance,
-    parse_query,
-    relaxation_steps,
-    suggestion_helps,
-)
+from search.backends.query import CompiledQuery, ParsedQuery, Unit, compile_query
 from search.backends.text import (
     APOSTROPHES,
     SCAN_CHARS,
@@ -87,8 +80,8 @@ from search.backends.text import (
     WORD_RE,
     candidates,
     fold,
-    highlight,
 )
+from search.planner import Candidate, Ordering, Row, Text, plan_page
 
 logger = logging.getLogger("search")
 
@@ -99,6 +92,7 @@ MAX_PER_PAGE = 100
 WRITE_CHUNK = 500
 LEXEME_CACHE = 50_000
 MORE_LIKE_TERMS = 12
+RANK_POOL = 400  # rows ranked by their full vector (after the small `head` vector)
 LOCK_NAMESPACE = 0x5EA  # advisory-lock key space for per-article sync locks
 GLOBAL_LOCK = 0x5EA0_0000_0001  # the whole-index sync lock (compare, rebuild)
 MAX_WORD_LENGTH = 64
@@ -223,11 +217,12 @@ class PostgresBackend(SearchBackend):
     # -- plumbing
 
     @contextlib.contextmanager
-    def _cursor(self) -> Iterator:
+    def _cursor(self, transactional: bool = False) -> Iterator:
         connection = connections[self.using]
         # Inside a transaction, a savepoint keeps a failed index query from aborting
         # the caller's transaction (the page can still say "search unavailable").
-        savepoint = transaction.atomic(using=self.using) if connection.in_atomic_block else None
+        needed = transactional or connection.in_atomic_block
+        savepoint = transaction.atomic(using=self.using) if needed else None
         try:
             with savepoint or contextlib.nullcontext(), connection.cursor() as cursor:
                 yield cursor
@@ -239,14 +234,14 @@ class PostgresBackend(SearchBackend):
 
     # -- analysis
 
-    def _lexize(self, texts: Iterable[str]) -> None:
-        """Analyse every text not yet cached in one query."""
+    def _lexize(self, texts: Iterable[str], cursor=None) -> None:
+        """Analyse every text not yet cached in one query (on `cursor` if given)."""
         missing = [t for t in dict.fromkeys(texts) if t not in self._lexemes]
         if not missing:
             return
         if len(self._lexemes) > LEXEME_CACHE:
             self._lexemes.clear()
-        with self._cursor() as cursor:
+        with contextlib.nullcontext(cursor) if cursor else self._cursor() as cursor:
             cursor.execute(_LEXIZE, [[prepare(t) for t in missing]])
             found = {int(i): tuple(lexemes) for i, lexemes in cursor.fetchall()}
         for position, text in enumerate(missing, start=1):
@@ -258,10 +253,10 @@ class PostgresBackend(SearchBackend):
             self._lexize([text])
         return self._lexemes[text]
 
-    def _compile(self, parsed: ParsedQuery, synonyms) -> CompiledQuery:
+    def _compile(self, parsed: ParsedQuery, synonyms, cursor=None) -> CompiledQuery:
         words = [w for group in parsed.required for clause in group for w in clause.words]
         words += [w for clause in parsed.excluded for w in clause.words]
-        self._lexize(words + [phrase for group in synonyms for phrase in group])
+        self._lexize(words + [phrase for group in synonyms for phrase in group], cursor)
         return compile_query(parsed, self.analyse, synonyms)
 
     # -- writing
@@ -391,19 +386,25 @@ class PostgresBackend(SearchBackend):
             return dict(cursor.fetchall())
 
     def search(self, query: SearchQuery) -> SearchPage:
-        parsed = parse_query(query.text or "")
-        synonyms = tuple(tuple(g) for g in (query.synonyms or ()))
+        """Answer one results page: `search.planner` with this engine's operations,
+        every statement on one cursor, in one transaction (a savepoint inside the
+        caller's) whose plans never scan the table for a text match.
+
+        The GIN index answers `vector @@ query` for a word most articles use without
+        reading any row's vector, but PostgreSQL's cost model charges nothing for
+        reading (detoasting) each row's vector and so prefers a sequential scan that
+        decompresses every one of them, several times per question. `enable_seqscan`
+        off (`_SETTINGS`, local to the transaction) stops that; a table scan is still
+        chosen where no index applies (browsing by date). `work_mem` is raised for the
+        same transaction so a page's materialised match set stays in memory.
+        """
         try:
-            compiled = self._compile(parsed, synonyms)
-            return _Search(self, query, parsed, compiled).page()
+            with self._cursor(transactional=True) as cursor:
+                cursor.execute(_SETTINGS)
+                return plan_page(PostgresOperations(self, cursor), query)
         except SearchUnavailable:
             logger.exception("Search failed on PostgreSQL for %r", query.text)
             raise
-
-    def suggest(
-        self, prefix: str, limit: int = 10, *, visible_on: datetime.date | None = None
-    ) -> list[str]:
-        return [item.text for item in self.suggest_items(prefix, limit, visible_on=visible_on)]
 
     def suggest_items(
         self, prefix: str, limit: int = 10, *, visible_on: datetime.date | None = None
@@ -456,51 +457,15 @@ class PostgresBackend(SearchBackend):
     def more_like_this(
         self, article_id: int, limit: int = 5, *, visible_on: datetime.date | None = None
     ) -> list[int]:
-        """Documents sharing this one's most telling terms (weighted frequency times idf);
-        with `visible_on`, none published after that date."""
+        """Documents sharing this one's most telling terms (weighted frequency times
+        idf); with `visible_on`, none published after that date. One statement
+        (`_RELATED`): document frequencies are capped, and the library's size is the
+        table's statistics estimate, so nothing counts the whole table."""
         if limit <= 0:
             return []
+        params = {"id": article_id, "limit": limit, "visible_on": visible_on}
         with self._cursor() as cursor:
-            cursor.execute(
-                """
-                SELECT t.lexeme, sum(CASE w WHEN 'A' THEN 4 WHEN 'B' THEN 2 WHEN 'C' THEN 2
-                                       ELSE 1 END) AS tf
-                FROM search_entry e, unnest(e.vector) AS t, unnest(t.weights) AS w
-                WHERE e.article_id = %s GROUP BY t.lexeme ORDER BY tf DESC, t.lexeme LIMIT 30
-                """,
-                [article_id],
-            )
-            terms = cursor.fetchall()
-            if not terms:
-                return []
-            # Document frequencies, each capped so a word in every article costs little.
-            cursor.execute(
-                """
-                SELECT t.lexeme, (SELECT count(*) FROM (SELECT 1 FROM search_entry e
-                    WHERE e.vector @@ t.q LIMIT 1000) c)
-                FROM unnest(%s::text[], %s::tsquery[]) AS t(lexeme, q)
-                """,
-                [[t for t, _ in terms], [quote(t) for t, _ in terms]],
-            )
-            frequency = dict(cursor.fetchall())
-            cursor.execute("SELECT count(*) FROM search_entry")
-            total = cursor.fetchone()[0] or 1
-            scored = sorted(
-                terms,
-                key=lambda item: -item[1] * (math.log(total / (frequency[item[0]] + 1)) + 1),
-            )
-            tsquery = " | ".join(quote(t) for t, _ in scored[:MORE_LIKE_TERMS])
-            cursor.execute(
-                f"""
-                SELECT article_id FROM search_entry
-                WHERE vector @@ %(q)s::tsquery AND article_id <> %(id)s
-                    AND (%(visible_on)s::date IS NULL OR published_on <= %(visible_on)s)
-                ORDER BY ts_rank('{RANK_WEIGHTS}', vector, %(q)s::tsquery) DESC,
-                    published_on DESC, article_id
-                LIMIT %(limit)s
-                """,
-                {"q": tsquery, "id": article_id, "limit": limit, "visible_on": visible_on},
-            )
+            cursor.execute(_RELATED, {**params, "terms": MORE_LIKE_TERMS})
             return [row[0] for row in cursor.fetchall()]
 
     # -- sync: locks and the rebuild journal live in the database too
@@ -575,29 +540,40 @@ class PostgresBackend(SearchBackend):
         return f"the journal of a rebuild that died (process {row[0].split()[0]})"
 
 
-class _Search:
-    """One results page: which articles (relaxing a question by steps), then the total
-    and facets in one query, the page in another."""
+@dataclasses.dataclass(frozen=True)
+class _Set:
+    """A match set: a condition on `search_entry e` and its bound parameters. It is
+    evaluated inside the statement that uses it, never fetched into Python."""
 
-    def __init__(
-        self,
-        backend: PostgresBackend,
-        request: SearchQuery,
-        parsed: ParsedQuery,
-        compiled: CompiledQuery,
-    ) -> None:
+    where: str
+    params: dict
+
+    def narrowed(self, condition: str, **params) -> _Set:
+        return _Set(f"{self.where} AND {condition}", {**self.params, **params})
+
+
+class PostgresOperations:
+    """The planner's operations on the `search_entry` table, over one cursor.
+
+    Raw SQL, because the statements are what Django's expressions cannot say: the
+    index is the backend's own table (no model), the tsquery is compiled text
+    (phrases with `<->`, synonyms) bound as one parameter, the facets come from
+    unnested arrays, and the page and the facets share one materialised CTE.
+    """
+
+    def __init__(self, backend: PostgresBackend, cursor) -> None:
         self.backend = backend
-        self.request = request
-        self.parsed = parsed
-        self.compiled = compiled
-        self.per_page = min(max(int(request.per_page or 20), 1), MAX_PER_PAGE)
-        self.ordering = request.ordering if request.ordering in ORDERINGS else "relevance"
-        self.units = compiled.countable_units()
-        self.relaxed = False  # set by `_matching`: not every meaningful unit is required
+        self.cursor = cursor
+        self._texts: dict[int, Text] = {}
 
-    def _base(self, compiled: CompiledQuery) -> tuple[list[str], dict]:
-        """Conditions in force in every mode: quoted units, exclusions, filters."""
-        request = self.request
+    def _all(self, sql: str, params) -> list[tuple]:
+        self.cursor.execute(sql, params)
+        return self.cursor.fetchall()
+
+    def compile(self, parsed: ParsedQuery, synonyms: tuple) -> CompiledQuery:
+        return self.backend._compile(parsed, synonyms, self.cursor)
+
+    def candidates(self, compiled: CompiledQuery, request: SearchQuery) -> _Set:
         clauses = ["TRUE"]
         params: dict = {}
         if compiled.must_units():
@@ -606,302 +582,272 @@ class _Search:
         if compiled.excluded:
             params["x"] = to_tsquery_text(compiled.excluded, " | ")
             clauses.append("NOT (e.vector @@ %(x)s::tsquery)")
-        for name in ("diseases", "therapies", "tags"):
-            values = [str(v) for v in getattr(request, name)]
-            if values:
-                params[name] = values
-                clauses.append(f"e.{name} @> %({name})s::text[]")
-        if request.year is not None:
-            params["year"] = int(request.year)
-            clauses.append("e.year = %(year)s")
-        visible_on = getattr(request, "visible_on", None)
-        if visible_on is not None:  # scheduled articles stay hidden until their date
-            params["visible_on"] = visible_on
+        for facet, values in request_filters(request):
+            if facet.field == "year":
+                params["year"] = int(values[0])
+                clauses.append("e.year = %(year)s")
+            else:
+                params[facet.field] = list(values)
+                clauses.append(f"e.{facet.field} @> %({facet.field})s::text[]")
+        if request.visible_on is not None:  # scheduled articles stay hidden until their date
+            params["visible_on"] = request.visible_on
             clauses.append("e.published_on <= %(visible_on)s")
-        return clauses, params
+        return _Set(" AND ".join(clauses), params)
 
-    def _strict_total(self, cursor, compiled: CompiledQuery) -> int:
-        """How many articles match every meaningful unit of `compiled` (with filters)."""
-        clauses, params = self._base(compiled)
-        if compiled.countable_units():
-            params["all"] = to_tsquery_text(compiled.countable_units())
-            clauses.append("e.vector @@ %(all)s::tsquery")
-        cursor.execute(f"SELECT count(*) FROM search_entry e WHERE {' AND '.join(clauses)}", params)
-        return cursor.fetchone()[0]
-
-    def _matching(self, cursor) -> tuple[str, dict, int | None, list[str]]:
-        """The WHERE clause and parameters of the articles to list, the fewest units a
-        listed article matches when not every unit was required (else None), and the
-        meaningful words no candidate contains.
-
-        As the Whoosh backend: every meaningful unit is required when that finds
-        `FEW_RESULTS` or more; otherwise one fewer, step by step (`relaxation_steps`).
-        """
-        clauses, params = self._base(self.compiled)
-        units = self.units
+    def strict(self, within: _Set, units: tuple[Unit, ...]) -> _Set:
         if not units:
-            return " AND ".join(clauses), params, None, []
-        base = " AND ".join(clauses)
-        params["units"] = [unit_tsquery(u) for u in units]
-        params["all"] = to_tsquery_text(units)
-        params["any"] = to_tsquery_text(units, " | ")
-        cursor.execute(
-            "SELECT t.i, EXISTS (SELECT 1 FROM search_entry e "
-            f"WHERE {base} AND e.vector @@ t.q) "
-            "FROM unnest(%(units)s::tsquery[]) WITH ORDINALITY AS t(q, i) ORDER BY t.i",
-            params,
-        )
-        not_found = [
-            word
-            for (_i, found), unit in zip(cursor.fetchall(), units, strict=True)
-            if not found and not unit.stop
-            for word in unit.source
-        ]
-        not_found = list(dict.fromkeys(not_found))
-        strict = f"{base} AND e.vector @@ %(all)s::tsquery"
-        steps = relaxation_steps(len(units), has_must=bool(self.compiled.must_units()))
-        if len(steps) == 1 or not self.request.relax:
-            return strict, params, None, not_found
-        matched = "" if steps[-1] == 0 else " AND e.vector @@ %(any)s::tsquery"
-        cursor.execute(
-            f"SELECT {_COVERAGE} AS c, count(*) FROM search_entry e "
-            f"WHERE {base}{matched} GROUP BY c",
-            params,
-        )
-        histogram = dict(cursor.fetchall())
-        if histogram.get(len(units), 0) >= FEW_RESULTS:
-            return strict, params, None, not_found
-        for least in steps:
-            count = sum(n for covered, n in histogram.items() if covered >= least)
-            if count >= FEW_RESULTS or least == steps[-1]:
-                break
-        params["least"] = least
-        self.relaxed = True
-        fewest = min((c for c in histogram if c >= least), default=len(units))
-        return f"{base}{matched} AND {_COVERAGE} >= %(least)s", params, fewest, not_found
+            return within
+        return within.narrowed("e.vector @@ %(all)s::tsquery", all=to_tsquery_text(units))
 
-    def page(self) -> SearchPage:
-        with self.backend._cursor() as cursor:
-            where, params, fewest, not_found = self._matching(cursor)
-            cursor.execute(
-                f"""
-                WITH m AS MATERIALIZED (
-                    SELECT diseases, therapies, tags, year FROM search_entry e WHERE {where}
-                )
-                SELECT 'total', '', count(*) FROM m
-                UNION ALL SELECT 'disease', v, count(*) FROM m, unnest(m.diseases) v GROUP BY v
-                UNION ALL SELECT 'therapy', v, count(*) FROM m, unnest(m.therapies) v GROUP BY v
-                UNION ALL SELECT 'tag', v, count(*) FROM m, unnest(m.tags) v GROUP BY v
-                UNION ALL SELECT 'year', year::text, count(*) FROM m GROUP BY year
-                """,
-                params,
-            )
-            facets: dict[str, list[FacetCount]] = {facet: [] for facet in FACETS}
-            total = 0
-            for facet, value, count in cursor.fetchall():
-                if facet == "total":
-                    total = count
-                else:
-                    facets[facet].append(FacetCount(value, count))
-            if not total and self.compiled.required:
-                corrected = self._corrected_search(cursor)
-                if corrected is not None:
-                    return corrected
-            for counts in facets.values():
-                counts.sort(key=lambda c: (-c.count, c.value))
-            num_pages = max(1, math.ceil(total / self.per_page))
-            page_number = min(max(int(self.request.page or 1), 1), num_pages)
-            offset = (page_number - 1) * self.per_page
-            rows = self._rows(cursor, where, params, offset) if total else []
-            unmatched = self._unmatched(cursor)
-            suggestion = self._suggestion(cursor, unmatched)
-        terms, phrases = self.compiled.highlight_terms()
-        groups = self.compiled.highlight_groups()
-        wanted = terms | {token for phrase in phrases for token in phrase}
+    def at_least(self, within: _Set, units: tuple[Unit, ...], least: int) -> _Set:
+        if least <= 0:
+            return within
+        cover, params = _coverage(units, "unit")
+        return within.narrowed(
+            f"e.article_id IN (SELECT cv.article_id FROM ({cover}) cv WHERE cv.c >= %(least)s)",
+            least=least,
+            **params,
+        )
+
+    def count(self, documents: _Set) -> int:
+        return self._all(
+            f"SELECT count(*) FROM search_entry e WHERE {documents.where}", documents.params
+        )[0][0]
+
+    def coverage_counts(
+        self, within: _Set, units: tuple[Unit, ...], *, zero: bool
+    ) -> dict[int, int]:
+        cover, params = _coverage(units, "unit")
+        join = "LEFT JOIN" if zero else "JOIN"
+        rows = self._all(
+            f"SELECT coalesce(cv.c, 0) AS c, count(*) FROM search_entry e "
+            f"{join} ({cover}) cv ON cv.article_id = e.article_id "
+            f"WHERE {within.where} GROUP BY 1",
+            {**within.params, **params},
+        )
+        return dict(rows)
+
+    def units_found(self, units: tuple[Unit, ...], within: _Set | None) -> list[bool]:
+        within = within or _Set("TRUE", {})
+        rows = self._all(
+            "SELECT t.i, EXISTS (SELECT 1 FROM search_entry e "
+            f"WHERE {within.where} AND e.vector @@ t.q) "
+            "FROM unnest(%(found)s::tsquery[]) WITH ORDINALITY AS t(q, i) ORDER BY t.i",
+            {**within.params, "found": [unit_tsquery(u) for u in units]},
+        )
+        return [bool(found) for _i, found in rows]
+
+    def page(
+        self, documents: _Set, ordering: Ordering, offset: int, limit: int
+    ) -> tuple[list[Row], dict[str, dict[str, int]]]:
+        """The page's rows and the set's facets in one statement over one
+        materialised evaluation of the set (`_PAGE`)."""
+        params = {**documents.params, "offset": offset, "wanted": offset + limit}
+        coverage, join = "0", ""
+        if ordering.coverage:
+            cover, cover_params = _coverage(ordering.coverage, "cover")
+            params.update(cover_params)
+            coverage = "coalesce(cv.c, 0)"
+            join = f"LEFT JOIN ({cover}) cv ON cv.article_id = e.article_id"
+        if ordering.by == "relevance":
+            params["q"] = to_tsquery_text(ordering.scored, " | ")
+            params["pool"] = max(RANK_POOL, offset + limit)
+            top = _RANKED
+            order = f"m.c DESC, m.score DESC, {_NEWEST}"
+            head_rank = f"ts_rank('{RANK_WEIGHTS}', e.head, %(q)s::tsquery)"
+        else:
+            order = _ORDER_BY[ordering.by]
+            top = _LISTED.format(order=order)
+            head_rank = "0.0"
+        rows, facets = [], {facet: {} for facet in FACETS}
+        for kind, value, n, article_id, score_value, slug, summary, body in self._all(
+            _PAGE.format(
+                where=documents.where,
+                coverage=coverage,
+                head_rank=head_rank,
+                join=join,
+                top=top,
+                order=order.replace("m.", "t."),
+            ),
+            params,
+        ):
+            if kind == "hit":
+                rows.append(Row(article_id, score_value))
+                self._texts[article_id] = Text(article_id, slug, summary, body)
+            else:
+                facets[kind][value] = n
+        return rows, facets
+
+    def texts(self, rows: list[Row]) -> list[Text]:
+        return [self._texts[row.ref] for row in rows]
+
+    def normaliser(self, texts: list[Text], wanted: frozenset[str]) -> Callable[[str], str]:
+        """Every word of the texts that could mark a `wanted` term, analysed in one batch."""
         if wanted:
-            words = set()
-            for _id, _slug, _score, summary, body in rows:
-                words |= candidates(summary, body, wanted)
-            self.backend._lexize(words)
+            words: set[str] = set()
+            for text in texts:
+                words |= candidates(text.summary, text.body, wanted)
+            self.backend._lexize(words, self.cursor)
         analyse = self.backend.analyse
 
         def normalise(word: str) -> str:
             lexemes = analyse(word)
             return lexemes[0] if len(lexemes) == 1 else ""
 
-        hits = [
-            Hit(
-                id=article_id,
-                slug=slug,
-                score=round(float(score), 4),
-                highlight=highlight(
-                    summary, body, terms, normalise, phrases=phrases, groups=groups
-                ),
-            )
-            for article_id, slug, score, summary, body in rows
-        ]
-        return SearchPage(
-            hits=hits,
-            total=total,
-            page=page_number,
-            num_pages=num_pages,
-            facets=facets,
-            suggestion=suggestion,
-            unmatched_terms=unmatched,
-            match="most" if fewest is not None and fewest < len(self.units) else "all",
-            not_found=not_found,
-            expanded=self.compiled.expanded(),
-            shortened=self.parsed.shortened,
-        )
+        return normalise
 
-    def _rows(self, cursor, where: str, params: dict, offset: int) -> list[tuple]:
-        """The page's rows. Relevance is `ts_rank` of any scored unit (stopwords left
-        out), after the number of units matched when not every unit was required."""
-        newest = 'e.published_on DESC, e.title_sort COLLATE "C", e.article_id'
-        params = {**params, "limit": self.per_page, "offset": offset}
-        if self.ordering == "relevance" and self.compiled.required:
-            scored = [u for u in self.compiled.required if not u.stop]
-            scored = scored or list(self.compiled.required)
-            params["q"] = to_tsquery_text(scored, " | ")
-            score = f"ts_rank('{RANK_WEIGHTS}', e.vector, %(q)s::tsquery)"
-            order = f"{score} DESC, {newest}"
-            if self.relaxed:
-                order = f"{_COVERAGE} DESC, {order}"
-        else:
-            score = "0.0"
-            order = {
-                "title": 'e.title_sort COLLATE "C", e.published_on DESC, e.article_id',
-                "published_on": 'e.published_on, e.title_sort COLLATE "C", e.article_id',
-            }.get(self.ordering, newest)
-        cursor.execute(
-            f"""
-            SELECT p.article_id, e.slug, p.score, e.summary, e.body
-            FROM (
-                SELECT e.article_id, {score} AS score, row_number() OVER (ORDER BY {order}) AS n
-                FROM search_entry e WHERE {where}
-                ORDER BY n LIMIT %(limit)s OFFSET %(offset)s
-            ) p JOIN search_entry e USING (article_id)
-            ORDER BY p.n
-            """,
-            params,
-        )
-        return cursor.fetchall()
-
-    def _unmatched(self, cursor) -> list[str]:
-        """The reader's words of every unit that matches no document at all."""
-        units = self.compiled.required
-        if not units:
-            return []
-        cursor.execute(
-            "SELECT t.i, EXISTS (SELECT 1 FROM search_entry e WHERE e.vector @@ t.q) "
-            "FROM unnest(%s::tsquery[]) WITH ORDINALITY AS t(q, i) ORDER BY t.i",
-            [[unit_tsquery(u) for u in units]],
-        )
-        unmatched: list[str] = []
-        for (_i, found), unit in zip(cursor.fetchall(), units, strict=True):
-            if not found:
-                unmatched.extend(unit.source)
-        return list(dict.fromkeys(unmatched))
-
-    def _corrected_search(self, cursor) -> SearchPage | None:
-        """The page for the corrected query, when the reader's own query found nothing."""
-        replace = self._corrections(cursor)
-        if not replace:
-            return None
-        parsed = parse_query(self.parsed.render(replace))
-        compiled = self.backend._compile(parsed, self.request.synonyms or ())
-        if not self._strict_total(cursor, compiled):
-            return None
-        page = _Search(self.backend, self.request, parsed, compiled).page()
-        return dataclasses.replace(
-            page, corrected=parsed.render(), suggestion=None, shortened=self.parsed.shortened
-        )
-
-    def _suggestion(self, cursor, unmatched: list[str]) -> str | None:
-        """A corrected query that finds more articles (matching all its words), or None.
-
-        Only words the library does not know are corrected (`correctable`), so a word
-        any article, title or taxonomy name uses is never changed.
-        """
-        if not unmatched:
-            return None
-        replace = self._corrections(cursor)
-        if not replace:
-            return None
-        suggestion = self.parsed.render(replace)
-        if suggestion.casefold() == self.parsed.render().casefold():
-            return None
-        compiled = self.backend._compile(parse_query(suggestion), self.request.synonyms or ())
-        original = self._strict_total(cursor, self.compiled)
-        if not suggestion_helps(original, self._strict_total(cursor, compiled)):
-            return None
-        return suggestion
-
-    def _corrections(self, cursor) -> dict[str, str]:
-        """Reader's word (casefolded) → the likeliest spelling from the library's words."""
-        analyse = self.backend.analyse
-
-        def known(word: str) -> bool:
+    def unknown_words(self, words: list[str]) -> dict[str, str]:
+        self.backend._lexize([w.casefold() for w in words], self.cursor)
+        asked = {}
+        for word in words:
             folded = "".join(unstemmed(word))
-            lexemes = analyse(word.casefold())
-            if not folded or not lexemes:
-                return True
-            cursor.execute(
-                "SELECT EXISTS (SELECT 1 FROM search_entry WHERE vector @@ %s::tsquery) "
-                "OR EXISTS (SELECT 1 FROM search_word WHERE word = %s)",
-                [" & ".join(quote(t) for t in lexemes), folded],
-            )
-            return bool(cursor.fetchone()[0])
-
-        plain = [
-            word
-            for group in self.parsed.required
-            for clause in group
-            if not clause.quoted
-            for word in clause.words
-        ]
-        replace: dict[str, str] = {}
-        for word in dict.fromkeys(plain):
-            if not correctable(word, known):
-                continue
-            folded = "".join(unstemmed(word))
-            best = self._correct(cursor, folded, correction_distance(folded))
-            if best is not None and acceptable_correction(folded, best):
-                replace[word.casefold()] = best
-        return replace
-
-    def _correct(self, cursor, word: str, max_distance: int) -> str | None:
-        """The most frequent library word within edit distance 1, else up to
-        `max_distance`, starting with the same letter (as the Whoosh backend)."""
-        cursor.execute(
-            _CORRECTION,
-            {"word": word, "first": _like_escape(word[:1]) + "%", "most": max_distance},
+            lexemes = self.backend.analyse(word.casefold())
+            if folded and lexemes:
+                asked[word] = (folded, " & ".join(quote(t) for t in lexemes))
+        if not asked:
+            return {}
+        rows = self._all(
+            "SELECT t.i FROM unnest(%s::tsquery[], %s::text[]) WITH ORDINALITY AS t(q, w, i) "
+            "WHERE NOT EXISTS (SELECT 1 FROM search_entry WHERE vector @@ t.q) "
+            "AND NOT EXISTS (SELECT 1 FROM search_word WHERE word = t.w)",
+            [[q for _f, q in asked.values()], [f for f, _q in asked.values()]],
         )
-        found = cursor.fetchall()
-        for distance in range(1, max_distance + 1):
-            near = [
-                (frequency, candidate)
-                for candidate, at, frequency in found
-                if at <= distance and acceptable_correction(word, candidate)
-            ]
-            if near:
-                return max(near, key=lambda fc: (fc[0], [-ord(ch) for ch in fc[1]]))[1]
-        return None
+        words_asked = list(asked)
+        return {words_asked[i - 1]: asked[words_asked[i - 1]][0] for (i,) in rows}
+
+    def spelling_candidates(self, words: dict[str, int]) -> dict[str, list[Candidate]]:
+        """Library words within each word's distance, starting with its letter, with
+        how many titles and taxonomy names use each (the Whoosh `spell` frequency).
+        One statement: a branch per word, each with its own prefix constant, so each
+        reads only its letter's words through the prefix index."""
+        params: dict = {}
+        branches = []
+        for n, (word, most) in enumerate(words.items()):
+            params.update({f"w{n}": word, f"m{n}": most, f"f{n}": _like_escape(word[:1]) + "%"})
+            branches.append(_CANDIDATES.format(n=n))
+        found: dict[str, list[Candidate]] = {word: [] for word in words}
+        for word, candidate, distance, frequency in self._all(
+            _FREQUENCIES.format(candidates=" UNION ALL ".join(branches)), params
+        ):
+            found[word].append(Candidate(candidate, distance, frequency))
+        return found
 
 
-# How many of the meaningful units (`%(units)s`) an entry matches.
-_COVERAGE = "(SELECT count(*) FROM unnest(%(units)s::tsquery[]) AS u(q) WHERE e.vector @@ u.q)"
+# A search transaction's settings (see `PostgresBackend.search`), in one statement.
+_SETTINGS = "SELECT set_config('enable_seqscan', 'off', true), set_config('work_mem', '32MB', true)"
 
-# Library words within `most` edits starting with the same letter, with how many
-# titles and taxonomy names use each (the Whoosh backend's `spell` frequency).
-_CORRECTION = """
-SELECT c.word, c.distance, f.frequency FROM (
-    SELECT w.word, levenshtein_less_equal(w.word, %(word)s, %(most)s) AS distance
-    FROM search_word w WHERE w.word LIKE %(first)s AND w.word <> %(word)s
-) c
+_NEWEST = 'm.published_on DESC, m.title_sort COLLATE "C", m.article_id'
+_ORDER_BY = {
+    "-published_on": _NEWEST,
+    "title": 'm.title_sort COLLATE "C", m.published_on DESC, m.article_id',
+    "published_on": 'm.published_on, m.title_sort COLLATE "C", m.article_id',
+}
+
+
+def _coverage(units: tuple[Unit, ...], name: str) -> tuple[str, dict]:
+    """(article_id, c): every entry matching any of `units`, with how many it matches.
+
+    One GIN index lookup per unit, joined by UNION ALL: a per-row test of each unit
+    against the row's vector would read (detoast) every matching row's whole vector
+    once per unit."""
+    params = {f"{name}{i}": unit_tsquery(unit) for i, unit in enumerate(units)}
+    union = " UNION ALL ".join(
+        f"SELECT article_id FROM search_entry WHERE vector @@ %({key})s::tsquery" for key in params
+    )
+    return f"SELECT article_id, count(*) AS c FROM ({union}) u GROUP BY article_id", params
+
+
+# One results page: the match set evaluated once (`m`), the page's rows ranked with a
+# plain ORDER BY … LIMIT (`top`), their texts, and the facet counts over the same rows.
+_PAGE = """
+WITH m AS MATERIALIZED (
+    SELECT e.article_id, e.diseases, e.therapies, e.tags, e.year, e.published_on,
+        e.title_sort, {coverage} AS c, {head_rank} AS r
+    FROM search_entry e {join} WHERE {where}
+),
+top AS ({top}),
+page AS (
+    SELECT t.article_id, t.score, row_number() OVER (ORDER BY {order}) AS n FROM top t
+)
+SELECT 'hit', NULL, p.n, p.article_id, p.score, e.slug, e.summary, e.body
+FROM page p JOIN search_entry e USING (article_id) WHERE p.n > %(offset)s
+UNION ALL SELECT f.kind, f.v, count(*), NULL, NULL, NULL, NULL, NULL FROM (
+    SELECT 'disease' AS kind, unnest(m.diseases) AS v FROM m
+    UNION ALL SELECT 'therapy', unnest(m.therapies) FROM m
+    UNION ALL SELECT 'tag', unnest(m.tags) FROM m
+    UNION ALL SELECT 'year', m.year::text FROM m
+) f GROUP BY f.kind, f.v
+ORDER BY 1, 3
+"""
+
+# Not by relevance: the first rows of the set in a stored order.
+_LISTED = """
+    SELECT m.article_id, m.c, m.published_on, m.title_sort, 0.0::real AS score
+    FROM m ORDER BY {order} LIMIT %(wanted)s
+"""
+
+# By relevance, in two stages: every row of the set by its small `head` vector (title,
+# summary, taxonomy; `m.r`), then only the best `pool` of those by the full vector,
+# whose body positions are what a rank costs to read. `m` keeps only narrow columns,
+# so it stays in memory.
+_RANKED = f"""
+    SELECT e.article_id, p.c, e.published_on, e.title_sort,
+        ts_rank('{RANK_WEIGHTS}', e.vector, %(q)s::tsquery) AS score
+    FROM (
+        SELECT m.article_id, m.c FROM m ORDER BY m.c DESC, m.r DESC, {_NEWEST} LIMIT %(pool)s
+    ) p JOIN search_entry e USING (article_id)
+    ORDER BY p.c DESC, score DESC, e.published_on DESC, e.title_sort COLLATE "C", e.article_id
+    LIMIT %(wanted)s
+"""
+
+# Related articles: the article's 30 most frequent weighted lexemes (title 4, summary
+# and taxonomy 2, body 1), each one's document frequency capped at 1,000, the best
+# `terms` by tf times idf as one OR query, ranked like a results page. The library's
+# size comes from the table's statistics (counted when there are none yet). Each
+# lexeme becomes a tsquery operand quoted as `quote` does.
+_RELATED = f"""
+WITH own AS (
+    SELECT t.lexeme, sum(CASE w WHEN 'A' THEN 4 WHEN 'B' THEN 2 WHEN 'C' THEN 2 ELSE 1 END) AS tf
+    FROM search_entry e, unnest(e.vector) AS t, unnest(t.weights) AS w
+    WHERE e.article_id = %(id)s GROUP BY t.lexeme ORDER BY tf DESC, t.lexeme LIMIT 30
+),
+quoted AS (
+    SELECT lexeme, tf, ('''' || replace(replace(lexeme, E'\\\\', E'\\\\\\\\'), '''', '''''')
+        || '''')::tsquery AS q
+    FROM own
+),
+library AS (
+    SELECT CASE WHEN c.reltuples > 0 THEN c.reltuples::float8
+        ELSE (SELECT count(*) FROM search_entry)::float8 END AS size
+    FROM pg_class c WHERE c.oid = 'search_entry'::regclass
+),
+best AS (
+    SELECT quoted.q FROM quoted, library
+    ORDER BY quoted.tf * (ln(library.size / ((SELECT count(*) FROM (SELECT 1 FROM search_entry e
+        WHERE e.vector @@ quoted.q LIMIT 1000) c) + 1)) + 1) DESC, quoted.tf DESC, quoted.lexeme
+    LIMIT %(terms)s
+),
+query AS (SELECT string_agg(best.q::text, ' | ')::tsquery AS q FROM best)
+SELECT e.article_id FROM search_entry e, query
+WHERE e.vector @@ query.q AND e.article_id <> %(id)s
+    AND (%(visible_on)s::date IS NULL OR e.published_on <= %(visible_on)s)
+ORDER BY ts_rank('{RANK_WEIGHTS}', e.vector, query.q) DESC, e.published_on DESC, e.article_id
+LIMIT %(limit)s
+"""
+
+# One asked word's library words within `m{n}` edits that start with its letter.
+_CANDIDATES = """
+    SELECT %(w{n})s::text AS asked, w.word, levenshtein_less_equal(w.word, %(w{n})s, %(m{n})s) AS d,
+        %(m{n})s AS most
+    FROM search_word w WHERE w.word LIKE %(f{n})s AND w.word <> %(w{n})s
+"""
+
+# The candidates within reach, with how many titles and taxonomy names use each.
+_FREQUENCIES = """
+SELECT c.asked, c.word, c.d, f.frequency FROM ({candidates}) c
 CROSS JOIN LATERAL (
     SELECT (SELECT count(*) FROM search_entry e WHERE e.spelling @> ARRAY[c.word])
          + (SELECT count(*) FROM search_phrase p WHERE p.spelling @> ARRAY[c.word]) AS frequency
 ) f
-WHERE c.distance <= %(most)s AND f.frequency > 0
+WHERE c.d <= c.most AND f.frequency > 0
 """

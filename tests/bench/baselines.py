@@ -8,6 +8,11 @@
 - `Fts5`: SQLite FTS5 with the porter tokenizer and diacritics folding, bm25 with the
   same title > summary > body weights, `snippet()` for highlights and facet counts by
   a GROUP BY over the matching ids.
+- `PlainPostgres`: PostgreSQL full-text search as its manual shows it, on the
+  PostgreSQL run's own database: a stored weighted `tsvector` (title A, summary B,
+  body D, the `english` configuration) with a GIN index, `websearch_to_tsquery`,
+  `ts_rank` ordered with LIMIT 20, `ts_headline` on those 20 hits, the total, and
+  facet counts by `unnest` over the matching rows' slug arrays.
 - `icontains_search`: what the Django admin's search box does: every word of the query
   must occur (`icontains`) in the title, summary or body.
 
@@ -251,6 +256,94 @@ class Fts5:
                 facets.setdefault(kind, {})[value] = count
         except sqlite3.OperationalError as exc:  # a query FTS5 cannot parse
             return {"ids": [], "total": 0, "facets": {}, "error": str(exc)}
+        return {"ids": [row[0] for row in page], "total": total, "facets": facets}
+
+
+# --- Plain PostgreSQL full-text search ---------------------------------------------
+
+
+class PlainPostgres:
+    """The plain PostgreSQL query on the Django database (a PostgreSQL one)."""
+
+    TABLE = "bench_plain_fts"
+
+    def build(self) -> int:
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS {self.TABLE}")
+            cursor.execute(
+                f"""
+                CREATE TABLE {self.TABLE} (
+                    id bigint PRIMARY KEY, title text, summary text, body text,
+                    diseases text[], therapies text[], tags text[], year text,
+                    vector tsvector GENERATED ALWAYS AS (
+                        setweight(to_tsvector('english', title), 'A')
+                        || setweight(to_tsvector('english', summary), 'B')
+                        || setweight(to_tsvector('english', body), 'D')
+                    ) STORED
+                )
+                """
+            )
+            count = 0
+            batch: list[tuple] = []
+            for row in iter_rows():
+                batch.append(
+                    (row.id, row.title, row.summary, row.body, row.diseases, row.therapies,
+                     row.tags, row.year)
+                )  # fmt: skip
+                if len(batch) == 500:
+                    count += self._insert(cursor, batch)
+                    batch = []
+            count += self._insert(cursor, batch)
+            cursor.execute(f"CREATE INDEX {self.TABLE}_vector ON {self.TABLE} USING gin (vector)")
+            cursor.execute(f"ANALYZE {self.TABLE}")
+        return count
+
+    def _insert(self, cursor, batch: list[tuple]) -> int:
+        if batch:
+            cursor.executemany(
+                f"INSERT INTO {self.TABLE} (id, title, summary, body, diseases, therapies, "
+                "tags, year) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                batch,
+            )
+        return len(batch)
+
+    def search(self, text: str) -> dict:
+        from django.db import connection
+
+        table = self.TABLE
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""
+                SELECT h.id, ts_headline('english', h.body, q) FROM (
+                    SELECT id, body FROM {table}, websearch_to_tsquery('english', %s) q
+                    WHERE vector @@ q ORDER BY ts_rank(vector, q) DESC LIMIT 20
+                ) h, websearch_to_tsquery('english', %s) q
+                """,
+                [text, text],
+            )
+            page = cursor.fetchall()
+            cursor.execute(
+                f"""
+                WITH m AS MATERIALIZED (
+                    SELECT diseases, therapies, tags, year
+                    FROM {table}, websearch_to_tsquery('english', %s) q WHERE vector @@ q
+                )
+                SELECT 'total', '', count(*) FROM m
+                UNION ALL SELECT 'disease', v, count(*) FROM m, unnest(diseases) v GROUP BY v
+                UNION ALL SELECT 'therapy', v, count(*) FROM m, unnest(therapies) v GROUP BY v
+                UNION ALL SELECT 'tag', v, count(*) FROM m, unnest(tags) v GROUP BY v
+                UNION ALL SELECT 'year', year, count(*) FROM m GROUP BY year
+                """,
+                [text],
+            )
+            total, facets = 0, {}
+            for kind, value, count in cursor.fetchall():
+                if kind == "total":
+                    total = count
+                else:
+                    facets.setdefault(kind, {})[value] = count
         return {"ids": [row[0] for row in page], "total": total, "facets": facets}
 
 

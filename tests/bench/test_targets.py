@@ -72,3 +72,39 @@ def test_the_page_and_the_api_run_in_separate_processes_and_merge_into_one_resul
     assert lupus["times"] == {"page": [0.02], "fts5": [0.03], "api": [0.01]}
     assert lupus["cpu_times"] == {"page": [0.019], "api": [0.009]}
     assert lupus["api_count"] == 7 and lupus["page_sql_queries"] == 9
+
+
+def _issue_18(whoosh: float, postgres: float, plain: float) -> dict[str, str]:
+    analysed = {
+        10000: {
+            "search": {"page": {"p95": whoosh}, "naive_full": {"p95": 1.0}},
+            "search_cpu": {"page": {"p95": whoosh}, "naive_full": {"p95": 1.0}},
+            "postgres": {
+                "search": {"page": {"p95": postgres}, "plain_pg": {"p95": plain}},
+                "search_cpu": {"page": {"p95": postgres}},
+            },
+        }
+    }
+    return {
+        c["target"]: c["result"]
+        for c in run.targets_at(analysed, 10000)
+        if "issue 18" in c["target"]
+    }
+
+
+def test_postgresql_page_is_checked_against_twice_whoosh_and_the_plain_postgresql_query():
+    assert _issue_18(whoosh=0.040, postgres=0.070, plain=0.090) == {
+        "PostgreSQL results page p95 <= 2x Whoosh results page p95 (issue 18)": "PASS",
+        "PostgreSQL results page p95 <= plain PostgreSQL full-text query p95 (issue 18)": "PASS",
+    }
+    assert set(_issue_18(whoosh=0.040, postgres=0.090, plain=0.080).values()) == {"MISS"}
+
+
+def test_the_plain_postgresql_query_runs_only_in_the_pages_process():
+    corpus = _Corpus()
+    run.search_both(
+        corpus, queries=[], reps=1, baseline_reps=0, budget=0, naive_path="", fts_path="",
+        plain_pg=True,
+    )  # fmt: skip
+    page_call, api_call = corpus.calls
+    assert page_call["plain_pg"] is True and api_call["plain_pg"] is False

@@ -121,6 +121,15 @@ def task_fts5_build(path: str, text_index: str) -> dict:
     }
 
 
+def task_plain_pg_build() -> dict:
+    """The plain PostgreSQL full-text baseline's table, in the Django database."""
+    from tests.bench.baselines import PlainPostgres
+
+    started = time.perf_counter()
+    docs = PlainPostgres().build()
+    return {"docs": docs, "seconds": time.perf_counter() - started}
+
+
 def _clear_caches() -> None:
     from django.core.cache import caches
 
@@ -136,6 +145,7 @@ def task_search(
     baseline_reps: int,
     budget: float = 0,
     site: tuple[str, ...] | list[str] = ("page", "api"),
+    plain_pg: bool = False,
 ) -> dict:
     """Every query through the site (`site`: the results page and/or the API, cold)
     and every baseline.
@@ -144,13 +154,14 @@ def task_search(
     what it read from the index between searches, so an API request for the same
     words just before a page would make the page's first touch of them look warm.
     Repetitions after the first stop once `budget` seconds have gone (when positive),
-    so a slow search cannot make the benchmark run for an hour.
+    so a slow search cannot make the benchmark run for an hour. With `plain_pg` (the
+    PostgreSQL run), the plain PostgreSQL query is timed beside the page, every round.
     """
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
-    from tests.bench.baselines import Fts5, NaiveWhoosh, icontains_search
+    from tests.bench.baselines import Fts5, NaiveWhoosh, PlainPostgres, icontains_search
 
     client = Client()
     if naive_path:
@@ -181,6 +192,8 @@ def task_search(
             "fts5": fts.search,
             "icontains": icontains_search,
         }
+    if plain_pg:
+        methods["plain_pg"] = PlainPostgres().search
     site_error = None
     try:
         for name in site:
@@ -475,6 +488,7 @@ TASKS = {
     "rebuild": task_rebuild,
     "naive-build": task_naive_build,
     "fts5-build": task_fts5_build,
+    "plain-pg-build": task_plain_pg_build,
     "search": task_search,
     "browse": task_browse,
     "incremental": task_incremental,

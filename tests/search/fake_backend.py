@@ -11,10 +11,11 @@ from collections.abc import Iterable
 
 from search.backends import get_backend, reset_backends
 from search.backends.base import Hit, SearchBackend, SearchDocument, SearchPage, SearchQuery
+from search.backends.files import DirectoryIndex
 from search.backends.query import is_stopword
 
 
-class MemoryBackend(SearchBackend):
+class MemoryBackend(DirectoryIndex, SearchBackend):
     def __init__(self, alias: str, params: dict) -> None:
         super().__init__(alias, params)
         self.documents: dict[int, SearchDocument] = {}

@@ -57,17 +57,13 @@ from search.backends.base import (
     owner_is_gone,
     owner_tag,
 )
-from search.backends.query import (
-    compile_query,
-    parse_query,
-)
+from search.backends.files import DirectoryIndex
 from search.backends.whoosh import postings
 from search.backends.whoosh.internals import _fresh_searcher, _Writer, segment_count
 from search.backends.whoosh.ranking import (
-    _no_facets,
+    WhooshOperations,
     _phrase_prefix_at,
     _scheduled_titles,
-    _Search,
     _similar,
     _take,
 )
@@ -92,6 +88,7 @@ from search.backends.whoosh_analysis import (
     analyse,
     analyse_unstemmed,
 )
+from search.planner import empty_page, plan_page
 
 logger = logging.getLogger("search")
 
@@ -101,7 +98,7 @@ BUILDING = ".building"  # in a generation a rebuild is still writing: its owner_
 RELATED_CHARS = 4_000  # how much of an article its related articles are chosen by
 
 
-class WhooshBackend(SearchBackend):
+class WhooshBackend(DirectoryIndex, SearchBackend):
     """Whoosh index under `params["PATH"]`; see the module docstring for the design.
 
     `search()` on an index that was never created answers an empty page (a fresh
@@ -527,18 +524,16 @@ class WhooshBackend(SearchBackend):
         _check_segment_files(self.path / view.generation, segments)
 
     def search(self, query: SearchQuery) -> SearchPage:
-        """Answer one results page; see the module docstring for how."""
-        parsed = parse_query(query.text or "")
-        compiled = compile_query(parsed, analyse, query.synonyms or ())
+        """Answer one results page: `search.planner` with this engine's operations."""
         with self._lock:
             view = self._view()
             if view is None:
-                return SearchPage(hits=[], total=0, page=1, num_pages=1, facets=_no_facets())
+                return empty_page()
             try:
                 # Postings may come from the cache without touching the files, so
                 # damage is looked for on every search (a few small reads).
                 self._check_files(view)
-                page = _Search(view, query, parsed, compiled).page()
+                page = plan_page(WhooshOperations(view), query)
                 self._log_unread_postings(view)
                 return page
             except SearchUnavailable:
@@ -546,11 +541,8 @@ class WhooshBackend(SearchBackend):
             except Exception as exc:
                 logger.exception("Search failed on %s for %r", self.path, query.text)
                 raise SearchUnavailable("the search index could not be read") from exc
-
-    def suggest(
-        self, prefix: str, limit: int = 10, *, visible_on: datetime.date | None = None
-    ) -> list[str]:
-        return [item.text for item in self.suggest_items(prefix, limit, visible_on=visible_on)]
+            finally:
+                view._query_cache.clear()
 
     def suggest_items(
         self, prefix: str, limit: int = 10, *, visible_on: datetime.date | None = None

@@ -1,59 +1,41 @@
-"""Answering a results page (`_Search`), related articles and autocomplete helpers.
+"""The Whoosh engine's operations for the search planner, related articles and
+autocomplete helpers.
 
-The reader's query is parsed by our own small language (`search.backends.query`),
-never Whoosh's QueryParser. `_Search` takes document masks from the `_View`: the
-exact total, relaxation of the meaningful words when few articles match them all,
-filters and facet counts are NumPy operations on them; then BM25F is computed from
-the same postings in bulk over the exact set and a sort picks just the page, so no
-matcher tree walks every posting.
-Highlights use the engine-neutral `search.backends.text.highlight` with this
-engine's analyser. Did-you-mean corrections come from the `spell` field's terms
-(Levenshtein automata over every segment).
+How a results page is built is `search.planner`'s business; `WhooshOperations`
+answers its questions from the `_View`'s document masks: the exact counts, the
+relaxation histogram, filters and facet counts are NumPy operations on them; BM25F is
+computed from the same postings in bulk over the match set and a sort picks just
+the page, so no matcher tree walks every posting. Snippets use this engine's
+analyser (`normalize_word`); spelling candidates come from the `spell` field's terms
+(Levenshtein automata over every segment), remembered while the index is unchanged.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import datetime
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 from whoosh.automata.lev import levenshtein_automaton
 from whoosh.codec.base import Automata
 from whoosh.reading import TermNotFound
 
-from search.backends.base import (
-    FACETS,
-    ORDERINGS,
-    FacetCount,
-    Hit,
-    SearchPage,
-    SearchQuery,
-)
+from search.backends.base import FACETS, SearchQuery, request_filters
 from search.backends.query import (
-    FEW_RESULTS,
     CompiledQuery,
     ParsedQuery,
     Unit,
     acceptable_correction,
     compile_query,
-    correctable,
-    correction_distance,
-    parse_query,
-    relaxation_steps,
-    suggestion_helps,
 )
 from search.backends.text import SNIPPET_CHARS
 from search.backends.text import highlight as text_highlight
 from search.backends.whoosh.view import _View
-from search.backends.whoosh_analysis import (
-    analyse,
-    normalize_word,
-)
+from search.backends.whoosh_analysis import analyse, normalize_word
+from search.planner import Candidate, Ordering, Row, Text
 
-MAX_PER_PAGE = 100
 MAX_REMEMBERED_CORRECTIONS = 4096  # per view: words readers misspell, and their fixes
 
 
@@ -119,10 +101,6 @@ def _phrase_prefix_at(words: tuple[str, ...], prefix: tuple[str, ...]) -> int | 
     return None
 
 
-def _no_facets() -> dict[str, list[FacetCount]]:
-    return {facet: [] for facet in FACETS}
-
-
 def _scoring_units(units: tuple[Unit, ...]) -> list[list[tuple[str, ...]]]:
     """What the scorer sees of each unit: the reader's own words and one-word synonyms.
 
@@ -138,174 +116,171 @@ def _scoring_units(units: tuple[Unit, ...]) -> list[list[tuple[str, ...]]]:
     return scoring
 
 
-class _Search:
-    """One results page: sets first, then scoring of just the page, then decoration."""
+class WhooshOperations:
+    """The planner's operations over one open `_View` (the caller holds its lock).
 
-    def __init__(
-        self, view: _View, request: SearchQuery, parsed: ParsedQuery, compiled: CompiledQuery
-    ) -> None:
+    A match set is a boolean mask over the view's document numbers; a row's `ref`
+    is a document number.
+    """
+
+    def __init__(self, view: _View) -> None:
         self.view = view
-        self.request = request
-        self.parsed = parsed
-        self.compiled = compiled
-        self.per_page = min(max(int(request.per_page or 20), 1), MAX_PER_PAGE)
-        self.ordering = request.ordering if request.ordering in ORDERINGS else "relevance"
+        self._coverages: dict[tuple[Unit, ...], np.ndarray] = {}
 
-    def page(self) -> SearchPage:
-        try:
-            return self._page()
-        finally:
-            self.view._query_cache.clear()
+    def compile(self, parsed: ParsedQuery, synonyms: tuple) -> CompiledQuery:
+        return compile_query(parsed, analyse, synonyms)
 
-    def _page(self) -> SearchPage:
-        view, compiled = self.view, self.compiled
-        unmatched: list[str] = []
-        for unit in compiled.required:
-            if not (view.alive_mask & view.unit_mask(unit)).any():
-                unmatched.extend(unit.source)
-        unmatched = list(dict.fromkeys(unmatched))
-        docs, coverage, not_found = self._matching()
-        total = int(np.count_nonzero(docs))
-        if not total and compiled.required:
-            corrected = self._corrected_search()
-            if corrected is not None:
-                return corrected
-        num_pages = max(1, math.ceil(total / self.per_page))
-        page_number = min(max(int(self.request.page or 1), 1), num_pages)
-        offset = (page_number - 1) * self.per_page
-        ranked = self._rank(docs, total, offset, coverage)
-        words, phrases = compiled.highlight_terms()
-        groups = compiled.highlight_groups()
-        hits = []
-        for docnum, score in ranked:
-            stored = view.searcher.stored_fields(docnum)
-            summary, body = stored.get("summary", ""), stored.get("body", "")
-            hits.append(
-                Hit(
-                    id=int(stored["id"]),
-                    slug=stored.get("slug", ""),
-                    score=round(float(score), 4),
-                    highlight=highlight(summary, body, words, phrases=phrases, groups=groups),
-                )
-            )
-        countable = len(compiled.countable_units())
-        relaxed = coverage is not None and total and int(coverage[docs].min()) < countable
-        return SearchPage(
-            hits=hits,
-            total=total,
-            page=page_number,
-            num_pages=num_pages,
-            facets=self._facets(docs),
-            suggestion=self._suggestion(unmatched),
-            unmatched_terms=unmatched,
-            match="most" if relaxed else "all",
-            not_found=not_found,
-            expanded=compiled.expanded(),
-            shortened=self.parsed.shortened,
-        )
-
-    def _matching(self) -> tuple[np.ndarray, np.ndarray | None, list[str]]:
-        """The documents to list (a mask), how many meaningful units each matches,
-        and the meaningful words no candidate contains.
-
-        Quoted units are required and exclusions apply in every mode; the meaningful
-        units are required all together when that finds `FEW_RESULTS` or more, and
-        relaxed one by one otherwise (`relaxation_steps`). `coverage` is None when
-        every unit was required.
-        """
-        view, compiled = self.view, self.compiled
-        candidates = view.alive_mask
-        for unit in compiled.must_units():
-            candidates = candidates & view.unit_mask(unit)
-        for unit in compiled.excluded:
-            candidates = candidates & ~view.unit_mask(unit)
-        candidates = self._filtered(candidates)
-        units = compiled.countable_units()
-        if not units:
-            return candidates, None, []
-        masks = [view.unit_mask(u) for u in units]
-        strict = candidates
-        for mask in masks:
-            strict = strict & mask
-        not_found = [
-            word
-            for unit, mask in zip(units, masks, strict=True)
-            if not unit.stop and not (candidates & mask).any()
-            for word in unit.source
-        ]
-        not_found = list(dict.fromkeys(not_found))
-        steps = relaxation_steps(len(units), has_must=bool(compiled.must_units()))
-        if np.count_nonzero(strict) >= FEW_RESULTS or len(steps) == 1 or not self.request.relax:
-            return strict, None, not_found
-        coverage = np.zeros(view.size, dtype=np.int16)
-        for mask in masks:
-            coverage += mask
-        for least in steps:
-            docs = candidates & (coverage >= least)
-            if np.count_nonzero(docs) >= FEW_RESULTS or least == steps[-1]:
-                return docs, coverage, not_found
-        return strict, None, not_found
-
-    def _strict_total(self, compiled: CompiledQuery) -> int:
-        """How many articles match every meaningful word of `compiled` (with filters)."""
+    def candidates(self, compiled: CompiledQuery, request: SearchQuery) -> np.ndarray:
         view = self.view
         docs = view.alive_mask
-        for unit in compiled.must_units() + compiled.countable_units():
+        for unit in compiled.must_units():
             docs = docs & view.unit_mask(unit)
         for unit in compiled.excluded:
             docs = docs & ~view.unit_mask(unit)
-        return int(np.count_nonzero(self._filtered(docs)))
-
-    def _corrected_search(self) -> SearchPage | None:
-        """The page for the corrected query, when the reader's own query found nothing."""
-        replace = self._corrections()
-        if not replace:
-            return None
-        parsed = parse_query(self.parsed.render(replace))
-        compiled = compile_query(parsed, analyse, self.request.synonyms or ())
-        if not self._strict_total(compiled):
-            return None
-        page = _Search(self.view, self.request, parsed, compiled)._page()
-        return dataclasses.replace(
-            page, corrected=parsed.render(), suggestion=None, shortened=self.parsed.shortened
-        )
-
-    def _filtered(self, docs: np.ndarray) -> np.ndarray:
-        request = self.request
-        hidden = self.view.scheduled_mask(request.visible_on)
+        hidden = view.scheduled_mask(request.visible_on)
         if hidden is not None:
             docs = docs & ~hidden
-        wanted = [("disease", s) for s in request.diseases]
-        wanted += [("therapy", s) for s in request.therapies]
-        wanted += [("tag", s) for s in request.tags]
-        if request.year is not None:
-            wanted.append(("year", str(request.year)))
-        for facet, value in wanted:
-            value_docs = self.view.facet_masks(facet).get(str(value))
-            docs = docs & value_docs if value_docs is not None else np.zeros_like(docs)
+        for facet, values in request_filters(request):
+            masks = view.facet_masks(facet.name)
+            for value in values:
+                value_docs = masks.get(value)
+                docs = docs & value_docs if value_docs is not None else np.zeros_like(docs)
         return docs
 
-    def _rank(
-        self, docs: np.ndarray, total: int, offset: int, coverage: np.ndarray | None
-    ) -> list[tuple[int, float]]:
-        """The page's (docnum, score) pairs; only the top `offset + per_page` are sorted.
+    def strict(self, within: np.ndarray, units: tuple[Unit, ...]) -> np.ndarray:
+        for unit in units:
+            within = within & self.view.unit_mask(unit)
+        return within
 
-        When not every word was required (`coverage`), articles matching more of the
-        meaningful words come first in every ordering's relevance.
-        """
-        if not total:
+    def _coverage(self, units: tuple[Unit, ...]) -> np.ndarray:
+        """How many of `units` each document matches."""
+        if units not in self._coverages:
+            coverage = np.zeros(self.view.size, dtype=np.int16)
+            for unit in units:
+                coverage += self.view.unit_mask(unit)
+            self._coverages[units] = coverage
+        return self._coverages[units]
+
+    def at_least(self, within: np.ndarray, units: tuple[Unit, ...], least: int) -> np.ndarray:
+        return within & (self._coverage(units) >= least)
+
+    def count(self, documents: np.ndarray) -> int:
+        return int(np.count_nonzero(documents))
+
+    def coverage_counts(
+        self, within: np.ndarray, units: tuple[Unit, ...], *, zero: bool
+    ) -> dict[int, int]:
+        counts = np.bincount(self._coverage(units)[within], minlength=len(units) + 1)
+        return {k: int(n) for k, n in enumerate(counts) if n and (k or zero)}
+
+    def units_found(self, units: tuple[Unit, ...], within: np.ndarray | None) -> list[bool]:
+        base = self.view.alive_mask if within is None else within
+        return [bool((base & self.view.unit_mask(unit)).any()) for unit in units]
+
+    def page(
+        self, documents: np.ndarray, ordering: Ordering, offset: int, limit: int
+    ) -> tuple[list[Row], dict[str, dict[str, int]]]:
+        return self._rank(documents, ordering, offset, offset + limit), self._facets(documents)
+
+    def texts(self, rows: list[Row]) -> list[Text]:
+        stored = self.view.searcher.stored_fields
+        texts = []
+        for row in rows:
+            fields = stored(row.ref)
+            texts.append(
+                Text(
+                    int(fields["id"]),
+                    fields.get("slug", ""),
+                    fields.get("summary", ""),
+                    fields.get("body", ""),
+                )
+            )
+        return texts
+
+    def normaliser(self, texts: list[Text], wanted: frozenset[str]) -> Callable[[str], str]:
+        return normalize_word
+
+    def unknown_words(self, words: list[str]) -> dict[str, str]:
+        reader = self.view.searcher.reader()
+        unknown = {}
+        for word in words:
+            folded = normalize_word(word, stem=False)
+            stemmed = normalize_word(word.casefold())
+            if folded and not (
+                reader.doc_frequency("text", stemmed) or reader.doc_frequency("spell", folded)
+            ):
+                unknown[word] = folded
+        return unknown
+
+    def spelling_candidates(self, words: dict[str, int]) -> dict[str, list[Candidate]]:
+        """`_find_candidates`, remembered for as long as the view (the index) is
+        unchanged: questions repeat words the library does not know ("husband",
+        "daughter"), and each look-up builds an automaton and walks every segment's
+        vocabulary."""
+        corrections = self.view.corrections
+        found = {}
+        for word, max_distance in words.items():
+            key = (word, max_distance)
+            if key not in corrections:
+                if len(corrections) >= MAX_REMEMBERED_CORRECTIONS:
+                    corrections.clear()
+                corrections[key] = self._find_candidates(word, max_distance)
+            found[word] = corrections[key]
+        return found
+
+    def _find_candidates(self, word: str, max_distance: int) -> list[Candidate]:
+        """`spell` terms within edit distance 1, or (only when none of those is an
+        acceptable correction) up to `max_distance`, with their frequencies."""
+        reader = self.view.searcher.reader()
+        fieldname = reader.schema["spell"].spelling_fieldname("spell")
+        for distance in range(1, max_distance + 1):
+            # One automaton for every segment: building it costs more than walking a
+            # segment's terms with it, and an index has up to MAX_SEGMENTS segments.
+            dfa = levenshtein_automaton(word, distance, prefix=1).to_dfa()
+            candidates: set[str] = set()
+            for leaf, _offset in reader.leaf_readers():
+                with contextlib.suppress(TermNotFound, KeyError):
+                    candidates.update(Automata.find_matches(dfa, leaf.cursor(fieldname)))
+            candidates.discard(word)
+            candidates = {c for c in candidates if acceptable_correction(word, c)}
+            if candidates:
+                return [
+                    Candidate(c, distance, reader.doc_frequency("spell", c))
+                    for c in sorted(candidates)
+                ]
+        return []
+
+    # -- ranking and facets
+
+    def _facets(self, docs: np.ndarray) -> dict[str, dict[str, int]]:
+        facets: dict[str, dict[str, int]] = {}
+        for facet in FACETS:
+            counts = {}
+            for value, value_docs in self.view.facet_masks(facet).items():
+                count = int(np.count_nonzero(value_docs & docs))
+                if count:
+                    counts[value] = count
+            facets[facet] = counts
+        return facets
+
+    def _rank(self, docs: np.ndarray, ordering: Ordering, offset: int, wanted: int) -> list[Row]:
+        """The page's rows; only the top `wanted` are sorted."""
+        if not docs.any():
             return []
-        wanted = offset + self.per_page
-        if self.ordering == "relevance" and self.compiled.required:
-            return self._rank_by_relevance(docs, offset, wanted, coverage)
-        # "title", "published_on", "-published_on"; relevance without words: newest first
-        ordering = "-published_on" if self.ordering == "relevance" else self.ordering
-        top = self.view.ordered(ordering, docs, wanted)
-        return [(d, 0.0) for d in top[offset:wanted]]
+        if ordering.by == "relevance":
+            coverage = self._coverage(ordering.coverage) if ordering.coverage else None
+            return self._rank_by_relevance(docs, ordering.scored, offset, wanted, coverage)
+        top = self.view.ordered(ordering.by, docs, wanted)
+        return [Row(d, 0.0) for d in top[offset:wanted]]
 
     def _rank_by_relevance(
-        self, docs: np.ndarray, offset: int, wanted: int, coverage: np.ndarray | None
-    ) -> list[tuple[int, float]]:
+        self,
+        docs: np.ndarray,
+        scored_units: tuple[Unit, ...],
+        offset: int,
+        wanted: int,
+        coverage: np.ndarray | None,
+    ) -> list[Row]:
         """BM25F over the exact document set, computed from the postings in bulk.
 
         Whoosh's collector walks a tree of matchers, one Python call per posting per
@@ -317,9 +292,9 @@ class _Search:
 
         Multi-word synonym alternatives are not scored (they would add conjunctions
         of common words for no change in which documents match): documents matched
-        only through one score 0 and follow the scored ones, newest first. Stopwords
-        are not scored. With `coverage` (not every word required), the number of
-        meaningful units matched comes before the score: coordination first.
+        only through one score 0 and follow the scored ones, newest first. With
+        `coverage` (not every word required), the number of meaningful units matched
+        comes before the score: coordination first.
 
         The order is (more units matched, fully scored, higher score, newer, title,
         docnum). NumPy sorts by all but the title; the documents tied with the last
@@ -335,9 +310,7 @@ class _Search:
         norms = view.bm25_norms(average, k1, b)
         scores = np.zeros(view.size)
         matched = docs
-        scored_units = [u for u in self.compiled.required if not u.stop]
-        scored_units = scored_units or list(self.compiled.required)
-        for alternatives in _scoring_units(tuple(scored_units)):
+        for alternatives in _scoring_units(scored_units):
             unit_docs = np.zeros(view.size, dtype=bool)
             for tokens in alternatives:
                 unit_docs |= view.all_terms_mask(tokens)
@@ -375,95 +348,4 @@ class _Search:
                 d,
             ),
         )[:wanted]
-        return [(d, float(scores[d]) if matched[d] else 0.0) for d in page[offset:]]
-
-    def _facets(self, docs: np.ndarray) -> dict[str, list[FacetCount]]:
-        facets = {}
-        for facet in FACETS:
-            counts = []
-            for value, value_docs in self.view.facet_masks(facet).items():
-                count = int(np.count_nonzero(value_docs & docs))
-                if count:
-                    counts.append(FacetCount(value, count))
-            counts.sort(key=lambda c: (-c.count, c.value))
-            facets[facet] = counts
-        return facets
-
-    def _suggestion(self, unmatched: list[str]) -> str | None:
-        """A corrected query that finds more articles (matching all its words), or None.
-
-        Only words the library does not know are corrected (`correctable`), so a word
-        any article, title or taxonomy name uses is never changed; see `_corrections`.
-        """
-        if not unmatched:
-            return None
-        replace = self._corrections()
-        if not replace:
-            return None
-        suggestion = self.parsed.render(replace)
-        if suggestion.casefold() == self.parsed.render().casefold():
-            return None
-        compiled = compile_query(parse_query(suggestion), analyse, self.request.synonyms or ())
-        if not suggestion_helps(self._strict_total(self.compiled), self._strict_total(compiled)):
-            return None
-        return suggestion
-
-    def _corrections(self) -> dict[str, str]:
-        """Reader's word (casefolded) → the likeliest spelling from the library's words."""
-        reader = self.view.searcher.reader()
-
-        def known(word: str) -> bool:
-            folded = normalize_word(word, stem=False)
-            stemmed = normalize_word(word.casefold())
-            return not folded or bool(
-                reader.doc_frequency("text", stemmed) or reader.doc_frequency("spell", folded)
-            )
-
-        replace: dict[str, str] = {}
-        plain = [
-            word
-            for group in self.parsed.required
-            for clause in group
-            if not clause.quoted
-            for word in clause.words
-        ]
-        for word in dict.fromkeys(plain):
-            if not correctable(word, known):
-                continue
-            folded = normalize_word(word, stem=False)
-            best = self._correct(folded, correction_distance(folded))
-            if best is not None and acceptable_correction(folded, best[0]):
-                replace[word.casefold()] = best[0]
-        return replace
-
-    def _correct(self, word: str, max_distance: int) -> tuple[str, int] | None:
-        """`_find_correction`, remembered for as long as the view (the index) is unchanged:
-        questions repeat words the library does not know ("husband", "daughter"), and
-        each look-up builds an automaton and walks every segment's vocabulary."""
-        corrections = self.view.corrections
-        key = (word, max_distance)
-        if key not in corrections:
-            if len(corrections) >= MAX_REMEMBERED_CORRECTIONS:
-                corrections.clear()
-            corrections[key] = self._find_correction(word, max_distance)
-        return corrections[key]
-
-    def _find_correction(self, word: str, max_distance: int) -> tuple[str, int] | None:
-        """The most frequent `spell` term within edit distance 1, else up to `max_distance`."""
-        reader = self.view.searcher.reader()
-        fieldname = reader.schema["spell"].spelling_fieldname("spell")
-        for distance in range(1, max_distance + 1):
-            # One automaton for every segment: building it costs more than walking a
-            # segment's terms with it, and an index has up to MAX_SEGMENTS segments.
-            dfa = levenshtein_automaton(word, distance, prefix=1).to_dfa()
-            candidates: set[str] = set()
-            for leaf, _offset in reader.leaf_readers():
-                with contextlib.suppress(TermNotFound, KeyError):
-                    candidates.update(Automata.find_matches(dfa, leaf.cursor(fieldname)))
-            candidates.discard(word)
-            candidates = {c for c in candidates if acceptable_correction(word, c)}
-            if candidates:
-                scored = [(reader.doc_frequency("spell", c), c) for c in candidates]
-                frequency, best = max(scored, key=lambda fc: (fc[0], [-ord(ch) for ch in fc[1]]))
-                return best, frequency
-        return None
+        return [Row(d, float(scores[d]) if matched[d] else 0.0) for d in page[offset:]]

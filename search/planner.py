@@ -1,0 +1,406 @@
+"""How a results page is built, once, for every engine.
+
+A backend answers `search()` by handing `plan_page` a small set of operations
+(`Operations`) for one request; everything a reader sees follows from the steps
+below, written here and nowhere else:
+
+1. **Parse** the reader's words (`search.backends.query.parse_query`) and let the
+   engine compile them with its own analyser (`Operations.compile`).
+2. **Strict match**: the candidates (filters, scheduled articles hidden, quoted units
+   required, exclusions applied) that contain every meaningful unit. It is counted
+   first (`Operations.count`): when it finds `FEW_RESULTS` or more, that is the match.
+3. **Relax by steps** only when the strict match finds too few: one histogram of how
+   many meaningful units each candidate matches (`Operations.coverage_counts`), then
+   the first step of `relaxation_steps` that finds enough; articles matching more
+   units rank first (`Ordering.coverage`).
+4. **Rank, facets and page**: the total comes from the counts above, the page number
+   is clamped to the last page, and the engine ranks just `offset + per_page`
+   articles of the match set and counts its facets (`Operations.page`, one call, so
+   an engine can answer both from one evaluation of the set).
+5. **Snippets**: the texts of the page's articles only (`Operations.texts`), marked by
+   the engine-neutral highlighter with the engine's word-to-term function.
+6. **Corrections**: the reader's plain words the library does not know, looked up in
+   one call (`Operations.unknown_words`), their nearest library words in another
+   (`Operations.spelling_candidates`). A correction that finds more articles is the
+   page's "Did you mean"; when the reader's own query finds nothing and the
+   corrected one finds something, the corrected results are served instead.
+
+The answers-first seam: `Planner.page` returns the `SearchPage` of the keyword
+match; a later stage that puts sections, intents or editors' picks in front of it
+takes the `Planner` (its parsed and compiled query, its match set and the
+operations) in `Planner.answer`, the one place that turns a plan into the page,
+so it plugs in once for every engine.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from search.backends.base import FACETS, ORDERINGS, FacetCount, Hit, SearchPage, SearchQuery
+from search.backends.query import (
+    FEW_RESULTS,
+    CompiledQuery,
+    ParsedQuery,
+    Unit,
+    acceptable_correction,
+    correctable,
+    correction_distance,
+    parse_query,
+    relaxation_steps,
+    suggestion_helps,
+)
+from search.backends.text import highlight
+
+MAX_PER_PAGE = 100
+
+#: An engine's match set: a NumPy mask for Whoosh, a SQL condition for PostgreSQL.
+#: The planner never looks inside it.
+MatchSet = Any
+
+
+@dataclass(frozen=True)
+class Ordering:
+    """How `Operations.page` orders the match set.
+
+    `by` is one of `ORDERINGS`; "relevance" always comes with `scored` (the units
+    whose terms are scored: meaningful ones, or every one when all are stopwords).
+    With `coverage` (the meaningful units, when not every one was required) the
+    number of them an article matches comes before everything else.
+    """
+
+    by: str
+    scored: tuple[Unit, ...] = ()
+    coverage: tuple[Unit, ...] = ()
+
+
+@dataclass(frozen=True)
+class Row:
+    """One article of a page as the engine ranked it; `ref` is the engine's handle."""
+
+    ref: Any
+    score: float
+
+
+@dataclass(frozen=True)
+class Text:
+    """What a snippet is cut from, for one article of the page."""
+
+    id: int
+    slug: str
+    summary: str
+    body: str
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A library word near a reader's word, and how many titles and names use it."""
+
+    word: str
+    distance: int
+    frequency: int
+
+
+class Operations(Protocol):
+    """What an engine supplies for one request (see each engine's implementation)."""
+
+    def compile(self, parsed: ParsedQuery, synonyms: tuple) -> CompiledQuery:
+        """The query analysed by this engine, synonyms expanded."""
+
+    def candidates(self, compiled: CompiledQuery, request: SearchQuery) -> MatchSet:
+        """Documents passing the filters, visible on `request.visible_on`, containing
+        every quoted unit and none of the excluded ones."""
+
+    def strict(self, within: MatchSet, units: tuple[Unit, ...]) -> MatchSet:
+        """The documents of `within` matching every one of `units`."""
+
+    def at_least(self, within: MatchSet, units: tuple[Unit, ...], least: int) -> MatchSet:
+        """The documents of `within` matching at least `least` of `units`."""
+
+    def count(self, documents: MatchSet) -> int:
+        """How many documents the set holds."""
+
+    def coverage_counts(
+        self, within: MatchSet, units: tuple[Unit, ...], *, zero: bool
+    ) -> dict[int, int]:
+        """Units matched → how many documents of `within` match exactly that many
+        (documents matching none are counted only with `zero`)."""
+
+    def units_found(self, units: tuple[Unit, ...], within: MatchSet | None) -> list[bool]:
+        """For each unit, whether any document of `within` (None: the whole index)
+        matches it."""
+
+    def page(
+        self, documents: MatchSet, ordering: Ordering, offset: int, limit: int
+    ) -> tuple[list[Row], dict[str, dict[str, int]]]:
+        """The `limit` documents after `offset` in `ordering`, and the facet counts of
+        the whole set (facet name → value → count, zero counts left out)."""
+
+    def texts(self, rows: list[Row]) -> list[Text]:
+        """Id, slug, summary and body of each row, in order."""
+
+    def normaliser(self, texts: list[Text], wanted: frozenset[str]) -> Callable[[str], str]:
+        """The engine's word → index term function, ready for these texts (an engine
+        may analyse the words that could match `wanted` in one batch first)."""
+
+    def unknown_words(self, words: list[str]) -> dict[str, str]:
+        """Of the reader's `words`, those no document, title or taxonomy name uses:
+        each mapped to its folded, unstemmed spelling."""
+
+    def spelling_candidates(self, words: dict[str, int]) -> dict[str, list[Candidate]]:
+        """For each folded word, the library's words within its distance (the value),
+        starting with the same letter. An engine may leave out candidates farther
+        than the nearest acceptable one (`acceptable_correction`)."""
+
+
+def empty_page() -> SearchPage:
+    return SearchPage(hits=[], total=0, page=1, num_pages=1, facets=no_facets())
+
+
+def no_facets() -> dict[str, list[FacetCount]]:
+    return {facet: [] for facet in FACETS}
+
+
+def plan_page(operations: Operations, request: SearchQuery) -> SearchPage:
+    """Answer one results page with an engine's `operations`."""
+    parsed = parse_query(request.text or "")
+    synonyms = tuple(tuple(group) for group in (request.synonyms or ()))
+    compiled = operations.compile(parsed, synonyms)
+    return Planner(operations, request, parsed, compiled).answer()
+
+
+class Planner:
+    """One results page: the match, the page, snippets and corrections (module docstring)."""
+
+    def __init__(
+        self,
+        operations: Operations,
+        request: SearchQuery,
+        parsed: ParsedQuery,
+        compiled: CompiledQuery,
+        corrections: dict[str, str] | None = None,
+    ) -> None:
+        self.ops = operations
+        self.request = request
+        self.parsed = parsed
+        self.compiled = compiled
+        self.per_page = min(max(int(request.per_page or 20), 1), MAX_PER_PAGE)
+        self.ordering = request.ordering if request.ordering in ORDERINGS else "relevance"
+        self.units = compiled.countable_units()
+        self._corrections = corrections
+        self._strict_total: int | None = None
+
+    # -- the seam: a page of results for this plan
+
+    def answer(self) -> SearchPage:
+        """The page a reader sees. Answers-first stages (sections, intents, editors'
+        picks) wrap this one method; the keyword page is `keyword_page()`."""
+        return self.keyword_page()
+
+    def keyword_page(self) -> SearchPage:
+        candidates = self.ops.candidates(self.compiled, self.request)
+        documents, total, fewest, found = self.match(candidates)
+        if not total and self.compiled.required:
+            corrected = self.corrected_page()
+            if corrected is not None:
+                return corrected
+        unmatched = self.unmatched(found)
+        not_found = [
+            word
+            for unit, here in zip(self.units, found, strict=True)
+            if not here and not unit.stop
+            for word in unit.source
+        ]
+        num_pages = max(1, math.ceil(total / self.per_page))
+        page_number = min(max(int(self.request.page or 1), 1), num_pages)
+        offset = (page_number - 1) * self.per_page
+        ordering = self._ordering(relaxed=fewest is not None)
+        rows, counts = [], {}
+        if total:
+            rows, counts = self.ops.page(documents, ordering, offset, self.per_page)
+        return SearchPage(
+            hits=self.hits(rows),
+            total=total,
+            page=page_number,
+            num_pages=num_pages,
+            facets=_facets(counts),
+            suggestion=self.suggestion(unmatched),
+            unmatched_terms=unmatched,
+            match="most" if fewest is not None and fewest < len(self.units) else "all",
+            not_found=list(dict.fromkeys(not_found)),
+            expanded=self.compiled.expanded(),
+            shortened=self.parsed.shortened,
+        )
+
+    # -- the match
+
+    def match(self, candidates: MatchSet) -> tuple[MatchSet, int, int | None, list[bool]]:
+        """The documents to list, their number, the fewest meaningful units a listed
+        document matches when not every unit was required (else None), and for each
+        meaningful unit whether any candidate matches it.
+
+        Every meaningful unit is required when that finds `FEW_RESULTS` or more, and
+        one fewer at a time otherwise (`relaxation_steps`): the strict count comes
+        first, and the histogram only when it found too few.
+        """
+        ops, units = self.ops, self.units
+        if not units:
+            return candidates, ops.count(candidates), None, []
+        strict = ops.strict(candidates, units)
+        strict_total = self._strict_total = ops.count(strict)
+        found = [True] * len(units) if strict_total else ops.units_found(units, candidates)
+        steps = relaxation_steps(len(units), has_must=bool(self.compiled.must_units()))
+        if strict_total >= FEW_RESULTS or len(steps) == 1 or not self.request.relax:
+            return strict, strict_total, None, found
+        histogram = ops.coverage_counts(candidates, units, zero=steps[-1] == 0)
+        for least in steps:
+            total = sum(n for covered, n in histogram.items() if covered >= least)
+            if total >= FEW_RESULTS or least == steps[-1]:
+                break
+        fewest = min((c for c, n in histogram.items() if c >= least and n), default=len(units))
+        return ops.at_least(candidates, units, least), total, fewest, found
+
+    def strict_total(self, compiled: CompiledQuery | None = None) -> int:
+        """How many articles match every meaningful unit of `compiled` (with filters)."""
+        if compiled is None and self._strict_total is not None:
+            return self._strict_total
+        compiled = compiled or self.compiled
+        candidates = self.ops.candidates(compiled, self.request)
+        return self.ops.count(self.ops.strict(candidates, compiled.countable_units()))
+
+    def unmatched(self, found_in_candidates: list[bool]) -> list[str]:
+        """The reader's words of every unit that matches no document at all."""
+        known = {u for u, here in zip(self.units, found_in_candidates, strict=True) if here}
+        if found_in_candidates and all(found_in_candidates):
+            known |= set(self.compiled.must_units())  # the candidates contain them
+        asked = tuple(u for u in self.compiled.required if u not in known)
+        words: list[str] = []
+        if asked:
+            for unit, here in zip(asked, self.ops.units_found(asked, None), strict=True):
+                if not here:
+                    words.extend(unit.source)
+        return list(dict.fromkeys(words))
+
+    def _ordering(self, *, relaxed: bool) -> Ordering:
+        if self.ordering == "relevance" and self.compiled.required:
+            scored = tuple(u for u in self.compiled.required if not u.stop)
+            return Ordering(
+                "relevance",
+                scored=scored or self.compiled.required,
+                coverage=self.units if relaxed else (),
+            )
+        # Relevance without words to score: newest first.
+        return Ordering("-published_on" if self.ordering == "relevance" else self.ordering)
+
+    # -- snippets
+
+    def hits(self, rows: list[Row]) -> list[Hit]:
+        if not rows:
+            return []
+        texts = self.ops.texts(rows)
+        terms, phrases = self.compiled.highlight_terms()
+        groups = self.compiled.highlight_groups()
+        wanted = terms | {token for phrase in phrases for token in phrase}
+        normalise = self.ops.normaliser(texts, wanted)
+        return [
+            Hit(
+                id=text.id,
+                slug=text.slug,
+                score=round(float(row.score), 4),
+                highlight=highlight(
+                    text.summary, text.body, terms, normalise, phrases=phrases, groups=groups
+                ),
+            )
+            for row, text in zip(rows, texts, strict=True)
+        ]
+
+    # -- corrections
+
+    def corrections(self) -> dict[str, str]:
+        """Reader's word (casefolded) → the likeliest spelling from the library's words.
+
+        Only words the library does not know are corrected (`correctable`), so a word
+        any article, title or taxonomy name uses is never changed. Looked up once per
+        request, all unknown words in one call and their candidates in another.
+        """
+        if self._corrections is not None:
+            return self._corrections
+        plain = [
+            word
+            for group in self.parsed.required
+            for clause in group
+            if not clause.quoted
+            for word in clause.words
+        ]
+        # The checks that need no index first; the engine then sees each word once.
+        asked = [w for w in dict.fromkeys(plain) if correctable(w, lambda _word: False)]
+        unknown = self.ops.unknown_words(asked) if asked else {}
+        replace: dict[str, str] = {}
+        wanted = {folded: correction_distance(folded) for folded in unknown.values()}
+        found = self.ops.spelling_candidates(wanted) if wanted else {}
+        for word, folded in unknown.items():
+            if folded not in wanted:
+                continue
+            best = _best_correction(folded, wanted[folded], found.get(folded, []))
+            if best is not None:
+                replace[word.casefold()] = best
+        self._corrections = replace
+        return replace
+
+    def suggestion(self, unmatched: list[str]) -> str | None:
+        """A corrected query that finds more articles (matching all its words), or None."""
+        if not unmatched:
+            return None
+        replace = self.corrections()
+        if not replace:
+            return None
+        suggestion = self.parsed.render(replace)
+        if suggestion.casefold() == self.parsed.render().casefold():
+            return None
+        compiled = self.ops.compile(parse_query(suggestion), self._synonyms())
+        if not suggestion_helps(self.strict_total(), self.strict_total(compiled)):
+            return None
+        return suggestion
+
+    def corrected_page(self) -> SearchPage | None:
+        """The page for the corrected query, when the reader's own query found nothing."""
+        replace = self.corrections()
+        if not replace:
+            return None
+        parsed = parse_query(self.parsed.render(replace))
+        compiled = self.ops.compile(parsed, self._synonyms())
+        if not self.strict_total(compiled):
+            return None
+        page = Planner(self.ops, self.request, parsed, compiled, corrections={}).keyword_page()
+        return dataclasses.replace(
+            page, corrected=parsed.render(), suggestion=None, shortened=self.parsed.shortened
+        )
+
+    def _synonyms(self) -> tuple:
+        return tuple(tuple(group) for group in (self.request.synonyms or ()))
+
+
+def _best_correction(word: str, max_distance: int, found: list[Candidate]) -> str | None:
+    """The most frequent acceptable candidate at distance 1, else up to `max_distance`
+    (ties: the alphabetically first)."""
+    for distance in range(1, max_distance + 1):
+        near = [
+            (c.frequency, c.word)
+            for c in found
+            if c.distance <= distance and c.word != word and acceptable_correction(word, c.word)
+        ]
+        if near:
+            return max(near, key=lambda fc: (fc[0], [-ord(ch) for ch in fc[1]]))[1]
+    return None
+
+
+def _facets(counts: dict[str, dict[str, int]]) -> dict[str, list[FacetCount]]:
+    facets = no_facets()
+    for facet in FACETS:
+        values = [FacetCount(value, n) for value, n in (counts.get(facet) or {}).items() if n]
+        values.sort(key=lambda c: (-c.count, c.value))
+        facets[facet] = values
+    return facets

@@ -1,0 +1,71 @@
+"""Every SQL statement a page costs on PostgreSQL, the search backend's own included.
+
+On PostgreSQL the search index is tables in the site's database, so a slow query
+shape in the backend is a statement like any other: these budgets count everything
+the request sends (savepoints too), unlike `site_queries`, which leaves the
+backend's statements out to compare the site's own cost across engines. The numbers
+are in each test's name; raising one is a decision, made here, in review.
+
+The tests run inside a transaction, so each use of the index is wrapped in a
+savepoint (two statements) that a request outside one does not send. A results
+page: the filter's slug, the synonym table (two), whether the index exists, the
+search's transaction settings (`PostgresBackend.search`), the strict count, at most two more for a question (which units match, the histogram)
+or a correction, the page with its facets in one statement, the page's articles
+with three prefetches, three facet label look-ups.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from library.models import Article
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
+
+
+def statements(client, url: str, params: dict | None = None) -> list[str]:
+    """Every statement of one request, after one warm-up request (process caches)."""
+    assert client.get(url, params or {}).status_code == 200
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url, params or {})
+    assert response.status_code == 200
+    return [q["sql"] for q in captured]
+
+
+def listing(sql: list[str]) -> str:
+    return "\n".join(f"{n:3}. {' '.join(s.split())[:160]}" for n, s in enumerate(sql, 1))
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["stem cell", "lupus", "is stem cell treatment safe for lupus", "lupsu", '"cord blood"'],
+)
+def test_a_results_page_costs_at_most_19_statements(client, indexed_library, query):
+    sql = statements(client, "/articles/", {"q": query, "disease": "lupus"})
+
+    assert len(sql) <= 19, listing(sql)
+
+
+def test_a_results_page_with_many_hits_costs_no_more_than_one_with_few(client, indexed_library):
+    many = statements(client, "/articles/", {"q": "stem cell"})
+    few = statements(client, "/articles/", {"q": "psoriasis"})
+
+    assert len(many) <= len(few), listing(many)
+
+
+@pytest.mark.parametrize("params", [{}, {"disease": "lupus"}, {"tag": "clinical-trials"}])
+def test_a_browse_page_costs_at_most_16_statements(client, indexed_library, params):
+    sql = statements(client, "/articles/", params)
+
+    assert len(sql) <= 16, listing(sql)
+
+
+def test_an_article_page_costs_at_most_12_statements(client, indexed_library):
+    article = Article.objects.published().order_by("pk").first()
+    sql = statements(client, article.get_absolute_url())
+
+    assert len(sql) <= 12, listing(sql)
+    related = [s for s in sql if "search_entry" in s]
+    assert len(related) == 1, listing(related)  # more-like-this: one bounded statement

@@ -173,8 +173,9 @@ class SearchBackend:
     whose index is not a local directory overrides all of it.
     """
 
-    #: True when index writes join the caller's database transaction, so
-    #: `search.index` syncs at once instead of after the commit.
+    #: True when the index is tables in the site's database, so its writes are
+    #: transactional (a test can damage it by renaming a table). Syncing is the same
+    #: for every engine: once per transaction, after the commit (`search.index`).
     transactional = False
 
     def __init__(self, alias: str, params: dict) -> None:

@@ -59,8 +59,11 @@ def _as_owner(command: list[str]) -> list[str]:
 
 
 @contextlib.contextmanager
-def cluster(base: Path | None = None) -> Iterator[str]:
-    """Start a fresh cluster and yield its DATABASE_URL; stopped and removed on exit."""
+def cluster(base: Path | None = None, server: dict[str, str] | None = None) -> Iterator[str]:
+    """Start a fresh cluster and yield its DATABASE_URL; stopped and removed on exit.
+
+    `server` overrides server settings, e.g. `{"max_connections": "10"}` (the bench
+    loads a large fixture on a small server too)."""
     base = base or ROOT / "var" / f"pgtest-{os.getpid()}"
     data = base / "data"
     shutil.rmtree(base, ignore_errors=True)
@@ -81,7 +84,7 @@ def cluster(base: Path | None = None) -> Iterator[str]:
         f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={data} "
         "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
         "-c max_connections=100 -c shared_buffers=64MB"
-    )
+    ) + "".join(f" -c {name}={value}" for name, value in (server or {}).items())
     pg_ctl = find_binary("pg_ctl")
     subprocess.run(
         _as_owner([pg_ctl, "-D", str(data), "-o", options, "-l", str(base / "log"), "-w", "start"]),

@@ -127,7 +127,7 @@ def load(corpus: run.Corpus, env: dict, fixture: Path, lock_url: str | None = No
 
 def bench(size: int, root: Path, whoosh: bool = False) -> dict:
     """Every configuration's load of one `size`-article fixture; the raw figures."""
-    corpus = run.Corpus(size, root, root / "static")
+    corpus = run.Corpus(size, root / "large-load", root / "static")
     fixture = corpus.dir / f"fixture-{size}.json"
     out: dict = {"size": size, "load_average": {"before": os.getloadavg()[0]}, "runs": {}}
     sqlite_env = corpus.env()

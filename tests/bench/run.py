@@ -917,30 +917,27 @@ def targets_at(analysed: dict[int, dict], size: int) -> list[dict]:
         )
     else:
         check("browse: query count fixed, p95 < 50 ms", None, "not measured")
-    postgres = res.get("postgres") or {}
-    pg_inc, pg_ld = postgres.get("incremental"), postgres.get("loaddata")
-    if pg_inc:
-        p95 = pg_inc["save_to_searchable"]["p95"]
-        check("PostgreSQL save searchable within 150 ms (p95)", p95 <= 0.150, f"p95 {ms(p95)}")
-    if pg_ld:
-        speed = rate(pg_ld, per="articles")
+
+    def loaddata_check(prefix: str, ld: dict, by_cpu: bool) -> None:
+        """`by_cpu`: the loading process does all the work (Whoosh), so its CPU time is
+        a second verdict; on PostgreSQL the server does part of it."""
+        speed, cpu_speed = rate(ld, per="articles"), rate(ld, "cpu_seconds", per="articles")
         check(
-            "PostgreSQL loaddata 1,000 articles + indexing >= 100 articles/s",
-            speed >= 100,
-            f"{speed:.0f} articles/s (slowest run {rate(pg_ld, stat='p95', per='articles'):.0f}; "
-            f"by CPU time of the loading process "
-            f"{rate(pg_ld, 'cpu_seconds', per='articles'):.0f})",
-        )
-    ld = res.get("loaddata")
-    if ld:
-        speed = rate(ld, per="articles")
-        check(
-            "loaddata 1,000 articles + indexing >= 100 articles/s",
+            f"{prefix}loaddata 1,000 articles + indexing >= 100 articles/s",
             speed >= 100,
             f"{speed:.0f} articles/s (slowest run {rate(ld, stat='p95', per='articles'):.0f}; "
-            f"by CPU time {rate(ld, 'cpu_seconds', per='articles'):.0f})",
-            cpu_ok=rate(ld, "cpu_seconds", per="articles") >= 100,
+            f"by CPU time{'' if by_cpu else ' of the loading process'} {cpu_speed:.0f})",
+            cpu_ok=cpu_speed >= 100 if by_cpu else None,
         )
+
+    postgres = res.get("postgres") or {}
+    if postgres.get("incremental"):
+        p95 = postgres["incremental"]["save_to_searchable"]["p95"]
+        check("PostgreSQL save searchable within 150 ms (p95)", p95 <= 0.150, f"p95 {ms(p95)}")
+    if postgres.get("loaddata"):
+        loaddata_check("PostgreSQL ", postgres["loaddata"], by_cpu=False)
+    if res.get("loaddata"):
+        loaddata_check("", res["loaddata"], by_cpu=True)
     else:
         check("loaddata >= 100 articles/s", None, "not measured")
     return checks

@@ -706,15 +706,13 @@ def engine_table(analysed: dict[int, dict]) -> list[str]:
             page = (part.get("search") or {}).get("page")
             rebuild = part.get("rebuild")
             save = (part.get("incremental") or {}).get("save_to_searchable")
-            load = part.get("loaddata")
             if not (page or rebuild or save):
                 continue
             lines.append(
                 f"  {size:>6,} {engine:8} results page {ms(page and page['median'])} / "
                 f"{ms(page and page['p95'])}; rebuild "
                 f"{rate(rebuild) if rebuild else float('nan'):,.0f} docs/s; save to searchable "
-                f"{ms(save and save['median'])} / {ms(save and save['p95'])}; loaddata "
-                f"{rate(load, per='articles') if load else float('nan'):,.0f} articles/s"
+                f"{ms(save and save['median'])} / {ms(save and save['p95'])}"
             )
     if len(lines) == 1:
         lines.append("  PostgreSQL not installed: `apt-get install postgresql` to compare.")

@@ -104,7 +104,7 @@ def load(corpus: run.Corpus, env: dict, fixture: Path, lock_url: str | None = No
             "loaddata",
             env=env,
             path=str(fixture),
-            slug_prefix=f"synthetic-{FIXTURE_SEED}-",
+            slug_prefix="",  # every article in the fresh database is the fixture's
             timeout=3600,
         )
     except run.BenchError as exc:
@@ -125,29 +125,42 @@ def load(corpus: run.Corpus, env: dict, fixture: Path, lock_url: str | None = No
     return result
 
 
-def bench(size: int, root: Path, whoosh: bool = False) -> dict:
-    """Every configuration's load of one `size`-article fixture; the raw figures."""
+CONFIGURATIONS = {
+    "default": ("postgres default", None),
+    "small": ("postgres max_connections=10", SMALL_SERVER),
+}
+
+
+def bench(
+    size: int,
+    root: Path,
+    whoosh: bool = False,
+    fixture: Path | None = None,
+    servers: tuple[str, ...] = ("default", "small"),
+) -> dict:
+    """Every configuration's load of one `size`-article fixture (generated, unless
+    `fixture` names a file of the public format); the raw figures."""
     corpus = run.Corpus(size, root / "large-load", root / "static")
-    fixture = corpus.dir / f"fixture-{size}.json"
     out: dict = {"size": size, "load_average": {"before": os.getloadavg()[0]}, "runs": {}}
-    sqlite_env = corpus.env()
     started = time.perf_counter()
-    for args in (["migrate", "--no-input", "-v0"], ["loaddata", "taxonomy", "-v0"]):
-        corpus.manage(*args, env=sqlite_env)
-    corpus.manage(
-        "generate_articles",
-        "--count",
-        str(size),
-        "--seed",
-        str(FIXTURE_SEED),
-        "--fixture",
-        str(fixture),
-        env=sqlite_env,
-    )
+    if fixture is None:
+        fixture = corpus.dir / f"fixture-{size}.json"
+        sqlite_env = corpus.env()
+        for args in (["migrate", "--no-input", "-v0"], ["loaddata", "taxonomy", "-v0"]):
+            corpus.manage(*args, env=sqlite_env)
+        corpus.manage(
+            "generate_articles",
+            "--count",
+            str(size),
+            "--seed",
+            str(FIXTURE_SEED),
+            "--fixture",
+            str(fixture),
+            env=sqlite_env,
+        )
     out["fixture_mb"] = round(fixture.stat().st_size / 2**20, 1)
     out["fixture_seconds"] = time.perf_counter() - started
-    configurations = [("postgres default", None), ("postgres max_connections=10", SMALL_SERVER)]
-    for label, server in configurations:
+    for label, server in (CONFIGURATIONS[name] for name in servers):
         run.progress(f"{size:>6} large load: {label}")
         base = run.REPO / "var" / f"pgload-{os.getpid()}-{len(out['runs'])}"
         with pg_cluster.cluster(base, server=server) as url:
@@ -197,8 +210,10 @@ def targets(result: dict) -> list[dict]:
     """Issue 18's write-path targets over one large load."""
     checks = []
     size = result["size"]
-    for label in ("postgres default", "postgres max_connections=10"):
-        info = result["runs"].get(label) or {"error": "not run"}
+    for label in result["runs"]:
+        if not label.startswith("postgres"):
+            continue
+        info = result["runs"][label]
         ok = "error" not in info and info.get("check_index") == "in sync"
         detail = info.get("error", "").splitlines()[-1:] or [info.get("check_index", "")]
         if "loaddata" in info:
@@ -219,13 +234,19 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=50_000)
     parser.add_argument("--whoosh", action="store_true", help="also load on SQLite + Whoosh")
+    parser.add_argument("--fixture", type=Path, help="load this file instead of generating one")
+    parser.add_argument(
+        "--server", choices=("default", "small", "both"), default="both",
+        help="which PostgreSQL servers: default (max_connections=100), small (10), both",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     if not pg_cluster.installed():
         print(pg_cluster.INSTALL_HINT)
         return 0
     root = Path(tempfile.mkdtemp(prefix="stemsite-pgload-"))
     run.Corpus(0, root, root / "static").manage("collectstatic", "--no-input", "-v0")
-    result = bench(args.size, root, whoosh=args.whoosh)
+    servers = ("default", "small") if args.server == "both" else (args.server,)
+    result = bench(args.size, root, whoosh=args.whoosh, fixture=args.fixture, servers=servers)
     checks = targets(result)
     print("\n".join(lines(result)))
     for check in checks:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import tempfile
 import threading
@@ -257,6 +258,8 @@ def main(argv: list[str]) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"result": result, "targets": checks}, indent=1, default=str))
     print(f"Raw figures: {path}")
+    if not os.environ.get("BENCH_KEEP"):
+        shutil.rmtree(root, ignore_errors=True)
     return 0 if all(check["result"] == "PASS" for check in checks) else 1
 
 

@@ -24,12 +24,17 @@ index in crossed order (P1 reads v1, P2 reads and writes v2, P1 writes v1). Ever
 locks for PostgreSQL), so whoever writes last also read last, after every commit
 that preceded it.
 
-Transactional backends
-----------------------
-A backend whose index lives in the database (`transactional = True`, PostgreSQL) is
-written inside the transaction that changes the articles: `record_change()` syncs at
-once, in a savepoint, holding per-article locks until the transaction ends. The index
-then commits or rolls back with the save and cannot drift from it.
+One batch per transaction, whatever the engine
+----------------------------------------------
+PostgreSQL keeps its index in the site's database, yet it syncs exactly as Whoosh
+does: after the commit, in one batch. Syncing inside the saving transaction, once per
+signal, cost up to four index writes per article of a `loaddata` (the article's raw
+save, then its diseases, therapies and tags) and one transaction-scoped advisory lock
+per article, every one held until the load's single transaction ended: a large
+enough fixture ran out of PostgreSQL's shared lock table ("out of shared memory ...
+max_locks_per_transaction"). Now the load's transaction takes no index lock at all,
+and the after-commit sync locks at most one chunk (`CHUNK_SIZE` articles) at a time,
+each chunk in its own short transaction.
 
 Rebuilds while editors save
 ---------------------------
@@ -152,27 +157,9 @@ def record_change(article_ids: Iterable[int], *, using: str = DEFAULT_DB_ALIAS) 
     if batch is not None and batch.is_waiting():
         batch.ids |= ids
         return
-    if get_backend().transactional:
-        _sync_in_transaction(ids, using=using)
-        return
     batch = batches[using] = _Batch(using)
     batch.ids |= ids
     transaction.on_commit(batch, using=using)
-
-
-def _sync_in_transaction(ids: set[int], *, using: str) -> None:
-    """Index now, inside the caller's transaction, in a savepoint: an index error rolls
-    back only the index write and queues the articles, never the editor's save."""
-    try:
-        with transaction.atomic(using=using):
-            update_articles(ids, using=using)
-    except Exception as exc:
-        logger.exception(
-            "Search index update failed for %d article(s) %s; queued for update_index",
-            len(ids),
-            _sample(ids),
-        )
-        _remember_failure(ids, exc, using=using)
 
 
 def request_lock_wait() -> float:
@@ -281,17 +268,20 @@ def update_articles(
     article_ids: Iterable[int],
     *,
     using: str = DEFAULT_DB_ALIAS,
-    chunk_size: int = CHUNK_SIZE,
+    chunk_size: int | None = None,
     lock_wait: float | None = None,
 ) -> SyncResult:
     """Make the index agree with the database for these articles; raise on index errors.
 
     Published articles are (re)indexed from their current database state; every other
-    id (deleted, draft) is removed. Each chunk reads and writes under the sync lock,
-    waiting for it up to `lock_wait` seconds (default `LOCK_TIMEOUT`). Successfully
-    synced ids leave the pending queue, except rows queued after this sync read the
-    database (a save committed meanwhile, whose own sync will clear them).
+    id (deleted, draft) is removed. The ids go in chunks of `chunk_size` (default
+    `CHUNK_SIZE`): each chunk reads and writes under the sync lock for just its own
+    articles, waiting for it up to `lock_wait` seconds (default `LOCK_TIMEOUT`), so
+    however many articles changed, a sync locks at most one chunk of them at a time.
+    Successfully synced ids leave the pending queue, except rows queued after this
+    sync read the database (a save committed meanwhile, whose own sync will clear them).
     """
+    chunk_size = chunk_size or CHUNK_SIZE
     ids = sorted({int(pk) for pk in article_ids if pk is not None})
     backend = get_backend()
     result = SyncResult()

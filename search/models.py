@@ -5,9 +5,10 @@ is repaired by `update_index` or `check_index --fix`, and shown in the admin), a
 time of the last successful `update_index` or `rebuild_index`; and the aggregated
 search terms editors use to keep synonyms (`SearchTerm`).
 
-`SearchEntry` describes the PostgreSQL backend's table (`search.backends.postgres`);
-it is unmanaged because the table, its GIN indexes and the text-search configuration
-exist only on PostgreSQL (migration 0003 creates them there and nothing on SQLite).
+The PostgreSQL backend's own tables (`search_entry` and the rest) have no models: only
+`search.backends.postgres` reads or writes them, in SQL that Django's expressions cannot
+say (an upsert of whole chunks from arrays, per-unit tsqueries); migration 0003 creates
+them on PostgreSQL only, and 0004 dropped an unused, partial model of `search_entry`.
 """
 
 from __future__ import annotations
@@ -49,29 +50,6 @@ class IndexState(models.Model):
 
     def __str__(self) -> str:
         return f"index updated {self.last_update_at or 'never'}"
-
-
-class SearchEntry(models.Model):
-    """One published article in the PostgreSQL backend's index (read-only from Django).
-
-    `vector` holds the weighted sections (title A, summary B, taxonomy names, aliases
-    and tag names C, body D); the arrays are the facet slugs; `spelling` the folded,
-    unstemmed words of the title (did-you-mean); `complete` the same words as one
-    string (autocomplete); `summary` and `body` the text highlights are cut from.
-    """
-
-    article_id = models.BigIntegerField(primary_key=True)
-    slug = models.TextField()
-    title = models.TextField()
-    published_on = models.DateField()
-    updated_at = models.DateTimeField()
-
-    class Meta:
-        managed = False
-        db_table = "search_entry"
-
-    def __str__(self) -> str:
-        return self.title
 
 
 # --- What readers search for (issue 10) -------------------------------------------

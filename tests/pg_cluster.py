@@ -154,8 +154,10 @@ class Server:
     def url(self, database: str = DATABASE) -> str:
         return f"postgres://{self.user}@127.0.0.1:{self.port}/{database}"
 
-    def configure(self) -> None:
-        """Its own port and socket, written where `pg_ctl start` alone finds them."""
+    def configure(self, server: dict[str, str] | None = None) -> None:
+        """Its own port and socket, written where `pg_ctl start` alone finds them; `server`
+        overrides settings, e.g. `{"max_connections": "10"}` (the bench loads a large
+        fixture on a small server too)."""
         settings = {
             "listen_addresses": "'127.0.0.1'",
             "port": str(self.port),
@@ -164,6 +166,7 @@ class Server:
             "synchronous_commit": "off",
             "max_connections": "100",
             "shared_buffers": "64MB",
+            **(server or {}),
         }
         with (self.data / "postgresql.conf").open("a") as conf:
             conf.write("\n# tests/pg_cluster.py\n")
@@ -203,8 +206,11 @@ def servers_from_env() -> tuple[Server, Server] | None:
 
 
 @contextlib.contextmanager
-def servers(standby: bool = True) -> Iterator[tuple[Server, Server | None]]:
-    """Start a fresh primary (and a hot standby of it); both stopped and removed on exit."""
+def servers(
+    standby: bool = True, server: dict[str, str] | None = None
+) -> Iterator[tuple[Server, Server | None]]:
+    """Start a fresh primary (and a hot standby of it); both stopped and removed on exit.
+    `server` overrides the primary's settings."""
     owner = _owner()
     base = make_base(owner)
     started: list[Server] = []
@@ -212,7 +218,7 @@ def servers(standby: bool = True) -> Iterator[tuple[Server, Server | None]]:
         primary = Server(base / "primary", free_port(), base / "primary.log", owner.pw_name)
         initdb = find_binary("initdb")
         _run([initdb, "-D", str(primary.data), "-U", owner.pw_name, *INITDB_OPTIONS], "initdb")
-        primary.configure()
+        primary.configure(server)
         primary.start()
         started.append(primary)
         bin_dir = Path(find_binary("pg_ctl")).parent
@@ -258,9 +264,9 @@ def servers(standby: bool = True) -> Iterator[tuple[Server, Server | None]]:
 
 
 @contextlib.contextmanager
-def cluster() -> Iterator[str]:
+def cluster(server: dict[str, str] | None = None) -> Iterator[str]:
     """A fresh primary alone; yields its DATABASE_URL (the benchmarks use this)."""
-    with servers(standby=False) as (primary, _):
+    with servers(standby=False, server=server) as (primary, _):
         yield primary.url()
 
 

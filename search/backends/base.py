@@ -200,8 +200,9 @@ class SearchBackend:
     How a results page is built is `search.planner`'s, with the engine's operations.
     """
 
-    #: True when index writes join the caller's database transaction, so
-    #: `search.index` syncs at once instead of after the commit.
+    #: True when the index is tables in the site's database, so its writes are
+    #: transactional (a test can damage it by renaming a table). Syncing is the same
+    #: for every engine: once per transaction, after the commit (`search.index`).
     transactional = False
 
     def __init__(self, alias: str, params: dict) -> None:

@@ -1,9 +1,11 @@
 """The PostgreSQL full-text search backend: the index is a table in the site's database.
 
 Every web machine reads and writes the same rows, so a save made through one machine
-is found through every other at once, and (see `transactional`) the index is written
-inside the transaction that saves the article, so the two cannot drift: a rolled-back
-save leaves no trace in the index, a committed one is searchable on commit.
+is found through every other at once. The index is written as Whoosh's is (see
+`search.index`): once per transaction, after it commits, in chunks, each chunk in a
+short transaction of its own under one advisory lock per article of that chunk. A
+rolled-back save leaves no trace in the index; a committed one is searchable when the
+request that saved it returns.
 
 Tables (created by migration `search/0003_postgres_search`, PostgreSQL only):
 `search_entry` (one row per published article: a weighted `tsvector` with a GIN
@@ -52,12 +54,13 @@ import contextlib
 import dataclasses
 import datetime
 import logging
+import math
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator
 
 from django.core import checks
-from django.db import DatabaseError, connections, transaction
+from django.db import DatabaseError, OperationalError, connections, transaction
 
 from search.backends.base import (
     FACETS,
@@ -96,6 +99,7 @@ RANK_POOL = 400  # rows ranked by their full vector (after the small `head` vect
 LOCK_NAMESPACE = 0x5EA  # advisory-lock key space for per-article sync locks
 GLOBAL_LOCK = 0x5EA0_0000_0001  # the whole-index sync lock (compare, rebuild)
 MAX_WORD_LENGTH = 64
+LOCK_NOT_AVAILABLE = "55P03"  # the SQLSTATE of a wait cut short by `lock_timeout`
 
 _INNER_APOSTROPHE = re.compile(f"(?<=\\w)[{APOSTROPHES}](?=\\w)")
 _STOP_RE = re.compile(
@@ -187,7 +191,7 @@ def _like_escape(text: str) -> str:
 class PostgresBackend(SearchBackend):
     """The index as tables in the database `params.get("DATABASE", "default")`."""
 
-    #: Index writes join the caller's database transaction (see `search.index`).
+    #: The index is tables in the site's database (see `SearchBackend.transactional`).
     transactional = True
 
     def __init__(self, alias: str, params: dict) -> None:
@@ -348,8 +352,9 @@ class PostgresBackend(SearchBackend):
 
     def rebuild(self, documents: Iterable[SearchDocument]) -> int:
         """Replace every row in one transaction: readers see the old index until it
-        commits, and a failed or killed rebuild rolls back to it. Saves made meanwhile
-        wait for the commit (their rows are locked), then write their own version."""
+        commits, and a failed or killed rebuild rolls back to it. Syncs made meanwhile
+        wait for the commit (their rows are locked) up to their lock wait, then write
+        their own version, or are queued when the wait runs out."""
         count = 0
         seen: set[int] = set()
         with transaction.atomic(using=self.using), self._cursor() as cursor:
@@ -474,18 +479,35 @@ class PostgresBackend(SearchBackend):
     def sync_lock(self, ids: Iterable[int] | None = None, timeout: float = 60.0) -> Iterator[None]:
         """Serialise "read the database, write the index" across every machine.
 
-        With `ids`, transaction-scoped advisory locks on those articles, held until
-        the caller's transaction ends (so the write it makes is committed before the
-        next reader of those articles goes on); without, one whole-index session
-        lock, polled until `timeout`.
+        With `ids` (at most one sync chunk of them), one transaction-scoped advisory
+        lock per article, in a transaction of its own that the caller's reads and
+        writes join, so the locks go when that chunk's index write commits: a sync
+        holds at most one chunk's locks, however many articles it syncs. Waiting is
+        bounded by `timeout` (PostgreSQL's `lock_timeout`, for the rest of that
+        transaction too), then `IndexLockTimeout`. Without `ids`, one whole-index
+        session lock, polled until `timeout`.
         """
         if ids is not None:
             keys = sorted({int(i) % 2_147_483_647 for i in ids})
-            with transaction.atomic(using=self.using), self._cursor() as cursor:
-                cursor.execute(
-                    "SELECT pg_advisory_xact_lock(%s, k) FROM unnest(%s::int[]) AS k",
-                    [LOCK_NAMESPACE, keys],
-                )
+            connection = connections[self.using]
+            with transaction.atomic(using=self.using):
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        "SELECT set_config('lock_timeout', %s, true)",
+                        [f"{max(1, math.ceil(timeout * 1000))}ms"],
+                    )
+                    try:
+                        cursor.execute(
+                            "SELECT pg_advisory_xact_lock(%s, k) FROM unnest(%s::int[]) AS k",
+                            [LOCK_NAMESPACE, keys],
+                        )
+                    except OperationalError as exc:
+                        if getattr(exc.__cause__, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+                            raise
+                        raise IndexLockTimeout(
+                            f"Timed out after {timeout:g} s waiting for the search index "
+                            f"locks of {len(keys)} article(s)"
+                        ) from exc
                 yield
             return
         deadline = time.monotonic() + timeout

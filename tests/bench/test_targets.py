@@ -108,3 +108,44 @@ def test_the_plain_postgresql_query_runs_only_in_the_pages_process():
     )  # fmt: skip
     page_call, api_call = corpus.calls
     assert page_call["plain_pg"] is True and api_call["plain_pg"] is False
+
+
+def _postgres_writes(save_p95: float, load_seconds: float) -> dict:
+    seconds = {"median": load_seconds, "p95": load_seconds}
+    return {
+        "postgres": {
+            "incremental": {"save_to_searchable": {"p95": save_p95}},
+            "loaddata": {"articles": 1000, "seconds": seconds, "cpu_seconds": seconds},
+        }
+    }
+
+
+def test_postgres_write_targets_are_its_save_p95_and_its_loaddata_rate():
+    def verdicts(analysed: dict) -> dict[str, str]:
+        checks = run.targets_at(analysed, 10000)
+        return {c["target"]: c["result"] for c in checks if c["target"].startswith("PostgreSQL")}
+
+    assert verdicts({10000: _postgres_writes(0.090, 8.0)}) == {
+        "PostgreSQL save searchable within 150 ms (p95)": "PASS",
+        "PostgreSQL loaddata 1,000 articles + indexing >= 100 articles/s": "PASS",  # 125/s
+    }
+    assert set(verdicts({10000: _postgres_writes(0.200, 12.5)}).values()) == {"MISS"}  # 80/s
+
+
+def test_the_large_load_passes_only_when_both_servers_loaded_it_in_step():
+    from tests.bench import pg_load
+
+    loaded = {"loaddata": {"articles": 50000, "published": 48500}, "check_index": "in sync"}
+    result = {
+        "size": 50000,
+        "runs": {
+            "postgres default": loaded,
+            "postgres max_connections=10": {"error": "loaddata exited 1:\nout of shared memory"},
+        },
+    }
+    checks = pg_load.targets(result)
+    assert [(c["target"], c["result"]) for c in checks] == [
+        ("a 50,000-article fixture loads in one run on postgres default", "PASS"),
+        ("a 50,000-article fixture loads in one run on postgres max_connections=10", "MISS"),
+    ]
+    assert checks[1]["detail"] == "out of shared memory"

@@ -447,8 +447,9 @@ def task_editorial_overhead(queries: list[list[str]], reps: int) -> dict:
     return {"samples": samples}
 
 
-def task_loaddata(path: str, slug_prefix: str) -> dict:
-    """`loaddata` of a public-format fixture, until every loaded article is searchable."""
+def task_loaddata(path: str, slug_prefix: str, timeout: float = 300) -> dict:
+    """`loaddata` of a public-format fixture, until every loaded article is searchable
+    (giving up `timeout` seconds after the load started)."""
     from django.core.management import call_command
 
     from library.models import Article
@@ -470,8 +471,10 @@ def task_loaddata(path: str, slug_prefix: str) -> dict:
         missing = expected - set(backend.indexed())
         if not missing:
             break
-        if check_started - started > 300:
-            raise RuntimeError(f"{len(missing)} loaded articles still not indexed after 300 s")
+        if check_started - started > timeout:
+            raise RuntimeError(
+                f"{len(missing)} loaded articles still not indexed after {timeout:g} s"
+            )
         time.sleep(0.05)
     return {
         "seconds": check_started - started,

@@ -122,7 +122,9 @@ def test_a_failed_rebuild_is_a_command_error_and_leaves_no_journal(sync_backend,
     assert not (search_index_dir / files.REBUILD_MARKER).exists()
 
 
-def test_update_index_clears_the_journal_of_a_killed_rebuild(sync_backend, search_index_dir):
+def test_update_index_clears_the_journal_of_a_killed_rebuild(
+    directory_sync_backend, search_index_dir
+):
     search_index_dir.mkdir(parents=True, exist_ok=True)
     dead = subprocess.run(
         [sys.executable, "-c", "import os; print(os.getpid())"],

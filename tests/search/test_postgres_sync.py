@@ -1,27 +1,44 @@
-"""The PostgreSQL backend keeps its index inside the saving transaction.
+"""The PostgreSQL backend syncs once per transaction, after the commit, as Whoosh does.
 
-A save, an edit, a taxonomy change, an unpublish or a delete is searchable in the same
-transaction and commits or rolls back with it; an index error rolls back only the
-index write (a savepoint) and queues the article, never the editor's save. Queued
-failures belong to the shared index, so any machine may retry them.
+Every path by which content changes (saves, deletes, taxonomy changes from both sides,
+bulk changes, `loaddata`, rollbacks, failures) is tested on every engine in
+`test_signals.py`. Here: what is PostgreSQL's own. A load of many articles takes no
+index lock inside its transaction and writes the index in a few chunks after it
+commits, each chunk locking only its own articles (the per-signal, in-transaction
+sync this replaced held one advisory lock per article until the load ended, and ran
+out of PostgreSQL's shared lock table on large fixtures); an admin save is searchable
+when the request returns; a sync waits a bounded time for another's locks; failures
+are queued for the shared index, which any machine may retry.
 """
 
 from __future__ import annotations
 
+import math
+import threading
+import time
+
+import psycopg
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
-from django.db import transaction
+from django.core.serializers.base import DeserializationError
+from django.db import connection
+from django.db.models.signals import post_save
+from django.test.utils import CaptureQueriesContext
 
 from library.models import Article
 from pagecache.signals import _Bump
 from search import index
 from search.backends import get_backend
 from search.backends.base import SearchQuery
+from search.backends.postgres import LOCK_NAMESPACE
 from search.models import PendingIndexUpdate
 from tests.conftest import make_article, make_disease
 from tests.search.engines import POSTGRES
 
 pytestmark = POSTGRES
+
+UPSERT = "INSERT INTO search_entry"
 
 
 @pytest.fixture
@@ -39,64 +56,95 @@ def found(backend, text: str = "", **filters) -> list[str]:
     return sorted(hit.slug for hit in page.hits)
 
 
-def test_a_save_is_searchable_inside_its_transaction_without_any_commit_callback(
+def held_locks() -> dict[str, int]:
+    """The locks this connection holds now, by type (`pg_locks`)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT locktype, count(*) FROM pg_locks WHERE pid = pg_backend_pid() GROUP BY locktype"
+        )
+        return dict(cursor.fetchall())
+
+
+# --- An editor's save --------------------------------------------------------------
+
+
+def test_an_admin_save_is_searchable_when_the_request_returns_after_one_index_write(
+    backend, editor_client, django_capture_on_commit_callbacks
+):
+    lupus = make_disease("Lupus", slug="lupus")
+    form = {
+        "title": "Kidney care in lupus",
+        "slug": "kidney",
+        "summary": "A summary.",
+        "body": "A body about nephritis.",
+        "status": "published",
+        "published_on": "2025-05-01",
+        "diseases": [lupus.pk],
+    }
+    with (
+        CaptureQueriesContext(connection) as statements,
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+    ):
+        response = editor_client.post("/admin/library/article/add/", form)
+    assert response.status_code == 302
+    # The article's save and its diseases are one transaction: one batch, one write.
+    assert len(callbacks) == 1
+    assert sum(UPSERT in q["sql"] for q in statements) == 1
+    assert found(backend, "nephritis") == ["kidney"]
+    assert found(backend, diseases=("lupus",)) == ["kidney"]
+    reader = editor_client.get("/api/search/", {"q": "kidney"}).json()
+    assert [result["slug"] for result in reader["results"]] == ["kidney"]
+
+
+def test_nothing_is_written_to_the_index_before_the_commit(
     backend, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks() as callbacks:
         make_article("Lupus and stem cells", slug="lupus-stem")
-        assert found(backend, "lupus") == ["lupus-stem"]
-    # Nothing deferred for the index: nothing to lose between commit and sync (only the
-    # page cache's generation move waits for the commit, by design).
-    assert [c for c in callbacks if not isinstance(c, _Bump)] == []
+        assert found(backend, "lupus") == []
+        assert held_locks().get("advisory", 0) == 0
+    # One callback for the index, besides the page cache's generation move.
+    (sync,) = [c for c in callbacks if not isinstance(c, _Bump)]
+    sync()
+    assert found(backend, "lupus") == ["lupus-stem"]
 
 
-def test_edit_unpublish_and_delete_are_seen_at_once(backend):
-    article = make_article("Lupus and stem cells", slug="lupus-stem")
-    article.title = "Psoriasis and stem cells"
-    article.save()
-    assert found(backend, "lupus") == []
-    assert found(backend, "psoriasis") == ["lupus-stem"]
-    article.status = Article.Status.DRAFT
-    article.save()
+@pytest.mark.django_db(transaction=True)  # another connection holds the lock
+def test_a_held_article_lock_delays_a_save_at_most_the_request_wait_then_queues_it(
+    backend, settings, clean_index
+):
+    settings.SEARCH_REQUEST_LOCK_WAIT = 0.5
+    article = make_article("Lupus", slug="lupus")  # autocommit: synced at once
+    db = connection.settings_dict
+    other = psycopg.connect(
+        host=db["HOST"], port=db["PORT"], dbname=db["NAME"], user=db["USER"],
+        password=db["PASSWORD"] or None, autocommit=True,
+    )  # fmt: skip
+    with other:  # another machine's sync of the same article, stuck
+        other.execute("SET lock_timeout = '5s'")
+        other.execute("SELECT pg_advisory_lock(%s, %s)", [LOCK_NAMESPACE, article.pk])
+        started = time.monotonic()
+        article.title = "Psoriasis"
+        article.save()  # never raises because of the index
+        waited = time.monotonic() - started
+    assert 0.5 <= waited < 5
+    queued = PendingIndexUpdate.objects.get()
+    assert queued.article_id == article.pk and "IndexLockTimeout" in queued.error
     assert found(backend, "psoriasis") == []
-    article.status = Article.Status.PUBLISHED
-    article.save()
-    article.delete()
-    assert found(backend) == []
-    assert backend.indexed() == {}
-
-
-def test_taxonomy_changes_from_either_side_reach_the_index(backend):
-    lupus = make_disease("Lupus", slug="lupus", aliases="SLE")
-    article = make_article("Living well", slug="living")
-    article.diseases.add(lupus)
-    assert found(backend, diseases=("lupus",)) == ["living"]
-    lupus.aliases = "SLE, systemic lupus erythematosus"
-    lupus.save()
-    assert found(backend, '"systemic lupus erythematosus"') == ["living"]
-    lupus.articles.clear()
-    assert found(backend, diseases=("lupus",)) == []
-
-
-def test_a_rolled_back_transaction_or_savepoint_leaves_the_index_as_it_was(backend):
-    kept = make_article("Lupus kept", slug="kept")
-    with pytest.raises(RuntimeError), transaction.atomic():
-        make_article("Lupus lost", slug="lost")
-        kept.title = "Renamed"
-        kept.save()
-        raise RuntimeError("editor's save failed")
-    assert found(backend, "lupus") == ["kept"]
-    assert {doc for doc in backend.indexed()} == {kept.pk}
+    call_command("update_index", verbosity=0)
+    assert found(backend, "psoriasis") == ["lupus"]
+    assert index.pending_update_count() == 0
 
 
 def test_an_index_error_never_breaks_the_save_and_is_queued_for_the_shared_index(
-    backend, monkeypatch, caplog
+    backend, monkeypatch, caplog, django_capture_on_commit_callbacks
 ):
     def broken(documents):
         raise RuntimeError("index unavailable")
 
     monkeypatch.setattr(backend, "index", broken)
-    article = make_article("Lupus", slug="lupus")  # no exception reaches the editor
+    with django_capture_on_commit_callbacks(execute=True):
+        article = make_article("Lupus", slug="lupus")  # no exception reaches the editor
     assert Article.objects.filter(pk=article.pk).exists()
     assert "queued for update_index" in caplog.text
     queued = PendingIndexUpdate.objects.get()
@@ -115,24 +163,141 @@ def test_another_machines_whoosh_failures_are_not_ours_to_retry(backend):
     assert index.pending_article_ids() == set()
 
 
-def test_loading_the_shipped_fixtures_makes_them_searchable(backend, shipped_content):
-    published = Article.objects.published().count()
-    assert backend.search(SearchQuery()).total == published
-    assert index.compare().in_sync
-
-
-def test_rebuild_replaces_everything_and_journals_nothing_afterwards(backend):
-    make_article("Lupus", slug="lupus")
+def test_rebuild_replaces_everything_and_journals_nothing_afterwards(
+    backend, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        make_article("Lupus", slug="lupus")
     result = index.rebuild()
     assert result.indexed == 1
     assert backend.read_journal() == set()
     assert found(backend, "lupus") == ["lupus"]
 
 
-def test_deleting_a_term_reindexes_its_articles_without_it(backend):
-    lupus = make_disease("Lupus", slug="lupus")
-    make_article("Living well", slug="living", diseases=[lupus])
-    assert found(backend, "lupus") == ["living"]
-    lupus.delete()
-    assert found(backend, "lupus") == []
-    assert found(backend, "living") == ["living"]
+# --- A large load ----------------------------------------------------------------------
+
+
+class LockSampler:
+    """Samples the locks the loading connection holds: while `loaddata` saves
+    articles (inside its transaction), and each time the sync writes the index."""
+
+    def __init__(self, backend, every: int = 10) -> None:
+        self.during_load: list[dict[str, int]] = []
+        self.during_sync: list[dict[str, int]] = []
+        self.saves = 0
+        self.every = every
+        write = backend.index
+
+        def sampled_write(documents):
+            self.during_sync.append(held_locks())
+            return write(documents)
+
+        backend.index = sampled_write
+
+    def __call__(self, sender, instance, raw: bool = False, **kwargs) -> None:
+        if raw and sender is Article:
+            self.saves += 1
+            if self.saves % self.every == 1:
+                self.during_load.append(held_locks())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_large_load_takes_no_index_lock_in_its_transaction_and_few_after_it(
+    backend, tmp_path, monkeypatch, clean_index
+):
+    """120 articles, synced in chunks of 25: the load's own transaction (committed
+    for real here) holds the same locks after its last article as after its tenth and
+    no advisory lock at all; the sync after the commit writes the index once per
+    chunk and holds at most one chunk's article locks at a time."""
+    chunk = 25
+    monkeypatch.setattr(index, "CHUNK_SIZE", chunk)
+    call_command("loaddata", "taxonomy", verbosity=0)
+    fixture = tmp_path / "load.json"
+    call_command("generate_articles", count=120, seed=7, fixture=str(fixture), verbosity=0)
+    sampler = LockSampler(backend)
+    post_save.connect(sampler, sender=Article, dispatch_uid="test.lock_sampler")
+    try:
+        with CaptureQueriesContext(connection) as statements:
+            call_command("loaddata", str(fixture), verbosity=0)
+    finally:
+        post_save.disconnect(sender=Article, dispatch_uid="test.lock_sampler")
+
+    assert sampler.saves == 120
+    during_load = [sum(locks.values()) for locks in sampler.during_load]
+    assert all(locks.get("advisory", 0) == 0 for locks in sampler.during_load)
+    assert max(during_load) <= during_load[1] + 5, during_load  # flat, not per article
+    assert len(sampler.during_sync) == math.ceil(120 / chunk)
+    assert all(locks.get("advisory", 0) <= chunk for locks in sampler.during_sync)
+    assert sum(UPSERT in q["sql"] for q in statements) == math.ceil(120 / chunk)
+
+    # Every published article is indexed and found; nothing else is.
+    published = dict(Article.objects.published().values_list("pk", "title"))
+    assert set(backend.indexed()) == set(published)
+    for pk, title in published.items():
+        page = backend.search(SearchQuery(text=f'"{title}"', per_page=100, relax=False))
+        assert pk in {hit.id for hit in page.hits}, title
+    assert index.compare().in_sync
+    call_command("check_index", verbosity=0)  # exits 1 (CommandError) when they differ
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failed_large_load_leaves_the_database_and_the_index_as_they_were(
+    backend, tmp_path, clean_index
+):
+    call_command("loaddata", "taxonomy", verbosity=0)
+    kept = make_article("Lupus kept", slug="kept")
+    before = backend.indexed()
+    fixture = tmp_path / "load.json"
+    call_command("generate_articles", count=60, seed=8, fixture=str(fixture), verbosity=0)
+    bad = tmp_path / "bad.xml"  # fails inside Django's load, after the 60 raw saves
+    bad.write_text(
+        '<?xml version="1.0"?><django-objects version="1.0">'
+        '<object model="library.article"><field name="title" type="CharField">x</field>'
+        '<field name="published_on" type="DateField">not-a-date</field></object>'
+        "</django-objects>"
+    )
+    with pytest.raises((DeserializationError, ValidationError)):
+        call_command("loaddata", str(fixture), str(bad), verbosity=0)
+    assert list(Article.objects.values_list("slug", flat=True)) == ["kept"]
+    assert backend.indexed() == before == {kept.pk: before[kept.pk]}
+    assert index.pending_update_count() == 0
+    assert index.compare().in_sync
+
+
+@pytest.fixture
+def clean_index():
+    """A test that commits leaves the backend's tables (created by a migration, so
+    not flushed by Django) empty for the next one."""
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "TRUNCATE search_entry, search_phrase, search_word, search_index_state, search_journal"
+        )
+
+
+@pytest.mark.django_db(transaction=True)  # another connection holds a lock
+def test_two_syncs_of_different_articles_do_not_wait_for_each_other(backend, clean_index):
+    first = make_article("Lupus", slug="lupus")
+    second = make_article("Psoriasis", slug="psoriasis")
+    db = connection.settings_dict
+    done = threading.Event()
+
+    def hold_first() -> None:
+        with psycopg.connect(
+            host=db["HOST"], port=db["PORT"], dbname=db["NAME"], user=db["USER"],
+            password=db["PASSWORD"] or None, autocommit=True,
+        ) as other:  # fmt: skip
+            other.execute("SET lock_timeout = '5s'")
+            other.execute("SELECT pg_advisory_lock(%s, %s)", [LOCK_NAMESPACE, first.pk])
+            done.wait(10)
+
+    holder = threading.Thread(target=hold_first)
+    holder.start()
+    try:
+        time.sleep(0.2)
+        started = time.monotonic()
+        index.update_articles([second.pk], lock_wait=5)
+        assert time.monotonic() - started < 2
+    finally:
+        done.set()
+        holder.join()

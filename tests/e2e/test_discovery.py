@@ -79,7 +79,7 @@ def test_a_printed_article_keeps_the_article_and_drops_the_site_around_it(page):
     expect(page.locator("h1")).to_be_visible()
     meta = page.locator(".article-header .meta")
     expect(meta.locator("time")).to_be_visible()
-    source = meta.get_by_role("link")
+    source = meta.locator('a[href^="https://www.nestfact.com/"]')  # beside the review line's
     expect(source).to_be_visible()
     after = source.evaluate("a => getComputedStyle(a, '::after').content")
     assert "attr(href)" in after or source.get_attribute("href") in after, after

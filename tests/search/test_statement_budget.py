@@ -22,7 +22,13 @@ from django.test.utils import CaptureQueriesContext
 
 from library.models import Article
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.django_db,
+    # What building a page costs: every request builds it (the page cache's generation
+    # read stays, and is counted).
+    pytest.mark.usefixtures("page_cache_off"),
+]
 
 
 def statements(client, url: str, params: dict | None = None) -> list[str]:
@@ -42,10 +48,10 @@ def listing(sql: list[str]) -> str:
     "query",
     ["stem cell", "lupus", "is stem cell treatment safe for lupus", "lupsu", '"cord blood"'],
 )
-def test_a_results_page_costs_at_most_19_statements(client, indexed_library, query):
+def test_a_results_page_costs_at_most_20_statements(client, indexed_library, query):
     sql = statements(client, "/articles/", {"q": query, "disease": "lupus"})
 
-    assert len(sql) <= 19, listing(sql)
+    assert len(sql) <= 20, listing(sql)  # 19 to build it, and the page cache's generation read
 
 
 def test_a_results_page_with_many_hits_costs_no_more_than_one_with_few(client, indexed_library):
@@ -56,10 +62,10 @@ def test_a_results_page_with_many_hits_costs_no_more_than_one_with_few(client, i
 
 
 @pytest.mark.parametrize("params", [{}, {"disease": "lupus"}, {"tag": "clinical-trials"}])
-def test_a_browse_page_costs_at_most_16_statements(client, indexed_library, params):
+def test_a_browse_page_costs_at_most_17_statements(client, indexed_library, params):
     sql = statements(client, "/articles/", params)
 
-    assert len(sql) <= 16, listing(sql)
+    assert len(sql) <= 17, listing(sql)  # 16 to build it, and the generation read
 
 
 def test_an_article_page_costs_at_most_12_statements(client, indexed_library):

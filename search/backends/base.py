@@ -126,6 +126,53 @@ class SearchDocument:
 
 
 @dataclass(frozen=True)
+class Topic:
+    """A disease or therapy as a reader's question may name it (issue 19)."""
+
+    kind: str  # "disease" or "therapy" (a facet name)
+    slug: str
+    name: str
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Intent:
+    """What a reader wants to know, from the editor-managed list (issue 19).
+
+    A question containing one of `phrases` ("safe", "side effects", "right for me")
+    has this intent; an article carrying one of `tags` (slugs), or with a section whose
+    heading contains one of `headings`, answers it. `label` is how the page names it
+    ("safety and side effects").
+    """
+
+    slug: str
+    label: str
+    phrases: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    headings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Pin:
+    """An editor's pick: `article_id` leads the results of every query whose analysed
+    form (stemmed, folded, synonyms applied) is that of `query` (issue 19)."""
+
+    query: str
+    article_id: int
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """What the library knows about readers' questions, read from the database by the
+    caller (`search.vocabulary.current_vocabulary`) as synonyms are: the named topics,
+    the intents and the editors' picks. Backends stay pure: tests pass their own."""
+
+    topics: tuple[Topic, ...] = ()
+    intents: tuple[Intent, ...] = ()
+    pins: tuple[Pin, ...] = ()
+
+
+@dataclass(frozen=True)
 class SearchQuery:
     """What a reader asked for.
 
@@ -153,6 +200,16 @@ class SearchQuery:
     synonyms: tuple[tuple[str, ...], ...] = ()
     visible_on: datetime.date | None = None
     relax: bool = True  # False: always require every meaningful word (never "match most")
+    vocabulary: Vocabulary | None = None  # topics, intents, picks (None: keyword search only)
+
+
+@dataclass(frozen=True)
+class AnswerSection:
+    """The section of an article that best answers the question (issue 19)."""
+
+    heading: str  # plain text, as the article page shows it
+    anchor: str  # the heading's id on the article page ("section-is-it-safe")
+    sentence: str  # safe HTML: the section's best sentence, matched terms in <mark>
 
 
 @dataclass(frozen=True)
@@ -161,6 +218,16 @@ class Hit:
     slug: str
     score: float
     highlight: str  # safe HTML: matched terms in <mark>, everything else escaped
+    section: AnswerSection | None = None  # the best-answering section, if one stands out
+    pinned: bool = False  # an editor's pick for this query
+
+
+@dataclass(frozen=True)
+class Understood:
+    """How a question was read (issue 19): topics and intents named in it."""
+
+    topics: tuple[Topic, ...] = ()
+    intents: tuple[Intent, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -190,6 +257,10 @@ class SearchPage:
     expanded: dict[str, list[str]] = field(default_factory=dict)  # "ms" → ["Multiple sclerosis"]
     shortened: bool = False  # a long question was cut, keeping its meaningful words first
     corrected: str | None = None  # the results are for this query: the reader's found nothing
+    understood: Understood = field(default_factory=Understood)
+    # "found": the first result answers the question; "none": no article is about the
+    # question's main topic, the hits are only the closest; "" : not a question (browse).
+    answer: str = ""
 
 
 class SearchBackend:

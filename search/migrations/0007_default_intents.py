@@ -141,7 +141,7 @@ def editors_manage_intents_and_picks(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("search", "0006_intents_and_editors_picks"),
-        ("library", "0009_start_here"),
+        ("library", "0002_editors_group"),
     ]
 
     operations = [

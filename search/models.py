@@ -25,6 +25,7 @@ from django.db import connections, models
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from library.models import Article
 from search.backends.query import parse_query
 
 
@@ -149,6 +150,10 @@ class SlugKeyManager(models.Manager):
         return self.get(slug=slug)
 
 
+# Kept by name so the admin can record one revision per save, after the tags are saved.
+INTENT_HISTORY = HistoricalRecords(m2m_fields=["tags"])
+PICK_HISTORY = HistoricalRecords()
+
 PHRASES_NEEDED = (
     "Give at least one word or phrase readers use for this, separated by commas "
     "(for example “safe, side effects, risks”)."
@@ -192,7 +197,7 @@ class Intent(models.Model):
     )
 
     objects = SlugKeyManager()
-    history = HistoricalRecords(m2m_fields=["tags"])
+    history = INTENT_HISTORY
 
     class Meta:
         ordering = ["label"]
@@ -220,7 +225,17 @@ class Intent(models.Model):
             raise ValidationError({"phrases": PHRASES_NEEDED})
 
 
-class EditorsPickManager(models.Manager):
+class EditorsPickQuerySet(models.QuerySet):
+    def visible(self) -> EditorsPickQuerySet:
+        """Picks whose article readers see today (`ArticleQuerySet.published()`)."""
+        return self.filter(article__in=Article.objects.published().values("pk"))
+
+    def waiting(self) -> EditorsPickQuerySet:
+        """Picks whose article readers cannot see: a draft, or scheduled for later."""
+        return self.exclude(article__in=Article.objects.published().values("pk"))
+
+
+class EditorsPickManager(models.Manager.from_queryset(EditorsPickQuerySet)):
     def get_by_natural_key(self, query: str, article_slug: str) -> EditorsPick:
         return self.get(query=query, article__slug=article_slug)
 
@@ -251,7 +266,7 @@ class EditorsPick(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = EditorsPickManager()
-    history = HistoricalRecords()
+    history = PICK_HISTORY
 
     class Meta:
         verbose_name = "editor's pick"

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from django.db.models import F
 
-from library.models import Article, Disease, Therapy, split_aliases
+from library.models import Disease, Therapy, split_aliases
 from search.backends.base import Intent, Pin, Topic, Vocabulary
 from search.models import EditorsPick, split_phrases
 from search.models import Intent as IntentModel
@@ -67,9 +67,7 @@ def visible_pins() -> tuple[Pin, ...]:
     again once its article is back, with no change to the pick.
     """
     rows = (
-        EditorsPick.objects.filter(article__in=Article.objects.published().values("pk"))
-        .order_by("order", "pk")
-        .values_list("query", F("article_id"))
+        EditorsPick.objects.visible().order_by("order", "pk").values_list("query", F("article_id"))
     )
     return tuple(Pin(query, article_id) for query, article_id in rows)
 

@@ -16,15 +16,20 @@ from django.apps import apps
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import models
 
+# The library's content, and what editors teach search about it (issue 19): intents
+# name tags, picks name an article, both by slug.
 LIBRARY_MODELS = (
     "library.disease",
     "library.therapy",
     "library.tag",
     "library.article",
     "library.tagredirect",
+    "search.intent",
+    "search.editorspick",
 )
 # Each record is keyed by this field (its natural key); "slug" unless named here.
-KEY_FIELDS = {"library.tagredirect": "old_slug"}
+KEY_FIELDS = {"library.tagredirect": "old_slug", "search.editorspick": "query"}
+PICK_MODEL = "search.editorspick"
 
 
 REDIRECT_MODEL = "library.tagredirect"
@@ -32,6 +37,23 @@ REDIRECT_MODEL = "library.tagredirect"
 
 def key_field(label: str) -> str:
     return KEY_FIELDS.get(label, "slug")
+
+
+def record_key(label: str, fields: dict) -> str | None:
+    """What identifies a record within its model: its slug; a pick's query and the
+    slug of its article, since one article is pinned to a query once."""
+    key = fields.get(key_field(label))
+    if not isinstance(key, str) or not key:
+        return None
+    if label == PICK_MODEL:
+        article = _natural_key_slug(fields.get("article"))
+        return f"{key}” → “{article}" if article else None
+    return key
+
+
+def _row_key(label: str, row) -> str:
+    key = getattr(row, key_field(label))
+    return f"{key}” → “{row.article.slug}" if label == PICK_MODEL else key
 
 
 class FixtureError(Exception):
@@ -46,6 +68,9 @@ def _record_label(index: int, fields: dict) -> str:
     slug = (fields.get("slug") or fields.get("old_slug")) if isinstance(fields, dict) else None
     if isinstance(slug, str) and slug:
         return f"record {index} (slug “{slug}”)"
+    query = fields.get("query") if isinstance(fields, dict) else None
+    if isinstance(query, str) and query:
+        return f"record {index} (query “{query}”)"
     return f"record {index}"
 
 
@@ -100,13 +125,16 @@ def validate_fixture_files(paths: Iterable[Path]) -> None:
             fields = record.get("fields")
             if label not in defined or not isinstance(fields, dict):
                 continue
-            slug = fields.get(key_field(label))
-            if isinstance(slug, str) and slug:
+            slug = record_key(label, fields)
+            if slug:
                 where = f"{path}: record {index}"
                 if slug in defined[label]:
+                    name = key_field(label) if label != PICK_MODEL else "query"
+                    what = "the slug" if label != PICK_MODEL else "the query and article"
                     problems.append(
-                        f"{where} (slug “{slug}”): field 'slug': the slug “{slug}” is repeated "
-                        f"({label} already defined at {defined[label][slug]})"
+                        f"{where} ({name} “{fields[key_field(label)]}”): field '{name}': "
+                        f"{what} “{slug}” is repeated ({label} already defined at "
+                        f"{defined[label][slug]})"
                     )
                 else:
                     defined[label][slug] = where
@@ -117,8 +145,31 @@ def validate_fixture_files(paths: Iterable[Path]) -> None:
             if not isinstance(record, dict):
                 continue
             problems.extend(_validate_record(path, index, record, defined, existing))
+    problems.extend(_picks_before_their_articles(loaded, defined, existing))
     if problems:
         raise FixtureError(problems)
+
+
+def _picks_before_their_articles(loaded, defined, existing) -> list[str]:
+    """A pick is found again by its query and its article's slug as it is saved, so an
+    article new to the library must come before the picks that name it."""
+    problems: list[str] = []
+    in_database = existing.get("library.article", set())
+    later = set(defined["library.article"]) - in_database  # not yet seen in the load
+    for path, records in loaded:
+        for index, record in enumerate(records, start=1):
+            if not isinstance(record, dict) or not isinstance(record.get("fields"), dict):
+                continue
+            label, fields = str(record.get("model", "")).lower(), record["fields"]
+            if label == "library.article":
+                later.discard(fields.get("slug"))
+            elif label == PICK_MODEL and _natural_key_slug(fields.get("article")) in later:
+                problems.append(
+                    f"{path}: {_record_label(index, fields)}: field 'article': the article "
+                    f"“{_natural_key_slug(fields['article'])}” comes later in this load; put "
+                    "editors' picks after the articles they name"
+                )
+    return problems
 
 
 def _validate_record(path, index, record, defined, existing) -> list[str]:
@@ -169,6 +220,7 @@ def _validate_record(path, index, record, defined, existing) -> list[str]:
             else None
         )
     exclude = [f.name for f in model._meta.get_fields() if f.many_to_many or f.auto_created]
+    exclude += list(relations)  # a foreign key by natural key is checked below
     try:
         instance.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
     except ValidationError as error:
@@ -274,10 +326,12 @@ def plan_load(paths: Iterable[Path]) -> dict[str, list[str]]:
             existing = model._default_manager.filter(**{f"{key}__in": [r[key] for r in chunk]})
             if m2m:
                 existing = existing.prefetch_related(*m2m)
-            by_slug = {getattr(row, key): row for row in existing}
+            if label == PICK_MODEL:
+                existing = existing.select_related("article")
+            by_slug = {_row_key(label, row): row for row in existing}
             for fields in chunk:
-                row = by_slug.get(fields[key])
-                name = f"{label} “{fields[key]}”"
+                row = by_slug.get(record_key(label, fields))
+                name = f"{label} “{record_key(label, fields)}”"
                 if row is None:
                     plan["create"].append(name)
                 elif _differs(model, row, fields):
@@ -293,6 +347,11 @@ def _differs(model, row, fields: dict) -> bool:
         if field.many_to_many:
             current = {term.slug for term in getattr(row, name).all()}
             if current != {_natural_key_slug(item) for item in value}:
+                return True
+        elif field.many_to_one:  # ["slug"] or null: compare the slugs
+            related = getattr(row, name)
+            wanted = _natural_key_slug(value) if value is not None else None
+            if (related.slug if related else None) != wanted:
                 return True
         elif field.to_python(value) != getattr(row, field.attname):
             return True

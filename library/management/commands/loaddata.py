@@ -176,9 +176,10 @@ class Command(DjangoLoaddataCommand):
                     exclude=exclude, validate_unique=False, validate_constraints=False
                 )
             except ValidationError as error:
-                slug = getattr(instance, "slug", "") or "?"
+                key = "query" if hasattr(instance, "query") else "slug"
+                slug = getattr(instance, key, "") or "?"
                 problems = [
-                    f"{instance._meta.label_lower} (slug “{slug}”): "
+                    f"{instance._meta.label_lower} ({key} “{slug}”): "
                     f"{'record' if name == '__all__' else f'field {name!r}'}: {message}"
                     for name, messages in error.message_dict.items()
                     for message in messages

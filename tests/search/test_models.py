@@ -191,3 +191,22 @@ def test_the_migration_links_tags_already_in_the_library_and_keeps_editors_inten
     ]
     assert Intent.objects.get(slug="cost").label == "money matters"
     assert Intent.objects.count() == len(DEFAULTS)
+
+
+def test_the_readme_lists_every_default_intent_with_its_tags():
+    readme = (FIXTURES.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Intents and editors' picks", 1)[1].split("\n### ", 1)[0]
+    rows = {
+        line.split("|")[1].strip(): line for line in section.splitlines() if line.startswith("| ")
+    }
+    names = {
+        r["fields"]["slug"]: r["fields"]["name"] for r in _taxonomy() if r["model"] == "library.tag"
+    }
+    for default in DEFAULTS:
+        assert default["label"] in rows, default["label"]
+        for slug in default["tags"]:
+            assert names[slug] in rows[default["label"]], (default["label"], slug)
+
+
+def _taxonomy() -> list[dict]:
+    return json.loads((FIXTURES / "taxonomy.json").read_text(encoding="utf-8"))

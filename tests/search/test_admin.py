@@ -163,3 +163,16 @@ def test_the_lists_cost_the_same_queries_for_few_or_many_rows(editor_client):
 
     assert count_queries(editor_client, "/admin/search/editorspick/") == picks
     assert count_queries(editor_client, "/admin/search/intent/") == intents
+
+
+def test_the_admin_home_page_points_to_picks_of_unpublished_articles(editor_client):
+    assert "Editors' picks:" not in editor_client.get("/admin/").content.decode()
+    withdrawn = make_article("Withdrawn guide", status=Article.Status.DRAFT)
+    EditorsPick.objects.create(query="lupus", article=withdrawn)
+    EditorsPick.objects.create(query="lupus", article=make_article("Live guide"))
+
+    page = editor_client.get("/admin/").content.decode()
+    assert (
+        '<a href="/admin/search/editorspick/?article=waiting"><strong>1 pick whose article '
+        "readers cannot see</strong></a> (unpublished or scheduled)"
+    ) in page

@@ -5,12 +5,14 @@ Each intent lists the words readers use for it, the shipped tags whose articles 
 it and words of the section headings that do. Tags are linked when they exist: on a
 library that already holds the shipped taxonomy, at once; on a fresh database (migrated
 before its content is loaded), by `fixtures/intents.json`, which `load_shipped_content`
-loads after the taxonomy. An intent already present (same slug) is left as editors made it.
+loads after the taxonomy. An intent already present (same slug) is left as editors made it;
+each one created gets a first revision ("Shipped default intent").
 The data here is frozen as of this migration: later changes to the defaults belong in a
 new migration and the fixture (`tests/search/test_models.py` checks they agree).
 """
 
 from django.db import migrations
+from django.utils import timezone
 
 DEFAULT_INTENTS = [
     {
@@ -108,16 +110,37 @@ EDITOR_PERMISSIONS = [
 
 
 def add_default_intents(apps, schema_editor):
+    """Each default intent not already there, with its first revision."""
     db = schema_editor.connection.alias
     Intent = apps.get_model("search", "Intent")
+    Revision = apps.get_model("search", "HistoricalIntent")
+    RevisionTag = apps.get_model("search", "HistoricalIntent_tags")
     Tag = apps.get_model("library", "Tag")
     for default in DEFAULT_INTENTS:
         fields = {k: v for k, v in default.items() if k not in ("slug", "tags")}
         intent, created = Intent.objects.using(db).get_or_create(
             slug=default["slug"], defaults=fields
         )
-        if created:
-            intent.tags.set(Tag.objects.using(db).filter(slug__in=default["tags"]))
+        if not created:
+            continue
+        tags = list(Tag.objects.using(db).filter(slug__in=default["tags"]))
+        intent.tags.set(tags)
+        revision = Revision.objects.using(db).create(
+            id=intent.pk,
+            slug=intent.slug,
+            active=intent.active,
+            history_date=timezone.now(),
+            history_type="+",
+            history_change_reason="Shipped default intent",
+            **fields,
+        )
+        links = Intent.tags.through.objects.using(db).filter(intent=intent)
+        RevisionTag.objects.using(db).bulk_create(
+            [
+                RevisionTag(id=link.pk, history=revision, intent_id=intent.pk, tag_id=link.tag_id)
+                for link in links
+            ]
+        )
 
 
 def editors_manage_intents_and_picks(apps, schema_editor):

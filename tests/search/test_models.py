@@ -130,6 +130,13 @@ def test_the_default_intents_are_there_after_migrating():
     )
     assert {"cure", "work", "success rate", "remission"} <= set(by_slug["success"].phrase_list)
     assert {"clinic", "abroad", "travel", "mexico", "legit"} <= set(by_slug["clinics"].phrase_list)
+    for intent in by_slug.values():
+        (first,) = intent.history.all()
+        assert (first.history_type, first.history_change_reason, first.phrases) == (
+            "+",
+            "Shipped default intent",
+            intent.phrases,
+        )
 
 
 def test_the_shipped_intents_fixture_says_what_the_migration_does():
@@ -166,16 +173,20 @@ def test_loading_the_shipped_content_links_the_default_intents_to_their_tags():
         intent = Intent.objects.get(slug=default["slug"])
         assert sorted(intent.tags.values_list("slug", flat=True)) == sorted(default["tags"])
     assert Tag.objects.get(slug="risks-and-side-effects").intents.get().slug == "safety"
+    latest = Intent.objects.get(slug="safety").history.first()  # the load linked its tags
+    assert [t.tag.slug for t in latest.tags.all()] == ["risks-and-side-effects"]
 
 
 def test_the_migration_links_tags_already_in_the_library_and_keeps_editors_intents():
     """An existing library upgraded: its tags are linked at once; an intent an editor
     already has under a default slug is left alone."""
-    from django.apps import apps as global_apps
     from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
 
     migration = importlib.import_module("search.migrations.0007_default_intents")
+    state = MigrationExecutor(connection).loader.project_state(("search", "0007_default_intents"))
     Intent.objects.all().delete()
+    Intent.history.all().delete()
     make_tag("Risks and side effects", slug="risks-and-side-effects")
     Intent.objects.create(slug="cost", label="money matters", phrases="money")
 
@@ -184,11 +195,13 @@ def test_the_migration_links_tags_already_in_the_library_and_keeps_editors_inten
 
     editor = Editor()
     editor.connection = connection
-    migration.add_default_intents(global_apps, editor)
+    migration.add_default_intents(state.apps, editor)
 
     assert list(Intent.objects.get(slug="safety").tags.values_list("slug", flat=True)) == [
         "risks-and-side-effects"
     ]
+    (revision,) = Intent.objects.get(slug="safety").history.all()
+    assert [t.tag.slug for t in revision.tags.all()] == ["risks-and-side-effects"]
     assert Intent.objects.get(slug="cost").label == "money matters"
     assert Intent.objects.count() == len(DEFAULTS)
 

@@ -27,11 +27,15 @@ articles and sections (and per 1,000 articles), time per query embedding beside 
 site's own time per question, and the installed size wordllama adds. The machine's load
 average is printed with each timing.
 
+`--scale N` also adds N synthetic articles (after the scoring) and times
+`rebuild_index` and embedding the whole library in the same run.
+
 Needs `wordllama` installed in the running interpreter; it is not in requirements.txt.
 """
 
 from __future__ import annotations
 
+import argparse
 import importlib.metadata as metadata
 import os
 import re
@@ -68,6 +72,12 @@ def rss_mb() -> float:
     import psutil
 
     return psutil.Process().memory_info().rss / 2**20
+
+
+def peak_rss_mb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -329,7 +339,17 @@ def win_loss(
     return f"{better} / {worse} / {len(answerable) - better - worse} | +{gained} −{lost}"
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument(
+        "--scale",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also add N synthetic articles (after scoring) and time rebuild_index "
+        "and embedding the whole library in the same run",
+    )
+    args = parser.parse_args(argv)
     os.environ["HF_HUB_OFFLINE"] = "1"  # belt and braces: nothing here may fetch
     try:
         metadata.distribution("wordllama")
@@ -348,6 +368,16 @@ def main() -> int:
                 site_seconds.append(time.perf_counter() - started)
             site_load = load_text()
             library = read_library()
+            scaled, rebuild_seconds, rebuild_load = None, 0.0, ""
+            if args.scale:
+                from django.core.management import call_command
+
+                call_command("generate_articles", count=args.scale, seed=1, verbosity=0)
+                started = time.perf_counter()
+                call_command("rebuild_index", verbosity=0)
+                rebuild_seconds = time.perf_counter() - started
+                rebuild_load = load_text()
+                scaled = read_library()
         finally:
             cleanup()
 
@@ -468,6 +498,28 @@ def main() -> int:
         f"{articles_s * 1000:.0f} ms, {len(library.section_texts)} sections "
         f"{sections_s * 1000:.0f} ms; {per_thousand:.2f} s per 1,000 articles ({embed_load})"
     )
+    if scaled:
+        started = time.perf_counter()
+        big = Embedder(model, scaled)
+        scaled_seconds = time.perf_counter() - started
+        count = len(scaled.slugs)
+        big_seconds = []
+        for q in QUESTIONS:
+            started = time.perf_counter()
+            big.scores(q.text)
+            big_seconds.append(time.perf_counter() - started)
+        print(
+            f"- at {count} articles ({len(scaled.section_texts)} sections), same run: "
+            f"`rebuild_index` {rebuild_seconds:.1f} s ({rebuild_load}); embedding every "
+            f"article and section {scaled_seconds:.1f} s ({load_text()}), "
+            f"{scaled_seconds / rebuild_seconds:.2f}× the rebuild; peak RSS "
+            f"{peak_rss_mb():.0f} MB"
+        )
+        print(
+            f"- per question at {count} articles, embedding + scoring every article and "
+            f"section: median {statistics.median(big_seconds) * 1000:.2f} ms, p95 "
+            f"{percentile(big_seconds, 0.95) * 1000:.2f} ms ({load_text()})"
+        )
     print(
         f"- vectors: {vectors} × {dim} float32 = {vectors * dim * 4 / 1024:.0f} KB; "
         f"{vectors / len(library.slugs):.1f} per article, "

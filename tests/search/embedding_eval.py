@@ -35,19 +35,26 @@ Needs `wordllama` installed in the running interpreter; it is not in requirement
 
 from __future__ import annotations
 
-import argparse
-import importlib.metadata as metadata
 import os
-import re
-import statistics
-import sys
-import tempfile
-import time
-from dataclasses import dataclass
-from pathlib import Path
 
-from tests.search.real_questions import QUESTIONS, RealQuestion
-from tests.search.relevance_report import (
+# One BLAS thread, as a web worker should run: on a busy 2-core machine OpenBLAS's
+# threads contend and a small matrix-vector product takes many times longer.
+for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
+
+import argparse  # noqa: E402
+import importlib.metadata as metadata  # noqa: E402
+import math  # noqa: E402
+import re  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from tests.search.real_questions import QUESTIONS, RealQuestion  # noqa: E402
+from tests.search.relevance_report import (  # noqa: E402
     DEPTH,
     Scores,
     _clip,
@@ -158,15 +165,17 @@ class Embedder:
         self.library = library
         self.articles = model.embed(library.article_texts, norm=True)
         self.sections = model.embed(library.section_texts, norm=True)
-        self.owner = np.array(library.section_owner)
+        owner = np.array(library.section_owner)  # ascending: sections follow their article
+        self.starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
+        self.with_sections = owner[self.starts]
 
     def scores(self, question: str) -> dict[str, dict[str, float]]:
         """Cosine per slug: article, best section, and their mean."""
         np = self.np
         vector = self.model.embed([question], norm=True)[0]
         article = self.articles @ vector
-        best = np.full(len(self.library.slugs), -1.0)
-        np.maximum.at(best, self.owner, self.sections @ vector)
+        best = article.copy()  # an article with no sections: its own text stands in
+        best[self.with_sections] = np.maximum.reduceat(self.sections @ vector, self.starts)
         return {
             "article": dict(zip(self.library.slugs, article.tolist(), strict=True)),
             "section": dict(zip(self.library.slugs, best.tolist(), strict=True)),
@@ -336,7 +345,20 @@ def win_loss(
         worse += b < a
         gained += b == 1 and a != 1
         lost += a == 1 and b != 1
-    return f"{better} / {worse} / {len(answerable) - better - worse} | +{gained} −{lost}"
+    return (
+        f"{better} / {worse} / {len(answerable) - better - worse} (p = "
+        f"{sign_test(better, worse):.3f}) | +{gained} −{lost}"
+    )
+
+
+def sign_test(better: int, worse: int) -> float:
+    """Two-sided exact sign test: the chance of a split at least this uneven if each
+    changed question were a coin toss."""
+    changed = better + worse
+    if not changed:
+        return 1.0
+    tail = sum(math.comb(changed, k) for k in range(min(better, worse) + 1)) / 2**changed
+    return min(1.0, 2 * tail)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -428,13 +450,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(
         "| ranking | first result answers it | graded article in top 3 | MRR "
-        "| per question vs site: better / worse / same RR, first result +gained −lost |"
+        "| per question vs site: better / worse / same RR (sign test) "
+        "| first result: +gained −lost |"
     )
-    print("|---|---:|---:|---:|---|")
+    print("|---|---:|---:|---:|---|---|")
     base = runs["site (Whoosh, today's planner)"]
     for name, ranking in runs.items():
         scores: Scores = score(ranking, answerable)
-        versus = "—" if ranking is base else win_loss(answerable, base, ranking)
+        versus = "— | —" if ranking is base else win_loss(answerable, base, ranking)
         print(f"{scores.line(name)[:-1]}| {versus} |")
     print(
         f"\nLeave-one-out weights chosen (site share): "

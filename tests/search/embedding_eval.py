@@ -13,9 +13,10 @@ downloads disabled), and scores on the real-question suite:
 - fusions of the site and "article + section" (fixed before looking at any result):
   reciprocal-rank fusion (k = 60, the usual constant, untuned); and a re-rank of the
   site's 20 results by w * place on the page + (1 - w) * cosine (both scaled to 0..1
-  within the page), with w = 0.5 fixed, and with w chosen by leave-one-out (for each question, the w
-  that gives the best MRR on the other answerable questions);
-- per question, wins and losses against the site (reciprocal rank of the first answer);
+  within the page), with w = 0.5 fixed, and with w chosen by leave-one-out (for each
+  question, the w that gives the best MRR on the other answerable questions);
+- per question, wins and losses against the site (reciprocal rank of the first answer,
+  with a sign test; first result; top 3);
 - recall: answering articles the site does not list at all that embeddings put in their
   top 5;
 - unanswerable questions: the best cosine each question gets, beside the answerable

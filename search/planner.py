@@ -197,6 +197,7 @@ class Planner:
         self._corrections = corrections
         self._strict_total: int | None = None
         self._correction_plan: _Correction | type[_Unset] | None = _Unset
+        self._serve_correction = False
 
     # -- the seam: a page of results for this plan
 
@@ -208,16 +209,11 @@ class Planner:
     def keyword_page(self) -> SearchPage:
         candidates = self.ops.candidates(self.compiled, self.request)
         documents, total, fewest, found = self.match(candidates)
-        unmatched = None
-        if self._finds_little(total, fewest):
-            # Only a word no article contains can be misspelt (nothing found: any word).
-            unmatched = self.unmatched(found) if total else None
-            if not total or unmatched:
-                corrected = self.corrected_page()
-                if corrected is not None:
-                    return corrected
-        if unmatched is None:
-            unmatched = self.unmatched(found)
+        if self._serve_correction:  # decided by `match`, before relaxing
+            corrected = self.corrected_page()
+            if corrected is not None:
+                return corrected
+        unmatched = self.unmatched(found)
         not_found = [
             word
             for unit, here in zip(self.units, found, strict=True)
@@ -254,7 +250,8 @@ class Planner:
 
         Every meaningful unit is required when that finds `FEW_RESULTS` or more, and
         one fewer at a time otherwise (`relaxation_steps`): the strict count comes
-        first, and the histogram only when it found too few.
+        first, and the histogram only when it found too few and no correction is served
+        instead (`correction_serves`: a word no candidate matches may be misspelt).
         """
         ops, units = self.ops, self.units
         if not units:
@@ -264,6 +261,9 @@ class Planner:
         if strict_total is None:  # else counted already (a corrected query, `corrected_page`)
             strict_total = self._strict_total = ops.count(strict)
         found = [True] * len(units) if strict_total else ops.units_found(units, candidates)
+        if strict_total < FEW_RESULTS and not all(found) and self.correction_serves(strict_total):
+            # A misspelling found little: the corrected query is served, not relaxed.
+            return strict, strict_total, None, found
         steps = relaxation_steps(len(units), has_must=bool(self.compiled.must_units()))
         if strict_total >= FEW_RESULTS or len(steps) == 1 or not self.request.relax:
             return strict, strict_total, None, found
@@ -395,7 +395,7 @@ class Planner:
         self.parsed, self.compiled = correction.parsed, correction.compiled
         self.units = self.compiled.countable_units()
         self._strict_total = correction.total
-        self._corrections, self._correction_plan = {}, None
+        self._corrections, self._correction_plan, self._serve_correction = {}, None, False
         page = self.keyword_page()
         return dataclasses.replace(
             page, corrected=correction.text, suggestion=None, shortened=original.shortened
@@ -416,13 +416,15 @@ class Planner:
                 )
         return self._correction_plan  # type: ignore[return-value]
 
-    def _finds_little(self, total: int, fewest: int | None) -> bool:
-        """Whether the reader's own query found little: it relaxed, or fewer than
-        `FEW_RESULTS` articles have every word (then a correction may be served)."""
-        if not self.compiled.required:
-            return False
-        strict = self._strict_total if self._strict_total is not None else total
-        return fewest is not None or strict < FEW_RESULTS
+    def correction_serves(self, strict_total: int) -> bool:
+        """Whether the corrected query finds more articles with every word than the
+        reader's own (`strict_total`, which found little, and a word of it none of the
+        candidates): then `keyword_page` serves it (`corrected_page`)."""
+        correction = self._correction()
+        self._serve_correction = correction is not None and suggestion_helps(
+            strict_total, correction.total
+        )
+        return self._serve_correction
 
     def _synonyms(self) -> tuple:
         return tuple(tuple(group) for group in (self.request.synonyms or ()))

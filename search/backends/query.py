@@ -401,7 +401,7 @@ def relaxation_steps(units: int, *, has_must: bool = False) -> list[int]:
 MIN_CORRECTABLE = 5  # shorter words are never corrected (PubMed's rule: too many neighbours)
 MIN_CORRECTION = 4  # never corrected into a shorter word (an abbreviation, a stub)
 
-#: Known English words (SCOWL, see search/data/README.md): never corrected.
+#: Known English words, never corrected (SCOWL; source and licence in the file header).
 ENGLISH_WORDS = Path(__file__).resolve().parent.parent / "data" / "english-words.txt"
 
 

@@ -25,6 +25,8 @@ BROWSE_ORDERINGS = [
     ("title", "Title (A–Z)"),
 ]
 ORDERINGS = [("relevance", "Best match"), *BROWSE_ORDERINGS]
+# `spelling=off` searches the words exactly as typed: the link back from corrected results.
+SPELLINGS = [("on", "Correct misspellings"), ("off", "Search the words as typed")]
 SLUG_PARAMETERS = ("disease", "therapy", "tag")
 PARAMETER_LABELS = {
     "q": "search",
@@ -33,6 +35,7 @@ PARAMETER_LABELS = {
     "tag": "tag",
     "year": "year",
     "ordering": "sort order",
+    "spelling": "spelling",
 }
 
 
@@ -125,9 +128,16 @@ class ArticleFilter(django_filters.FilterSet):
         },
     )
 
+    spelling = django_filters.ChoiceFilter(
+        label="Spelling",
+        choices=SPELLINGS,
+        method="filter_spelling",
+        error_messages={"invalid_choice": "The spelling parameter takes on or off."},
+    )
+
     class Meta:
         model = Article
-        fields = ["q", "disease", "therapy", "tag", "year", "ordering"]
+        fields = ["q", "disease", "therapy", "tag", "year", "ordering", "spelling"]
 
     def __init__(self, data=None, *args, **kwargs):
         if data is not None:
@@ -163,6 +173,15 @@ class ArticleFilter(django_filters.FilterSet):
     def filter_text(self, queryset, name, value):
         """Free text is answered by the search backend (see `library.listing`)."""
         return queryset
+
+    def filter_spelling(self, queryset, name, value):
+        """Only the search backend reads it (`correct_spelling`)."""
+        return queryset
+
+    @property
+    def correct_spelling(self) -> bool:
+        """False when the reader asked for the words as typed (`spelling=off`)."""
+        return not (self.is_valid() and self.form.cleaned_data.get("spelling") == "off")
 
     def filter_ordering(self, queryset, name, value):
         """Titles sort case-insensitively, as the search index sorts them."""

@@ -20,7 +20,7 @@ from library.filters import ArticleFilter
 from library.models import Article, Disease, Tag, Therapy
 from search.backends import get_backend
 from search.backends.base import SearchBackend, SearchQuery, SearchUnavailable
-from search.backends.query import as_typed, parse_query, quote_words
+from search.backends.query import as_typed, quote_words
 from search.synonyms import synonym_groups
 from search.vocabulary import current_vocabulary
 
@@ -89,18 +89,6 @@ class Listing:
             (as_typed(self.query, words), names, quote_words(self.query, words))
             for words, names in self.expanded.items()
         ]
-
-    @property
-    def original_query(self) -> str:
-        """The reader's query with its corrected words quoted: searched as typed."""
-        if not self.corrected:
-            return self.query
-        kept = {w.casefold() for w in parse_query(self.corrected).words()}
-        text = self.query
-        for word in dict.fromkeys(parse_query(self.query).words()):
-            if word.casefold() not in kept:
-                text = quote_words(text, word)
-        return text
 
     @property
     def has_previous(self) -> bool:
@@ -231,6 +219,7 @@ def _from_index(backend: SearchBackend, filterset: ArticleFilter, page_number: i
         synonyms=synonym_groups(vocabulary.topics) if vocabulary else (),
         visible_on=timezone.localdate(),
         vocabulary=vocabulary,
+        correct_spelling=filterset.correct_spelling,
     )
     result = backend.search(query)
     articles = Article.objects.for_listing().published_by_id(hit.id for hit in result.hits)

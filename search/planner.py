@@ -19,11 +19,15 @@ below, written here and nowhere else:
    an engine can answer both from one evaluation of the set).
 5. **Snippets**: the texts of the page's articles only (`Operations.texts`), marked by
    the engine-neutral highlighter with the engine's word-to-term function.
-6. **Corrections**: the reader's plain words the library does not know, looked up in
-   one call (`Operations.unknown_words`), their nearest library words in another
-   (`Operations.spelling_candidates`). A correction that finds more articles is the
-   page's "Did you mean"; when the reader's own query finds nothing and the
-   corrected one finds something, the corrected results are served instead.
+6. **Corrections**, wherever the misspelt word stands in the query, by PubMed's rules:
+   never a word shorter than 5 letters, a known English word (the shipped list) or a
+   word the library contains. The reader's plain words the library does not know are
+   looked up in one call (`Operations.unknown_words`), their nearest library words in
+   another (`Operations.spelling_candidates`). When the reader's own query finds little
+   (it relaxed, or fewer than `FEW_RESULTS` articles have every word) and the corrected
+   one finds more articles with every word, the corrected results are served, saying
+   so (`SearchPage.corrected`); otherwise a correction that finds more is only the
+   page's "Did you mean".
 
 The answers-first seam: `Planner.page` returns the `SearchPage` of the keyword
 match; a later stage that puts sections, intents or editors' picks in front of it
@@ -192,6 +196,8 @@ class Planner:
         self.units = compiled.countable_units()
         self._corrections = corrections
         self._strict_total: int | None = None
+        self._correction_plan: _Correction | type[_Unset] | None = _Unset
+        self._serve_correction = False
 
     # -- the seam: a page of results for this plan
 
@@ -203,7 +209,7 @@ class Planner:
     def keyword_page(self) -> SearchPage:
         candidates = self.ops.candidates(self.compiled, self.request)
         documents, total, fewest, found = self.match(candidates)
-        if not total and self.compiled.required:
+        if self._serve_correction:  # decided by `match`, before relaxing
             corrected = self.corrected_page()
             if corrected is not None:
                 return corrected
@@ -244,14 +250,20 @@ class Planner:
 
         Every meaningful unit is required when that finds `FEW_RESULTS` or more, and
         one fewer at a time otherwise (`relaxation_steps`): the strict count comes
-        first, and the histogram only when it found too few.
+        first, and the histogram only when it found too few and no correction is served
+        instead (`correction_serves`: a word no candidate matches may be misspelt).
         """
         ops, units = self.ops, self.units
         if not units:
             return candidates, ops.count(candidates), None, []
         strict = ops.strict(candidates, units)
-        strict_total = self._strict_total = ops.count(strict)
+        strict_total = self._strict_total
+        if strict_total is None:  # else counted already (a corrected query, `corrected_page`)
+            strict_total = self._strict_total = ops.count(strict)
         found = [True] * len(units) if strict_total else ops.units_found(units, candidates)
+        if strict_total < FEW_RESULTS and not all(found) and self.correction_serves(strict_total):
+            # A misspelling found little: the corrected query is served, not relaxed.
+            return strict, strict_total, None, found
         steps = relaxation_steps(len(units), has_must=bool(self.compiled.must_units()))
         if strict_total >= FEW_RESULTS or len(steps) == 1 or not self.request.relax:
             return strict, strict_total, None, found
@@ -322,11 +334,16 @@ class Planner:
     def corrections(self) -> dict[str, str]:
         """Reader's word (casefolded) → the likeliest spelling from the library's words.
 
-        Only words the library does not know are corrected (`correctable`), so a word
+        Only words that may be corrected at all (`correctable`: 5 letters or more, not a
+        known English word) and that the library does not know are corrected, so a word
         any article, title or taxonomy name uses is never changed. Looked up once per
-        request, all unknown words in one call and their candidates in another.
+        request, all unknown words in one call and their candidates in another; none
+        when the reader asked for the words as typed (`SearchQuery.correct_spelling`).
         """
         if self._corrections is not None:
+            return self._corrections
+        if not self.request.correct_spelling:
+            self._corrections = {}
             return self._corrections
         plain = [
             word
@@ -336,7 +353,7 @@ class Planner:
             for word in clause.words
         ]
         # The checks that need no index first; the engine then sees each word once.
-        asked = [w for w in dict.fromkeys(plain) if correctable(w, lambda _word: False)]
+        asked = [w for w in dict.fromkeys(plain) if correctable(w)]
         unknown = self.ops.unknown_words(asked) if asked else {}
         replace: dict[str, str] = {}
         wanted = {folded: correction_distance(folded) for folded in unknown.values()}
@@ -351,36 +368,81 @@ class Planner:
         return replace
 
     def suggestion(self, unmatched: list[str]) -> str | None:
-        """A corrected query that finds more articles (matching all its words), or None."""
-        if not unmatched:
+        """A corrected query that finds more articles (matching all its words), or None.
+
+        Asked only when a word matched nothing, or a word of an OR group may have (the
+        group as a whole matched): other words are in the library, never corrected.
+        """
+        if not unmatched and not any(len(group) > 1 for group in self.parsed.required):
             return None
-        replace = self.corrections()
-        if not replace:
+        correction = self._correction()
+        if correction is None or not suggestion_helps(self.strict_total(), correction.total):
             return None
-        suggestion = self.parsed.render(replace)
-        if suggestion.casefold() == self.parsed.render().casefold():
-            return None
-        compiled = self.ops.compile(parse_query(suggestion), self._synonyms())
-        if not suggestion_helps(self.strict_total(), self.strict_total(compiled)):
-            return None
-        return suggestion
+        return correction.text
 
     def corrected_page(self) -> SearchPage | None:
-        """The page for the corrected query, when the reader's own query found nothing."""
-        replace = self.corrections()
-        if not replace:
+        """The page for the corrected query, when it finds more articles with every word
+        than the reader's own, which found little (`keyword_page`).
+
+        The plan becomes the corrected query's (parsed, compiled, its strict count
+        reused), so a stage after `keyword_page` (`answer`) reads the query the page is
+        for; `SearchPage.corrected` says which.
+        """
+        correction = self._correction()
+        if correction is None or not suggestion_helps(self.strict_total(), correction.total):
             return None
-        parsed = parse_query(self.parsed.render(replace))
-        compiled = self.ops.compile(parsed, self._synonyms())
-        if not self.strict_total(compiled):
-            return None
-        page = Planner(self.ops, self.request, parsed, compiled, corrections={}).keyword_page()
+        original = self.parsed
+        self.parsed, self.compiled = correction.parsed, correction.compiled
+        self.units = self.compiled.countable_units()
+        self._strict_total = correction.total
+        self._corrections, self._correction_plan, self._serve_correction = {}, None, False
+        page = self.keyword_page()
         return dataclasses.replace(
-            page, corrected=parsed.render(), suggestion=None, shortened=self.parsed.shortened
+            page, corrected=correction.text, suggestion=None, shortened=original.shortened
         )
+
+    def _correction(self) -> _Correction | None:
+        """The reader's query with its misspellings corrected, compiled and counted
+        (articles matching all its words); None when nothing is corrected. Once per plan."""
+        if self._correction_plan is _Unset:
+            self._correction_plan = None
+            replace = self.corrections()
+            text = self.parsed.render(replace) if replace else ""
+            if text and text.casefold() != self.parsed.render().casefold():
+                parsed = parse_query(text)
+                compiled = self.ops.compile(parsed, self._synonyms())
+                self._correction_plan = _Correction(
+                    text, parsed, compiled, self.strict_total(compiled)
+                )
+        return self._correction_plan  # type: ignore[return-value]
+
+    def correction_serves(self, strict_total: int) -> bool:
+        """Whether the corrected query finds more articles with every word than the
+        reader's own (`strict_total`, which found little, and a word of it none of the
+        candidates): then `keyword_page` serves it (`corrected_page`)."""
+        correction = self._correction()
+        self._serve_correction = correction is not None and suggestion_helps(
+            strict_total, correction.total
+        )
+        return self._serve_correction
 
     def _synonyms(self) -> tuple:
         return tuple(tuple(group) for group in (self.request.synonyms or ()))
+
+
+class _Unset:
+    """`Planner._correction` not worked out yet."""
+
+
+@dataclass(frozen=True)
+class _Correction:
+    """A corrected query: as text, parsed, compiled, and how many articles have every
+    one of its words."""
+
+    text: str
+    parsed: ParsedQuery
+    compiled: CompiledQuery
+    total: int
 
 
 def _best_correction(word: str, max_distance: int, found: list[Candidate]) -> str | None:

@@ -43,15 +43,17 @@ def toggle_param(context, name: str, value) -> str:
 
 
 @register.simple_tag(takes_context=True)
-def set_param(context, name: str, value) -> str:
-    """The current query with `name` set to one value (or removed when empty)."""
+def set_param(context, name: str, value, **more) -> str:
+    """The current query with `name` (and each of `more`) set to one value, or removed
+    when empty."""
     params = _copy(context["request"].GET)
     if name != "page":
         params.pop("page", None)
-    if value in (None, ""):
-        params.pop(name, None)
-    else:
-        params[name] = str(value)
+    for key, new in {name: value, **more}.items():
+        if new in (None, ""):
+            params.pop(key, None)
+        else:
+            params[key] = str(new)
     return _encode(params)
 
 

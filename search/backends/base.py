@@ -200,6 +200,9 @@ class SearchQuery:
     synonyms: tuple[tuple[str, ...], ...] = ()
     visible_on: datetime.date | None = None
     relax: bool = True  # False: always require every meaningful word (never "match most")
+    # False: the words exactly as typed, no spelling correction served or suggested
+    # (the "Search instead for" link back from corrected results).
+    correct_spelling: bool = True
     vocabulary: Vocabulary | None = None  # topics, intents, picks (None: keyword search only)
 
 
@@ -256,7 +259,8 @@ class SearchPage:
     not_found: list[str] = field(default_factory=list)  # meaningful words no result contains
     expanded: dict[str, list[str]] = field(default_factory=dict)  # "ms" → ["Multiple sclerosis"]
     shortened: bool = False  # a long question was cut, keeping its meaningful words first
-    corrected: str | None = None  # the results are for this query: the reader's found nothing
+    # The results are for this corrected query: the reader's own found little.
+    corrected: str | None = None
     understood: Understood = field(default_factory=Understood)
     # "found": the first result answers the question; "none": no article is about the
     # question's main topic, the hits are only the closest; "" : not a question (browse).

@@ -31,8 +31,9 @@ backend answers a question the same way:
   unit; when that finds fewer than `FEW_RESULTS`, require one fewer, and so on.
   Backends rank articles matching more units above those matching fewer.
 - A long question keeps its meaningful words first (`ParsedQuery.shortened`).
-- `correction_distance`, `acceptable_correction` and `correctable`: "Did you mean"
-  only for words the library does not know, never into a short abbreviation.
+- `correction_distance`, `acceptable_correction` and `correctable`: PubMed's rules for
+  spelling correction: only words of 5 letters or more that are neither English words
+  (a shipped list, `english_words`) nor in the library, never into a short abbreviation.
 - An abbreviation alias (a short all-capitals word such as GBS) matches as a whole,
   unstemmed word: its members are looked up by the reader's word folded, not stemmed,
   and the analyser is expected to index all-capitals words unstemmed.
@@ -44,6 +45,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from pathlib import Path
+
+from search.backends.text import fold
 
 MAX_QUERY_CHARS = 500  # what the results page accepts; clauses are capped below
 MAX_CLAUSES = 16
@@ -392,25 +396,42 @@ def relaxation_steps(units: int, *, has_must: bool = False) -> list[int]:
     return list(range(units, -1 if has_must else 0, -1))
 
 
-# --- "Did you mean": which words may be corrected, and into what -------------------
+# --- Spelling: which words may be corrected, and into what --------------------------
 
-MIN_CORRECTABLE = 4  # shorter words are never corrected (too many near neighbours)
+MIN_CORRECTABLE = 5  # shorter words are never corrected (PubMed's rule: too many neighbours)
+MIN_CORRECTION = 4  # never corrected into a shorter word (an abbreviation, a stub)
+
+#: Known English words, never corrected (SCOWL; source and licence in the file header).
+ENGLISH_WORDS = Path(__file__).resolve().parent.parent / "data" / "english-words.txt"
 
 
 def correction_distance(word: str) -> int:
-    """Edits allowed when correcting `word`: 0 below 4 letters, 1 up to 7, else 2."""
+    """Edits allowed when correcting `word`: 0 below 5 letters, 1 up to 7, else 2."""
     if len(word) < MIN_CORRECTABLE:
         return 0
     return 1 if len(word) <= 7 else 2
 
 
-def correctable(word: str, known: Callable[[str], bool]) -> bool:
-    """Whether a reader's word may be corrected at all.
+@lru_cache(maxsize=1)
+def english_words() -> frozenset[str]:
+    """The shipped English word list, read once per process, on first use."""
+    with ENGLISH_WORDS.open(encoding="ascii") as lines:
+        return frozenset(line.rstrip("\n") for line in lines if not line.startswith("#"))
 
-    Never a stopword, a word with digits, a short word, or a word `known` says the
-    library contains (in any article, title or taxonomy name): the library's own
-    vocabulary plus the stopword list is the "known words" list, so a correct English
-    word readers use is never turned into another.
+
+def is_english_word(word: str) -> bool:
+    """Whether `word` (in any case, accents and apostrophes ignored) is a known English
+    word of the shipped list."""
+    return fold(word) in english_words()
+
+
+def correctable(word: str, known: Callable[[str], bool] = is_english_word) -> bool:
+    """Whether a reader's word may be corrected at all (PubMed's safety rules).
+
+    Never a stopword, a word with digits, a word shorter than `MIN_CORRECTABLE`
+    letters, or a known word (`known`: by default the shipped English list). The
+    engine then keeps only the words no article, title or taxonomy name contains
+    (`Operations.unknown_words`): the library's own words are its medical dictionary.
     """
     folded = word.casefold()
     if is_stopword(folded) or any(ch.isdigit() for ch in folded):
@@ -420,13 +441,14 @@ def correctable(word: str, known: Callable[[str], bool]) -> bool:
 
 def acceptable_correction(word: str, candidate: str) -> bool:
     """Never a short abbreviation for a word, never a big change in length."""
-    if len(candidate) < MIN_CORRECTABLE or candidate.isupper():
+    if len(candidate) < MIN_CORRECTION or candidate.isupper():
         return False
     return abs(len(candidate) - len(word)) <= correction_distance(word)
 
 
 def suggestion_helps(original_total: int, corrected_total: int) -> bool:
-    """A suggestion is offered only when it finds more articles (matching all words)."""
+    """A correction is offered or served only when it finds more articles (matching all
+    their words)."""
     return corrected_total > original_total
 
 

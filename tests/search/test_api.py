@@ -92,11 +92,34 @@ def test_misspellings_are_corrected_or_get_a_suggestion(client, indexed_library)
     assert (data["corrected"], data["suggestion"]) == ("lupus", None)
     assert data["count"] == search(client, q="lupus")["count"] > 0
     assert search(client, q="sclerosus")["corrected"] == "sclerosis"
-    # Some words found: a suggestion that finds more articles with all its words.
-    data = search(client, q="lupus sclerosus")
-    assert (data["suggestion"], data["corrected"]) == ("lupus sclerosis", None)
-    assert data["match"] == "most"
-    assert data["not_found"] == ["sclerosus"]
+    # A misspelt word inside a longer query that finds little: corrected, served.
+    data = search(client, q="stem cell for lupis")
+    assert (data["corrected"], data["suggestion"]) == ("stem cell for lupus", None)
+    assert (data["match"], data["not_found"]) == ("all", [])
+    assert data["results"][0]["slug"] == "stem-cell-therapy-research-in-lupus"
+    # The reader's own query finds plenty: only a suggestion that finds more.
+    data = search(client, q="lupus OR sclerodema")
+    assert (data["suggestion"], data["corrected"]) == ("lupus OR scleroderma", None)
+    assert data["count"] == search(client, q="lupus")["count"]
+
+
+def test_spelling_off_searches_the_words_as_typed(client, indexed_library):
+    data = search(client, q="stem cell for lupis", spelling="off")
+
+    assert (data["query"], data["corrected"], data["suggestion"]) == (
+        "stem cell for lupis",
+        None,
+        None,
+    )
+    assert (data["match"], data["not_found"]) == ("most", ["lupis"])
+    assert search(client, q="stem cell for lupis", spelling="on")["corrected"] is not None
+
+
+def test_an_unknown_spelling_value_is_refused_naming_the_parameter(client, indexed_library):
+    response = client.get("/api/search/", {"q": "lupis", "spelling": "maybe"})
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"spelling": ["The spelling parameter takes on or off."]}
 
 
 def test_questions_report_how_the_words_were_used(client, indexed_library):

@@ -355,11 +355,21 @@ def test_did_you_mean_uses_the_index_vocabulary(backend):
     # The reader's query finds nothing and the correction does: its results are shown.
     page = backend.search(SearchQuery(text="lupis"))
     assert (page.corrected, page.suggestion, [h.id for h in page.hits]) == ("lupus", None, [1])
-    # Otherwise a suggestion is offered when it finds more articles with all their words.
+    # A misspelt word among others: the reader's query only finds articles with some of
+    # its words, the corrected one finds one with all of them, so that is served.
     page = backend.search(SearchQuery(text="multiple sclerosus"))
-    assert (page.suggestion, page.corrected, page.match) == ("multiple sclerosis", None, "most")
-    assert page.unmatched_terms == ["sclerosus"]
-    assert backend.search(SearchQuery(text='"stem cells" lupis')).suggestion == '"stem cells" lupus'
+    assert (page.corrected, page.suggestion, page.match) == ("multiple sclerosis", None, "all")
+    assert [h.id for h in page.hits] == [2]
+    assert backend.search(SearchQuery(text='"stem cells" lupis')).corrected == '"stem cells" lupus'
+
+
+def test_when_the_query_finds_plenty_a_correction_is_only_offered(backend):
+    backend.index([doc(n, f"Psoriasis {n}") for n in (1, 2, 3)] + [doc(4, "Scleroderma")])
+
+    page = backend.search(SearchQuery(text="psoriasis OR sclerodema"))
+
+    assert (page.suggestion, page.corrected) == ("psoriasis OR scleroderma", None)
+    assert sorted(h.id for h in page.hits) == [1, 2, 3]
 
 
 def test_known_words_and_short_words_are_never_corrected(backend):
@@ -368,11 +378,30 @@ def test_known_words_and_short_words_are_never_corrected(backend):
             doc(1, "Cord blood", body="The cost of care is high; is it safe?"),
             doc(2, "SLE and MSC", taxonomy=("SLE", "MSC")),
             doc(3, "CAR T cells", body="Cars and carts."),
+            doc(4, "Lichen sclerosus"),
+            doc(5, "Systemic sclerosis"),
+            doc(6, "Multiple sclerosis"),
         ]
     )
-    for text in ("how much does it cost", "is it safe", "cure", "much"):
+    # Short words ("cels" is one edit from "cells"), the library's own words
+    # ("sclerosus", though "sclerosis" is commoner) and English words ("brood", one
+    # edit from "blood") stay as the reader typed them.
+    for text in (
+        *("how much does it cost", "is it safe", "cure", "much", "cels"),
+        *("sclerosus", "brood", "cord brood"),
+    ):
         page = backend.search(SearchQuery(text=text))
         assert (page.suggestion, page.corrected) == (None, None), text
+
+
+def test_spelling_off_searches_the_words_as_typed(backend):
+    backend.index([doc(1, "Lupus and stem cells"), doc(2, "Stem cells")])
+
+    page = backend.search(SearchQuery(text="stem cells lupis", correct_spelling=False))
+
+    assert (page.corrected, page.suggestion, page.match) == (None, None, "most")
+    assert page.not_found == ["lupis"]
+    assert backend.search(SearchQuery(text="stem cells lupis")).corrected == "stem cells lupus"
 
 
 def test_no_suggestion_when_the_query_is_fine(backend):

@@ -119,20 +119,54 @@ def test_a_misspelling_that_finds_nothing_shows_the_corrected_results(client, in
     page = client.get("/articles/", {"q": "lupis"}).content.decode()
 
     assert "Showing results for <strong>lupus</strong>" in page
-    assert 'Search instead for <a href="?q=%22lupis%22">lupis</a>' in page
+    assert 'Search instead for <a href="?q=lupis&amp;spelling=off" data-as-typed>lupis</a>' in page
     assert "Stem Cell Therapy Research in Lupus" in page
+    as_typed = client.get("/articles/", {"q": "lupis", "spelling": "off"}).content.decode()
+    assert "No articles match “lupis”" in as_typed
+    assert "Showing results for" not in as_typed
+    # Quoting a word still searches it as typed, as the link did before.
     exact = client.get("/articles/", {"q": '"lupis"'}).content.decode()
     assert "No articles match “&quot;lupis&quot;”" in exact
 
 
-def test_misspelling_offers_did_you_mean_as_a_link(client, indexed_library):
-    page = client.get("/articles/", {"q": "lupus sclerosus"}).content.decode()
+def test_a_misspelling_inside_a_longer_query_shows_the_corrected_results(client, indexed_library):
+    response = client.get("/articles/", {"q": "stem cell for lupis"})
+    page = response.content.decode()
 
-    assert re.search(r'Did you mean <a href="\?q=lupus\+sclerosis"[^>]*>lupus sclerosis</a>', page)
-    assert (
-        "Showing articles that match most of your words. Not found: <strong>sclerosus</strong>"
-        in page
+    assert result_slugs(client, "stem cell for lupis")[0] == "stem-cell-therapy-research-in-lupus"
+    assert "Showing results for <strong>stem cell for lupus</strong>." in page
+    assert re.search(r"\d+ articles? matching “stem cell for lupus”", page)
+    link = re.search(r'Search instead for <a href="([^"]+)" data-as-typed>([^<]+)</a>', page)
+    assert link.groups() == ("?q=stem+cell+for+lupis&amp;spelling=off", "stem cell for lupis")
+    assert "Did you mean" not in page
+    assert "data-match" not in page  # every result has every (corrected) word
+
+    # The link back: the reader's words, uncorrected, and no correction offered again.
+    as_typed = client.get("/articles/", {"q": "stem cell for lupis", "spelling": "off"})
+    page = as_typed.content.decode()
+    assert as_typed.context["listing"].corrected is None
+    assert "Showing results for" not in page and "Did you mean" not in page
+    assert re.search(r"\d+ articles? matching “stem cell for lupis”", page)
+    assert "Not found: <strong>lupis</strong>" in page
+    assert 'value="stem cell for lupis"' in page  # the search box keeps what was typed
+    assert '<input type="hidden" name="spelling" value="off">' in page  # re-sorting keeps it
+
+
+def test_misspelling_offers_did_you_mean_as_a_link(client, indexed_library):
+    # The reader's query finds plenty (lupus articles): the correction is only offered.
+    page = client.get("/articles/", {"q": "lupus OR sclerodema"}).content.decode()
+
+    assert re.search(
+        r'Did you mean <a href="\?q=lupus\+OR\+scleroderma"[^>]*>lupus OR scleroderma</a>', page
     )
+    assert "Showing results for" not in page
+
+
+def test_a_bad_spelling_value_is_ignored_with_a_note(client, indexed_library):
+    page = client.get("/articles/", {"q": "lupis", "spelling": "maybe"}).content.decode()
+
+    assert "The spelling “maybe” could not be used and was ignored" in page
+    assert "Showing results for <strong>lupus</strong>" in page
 
 
 def test_no_results_page_explains_and_offers_ways_on(client, indexed_library):

@@ -56,6 +56,16 @@ def test_a_results_page_costs_at_most_22_statements(client, indexed_library, que
     assert len(sql) <= 22, listing(sql)  # 21 to build it, and the page cache's generation read
 
 
+def test_a_corrected_results_page_costs_at_most_23_statements(client, indexed_library):
+    # A question's two (which units match, the histogram) become four: which units
+    # match, the unknown words in one statement, their candidates in one more, and the
+    # corrected query's strict count (reused for its page, in place of the histogram).
+    sql = statements(client, "/articles/", {"q": "stem cell for lupis", "disease": "lupus"})
+
+    assert "levenshtein_less_equal" in " ".join(sql)  # it was corrected
+    assert len(sql) <= 23, listing(sql)
+
+
 def test_a_results_page_with_many_hits_costs_no_more_than_one_with_few(client, indexed_library):
     many = statements(client, "/articles/", {"q": "stem cell"})
     few = statements(client, "/articles/", {"q": "psoriasis"})

@@ -22,6 +22,7 @@ from search.backends import get_backend
 from search.backends.base import SearchBackend, SearchQuery, SearchUnavailable
 from search.backends.query import as_typed, parse_query, quote_words
 from search.synonyms import synonym_groups
+from search.vocabulary import current_vocabulary
 
 logger = logging.getLogger(__name__)
 
@@ -216,6 +217,8 @@ def _from_index(backend: SearchBackend, filterset: ArticleFilter, page_number: i
     data = filterset.form.cleaned_data
     text = filterset.query_text
     ordering = filterset.ordering_for(has_query=bool(text))
+    # The vocabulary's topics are the synonym groups too: read once, four queries.
+    vocabulary = current_vocabulary() if text else None
     query = SearchQuery(
         text=text,
         diseases=tuple(term.slug for term in data.get("disease") or ()),
@@ -225,8 +228,9 @@ def _from_index(backend: SearchBackend, filterset: ArticleFilter, page_number: i
         ordering=ordering,
         page=page_number,
         per_page=PAGE_SIZE,
-        synonyms=synonym_groups() if text else (),
+        synonyms=synonym_groups(vocabulary.topics) if vocabulary else (),
         visible_on=timezone.localdate(),
+        vocabulary=vocabulary,
     )
     result = backend.search(query)
     articles = Article.objects.for_listing().published_by_id(hit.id for hit in result.hits)

@@ -3,7 +3,11 @@
 Kept to small tables: the articles whose last index update failed (so the failure
 is repaired by `update_index` or `check_index --fix`, and shown in the admin), and the
 time of the last successful `update_index` or `rebuild_index`; and the aggregated
-search terms editors use to keep synonyms (`SearchTerm`).
+search terms editors use to keep synonyms (`SearchTerm`); and what editors teach search
+about readers' questions (issue 19): `Intent`, what a reader wants to know (safety, cost,
+"is it right for me") and which tags and section headings answer it, and `EditorsPick`,
+an article an editor pins to the top of a query's results. Both keep their history, and
+the search reads them through `search.vocabulary.current_vocabulary()`.
 
 The PostgreSQL backend's own tables (`search_entry` and the rest) have no models: only
 `search.backends.postgres` reads or writes them, in SQL that Django's expressions cannot
@@ -14,9 +18,14 @@ them on PostgreSQL only, and 0004 dropped an unused, partial model of `search_en
 from __future__ import annotations
 
 import datetime
+import re
 
+from django.core.exceptions import ValidationError
 from django.db import connections, models
 from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+from search.backends.query import parse_query
 
 
 class PendingIndexUpdate(models.Model):
@@ -112,3 +121,167 @@ class SearchTerm(models.Model):
 
     def __str__(self) -> str:
         return self.query
+
+
+# --- What editors teach search about readers' questions (issue 19) -----------------
+
+_PHRASE_SEPARATORS = re.compile(r"[,\n]")
+
+
+def split_phrases(text: str) -> list[str]:
+    """Comma-separated (or one per line) phrases: spaces collapsed, empty ones and
+    repeats (ignoring case) dropped, in the editor's order."""
+    phrases: dict[str, str] = {}
+    for part in _PHRASE_SEPARATORS.split(text or ""):
+        phrase = " ".join(part.split())
+        if phrase:
+            phrases.setdefault(phrase.casefold(), phrase)
+    return list(phrases.values())
+
+
+def has_meaningful_word(text: str) -> bool:
+    """Whether a search for `text` would require any word: not only stopwords ("is it")."""
+    return any(not clause.stop for group in parse_query(text).required for clause in group)
+
+
+class SlugKeyManager(models.Manager):
+    def get_by_natural_key(self, slug: str):
+        return self.get(slug=slug)
+
+
+PHRASES_NEEDED = (
+    "Give at least one word or phrase readers use for this, separated by commas "
+    "(for example “safe, side effects, risks”)."
+)
+
+
+class Intent(models.Model):
+    """What a reader wants to know: "is it safe?", "what does it cost?", "is it for me?".
+
+    A question containing one of `phrases` has this intent; an article tagged with one
+    of `tags`, or with a section whose heading contains one of `headings`, answers it
+    and ranks higher for it. Editors keep the list in the admin, as they keep aliases;
+    only active intents are used.
+    """
+
+    slug = models.SlugField(unique=True)
+    label = models.CharField(
+        max_length=100,
+        help_text="How the results page names it: “Showing articles about Lupus and "
+        "safety and side effects”.",
+    )
+    phrases = models.TextField(
+        help_text="Comma-separated words and phrases readers use for it, e.g. “safe, "
+        "safety, side effects, risks, dangerous”. Case does not matter; plurals and other "
+        "word forms match as in search.",
+        error_messages={"blank": PHRASES_NEEDED},
+    )
+    headings = models.TextField(
+        blank=True,
+        help_text="Comma-separated words of section headings that answer it, e.g. “risks, "
+        "side effects, safe”: an article with such a section ranks higher.",
+    )
+    tags = models.ManyToManyField(
+        "library.Tag",
+        blank=True,
+        related_name="intents",
+        help_text="Articles with any of these tags answer it and rank higher.",
+    )
+    active = models.BooleanField(
+        default=True, help_text="Untick to stop using it without losing it."
+    )
+
+    objects = SlugKeyManager()
+    history = HistoricalRecords(m2m_fields=["tags"])
+
+    class Meta:
+        ordering = ["label"]
+
+    def __str__(self) -> str:
+        return self.label
+
+    def natural_key(self) -> tuple[str]:
+        return (self.slug,)
+
+    @property
+    def phrase_list(self) -> list[str]:
+        return split_phrases(self.phrases)
+
+    @property
+    def heading_list(self) -> list[str]:
+        return split_phrases(self.headings)
+
+    def clean(self) -> None:
+        given = bool(self.phrases)  # an empty field is refused by the field itself
+        self.label = " ".join((self.label or "").split())
+        self.phrases = ", ".join(self.phrase_list)
+        self.headings = ", ".join(self.heading_list)
+        if given and not self.phrases:
+            raise ValidationError({"phrases": PHRASES_NEEDED})
+
+
+class EditorsPickManager(models.Manager):
+    def get_by_natural_key(self, query: str, article_slug: str) -> EditorsPick:
+        return self.get(query=query, article__slug=article_slug)
+
+
+class EditorsPick(models.Model):
+    """An article an editor pins to the top of a query's results, labelled "Editor's pick".
+
+    The pin matches the query's analysed form (case, plurals, word order, stopwords and
+    a disease's aliases do not matter), not the exact string. Only a published article
+    is shown; a pin whose article is unpublished waits, listed in the admin's report.
+    """
+
+    query = models.CharField(
+        max_length=200,
+        help_text="The search it answers, e.g. “stem cells for MS”. It also matches the "
+        "same words in another order, plural or singular, or with a disease’s alias.",
+    )
+    article = models.ForeignKey(
+        "library.Article", on_delete=models.CASCADE, related_name="editors_picks"
+    )
+    order = models.PositiveSmallIntegerField(
+        default=0, help_text="Several picks for one query are shown lowest first."
+    )
+    note = models.CharField(
+        max_length=200, blank=True, help_text="Why it was pinned (editors only)."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = EditorsPickManager()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "editor's pick"
+        verbose_name_plural = "editors' picks"
+        ordering = ["query", "order", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["query", "article"],
+                name="search_pick_once_per_query",
+                violation_error_message="This article is already pinned to this query.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        title = self.article.title if self.article_id else "?"
+        return f"“{self.query}” → {title}"
+
+    def natural_key(self) -> tuple[str, str]:
+        return (self.query, self.article.slug)
+
+    natural_key.dependencies = ["library.article"]
+
+    def clean(self) -> None:
+        self.query = " ".join((self.query or "").split())
+        self.note = (self.note or "").strip()
+        if self.query and not has_meaningful_word(self.query):
+            raise ValidationError(
+                {
+                    "query": f"“{self.query}” has no word a search could match, only common "
+                    "words such as “is”, “the” or “for”. Add the words that say what the "
+                    "reader is looking for."
+                }
+            )

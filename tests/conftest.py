@@ -128,10 +128,11 @@ def search_index_dir(tmp_path, settings):
 
 @pytest.fixture
 def shipped_content(db, django_db_blocker):
-    """The shipped taxonomy and articles, loaded through the public fixture format."""
+    """The shipped taxonomy, articles and reader intents (with their tags), loaded through
+    the public fixture format as `load_shipped_content` loads them."""
     from django.core.management import call_command
 
-    call_command("loaddata", "taxonomy", "articles", verbosity=0)
+    call_command("loaddata", "taxonomy", "articles", "intents", verbosity=0)
 
 
 @pytest.fixture

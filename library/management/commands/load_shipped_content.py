@@ -1,4 +1,4 @@
-"""Load the shipped taxonomy and articles into an empty library, and only then.
+"""Load the shipped taxonomy, articles and reader intents into an empty library, and only then.
 
 `make run` calls this on every start: re-loading fixtures over a library that editors
 have been working in would overwrite their edits, so a library that already holds
@@ -10,11 +10,13 @@ from django.core.management.base import BaseCommand
 
 from library.models import Article
 
-SHIPPED_FIXTURES = ("taxonomy", "articles")
+# Intents after the taxonomy: they name its tags (`search` migration 0007 creates them
+# on a fresh database before any tag exists; this load links their tags).
+SHIPPED_FIXTURES = ("taxonomy", "articles", "intents")
 
 
 class Command(BaseCommand):
-    help = "Load the shipped fixtures (taxonomy, articles) if the library is empty."
+    help = "Load the shipped fixtures (taxonomy, articles, intents) if the library is empty."
 
     def add_arguments(self, parser) -> None:
         parser.add_argument(

@@ -805,7 +805,7 @@ def _read_sections(text: str) -> tuple[tuple[str, str, int], ...]:
     return tuple(sections)
 
 
-# Where each article's sections start (migration `search/0006`), written with its entry.
+# Where each article's sections start (migration `search/0008`), written with its entry.
 _SECTIONS_UPSERT = """
 INSERT INTO search_section (article_id, sections)
 SELECT * FROM unnest(%s::bigint[], %s::text[])

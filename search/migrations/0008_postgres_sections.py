@@ -32,6 +32,6 @@ def on_postgresql(sql: str):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("search", "0005_remove_searchentry")]
+    dependencies = [("search", "0007_default_intents")]
 
     operations = [migrations.RunPython(on_postgresql(FORWARD), on_postgresql(BACKWARD))]

@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 from search.backends.base import AnswerSection, Hit, SearchPage, Topic, Vocabulary
 from search.backends.query import analysed_key
 from search.backends.text import SCAN_CHARS, _marks, candidate_pattern, highlight
-from search.understanding import describe, heading_matches, understand
+from search.understanding import describe, heading_matches, named_topics, understand
 
 if TYPE_CHECKING:
     from search.planner import Details, MatchSet, Ordering, Planner, Row, Text
@@ -48,7 +48,8 @@ if TYPE_CHECKING:
 WINDOW = 40  # rows of the engine's ranking a question re-ranks
 # Weights of the re-ranking evidence (the engine's own evidence counts 1 at most).
 FILED = 0.9  # filed under every topic the question names
-INTENT = 0.2  # tagged or sectioned for the question's intent
+ABOUT = 0.5  # a title naming every topic the question names
+INTENT = 0.3  # tagged or sectioned for the question's intent
 SECTION = 0.2  # a section holding every word of the question, in body and heading
 INTENT_HEADING = 0.5  # a section whose heading names the question's intent
 PRIOR = 0.0  # how much of the engine's evidence is its rank (the rest: its score)
@@ -79,6 +80,7 @@ class Evidence:
     """What the answer stage learnt about one row of the window."""
 
     filed: float = 0.0  # share of the question's topics the article is filed under
+    about: float = 0.0  # share of the question's topics its title names
     main_topic: bool = False  # filed under the question's main topic
     intent: bool = False  # tagged or sectioned for the question's intent
     section: SectionMatch | None = None  # the best-matching section
@@ -188,6 +190,8 @@ class AnswerStage:
             hits = [t for t in topics if t.slug in filed.get(t.kind, ())]
             evidence.filed = len(hits) / len(topics)
             evidence.main_topic = any(t in hits for t in self.main_topics)
+            titled = named_topics(detail.title, topics)
+            evidence.about = len(titled) / len(topics)
         intents = self.understood.intents
         if intents:
             tags = set(filed.get("tag", ()))
@@ -229,7 +233,8 @@ class AnswerStage:
             n, row = item
             evidence = self.evidence[row.ref]
             value = (1 - PRIOR) * max(row.score, 0.0) / top + PRIOR * (1 - n / size)
-            value += FILED * evidence.filed + (INTENT if evidence.intent else 0.0)
+            value += FILED * evidence.filed + ABOUT * evidence.about
+            value += INTENT if evidence.intent else 0.0
             if evidence.section is not None:
                 value += SECTION * min(evidence.section.score, 1.0)
             return -value, n

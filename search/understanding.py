@@ -90,19 +90,18 @@ def _find(
     return list(dict.fromkeys(value for _start, value in found))
 
 
+def named_topics(text: str, topics: Iterable[Topic]) -> tuple[Topic, ...]:
+    """The `topics` that `text` names (by name or alias), in the order it names them."""
+    entries = [(key, abbreviation, topic) for topic in topics for key, abbreviation in _keys(topic)]
+    return tuple(_find(question_terms(text), entries))  # type: ignore[arg-type]
+
+
 def understand(text: str, vocabulary: Vocabulary | None) -> Understood:
     """The topics and intents `text` names, in the order it names them."""
     if not vocabulary or not (text or "").strip():
         return Understood()
     words = question_terms(text)
-    topics: list[Topic] = _find(
-        words,
-        [
-            (key, abbreviation, topic)
-            for topic in vocabulary.topics
-            for key, abbreviation in _keys(topic)
-        ],
-    )  # type: ignore[assignment]
+    topics = named_topics(text, vocabulary.topics)
     intent_entries = [
         (terms, False, intent)
         for intent in vocabulary.intents

@@ -1,0 +1,258 @@
+"""The answer stage (issue 19): what a question is understood to be about, articles filed
+under its topic before passing mentions, intents answered by a section heading or a tag,
+the best section under a result, editors' picks first, and "nothing answers".
+
+Engine-neutral: each engine test runs on Whoosh and on PostgreSQL (deselected on
+SQLite), on documents built here, with a vocabulary built here too (the site reads
+its own with `search.vocabulary.current_vocabulary`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from library.rendering import markdown_text_and_sections
+from search.backends.base import Intent, Pin, SearchQuery, Topic, Vocabulary
+from search.backends.query import analysed_key
+from search.understanding import describe, understand
+from tests.search.engines import POSTGRES, SYNONYMS, doc, engine_backend
+
+LUPUS = Topic("disease", "lupus", "Lupus", ("SLE", "systemic lupus erythematosus"))
+MS = Topic("disease", "multiple-sclerosis", "Multiple sclerosis", ("MS", "disseminated sclerosis"))
+AS = Topic("disease", "ankylosing-spondylitis", "Ankylosing spondylitis", ("AS",))
+HSCT = Topic("therapy", "hsct", "Hematopoietic stem cell transplantation", ("HSCT",))
+SAFETY = Intent(
+    "safety",
+    "safety and side effects",
+    phrases=("safe", "safety", "side effects", "risks"),
+    tags=("risks-and-side-effects",),
+    headings=("risks", "side effects", "safe"),
+)
+COST = Intent("cost", "cost and insurance", phrases=("cost", "pay"), tags=("costs",))
+VOCABULARY = Vocabulary(topics=(LUPUS, MS, AS, HSCT), intents=(SAFETY, COST))
+GROUPS = SYNONYMS + (("Lupus", "SLE", "systemic lupus erythematosus"),)
+
+
+# --- Understanding the question (no engine) ---------------------------------------------
+
+
+def test_a_question_names_its_disease_and_intent():
+    understood = understand("is stem cell treatment safe for lupus", VOCABULARY)
+
+    assert understood.topics == (LUPUS,)
+    assert understood.intents == (SAFETY,)
+    assert describe(understood) == "Lupus and safety and side effects"
+
+
+def test_a_topic_is_found_by_its_alias_whatever_its_case():
+    assert understand("can stem cells cure MS", VOCABULARY).topics == (MS,)
+    assert understand("stem cells for ms", VOCABULARY).topics == (MS,)
+    assert understand("Systemic Lupus Erythematosus and HSCT", VOCABULARY).topics == (LUPUS, HSCT)
+
+
+def test_an_abbreviation_that_is_an_english_word_counts_only_in_capitals():
+    assert understand("is HSCT the same as a bone marrow transplant", VOCABULARY).topics == (HSCT,)
+    assert AS in understand("stem cells for AS", VOCABULARY).topics
+
+
+def test_a_phrase_matches_whole_words_in_order():
+    assert understand("sclerosis of the lupus kind", VOCABULARY).topics == (LUPUS,)
+    assert understand("multiple stem cells sclerosis", VOCABULARY).topics == ()
+    assert understand("", VOCABULARY).topics == ()
+    assert understand("lupus", None).topics == ()
+
+
+# --- Editors' picks: the analysed key ---------------------------------------------------
+
+
+def test_the_analysed_key_ignores_order_plurals_case_and_stopwords():
+    key = analysed_key("stem cells for lupus", GROUPS)
+
+    assert analysed_key("Lupus stem cell", GROUPS) == key
+    assert analysed_key("the lupus and STEM CELLS", GROUPS) == key
+    assert analysed_key("lupus", GROUPS) != key
+
+
+def test_the_analysed_key_maps_an_alias_to_its_topic():
+    key = analysed_key("stem cells for lupus", GROUPS)
+
+    assert analysed_key("SLE stem cells", GROUPS) == key
+    assert analysed_key("stem cells systemic lupus erythematosus", GROUPS) == key
+    assert analysed_key("MS stem cells", GROUPS) == analysed_key(
+        "multiple sclerosis stem cell", GROUPS
+    )
+
+
+# --- On both engines ---------------------------------------------------------------------
+
+
+@pytest.fixture(params=["whoosh", pytest.param("postgres", marks=POSTGRES)])
+def backend(request, settings, search_index_dir):
+    return engine_backend(request, settings, search_index_dir)
+
+
+def article(id: int, title: str, markdown: str, **fields):
+    """A document whose body and sections come from Markdown, as the site builds them."""
+    body, sections = markdown_text_and_sections(markdown)
+    return dataclasses.replace(
+        doc(id, title, body=body, **fields),
+        sections=tuple((s.heading, s.anchor, s.start) for s in sections),
+    )
+
+
+def ask(backend, text: str, vocabulary: Vocabulary | None = VOCABULARY, **kwargs):
+    return backend.search(
+        SearchQuery(text=text, synonyms=GROUPS, vocabulary=vocabulary, **kwargs)
+    )
+
+
+def slugs(page) -> list[str]:
+    return [hit.slug for hit in page.hits]
+
+
+def test_an_article_filed_under_the_topic_ranks_above_a_passing_mention(backend):
+    backend.index(
+        [
+            article(
+                1,
+                "Stem cell treatment news",
+                "Stem cell treatment is studied in many diseases, lupus among them. "
+                "Stem cell treatment trials mention lupus, lupus and lupus again.",
+            ),
+            article(
+                2,
+                "Research in lupus",
+                "Some stem cell treatment research is described here.",
+                diseases=("lupus",),
+            ),
+        ]
+    )
+
+    assert slugs(ask(backend, "stem cell treatment for lupus", vocabulary=None))[0] == "article-1"
+    page = ask(backend, "stem cell treatment for lupus")
+    assert slugs(page) == ["article-2", "article-1"]
+    assert page.understood.topics == (LUPUS,)
+    assert page.answer == "found"
+
+
+def test_an_intent_section_heading_lifts_an_article_and_is_shown_under_it(backend):
+    backend.index(
+        [
+            article(
+                1,
+                "Treatment in lupus",
+                "## Background\n\nTreatment of lupus with stem cells is studied. Stem cells and "
+                "lupus treatment appear in many stem cell lupus treatment reports, "
+                "and the treatment is safe to read about.",
+                diseases=("lupus",),
+            ),
+            article(
+                2,
+                "Stem cells for lupus",
+                "## How it works\n\nCells are collected.\n\n"
+                "## Risks and side effects\n\nIs stem cell treatment safe? The risks of the "
+                "treatment for lupus include infection.",
+                diseases=("lupus",),
+            ),
+        ]
+    )
+
+    page = ask(backend, "is stem cell treatment safe for lupus")
+
+    assert slugs(page)[0] == "article-2"
+    section = page.hits[0].section
+    assert section is not None
+    assert section.heading == "Risks and side effects"
+    assert section.anchor == "section-risks-and-side-effects"
+    assert "<mark>safe</mark>" in section.sentence
+    assert page.understood.intents == (SAFETY,)
+
+
+def test_an_intent_tag_lifts_an_article(backend):
+    backend.index(
+        [
+            article(1, "Lupus treatment one", "Stem cell treatment for lupus is costly to study."),
+            article(
+                2,
+                "Lupus treatment two",
+                "Stem cell treatment for lupus.",
+                tags=("risks-and-side-effects",),
+            ),
+        ]
+    )
+
+    assert slugs(ask(backend, "is stem cell treatment for lupus safe"))[0] == "article-2"
+
+
+def test_a_pin_comes_first_matched_with_another_order_plural_and_alias(backend):
+    backend.index(
+        [
+            article(1, "Stem cells and lupus", "Stem cells for lupus.", diseases=("lupus",)),
+            article(2, "Lupus stem cell guide", "A guide.", diseases=("lupus",)),
+            article(3, "Filtered away", "Stem cells for lupus.", diseases=("multiple-sclerosis",)),
+        ]
+    )
+    pinned = dataclasses.replace(VOCABULARY, pins=(Pin("Stem cell for lupus", 2),))
+
+    for text in ("lupus stem cells", "SLE stem cell", "stem cells for Lupus"):
+        page = ask(backend, text, vocabulary=pinned)
+        assert slugs(page)[0] == "article-2", text
+        assert page.hits[0].pinned
+        assert not any(hit.pinned for hit in page.hits[1:])
+        assert slugs(page).count("article-2") == 1
+    assert not ask(backend, "lupus stem cells").hits[0].pinned  # no pin, no label
+
+
+def test_a_pin_leads_even_when_the_words_miss_it_but_never_past_the_filters(backend):
+    backend.index(
+        [
+            article(1, "Stem cells and lupus", "Stem cells for lupus.", diseases=("lupus",)),
+            article(2, "A reader's guide", "Nothing about it here.", diseases=("lupus",)),
+            article(3, "Another guide", "Nothing here either.", diseases=("psoriasis",)),
+        ]
+    )
+    pins = (Pin("lupus stem cells", 2), Pin("lupus stem cells", 3))
+    vocabulary = dataclasses.replace(VOCABULARY, pins=pins)
+
+    page = ask(backend, "stem cells lupus", vocabulary=vocabulary)
+    assert slugs(page) == ["article-2", "article-3", "article-1"]
+    assert page.total == 3
+
+    filtered = ask(backend, "stem cells lupus", vocabulary=vocabulary, diseases=("lupus",))
+    assert slugs(filtered) == ["article-2", "article-1"]
+
+
+def test_a_question_about_a_disease_the_library_lacks_answers_none(backend):
+    backend.index(
+        [
+            article(1, "Stem cells in lupus", "Stem cell treatment for lupus.", diseases=("lupus",)),
+            article(2, "Stem cell trials", "Stem cell treatment trials."),
+        ]
+    )
+
+    lacking = ask(backend, "stem cell treatment for sarcoidosis")
+    assert lacking.hits and lacking.answer == "none"
+
+    # A topic the vocabulary knows but no article is filed under: nothing answers either.
+    unfiled = ask(backend, "stem cell treatment for multiple sclerosis")
+    assert unfiled.answer == "none"
+
+    assert ask(backend, "stem cell treatment for lupus").answer == "found"
+    assert ask(backend, "stem cell treatment for lupus", vocabulary=None).answer == ""
+
+
+def test_paging_stays_consistent_across_the_window(backend):
+    backend.index(
+        [
+            article(n, f"Lupus article {n}", "Stem cell treatment for lupus.", diseases=("lupus",))
+            for n in range(1, 51)
+        ]
+        + [article(n, f"Other {n}", "Stem cell treatment, lupus named.") for n in range(51, 61)]
+    )
+    seen: list[str] = []
+    for number in range(1, 4):
+        page = ask(backend, "stem cell treatment for lupus", per_page=20, page=number)
+        seen += slugs(page)
+    assert len(seen) == len(set(seen)) == 60

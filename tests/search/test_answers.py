@@ -10,12 +10,16 @@ its own with `search.vocabulary.current_vocabulary`).
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import pytest
 
+from library.models import Article
 from library.rendering import markdown_text_and_sections
 from search.backends.base import Intent, Pin, SearchQuery, Topic, Vocabulary
 from search.backends.query import analysed_key
+from search.documents import iter_documents
+from search.models import EditorsPick
 from search.understanding import describe, understand
 from tests.search.engines import POSTGRES, SYNONYMS, doc, engine_backend
 
@@ -103,9 +107,7 @@ def article(id: int, title: str, markdown: str, **fields):
 
 
 def ask(backend, text: str, vocabulary: Vocabulary | None = VOCABULARY, **kwargs):
-    return backend.search(
-        SearchQuery(text=text, synonyms=GROUPS, vocabulary=vocabulary, **kwargs)
-    )
+    return backend.search(SearchQuery(text=text, synonyms=GROUPS, vocabulary=vocabulary, **kwargs))
 
 
 def slugs(page) -> list[str]:
@@ -227,7 +229,9 @@ def test_a_pin_leads_even_when_the_words_miss_it_but_never_past_the_filters(back
 def test_a_question_about_a_disease_the_library_lacks_answers_none(backend):
     backend.index(
         [
-            article(1, "Stem cells in lupus", "Stem cell treatment for lupus.", diseases=("lupus",)),
+            article(
+                1, "Stem cells in lupus", "Stem cell treatment for lupus.", diseases=("lupus",)
+            ),
             article(2, "Stem cell trials", "Stem cell treatment trials."),
         ]
     )
@@ -256,3 +260,71 @@ def test_paging_stays_consistent_across_the_window(backend):
         page = ask(backend, "stem cell treatment for lupus", per_page=20, page=number)
         seen += slugs(page)
     assert len(seen) == len(set(seen)) == 60
+
+
+# --- The results page and the API (shipped content, the site's own vocabulary) ---------
+
+
+def test_the_results_page_says_what_it_understood_and_where_the_answer_is(client, indexed_library):
+    response = client.get(
+        "/articles/", {"q": "what are the side effects of a stem cell transplant"}
+    )
+    html = response.content.decode()
+
+    assert "Showing articles about Hematopoietic stem cell transplantation and safety" in html
+    answer = re.search(
+        r'data-answer-section>Answer in: <a href="(/articles/[^"#]+)#([^"]+)">([^<]+)</a>', html
+    )
+    assert answer, "no answering section under any result"
+    url, anchor, heading = answer.groups()
+    article_page = client.get(url).content.decode()
+    assert re.search(rf'<h[23] id="{re.escape(anchor)}">', article_page)
+    assert heading in article_page
+
+
+def test_every_indexed_section_anchor_is_a_heading_id_on_its_article_page(client, indexed_library):
+    for document in iter_documents():
+        if not document.sections:
+            continue
+        page = client.get(f"/articles/{document.slug}/").content.decode()
+        for heading, anchor, start in document.sections:
+            assert f'id="{anchor}"' in page, (document.slug, anchor)
+            assert document.body[start:].startswith(heading)
+
+
+def test_a_question_nothing_answers_says_so_plainly(client, indexed_library):
+    html = client.get("/articles/", {"q": "stem cell treatment for sarcoidosis"}).content.decode()
+
+    assert "We have no article that answers this directly. These are the closest:" in html
+    assert "Showing articles about" not in html
+
+    data = client.get("/api/search/", {"q": "stem cell treatment for sarcoidosis"}).json()
+    assert data["answer"] == "none"
+    assert data["results"]
+
+
+def test_the_api_returns_the_answering_section_and_the_pick(client, indexed_library):
+    guide = Article.objects.get(slug="questions-to-ask-a-specialist-about-stem-cell-treatment")
+    EditorsPick.objects.create(query="stem cells lupus", article=guide)
+
+    data = client.get("/api/search/", {"q": "Lupus stem cell"}).json()
+
+    assert data["answer"] == "found"
+    assert data["understood"] == {"diseases": ["lupus"], "therapies": [], "intents": []}
+    first = data["results"][0]
+    assert first["slug"] == guide.slug and first["pick"] is True
+    assert not any(result["pick"] for result in data["results"][1:])
+    html = client.get("/articles/", {"q": "SLE stem cells"}).content.decode()
+    assert html.index("Editor's pick") < html.index(
+        'data-slug="stem-cell-therapy-research-in-lupus"'
+    )
+
+    question = client.get(
+        "/api/search/", {"q": "what are the side effects of a stem cell transplant"}
+    )
+    sections = [r["section"] for r in question.json()["results"] if r["section"]]
+    assert sections
+    assert set(sections[0]) == {"heading", "url", "sentence"}
+    assert sections[0]["url"].startswith("http://testserver/articles/")
+    assert "#section-" in sections[0]["url"]
+    assert "<mark>" in sections[0]["sentence"]

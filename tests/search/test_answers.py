@@ -36,7 +36,7 @@ SAFETY = Intent(
 )
 COST = Intent("cost", "cost and insurance", phrases=("cost", "pay"), tags=("costs",))
 VOCABULARY = Vocabulary(topics=(LUPUS, MS, AS, HSCT), intents=(SAFETY, COST))
-GROUPS = SYNONYMS + (("Lupus", "SLE", "systemic lupus erythematosus"),)
+GROUPS = (*SYNONYMS, ("Lupus", "SLE", "systemic lupus erythematosus"))
 
 
 # --- Understanding the question (no engine) ---------------------------------------------

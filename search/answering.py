@@ -20,8 +20,11 @@ the engine's keyword ranking and never looks inside an engine:
    question's words, or an intent heading with some of them), its heading, anchor
    and best sentence with the words marked.
 5. **Say when nothing answers**: no article in the window is filed under the
-   question's main topic (its diseases, else its therapies), or a word no article
-   contains looks like the name of a disease or drug: `SearchPage.answer = "none"`.
+   question's main topic (its diseases, else its therapies); a word no article
+   contains looks like the name of a disease or drug; or the first result is filed
+   under nothing the question names and its best section holds under a quarter of
+   the question's words (or many of them are in no article): `SearchPage.answer =
+   "none"`.
 
 Section scanning reuses the snippet highlighter's candidate scan (`text._marks`): one
 compiled regex over each folded body, the engine's word-to-term function only on
@@ -59,6 +62,8 @@ TOPIC_ENDINGS = (
     "itis", "osis", "oma", "emia", "aemia", "pathy", "iasis", "algia", "mab", "nib",
     "plasia", "trophy", "syndrome",
 )  # fmt: skip
+WEAK = 0.25  # share of the question's words below which a first result is only close
+MANY_UNKNOWN = 6  # words of a question that no article contains: it is about something else
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n")
 
 
@@ -84,6 +89,7 @@ class Evidence:
     main_topic: bool = False  # filed under the question's main topic
     intent: bool = False  # tagged or sectioned for the question's intent
     section: SectionMatch | None = None  # the best-matching section
+    words: int = 0  # distinct words of the question in its best section (or its body)
 
 
 class AnswerStage:
@@ -220,6 +226,10 @@ class AnswerStage:
             if best is None or score > best.score:
                 best = SectionMatch(score, start, end, heading, anchor, len(words), names_intent)
         evidence.section = best
+        if best is not None:
+            evidence.words = best.words
+        elif not sections:
+            evidence.words = len({self.groups.get(m[2], m[2]) for m in marks})
         return evidence
 
     def rerank(self, rows: list[Row]) -> list[Row]:
@@ -313,6 +323,15 @@ class AnswerStage:
         for word in [*page.unmatched_terms, *page.not_found]:
             folded = word.casefold()
             if len(folded) >= 6 and folded.endswith(TOPIC_ENDINGS):
+                return "none"
+        ref = self.ids.get(page.hits[0].id)
+        first = self.evidence.get(ref) if ref is not None else None
+        if first is not None and self.word_count >= 2 and not first.filed:
+            # Not filed under anything the question names, and its best passage holds
+            # few of the question's words, or many of them are in no article at all.
+            share = first.words / self.word_count
+            unknown = len(page.not_found)
+            if share < WEAK or unknown >= MANY_UNKNOWN or (unknown >= 2 and share <= WEAK):
                 return "none"
         return "found"
 

@@ -9,16 +9,17 @@ the engine's keyword ranking and never looks inside an engine:
    (`search.backends.query.analysed_key`) leads page 1, labelled, if its article
    passes the filters and is published (`Operations.find`, only when a pin matches).
 3. **Re-rank a window**: for relevance order, the engine's first `WINDOW` rows (one
-   `Operations.page` call), their filed topics, tags and sections (`Operations.details`,
-   one call) and their texts, re-scored together: the engine's evidence (its score
-   within the window and its rank), the best-matching section (the question's words
-   in a section, counted again in its heading; an intent's heading words in its
-   heading), filed under a topic the question names, tagged for its intent. Pages
-   inside the window are cut from the new order; pages beyond it follow the engine's.
-   A single-word query gets only the filed-under boost: nothing is scanned.
-4. **Best section under each result**: the section that clearly answers (most of the
-   question's words, or an intent heading with some of them), its heading, anchor
-   and best sentence with the words marked.
+   `Operations.page` call) and their titles, filed topics, tags and section headings
+   (`Operations.details`, one call; no text is read), re-scored together: the
+   engine's score within the window, filed under a topic the question names, a title
+   naming it, tagged for its intent or with a section whose heading names the intent.
+   Pages inside the window are cut from the new order; pages beyond it follow the
+   engine's.
+4. **Best section under each result** (the page's hits only, questions of two words
+   or more): the section holding most of the question's words (counted again in its
+   heading; an intent heading adds), shown when it clearly answers (half the words or
+   more, or an intent heading with some of them), with its heading, anchor and best
+   sentence, the words marked.
 5. **Say when nothing answers**: no article in the window is filed under the
    question's main topic (its diseases, else its therapies); a word no article
    contains looks like the name of a disease or drug; or the first result is filed
@@ -26,9 +27,10 @@ the engine's keyword ranking and never looks inside an engine:
    the question's words (or many of them are in no article): `SearchPage.answer =
    "none"`.
 
-Section scanning reuses the snippet highlighter's candidate scan (`text._marks`): one
-compiled regex over each folded body, the engine's word-to-term function only on
-candidate words (PostgreSQL analyses them for the whole window in one batch).
+Section scanning is the snippet highlighter's candidate scan (`text.body_marks`),
+done once per hit and shared with its snippet: one compiled regex over each folded
+body, the engine's word-to-term function only on candidate words (PostgreSQL
+analyses the page's candidates in one batch).
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ from typing import TYPE_CHECKING, Any
 
 from search.backends.base import AnswerSection, Hit, SearchPage, Topic, Vocabulary
 from search.backends.query import analysed_key
-from search.backends.text import SCAN_CHARS, _marks, candidate_pattern, highlight
+from search.backends.text import SCAN_CHARS, body_marks, candidate_pattern, highlight
 from search.understanding import describe, heading_matches, named_topics, understand
 
 if TYPE_CHECKING:
@@ -53,7 +55,6 @@ WINDOW = 40  # rows of the engine's ranking a question re-ranks
 FILED = 0.9  # filed under every topic the question names
 ABOUT = 0.5  # a title naming every topic the question names
 INTENT = 0.3  # tagged or sectioned for the question's intent
-SECTION = 0.2  # a section holding every word of the question, in body and heading
 INTENT_HEADING = 0.5  # a section whose heading names the question's intent
 PRIOR = 0.0  # how much of the engine's evidence is its rank (the rest: its score)
 # Word endings of disease and drug names: a word no article contains that ends so is
@@ -90,6 +91,7 @@ class Evidence:
     intent: bool = False  # tagged or sectioned for the question's intent
     section: SectionMatch | None = None  # the best-matching section
     words: int = 0  # distinct words of the question in its best section (or its body)
+    marks: list = dataclasses.field(default_factory=list)  # the question's words in its body
 
 
 class AnswerStage:
@@ -107,6 +109,8 @@ class AnswerStage:
         self.pinned: list[Row] | None = None  # found pins, once looked up
         self.extra = 0  # pins the keyword match did not find
         self.evidence: dict[Any, Evidence] = {}  # by row ref
+        self.details: dict[Any, Details] = {}
+        self.served: list[Row] = []  # the rows of the page served
         self.ids: dict[int, Any] = {}  # article id → row ref
         self.texts: dict[Any, Text] = {}
         self.normalise = None
@@ -167,28 +171,26 @@ class AnswerStage:
             rows, counts = self.ops.page(documents, ordering, offset, per_page)
             rows = [row for row in rows if row.ref not in pinned]
             self.gather(rows)
+            self.served = rows
+            self.scan(rows)
             return rows, counts
         rows, counts = self.ops.page(documents, ordering, 0, WINDOW)
         rows = [row for row in rows if row.ref not in pinned]
-        return self.rerank(rows)[offset : offset + per_page], counts
+        self.served = self.rerank(rows)[offset : offset + per_page]
+        self.scan(self.served)
+        return self.served, counts
 
     def gather(self, rows: list[Row]) -> None:
-        """Evidence for `rows`: their details and texts, sections scanned for questions."""
+        """Evidence for `rows` from their details (one engine call): filed topics, a
+        title naming them, intent tags and intent section headings. No text is read."""
+        rows = [row for row in rows if row.ref not in self.details]
         if not rows:
             return
-        texts = self.ops.texts(rows)
-        details = self.ops.details(rows)
-        scan = self.word_count >= 2 and self.pattern is not None
-        if scan and self.normalise is None:
-            self.normalise = self.ops.normaliser(
-                texts, frozenset(self.terms | {t for phrase in self.phrases for t in phrase})
-            )
-        for row, text, detail in zip(rows, texts, details, strict=True):
-            self.ids[text.id] = row.ref
-            self.texts[row.ref] = text
-            self.evidence[row.ref] = self._evidence(text, detail, scan)
+        for row, detail in zip(rows, self.ops.details(rows), strict=True):
+            self.details[row.ref] = detail
+            self.evidence[row.ref] = self._evidence(detail)
 
-    def _evidence(self, text: Text, detail: Details, scan: bool) -> Evidence:
+    def _evidence(self, detail: Details) -> Evidence:
         evidence = Evidence()
         filed = detail.facets
         topics = self.understood.topics
@@ -201,12 +203,38 @@ class AnswerStage:
         intents = self.understood.intents
         if intents:
             tags = set(filed.get("tag", ()))
-            evidence.intent = any(tags.intersection(i.tags) for i in intents)
-        if not scan:
-            return evidence
+            evidence.intent = any(tags.intersection(i.tags) for i in intents) or any(
+                heading_matches(heading, intents) for heading, _anchor, _start in detail.sections
+            )
+        return evidence
+
+    def scan(self, rows: list[Row]) -> None:
+        """The best section of each row (the page's hits only): the question's words
+        found by the highlighter's candidate scan, one pass over each body."""
+        rows = [row for row in rows if row.ref not in self.texts]
+        if self.word_count < 2 or self.pattern is None or not rows:
+            return
+        self.gather(rows)
+        texts = self.ops.texts(rows)
+        if self.normalise is None:
+            wanted = frozenset(self.terms | {t for phrase in self.phrases for t in phrase})
+            self.normalise = self.ops.normaliser(texts, wanted)
+        for row, text in zip(rows, texts, strict=True):
+            self.ids[text.id] = row.ref
+            self.texts[row.ref] = text
+            self._scan(self.evidence[row.ref], text, self.details[row.ref])
+
+    def marks(self, ref: Any) -> list | None:
+        """The question's words in a scanned row's body (for its snippet), else None."""
+        evidence = self.evidence.get(ref)
+        return evidence.marks if evidence is not None and ref in self.texts else None
+
+    def _scan(self, evidence: Evidence, text: Text, detail: Details) -> None:
         body = text.body[:SCAN_CHARS]
-        marks = _marks(body, self.terms, self.phrases, self.pattern, self.normalise)
+        marks = body_marks(text.body, self.terms, self.normalise, self.phrases)
+        evidence.marks = marks
         starts = [m[0] for m in marks]
+        intents = self.understood.intents
         sections = detail.sections
         best = None
         for n, (heading, anchor, start) in enumerate(sections):
@@ -220,7 +248,6 @@ class AnswerStage:
                 self.groups.get(m[2], m[2]) for m in marks[first:last] if m[0] < heading_end
             }
             names_intent = bool(intents) and heading_matches(heading, intents)
-            evidence.intent = evidence.intent or names_intent
             score = (len(words) + len(in_heading)) / (2 * self.word_count)
             score += INTENT_HEADING if names_intent and words else 0.0
             if best is None or score > best.score:
@@ -230,7 +257,6 @@ class AnswerStage:
             evidence.words = best.words
         elif not sections:
             evidence.words = len({self.groups.get(m[2], m[2]) for m in marks})
-        return evidence
 
     def rerank(self, rows: list[Row]) -> list[Row]:
         self.gather(rows)
@@ -245,8 +271,6 @@ class AnswerStage:
             value = (1 - PRIOR) * max(row.score, 0.0) / top + PRIOR * (1 - n / size)
             value += FILED * evidence.filed + ABOUT * evidence.about
             value += INTENT if evidence.intent else 0.0
-            if evidence.section is not None:
-                value += SECTION * min(evidence.section.score, 1.0)
             return -value, n
 
         return [row for _n, row in sorted(enumerate(rows), key=score)]
@@ -258,11 +282,13 @@ class AnswerStage:
         if self.pinned is None and self.pin_ids and page.page == 1:
             compiled, request = self.planner.compiled, self.planner.request
             self.look_up_pins(self.ops.candidates(compiled, request), None)
+        pinned = self.pinned if page.page == 1 else []
+        self.scan(pinned or [])
         hits = [self._with_section(hit) for hit in page.hits]
         pinned_hits: list[Hit] = []
-        if page.page == 1 and self.pinned:
+        if pinned:
             pinned_ids = set()
-            for hit in self.planner.hits(self.pinned):
+            for hit in self.planner.hits(pinned):
                 pinned_hits.append(dataclasses.replace(self._with_section(hit), pinned=True))
                 pinned_ids.add(hit.id)
             hits = [hit for hit in hits if hit.id not in pinned_ids]
@@ -285,31 +311,34 @@ class AnswerStage:
         needed = max(1, math.ceil(self.word_count / 2))
         if section.words < needed and not (section.names_intent and section.words):
             return hit
-        sentence = self._sentence(self.texts[ref].body, section.start, section.end)
+        sentence = self._sentence(evidence, self.texts[ref].body, section.start, section.end)
         if not sentence:
             return hit
         return dataclasses.replace(
             hit, section=AnswerSection(section.heading, section.anchor, sentence)
         )
 
-    def _sentence(self, body: str, start: int, end: int) -> str:
-        """The section's sentence showing most of the question's words, marked."""
-        text = body[start:end]
-        first_line = text.find("\n")
-        text = text[first_line + 1 :] if first_line != -1 else ""
-        best, best_words = "", 0
-        for sentence in _SENTENCE_END.split(text):
-            sentence = sentence.strip()
-            if not sentence or self.pattern is None:
-                continue
-            marks = _marks(sentence, self.terms, self.phrases, self.pattern, self.normalise)
-            words = len({self.groups.get(m[2], m[2]) for m in marks})
-            if words > best_words:
-                best, best_words = sentence, words
-        if not best:
+    def _sentence(self, evidence: Evidence, body: str, start: int, end: int) -> str:
+        """The section's sentence showing most of the question's words, marked (its
+        marks are those the scan found: no text is scanned again)."""
+        line = body.find("\n", start, end)
+        if line == -1:
             return ""
+        marks = [m for m in evidence.marks if start <= m[0] < end]
+        best, best_words = None, 0
+        position = line + 1
+        for boundary in [*(m.start() for m in _SENTENCE_END.finditer(body, position, end)), end]:
+            words = {
+                self.groups.get(m[2], m[2]) for m in marks if position <= m[0] and m[1] <= boundary
+            }
+            if len(words) > best_words:
+                best, best_words = (position, boundary), len(words)
+            position = boundary + 1
+        if best is None:
+            return ""
+        sentence = body[best[0] : best[1]].strip()
         return highlight(
-            "", best, self.terms, self.normalise, phrases=self.phrases, groups=self.groups
+            "", sentence, self.terms, self.normalise, phrases=self.phrases, groups=self.groups
         )
 
     def _answer(self, page: SearchPage, pinned: bool) -> str:

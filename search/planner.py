@@ -349,7 +349,13 @@ class Planner:
                 slug=text.slug,
                 score=round(float(row.score), 4),
                 highlight=highlight(
-                    text.summary, text.body, terms, normalise, phrases=phrases, groups=groups
+                    text.summary,
+                    text.body,
+                    terms,
+                    normalise,
+                    phrases=phrases,
+                    groups=groups,
+                    body_marks=self._stage.marks(row.ref) if self._stage else None,
                 ),
             )
             for row, text in zip(rows, texts, strict=True)

@@ -17,6 +17,7 @@ page says it ("Showing articles about Lupus and safety").
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 
 from search.backends.base import Intent, Topic, Understood, Vocabulary
 from search.backends.query import is_abbreviation
@@ -90,10 +91,40 @@ def _find(
     return list(dict.fromkeys(value for _start, value in found))
 
 
+@lru_cache(maxsize=32)
+def _topic_entries(topics: tuple[Topic, ...]) -> tuple[tuple[Terms, bool, Topic], ...]:
+    """Every name and alias of `topics`, analysed once per vocabulary (it is a new tuple
+    whenever an editor changes one)."""
+    return tuple(
+        (key, abbreviation, topic) for topic in topics for key, abbreviation in _keys(topic)
+    )
+
+
+@lru_cache(maxsize=32)
+def _intent_entries(intents: tuple[Intent, ...]) -> tuple[tuple[Terms, bool, Intent], ...]:
+    return tuple(
+        (terms, False, intent)
+        for intent in intents
+        for terms in dict.fromkeys(phrase_terms(p) for p in intent.phrases if p.strip())
+        if terms
+    )
+
+
+@lru_cache(maxsize=32)
+def _heading_keys(intents: tuple[Intent, ...]) -> tuple[Terms, ...]:
+    keys = (phrase_terms(phrase) for intent in intents for phrase in intent.headings)
+    return tuple(dict.fromkeys(key for key in keys if key))
+
+
 def named_topics(text: str, topics: Iterable[Topic]) -> tuple[Topic, ...]:
     """The `topics` that `text` names (by name or alias), in the order it names them."""
-    entries = [(key, abbreviation, topic) for topic in topics for key, abbreviation in _keys(topic)]
-    return tuple(_find(question_terms(text), entries))  # type: ignore[arg-type]
+    return _named(text, tuple(topics))
+
+
+@lru_cache(maxsize=4096)
+def _named(text: str, topics: tuple[Topic, ...]) -> tuple[Topic, ...]:
+    # Titles are asked about again and again: remembered while the vocabulary is the same.
+    return tuple(_find(question_terms(text), _topic_entries(topics)))  # type: ignore[arg-type]
 
 
 def understand(text: str, vocabulary: Vocabulary | None) -> Understood:
@@ -102,13 +133,7 @@ def understand(text: str, vocabulary: Vocabulary | None) -> Understood:
         return Understood()
     words = question_terms(text)
     topics = named_topics(text, vocabulary.topics)
-    intent_entries = [
-        (terms, False, intent)
-        for intent in vocabulary.intents
-        for terms in {phrase_terms(p) for p in intent.phrases if p.strip()}
-        if terms
-    ]
-    intents: list[Intent] = _find(words, intent_entries)  # type: ignore[assignment]
+    intents: list[Intent] = _find(words, _intent_entries(tuple(vocabulary.intents)))  # type: ignore[assignment]
     return Understood(topics=tuple(topics), intents=tuple(intents))
 
 
@@ -122,14 +147,14 @@ def describe(understood: Understood) -> str:
     return ", ".join(names[:-1]) + " and " + names[-1]
 
 
-def heading_matches(heading: str, intents: Iterable[Intent]) -> bool:
+@lru_cache(maxsize=8192)
+def heading_matches(heading: str, intents: tuple[Intent, ...]) -> bool:
     """Whether a section heading contains one of the intents' heading words (whole
-    words, stemmed: "Risks and side effects" for "risk")."""
+    words, stemmed: "Risks and side effects" for "risk"). Headings repeat from one
+    question to the next, so answers are remembered."""
     terms = phrase_terms(heading)
-    for intent in intents:
-        for phrase in intent.headings:
-            key = phrase_terms(phrase)
-            size = len(key)
-            if size and any(terms[i : i + size] == key for i in range(len(terms) - size + 1)):
-                return True
+    for key in _heading_keys(intents):
+        size = len(key)
+        if any(terms[i : i + size] == key for i in range(len(terms) - size + 1)):
+            return True
     return False

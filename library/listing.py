@@ -19,9 +19,10 @@ from django.utils.html import escape
 from library.filters import ArticleFilter
 from library.models import Article, Disease, Tag, Therapy
 from search.backends import get_backend
-from search.backends.base import SearchBackend, SearchQuery, SearchUnavailable
+from search.backends.base import AnswerSection, SearchBackend, SearchQuery, SearchUnavailable
 from search.backends.query import as_typed, quote_words
 from search.synonyms import synonym_groups
+from search.understanding import describe
 from search.vocabulary import current_vocabulary
 
 logger = logging.getLogger(__name__)
@@ -43,6 +44,8 @@ class ListedArticle:
     article: Article
     highlight: str  # safe HTML
     score: float | None = None
+    section: AnswerSection | None = None  # the section that answers the question
+    pinned: bool = False  # an editor's pick for this query
 
 
 @dataclass
@@ -63,6 +66,11 @@ class Listing:
     expanded: dict[str, list[str]] = field(default_factory=dict)
     shortened: bool = False
     corrected: str | None = None
+    # How the question was read (issue 19): "Lupus and safety and side effects" ("" when
+    # nothing was recognised), and whether an article answers it ("found"/"none"/"").
+    understood: str = ""
+    understood_topics: dict[str, list[str]] = field(default_factory=dict)
+    answer: str = ""
 
     @property
     def active_filters(self) -> list[tuple[str, FacetOption]]:
@@ -224,7 +232,7 @@ def _from_index(backend: SearchBackend, filterset: ArticleFilter, page_number: i
     result = backend.search(query)
     articles = Article.objects.for_listing().published_by_id(hit.id for hit in result.hits)
     items = [
-        ListedArticle(articles[hit.id], hit.highlight, hit.score)
+        ListedArticle(articles[hit.id], hit.highlight, hit.score, hit.section, hit.pinned)
         if text
         else ListedArticle(articles[hit.id], escape(articles[hit.id].summary))
         for hit in result.hits
@@ -245,6 +253,13 @@ def _from_index(backend: SearchBackend, filterset: ArticleFilter, page_number: i
         expanded=result.expanded,
         shortened=result.shortened,
         corrected=result.corrected,
+        understood=describe(result.understood),
+        understood_topics={
+            "diseases": [t.slug for t in result.understood.topics if t.kind == "disease"],
+            "therapies": [t.slug for t in result.understood.topics if t.kind == "therapy"],
+            "intents": [i.slug for i in result.understood.intents],
+        },
+        answer=result.answer,
     )
 
 

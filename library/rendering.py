@@ -115,6 +115,20 @@ _BLOCK_TAG_RE = re.compile(r"</?(p|li|h\d|blockquote|tr|td|th|dd|dt|pre|ul|ol|br
 _ENDS_SENTENCE = tuple(".!?:;…")
 
 
+# Marks where a heading's text starts while the body is turned into plain text (a
+# private-use character, which Markdown and the sanitiser pass through untouched).
+_SECTION_MARK = "\ue000"
+
+
+@dataclass(frozen=True)
+class Section:
+    """Where one of the body's headings (h2 or h3) starts in its plain text."""
+
+    heading: str  # plain text, as the article page shows it
+    anchor: str  # the heading's id on the article page ("section-is-it-safe")
+    start: int  # character offset of the heading's line in `markdown_to_text`'s text
+
+
 def markdown_to_text(text: str) -> str:
     """The readable words of a Markdown body, for the search index and snippets.
 
@@ -123,7 +137,25 @@ def markdown_to_text(text: str) -> str:
     heading ends a sentence (a full stop is added where it has none), so a snippet
     spanning several items does not run them together.
     """
-    rendered = _BLOCK_END_RE.sub(lambda m: f"</{m.group(1)}>\n", render_markdown(text))
+    return markdown_text_and_sections(text)[0]
+
+
+def markdown_text_and_sections(text: str) -> tuple[str, list[Section]]:
+    """`markdown_to_text`'s text, and where each h2 and h3 section starts in it, with
+    the heading's id exactly as the article page renders it (one Markdown pass)."""
+    safe_html = render_markdown(text)
+    headings: list[tuple[str, str]] = []
+
+    def mark(match: re.Match) -> str:
+        level, heading_id, inner = match.groups()
+        heading = _SPACE_RE.sub(" ", html.unescape(_TAG_RE.sub("", inner))).strip()
+        if not heading:
+            return match.group(0)
+        headings.append((heading, heading_id))
+        return f'<h{level} id="{heading_id}">{_SECTION_MARK}{inner}</h{level}>'
+
+    marked = _HEADING_RE.sub(mark, safe_html)
+    rendered = _BLOCK_END_RE.sub(lambda m: f"</{m.group(1)}>\n", marked)
     rendered = _BLOCK_TAG_RE.sub(" ", rendered)
     plain = html.unescape(_TAG_RE.sub("", rendered))
     lines = []
@@ -131,4 +163,11 @@ def markdown_to_text(text: str) -> str:
         line = _SPACE_RE.sub(" ", line).strip()
         if line:
             lines.append(line if line.endswith(_ENDS_SENTENCE) else line + ".")
-    return "\n".join(lines)
+    marked_text = "\n".join(lines)
+    parts = marked_text.split(_SECTION_MARK)
+    sections: list[Section] = []
+    position = len(parts[0])
+    for (heading, anchor), part in zip(headings, parts[1:], strict=False):
+        sections.append(Section(heading, anchor, position))
+        position += len(part)
+    return "".join(parts), sections

@@ -6,7 +6,10 @@ articles costs the same per article and never holds the whole library in memory.
 Only published articles become documents: whatever else the caller passes in is
 filtered out here, so a draft can never reach readers through the index. An
 article's key points are indexed as part of its summary text (`summary_text`), which
-is how snippets can answer with them without another field in the index.
+is how snippets can answer with them without another field in the index. Each
+document also says where the body's sections start (heading, the anchor the article
+page gives it, offset in the plain body), so a result can point at the section that
+answers a question.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from collections.abc import Iterable, Iterator
 from django.db.models import Prefetch
 
 from library.models import Article, Disease, Tag, Therapy, split_aliases
-from library.rendering import markdown_to_text
+from library.rendering import markdown_text_and_sections
 from search.backends.base import SearchDocument
 
 CHUNK_SIZE = 500
@@ -57,12 +60,13 @@ def build_document(article: Article) -> SearchDocument:
     for term in [*diseases, *therapies]:
         taxonomy.append(term.name)
         taxonomy.extend(split_aliases(term.aliases))
+    body, sections = markdown_text_and_sections(article.body)
     return SearchDocument(
         id=article.pk,
         slug=article.slug,
         title=article.title,
         summary=summary_text(article),
-        body=markdown_to_text(article.body),
+        body=body,
         taxonomy=tuple(dict.fromkeys(taxonomy)),
         tag_names=tuple(tag.name for tag in tags),
         diseases=tuple(d.slug for d in diseases),
@@ -70,6 +74,7 @@ def build_document(article: Article) -> SearchDocument:
         tags=tuple(t.slug for t in tags),
         published_on=article.published_on,
         updated_at=article.updated_at,
+        sections=tuple((s.heading, s.anchor, s.start) for s in sections),
     )
 
 

@@ -29,11 +29,13 @@ below, written here and nowhere else:
    so (`SearchPage.corrected`); otherwise a correction that finds more is only the
    page's "Did you mean".
 
-The answers-first seam: `Planner.page` returns the `SearchPage` of the keyword
-match; a later stage that puts sections, intents or editors' picks in front of it
-takes the `Planner` (its parsed and compiled query, its match set and the
-operations) in `Planner.answer`, the one place that turns a plan into the page,
-so it plugs in once for every engine.
+7. **Answer stage** (a question with a vocabulary, `search.answering`): what the
+   question names is understood, an editor's pick leads page 1, the engine's first
+   rows are re-ranked by their sections, the topics they are filed under and their
+   intent tags (`Operations.details`, one call), each hit shows the section that
+   answers, and a page where nothing is about the question's main topic says so.
+   It wraps `Planner.answer`, the one place that turns a plan into the page, so it
+   is written once for every engine.
 """
 
 from __future__ import annotations
@@ -100,6 +102,17 @@ class Text:
 
 
 @dataclass(frozen=True)
+class Details:
+    """What the answer stage re-ranks one row by: its title, the slugs it is filed
+    under ("disease", "therapy", "tag" → slugs) and where its body's sections start
+    ((heading, anchor, offset in the body), as `SearchDocument.sections`)."""
+
+    title: str
+    facets: dict[str, tuple[str, ...]]
+    sections: tuple[tuple[str, str, int], ...]
+
+
+@dataclass(frozen=True)
 class Candidate:
     """A library word near a reader's word, and how many titles and names use it."""
 
@@ -159,6 +172,14 @@ class Operations(Protocol):
         starting with the same letter. An engine may leave out candidates farther
         than the nearest acceptable one (`acceptable_correction`)."""
 
+    def details(self, rows: list[Row]) -> list[Details]:
+        """Title, filed topics and tags, and sections of each row, in order (the answer
+        stage asks once per question, for the rows it re-ranks)."""
+
+    def find(self, ids: list[int], within: MatchSet) -> list[Row]:
+        """The articles of `ids` (article ids) that `within` holds, as rows whose
+        texts `texts` can then give (editors' picks)."""
+
 
 def empty_page() -> SearchPage:
     return SearchPage(hits=[], total=0, page=1, num_pages=1, facets=no_facets())
@@ -198,13 +219,30 @@ class Planner:
         self._strict_total: int | None = None
         self._correction_plan: _Correction | type[_Unset] | None = _Unset
         self._serve_correction = False
+        self._stage: Any = None  # the answer stage, for a question with a vocabulary
 
     # -- the seam: a page of results for this plan
 
     def answer(self) -> SearchPage:
-        """The page a reader sees. Answers-first stages (sections, intents, editors'
-        picks) wrap this one method; the keyword page is `keyword_page()`."""
-        return self.keyword_page()
+        """The page a reader sees. A question with a vocabulary goes through the answer
+        stage (`search.answering`: understanding, editors' picks, the window re-ranked
+        by sections, topics and intents, the best section under each hit, "nothing
+        answers"); anything else is the keyword page, `keyword_page()`."""
+        vocabulary = self.request.vocabulary
+        if vocabulary is None or not self.parsed.required:
+            return self.keyword_page()
+        from search.answering import AnswerStage  # it builds on this module's types
+
+        self._stage = AnswerStage(self, vocabulary)
+        return self._stage.finish(self.keyword_page())
+
+    def ranked(
+        self, candidates: MatchSet, documents: MatchSet, ordering: Ordering, offset: int
+    ) -> tuple[list[Row], dict[str, dict[str, int]]]:
+        """The page's rows and the match's facets: the engine's, or the answer stage's."""
+        if self._stage is None:
+            return self.ops.page(documents, ordering, offset, self.per_page)
+        return self._stage.page(candidates, documents, ordering, offset, self.per_page)
 
     def keyword_page(self) -> SearchPage:
         candidates = self.ops.candidates(self.compiled, self.request)
@@ -226,7 +264,7 @@ class Planner:
         ordering = self._ordering(relaxed=fewest is not None)
         rows, counts = [], {}
         if total:
-            rows, counts = self.ops.page(documents, ordering, offset, self.per_page)
+            rows, counts = self.ranked(candidates, documents, ordering, offset)
         return SearchPage(
             hits=self.hits(rows),
             total=total,
@@ -323,7 +361,13 @@ class Planner:
                 slug=text.slug,
                 score=round(float(row.score), 4),
                 highlight=highlight(
-                    text.summary, text.body, terms, normalise, phrases=phrases, groups=groups
+                    text.summary,
+                    text.body,
+                    terms,
+                    normalise,
+                    phrases=phrases,
+                    groups=groups,
+                    body_marks=self._stage.marks(row.ref) if self._stage else None,
                 ),
             )
             for row, text in zip(rows, texts, strict=True)

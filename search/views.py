@@ -67,6 +67,9 @@ def search_api(request: HttpRequest) -> JsonResponse:
             "expanded": listing.expanded,
             "shortened": listing.shortened,
             "corrected": listing.corrected,
+            "understood": listing.understood_topics
+            or {"diseases": [], "therapies": [], "intents": []},
+            "answer": listing.answer,
             "results": [
                 {
                     "slug": item.article.slug,
@@ -79,6 +82,8 @@ def search_api(request: HttpRequest) -> JsonResponse:
                     "diseases": [d.slug for d in item.article.topic_diseases],
                     "therapies": [t.slug for t in item.article.topic_therapies],
                     "tags": [t.slug for t in item.article.topic_tags],
+                    "section": _section(request, item),
+                    "pick": item.pinned,
                 }
                 for item in listing.items
             ],
@@ -97,6 +102,18 @@ def search_api(request: HttpRequest) -> JsonResponse:
             },
         }
     )
+
+
+def _section(request: HttpRequest, item) -> dict | None:
+    """The section of a result that answers the question, with its address, or None."""
+    if item.section is None:
+        return None
+    url = item.article.get_absolute_url() + "#" + item.section.anchor
+    return {
+        "heading": item.section.heading,
+        "url": request.build_absolute_uri(url),
+        "sentence": item.section.sentence,
+    }
 
 
 @csrf_exempt

@@ -123,6 +123,9 @@ class SearchDocument:
     tags: tuple[str, ...]
     published_on: datetime.date
     updated_at: datetime.datetime
+    # Where the body's h2 and h3 sections start: (heading, anchor on the article page,
+    # character offset of the heading's line in `body`), in order (issue 19).
+    sections: tuple[tuple[str, str, int], ...] = ()
 
 
 @dataclass(frozen=True)

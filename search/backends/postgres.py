@@ -84,7 +84,7 @@ from search.backends.text import (
     candidates,
     fold,
 )
-from search.planner import Candidate, Ordering, Row, Text, plan_page
+from search.planner import Candidate, Details, Ordering, Row, Text, plan_page
 
 logger = logging.getLogger("search")
 
@@ -297,6 +297,7 @@ class PostgresBackend(SearchBackend):
         for start in range(0, len(docs), WRITE_CHUNK):
             chunk = docs[start : start + WRITE_CHUNK]
             cursor.execute(_UPSERT, self._rows(chunk))
+            cursor.execute(_SECTIONS_UPSERT, _section_rows(chunk))
             phrases: dict[str, str] = {}
             for doc in chunk:
                 for phrase in doc.taxonomy:
@@ -753,6 +754,71 @@ class PostgresOperations:
         ):
             found[word].append(Candidate(candidate, distance, frequency))
         return found
+
+    # -- the answer stage (issue 19)
+
+    def details(self, rows: list[Row]) -> list[Details]:
+        """Title, filed topics and tags, and sections of each row: one statement."""
+        found = {
+            article_id: Details(
+                title,
+                {"disease": tuple(diseases), "therapy": tuple(therapies), "tag": tuple(tags)},
+                _read_sections(sections or ""),
+            )
+            for article_id, title, diseases, therapies, tags, sections in self._all(
+                _DETAILS, [[row.ref for row in rows]]
+            )
+        }
+        return [found.get(row.ref, Details("", {}, ())) for row in rows]
+
+    def find(self, ids: list[int], within: _Set) -> list[Row]:
+        """The articles of `ids` that `within` holds (texts kept for `texts`): one statement."""
+        rows = []
+        for article_id, slug, summary, body in self._all(
+            f"SELECT e.article_id, e.slug, e.summary, e.body FROM search_entry e "
+            f"WHERE {within.where} AND e.article_id = ANY(%(find)s::bigint[])",
+            {**within.params, "find": list(ids)},
+        ):
+            rows.append(Row(article_id, 0.0))
+            self._texts[article_id] = Text(article_id, slug, summary, body)
+        return rows
+
+
+def _section_rows(docs: list[SearchDocument]) -> list[list]:
+    """The `search_section` values of `docs`: ids, and each one's sections as text."""
+    return [
+        [doc.id for doc in docs],
+        [
+            "\n".join(f"{start}\t{anchor}\t{heading}" for heading, anchor, start in doc.sections)
+            for doc in docs
+        ],
+    ]
+
+
+def _read_sections(text: str) -> tuple[tuple[str, str, int], ...]:
+    sections = []
+    for line in text.split("\n"):
+        start, _tab, rest = line.partition("\t")
+        anchor, _tab, heading = rest.partition("\t")
+        if start.isdigit() and anchor:
+            sections.append((heading, anchor, int(start)))
+    return tuple(sections)
+
+
+# Where each article's sections start (migration `search/0008`), written with its entry.
+_SECTIONS_UPSERT = """
+INSERT INTO search_section (article_id, sections)
+SELECT * FROM unnest(%s::bigint[], %s::text[])
+ON CONFLICT (article_id) DO UPDATE SET sections = EXCLUDED.sections
+"""
+
+# What the answer stage re-ranks a question's first rows by, in their order.
+_DETAILS = """
+SELECT e.article_id, e.title, e.diseases, e.therapies, e.tags, s.sections
+FROM unnest(%s::bigint[]) AS r(id)
+JOIN search_entry e ON e.article_id = r.id
+LEFT JOIN search_section s ON s.article_id = e.article_id
+"""
 
 
 # A search transaction's settings (see `PostgresBackend.search`), in one statement.

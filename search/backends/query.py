@@ -682,3 +682,34 @@ def _bounded(required: list[Unit], excluded: list[Unit]) -> CompiledQuery:
             else:
                 budget += sum(len(alt) for alt in unit.loose)
     return CompiledQuery(tuple(kept[0]), tuple(kept[1]))
+
+
+def analysed_key(text: str, synonyms: tuple[tuple[str, ...], ...] = ()) -> str:
+    """A query as editors' picks match it: folded, stop words dropped, stemmed (the
+    Whoosh analyser's stemming, so every engine agrees), each synonym group's member
+    replaced by the group's first name, words in sorted order. "Lupus stem cells" and
+    "stem cell SLE" have one key when SLE is an alias of Lupus."""
+    from search.backends.whoosh_analysis import analyse
+
+    terms = [t for word in parse_query(text or "").words() for t in analyse(word.casefold())]
+    names: dict[Tokens, Tokens] = {}
+    for group in synonyms:
+        first = tuple(analyse(group[0].casefold())) if group else ()
+        for member in group:
+            if is_abbreviation(member):
+                names[(member.strip().casefold(),)] = first
+            names.setdefault(tuple(analyse(member.casefold())), first)
+    longest = max((len(key) for key in names), default=1)
+    key: list[str] = []
+    i = 0
+    while i < len(terms):
+        for size in range(min(longest, len(terms) - i), 0, -1):
+            found = names.get(tuple(terms[i : i + size]))
+            if found:
+                key.extend(found)
+                i += size
+                break
+        else:
+            key.append(terms[i])
+            i += 1
+    return " ".join(sorted(set(key)))

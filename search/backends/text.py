@@ -94,6 +94,19 @@ def candidates(summary: str, body: str, terms: frozenset[str]) -> set[str]:
     return words
 
 
+def body_marks(
+    body: str,
+    terms: frozenset[str],
+    normalise: Normalise,
+    phrases: tuple[tuple[str, ...], ...] = (),
+) -> list[tuple[int, int, str]]:
+    """(start, end, key) of every mark `highlight` would make in `body`: found once,
+    they serve both a snippet and the answer stage's sections."""
+    tokens = terms | {t for phrase in phrases for t in phrase}
+    pattern = candidate_pattern(frozenset(tokens)) if tokens else None
+    return _marks(body, terms, phrases, pattern, normalise) if pattern else []
+
+
 def escape_start(text: str, size: int = SNIPPET_CHARS) -> str:
     if len(text) <= size:
         return html.escape(text)
@@ -180,6 +193,7 @@ def highlight(
     size: int = SNIPPET_CHARS,
     phrases: tuple[tuple[str, ...], ...] = (),
     groups: dict[str, int] | None = None,
+    body_marks: list[tuple[int, int, str]] | None = None,
 ) -> str:
     """A snippet of about `size` characters with matched words in <mark>, the rest escaped.
 
@@ -187,7 +201,8 @@ def highlight(
     multi-word synonym marked as a whole, never word by word; `groups` makes one
     word's synonyms count once), the summary winning ties. Only the folded text is
     scanned by a compiled regex, and only candidate words are passed to `normalise`
-    (a word as written → its index term), so a long body costs little.
+    (a word as written → its index term), so a long body costs little. `body_marks`
+    are the body's marks when the caller already found them (`body_marks`).
     """
     tokens = terms | {t for phrase in phrases for t in phrase}
     pattern = candidate_pattern(frozenset(tokens)) if tokens else None
@@ -197,7 +212,10 @@ def highlight(
     for text in (summary, body):
         if not text:
             continue
-        marks = _marks(text, terms, phrases, pattern, normalise)
+        if text is body and body_marks is not None:
+            marks = body_marks
+        else:
+            marks = _marks(text, terms, phrases, pattern, normalise)
         if not marks:
             continue
         distinct, first = _best_window(marks, size, groups)

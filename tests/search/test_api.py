@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 
 RESULT_KEYS = {
     "slug", "title", "url", "summary", "published_on", "score", "highlight",
-    "diseases", "therapies", "tags",
+    "diseases", "therapies", "tags", "section", "pick",
 }  # fmt: skip
 
 
@@ -27,9 +27,11 @@ def test_a_search_returns_the_documented_shape(client, indexed_library):
 
     assert set(data) == {
         "query", "count", "page", "num_pages", "suggestion", "results", "facets",
-        "match", "not_found", "expanded", "shortened", "corrected",
+        "match", "not_found", "expanded", "shortened", "corrected", "understood", "answer",
     }  # fmt: skip
     assert data["query"] == "lupus"
+    assert data["understood"] == {"diseases": ["lupus"], "therapies": [], "intents": []}
+    assert data["answer"] == "found"
     assert data["page"] == 1
     assert data["count"] == len(data["results"]) > 0
     first = data["results"][0]

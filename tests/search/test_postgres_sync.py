@@ -271,7 +271,8 @@ def clean_index():
     yield
     with connection.cursor() as cursor:
         cursor.execute(
-            "TRUNCATE search_entry, search_phrase, search_word, search_index_state, search_journal"
+            "TRUNCATE search_entry, search_section, search_phrase, search_word, search_index_state, "
+            "search_journal"
         )
 
 

@@ -33,8 +33,10 @@ from tests.search.test_relevance import QUESTIONS as TIDY_QUESTIONS
 # Floors per engine: (first result answers it, a graded article in the top 3, MRR of the
 # first answer). Issue 19's targets: 0.80 first result, 0.95 top 3.
 FLOORS = {
-    "whoosh": (0.48, 0.79, 0.55),
-    "postgres": (0.44, 0.79, 0.54),
+    # Raised with the answer stage (search/answering.py), from 0.48/0.79/0.55 and
+    # 0.44/0.79/0.54.
+    "whoosh": (0.56, 0.79, 0.60),
+    "postgres": (0.52, 0.79, 0.59),
 }
 
 SHIPPED = Path(__file__).resolve().parents[2] / "fixtures" / "articles.json"

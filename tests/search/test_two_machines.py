@@ -154,7 +154,8 @@ def clean_index():
     # The test's flush empties only managed tables: leave no index for the next test.
     with connection.cursor() as cursor:
         cursor.execute(
-            "TRUNCATE search_entry, search_phrase, search_word, search_index_state, search_journal"
+            "TRUNCATE search_entry, search_section, search_phrase, search_word, search_index_state, "
+            "search_journal"
         )
 
 

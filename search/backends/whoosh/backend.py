@@ -320,7 +320,7 @@ class WhooshBackend(DirectoryIndex, SearchBackend):
             for doc in docs:
                 for docnum in lookup(str(doc.id)):
                     writer.delete_document(docnum)
-                writer.add_document(**document_fields(doc))
+                writer.add_document(**document_fields(doc, writer.schema))
             phrases = _taxonomy_phrases(docs)
             for key, phrase in phrases.items():
                 if not lookup(VOCABULARY_PREFIX + key):
@@ -375,7 +375,7 @@ class WhooshBackend(DirectoryIndex, SearchBackend):
                     if doc.id in seen:
                         continue
                     seen.add(doc.id)
-                    writer.add_document(**document_fields(doc))
+                    writer.add_document(**document_fields(doc, writer.schema))
                     for phrase in doc.taxonomy:
                         phrases.setdefault(phrase.casefold(), phrase)
                     count += 1

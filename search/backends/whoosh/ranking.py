@@ -34,7 +34,7 @@ from search.backends.text import SNIPPET_CHARS
 from search.backends.text import highlight as text_highlight
 from search.backends.whoosh.view import _View
 from search.backends.whoosh_analysis import analyse, normalize_word
-from search.planner import Candidate, Ordering, Row, Text
+from search.planner import Candidate, Details, Ordering, Row, Text
 
 MAX_REMEMBERED_CORRECTIONS = 4096  # per view: words readers misspell, and their fixes
 
@@ -249,6 +249,36 @@ class WhooshOperations:
                     for c in sorted(candidates)
                 ]
         return []
+
+    # -- the answer stage (issue 19)
+
+    def details(self, rows: list[Row]) -> list[Details]:
+        stored = self.view.searcher.stored_fields
+        refs = np.array([row.ref for row in rows], dtype=np.int64)
+        filed: list[dict[str, list[str]]] = [{} for _ in rows]
+        for facet in ("disease", "therapy", "tag"):
+            for value, value_docs in self.view.facet_masks(facet).items():
+                for n in np.flatnonzero(value_docs[refs]).tolist():
+                    filed[n].setdefault(facet, []).append(value)
+        details = []
+        for row, facets in zip(rows, filed, strict=True):
+            fields = stored(row.ref)
+            details.append(
+                Details(
+                    fields.get("title", ""),
+                    {facet: tuple(values) for facet, values in facets.items()},
+                    tuple(tuple(section) for section in fields.get("sections") or ()),
+                )
+            )
+        return details
+
+    def find(self, ids: list[int], within: np.ndarray) -> list[Row]:
+        wanted = set(ids)
+        return [
+            Row(docnum, 0.0)
+            for docnum, article_id in enumerate(self.view.ids)
+            if article_id in wanted and within[docnum]
+        ]
 
     # -- ranking and facets
 

@@ -40,7 +40,8 @@ def build_schema() -> fields.Schema:
     the postings (see `FoldedText`): one posting list per term makes document sets,
     phrase checks and scoring 4x cheaper than one field per section, and indexing
     writes a third fewer postings. Title, summary and body are stored (not indexed
-    again) for highlights and more-like-this; ids, dates and the sort title are
+    again) for highlights and more-like-this, with where the body's sections start
+    (heading, anchor, offset: a result's answering section); ids, dates and the sort title are
     columns, readable without unpickling stored documents. `spell` holds the
     unstemmed words of titles and taxonomy names ("Did you mean" vocabulary) and
     `complete` the autocomplete phrases. Taxonomy names repeat across thousands of
@@ -53,6 +54,7 @@ def build_schema() -> fields.Schema:
         title=fields.STORED(),
         summary=fields.STORED(),
         body=fields.STORED(),
+        sections=fields.STORED(),
         text=FoldedText(analyzer=FoldingTokenizer()),
         spell=FoldedText(analyzer=FoldingTokenizer(stem=False), phrase=False),
         complete=fields.TEXT(analyzer=CompletionTokenizer(), phrase=False),
@@ -66,8 +68,9 @@ def build_schema() -> fields.Schema:
     )
 
 
-def document_fields(doc: SearchDocument) -> dict:
-    """The Whoosh field values for one article."""
+def document_fields(doc: SearchDocument, schema: fields.Schema | None = None) -> dict:
+    """The Whoosh field values for one article (only those `schema` has, when given:
+    an index written before a stored field existed keeps taking saves until rebuilt)."""
     weights = SECTION_WEIGHTS
     text = (
         (doc.title, weights["title"]),
@@ -75,12 +78,13 @@ def document_fields(doc: SearchDocument) -> dict:
         ("\n".join(doc.taxonomy + doc.tag_names), weights["taxonomy"]),
         (doc.body, weights["body"]),
     )
-    return {
+    values = {
         "id": str(doc.id),
         "slug": doc.slug,
         "title": doc.title,
         "summary": doc.summary,
         "body": doc.body,
+        "sections": [list(section) for section in doc.sections],
         "text": text,
         "spell": doc.title,
         "complete": f"1\x1f{doc.title}\x1e{doc.slug}",
@@ -92,6 +96,9 @@ def document_fields(doc: SearchDocument) -> dict:
         "title_sort": fold(doc.title).encode("utf-8"),
         "updated_at": doc.updated_at.isoformat().encode("ascii"),
     }
+    if schema is not None:
+        values = {name: value for name, value in values.items() if name in schema}
+    return values
 
 
 def vocabulary_fields(phrase: str) -> dict:

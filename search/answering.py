@@ -1,0 +1,370 @@
+"""The answer stage: the first result answers the question (issue 19), for every engine.
+
+`Planner.answer` hands a question with a vocabulary to `AnswerStage`, which works on
+the engine's keyword ranking and never looks inside an engine:
+
+1. **Understand** the question (`search.understanding`): the diseases and therapies
+   it names, and the reader intents it states.
+2. **Editors' picks**: a pin whose query has the question's analysed form
+   (`search.backends.query.analysed_key`) leads page 1, labelled, if its article
+   passes the filters and is published (`Operations.find`, only when a pin matches).
+3. **Re-rank a window**: for relevance order, the engine's first `WINDOW` rows (one
+   `Operations.page` call) and their titles, filed topics, tags and section headings
+   (`Operations.details`, one call; no text is read), re-scored together: the
+   engine's score within the window, filed under a topic the question names, a title
+   naming it, tagged for its intent or with a section whose heading names the intent.
+   Pages inside the window are cut from the new order; pages beyond it follow the
+   engine's.
+4. **Best section under each result** (the page's hits only, questions of two words
+   or more): the section holding most of the question's words (counted again in its
+   heading; an intent heading adds), shown when it clearly answers (half the words or
+   more, or an intent heading with some of them), with its heading, anchor and best
+   sentence, the words marked.
+5. **Say when nothing answers**: no article in the window is filed under the
+   question's main topic (its diseases, else its therapies); a word no article
+   contains looks like the name of a disease or drug; or the first result is filed
+   under nothing the question names and its best section holds under a quarter of
+   the question's words (or many of them are in no article): `SearchPage.answer =
+   "none"`.
+
+Section scanning is the snippet highlighter's candidate scan (`text.body_marks`),
+done once per hit and shared with its snippet: one compiled regex over each folded
+body, the engine's word-to-term function only on candidate words (PostgreSQL
+analyses the page's candidates in one batch).
+"""
+
+from __future__ import annotations
+
+import bisect
+import dataclasses
+import math
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from search.backends.base import AnswerSection, Hit, SearchPage, Topic, Vocabulary
+from search.backends.query import analysed_key
+from search.backends.text import SCAN_CHARS, body_marks, candidate_pattern, highlight
+from search.understanding import describe, heading_matches, named_topics, understand
+
+if TYPE_CHECKING:
+    from search.planner import Details, MatchSet, Ordering, Planner, Row, Text
+
+WINDOW = 40  # rows of the engine's ranking a question re-ranks
+# Weights of the re-ranking evidence (the engine's own evidence counts 1 at most).
+FILED = 0.9  # filed under every topic the question names
+ABOUT = 0.5  # a title naming every topic the question names
+INTENT = 0.3  # tagged or sectioned for the question's intent
+INTENT_HEADING = 0.5  # a section whose heading names the question's intent
+PRIOR = 0.0  # how much of the engine's evidence is its rank (the rest: its score)
+# Word endings of disease and drug names: a word no article contains that ends so is
+# a topic the library lacks ("sarcoidosis", "rituximab").
+TOPIC_ENDINGS = (
+    "itis", "osis", "oma", "emia", "aemia", "pathy", "iasis", "algia", "mab", "nib",
+    "plasia", "trophy", "syndrome",
+)  # fmt: skip
+WEAK = 0.25  # share of the question's words below which a first result is only close
+MANY_UNKNOWN = 6  # words of a question that no article contains: it is about something else
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n")
+
+
+@dataclass(frozen=True)
+class SectionMatch:
+    """A section of an article as evidence for a question."""
+
+    score: float
+    start: int  # its heading's offset in the body
+    end: int
+    heading: str
+    anchor: str
+    words: int  # distinct words of the question in it
+    names_intent: bool  # its heading names the question's intent
+
+
+@dataclass
+class Evidence:
+    """What the answer stage learnt about one row of the window."""
+
+    filed: float = 0.0  # share of the question's topics the article is filed under
+    about: float = 0.0  # share of the question's topics its title names
+    main_topic: bool = False  # filed under the question's main topic
+    intent: bool = False  # tagged or sectioned for the question's intent
+    section: SectionMatch | None = None  # the best-matching section
+    words: int = 0  # distinct words of the question in its best section (or its body)
+    marks: list = dataclasses.field(default_factory=list)  # the question's words in its body
+
+
+class AnswerStage:
+    """One question's answer stage over a `Planner` (module docstring)."""
+
+    def __init__(self, planner: Planner, vocabulary: Vocabulary) -> None:
+        self.planner = planner
+        self.ops = planner.ops
+        self.vocabulary = vocabulary
+        self.understood = understand(planner.request.text, vocabulary)
+        self.main_topics: tuple[Topic, ...] = tuple(
+            t for t in self.understood.topics if t.kind == "disease"
+        ) or tuple(self.understood.topics)
+        self.pin_ids = self._pin_ids()
+        self.pinned: list[Row] | None = None  # found pins, once looked up
+        self.extra = 0  # pins the keyword match did not find
+        self.evidence: dict[Any, Evidence] = {}  # by row ref
+        self.details: dict[Any, Details] = {}
+        self.served: list[Row] = []  # the rows of the page served
+        self.ids: dict[int, Any] = {}  # article id → row ref
+        self.texts: dict[Any, Text] = {}
+        self.normalise = None
+        terms, phrases = planner.compiled.highlight_terms()
+        self.terms, self.phrases = terms, phrases
+        self.groups = planner.compiled.highlight_groups()
+        meaningful = [u for u in planner.compiled.required if not u.stop]
+        self.word_count = len(meaningful)
+        tokens = terms | {t for phrase in phrases for t in phrase}
+        self.pattern = candidate_pattern(frozenset(tokens)) if tokens else None
+
+    # -- editors' picks
+
+    def _pin_ids(self) -> list[int]:
+        if not self.vocabulary.pins:
+            return []
+        groups = tuple(self.planner.request.synonyms or ()) + tuple(
+            (topic.name, *topic.aliases) for topic in self.vocabulary.topics
+        )
+        key = analysed_key(self.planner.request.text, groups)
+        if not key:
+            return []
+        ids = [
+            pin.article_id for pin in self.vocabulary.pins if analysed_key(pin.query, groups) == key
+        ]
+        return list(dict.fromkeys(ids))
+
+    def look_up_pins(self, candidates: MatchSet, documents: MatchSet | None) -> None:
+        """The pinned articles the reader may see: in the match, or passing its filters."""
+        if self.pinned is not None:
+            return
+        self.pinned = []
+        if not self.pin_ids:
+            return
+        in_match = self.ops.find(self.pin_ids, documents) if documents is not None else []
+        found = {text.id: row for row, text in zip(in_match, self.ops.texts(in_match), strict=True)}
+        missing = [i for i in self.pin_ids if i not in found]
+        outside = self.ops.find(missing, candidates) if missing else []
+        for row, text in zip(outside, self.ops.texts(outside), strict=True):
+            found.setdefault(text.id, row)
+        self.pinned = [found[i] for i in self.pin_ids if i in found]
+        self.extra = sum(1 for row in self.pinned if row not in in_match)
+
+    # -- the window
+
+    def page(
+        self,
+        candidates: MatchSet,
+        documents: MatchSet,
+        ordering: Ordering,
+        offset: int,
+        per_page: int,
+    ) -> tuple[list[Row], dict[str, dict[str, int]]]:
+        """The page's rows and the match's facets, re-ranked inside the window."""
+        self.look_up_pins(candidates, documents)
+        pinned = {row.ref for row in self.pinned or ()}
+        if ordering.by != "relevance" or offset + per_page > WINDOW:
+            rows, counts = self.ops.page(documents, ordering, offset, per_page)
+            rows = [row for row in rows if row.ref not in pinned]
+            self.gather(rows)
+            self.served = rows
+            self.scan(rows)
+            return rows, counts
+        rows, counts = self.ops.page(documents, ordering, 0, WINDOW)
+        rows = [row for row in rows if row.ref not in pinned]
+        self.served = self.rerank(rows)[offset : offset + per_page]
+        self.scan(self.served)
+        return self.served, counts
+
+    def gather(self, rows: list[Row]) -> None:
+        """Evidence for `rows` from their details (one engine call): filed topics, a
+        title naming them, intent tags and intent section headings. No text is read."""
+        rows = [row for row in rows if row.ref not in self.details]
+        if not rows:
+            return
+        for row, detail in zip(rows, self.ops.details(rows), strict=True):
+            self.details[row.ref] = detail
+            self.evidence[row.ref] = self._evidence(detail)
+
+    def _evidence(self, detail: Details) -> Evidence:
+        evidence = Evidence()
+        filed = detail.facets
+        topics = self.understood.topics
+        if topics:
+            hits = [t for t in topics if t.slug in filed.get(t.kind, ())]
+            evidence.filed = len(hits) / len(topics)
+            evidence.main_topic = any(t in hits for t in self.main_topics)
+            titled = named_topics(detail.title, topics)
+            evidence.about = len(titled) / len(topics)
+        intents = self.understood.intents
+        if intents:
+            tags = set(filed.get("tag", ()))
+            evidence.intent = any(tags.intersection(i.tags) for i in intents) or any(
+                heading_matches(heading, intents) for heading, _anchor, _start in detail.sections
+            )
+        return evidence
+
+    def scan(self, rows: list[Row]) -> None:
+        """The best section of each row (the page's hits only): the question's words
+        found by the highlighter's candidate scan, one pass over each body."""
+        rows = [row for row in rows if row.ref not in self.texts]
+        if self.word_count < 2 or self.pattern is None or not rows:
+            return
+        self.gather(rows)
+        texts = self.ops.texts(rows)
+        if self.normalise is None:
+            wanted = frozenset(self.terms | {t for phrase in self.phrases for t in phrase})
+            self.normalise = self.ops.normaliser(texts, wanted)
+        for row, text in zip(rows, texts, strict=True):
+            self.ids[text.id] = row.ref
+            self.texts[row.ref] = text
+            self._scan(self.evidence[row.ref], text, self.details[row.ref])
+
+    def marks(self, ref: Any) -> list | None:
+        """The question's words in a scanned row's body (for its snippet), else None."""
+        evidence = self.evidence.get(ref)
+        return evidence.marks if evidence is not None and ref in self.texts else None
+
+    def _scan(self, evidence: Evidence, text: Text, detail: Details) -> None:
+        body = text.body[:SCAN_CHARS]
+        marks = body_marks(text.body, self.terms, self.normalise, self.phrases)
+        evidence.marks = marks
+        starts = [m[0] for m in marks]
+        intents = self.understood.intents
+        sections = detail.sections
+        best = None
+        for n, (heading, anchor, start) in enumerate(sections):
+            if start >= len(body):
+                break
+            end = sections[n + 1][2] if n + 1 < len(sections) else len(body)
+            heading_end = start + len(heading)
+            first, last = bisect.bisect_left(starts, start), bisect.bisect_left(starts, end)
+            words = {self.groups.get(m[2], m[2]) for m in marks[first:last]}
+            in_heading = {
+                self.groups.get(m[2], m[2]) for m in marks[first:last] if m[0] < heading_end
+            }
+            names_intent = bool(intents) and heading_matches(heading, intents)
+            score = (len(words) + len(in_heading)) / (2 * self.word_count)
+            score += INTENT_HEADING if names_intent and words else 0.0
+            if best is None or score > best.score:
+                best = SectionMatch(score, start, end, heading, anchor, len(words), names_intent)
+        evidence.section = best
+        if best is not None:
+            evidence.words = best.words
+        elif not sections:
+            evidence.words = len({self.groups.get(m[2], m[2]) for m in marks})
+
+    def rerank(self, rows: list[Row]) -> list[Row]:
+        self.gather(rows)
+        if not rows:
+            return rows
+        top = max((row.score for row in rows), default=0.0) or 1.0
+        size = len(rows)
+
+        def score(item: tuple[int, Row]) -> tuple[float, int]:
+            n, row = item
+            evidence = self.evidence[row.ref]
+            value = (1 - PRIOR) * max(row.score, 0.0) / top + PRIOR * (1 - n / size)
+            value += FILED * evidence.filed + ABOUT * evidence.about
+            value += INTENT if evidence.intent else 0.0
+            return -value, n
+
+        return [row for _n, row in sorted(enumerate(rows), key=score)]
+
+    # -- the page
+
+    def finish(self, page: SearchPage) -> SearchPage:
+        """The keyword page with pins first, sections under hits, and what was understood."""
+        if self.pinned is None and self.pin_ids and page.page == 1:
+            compiled, request = self.planner.compiled, self.planner.request
+            self.look_up_pins(self.ops.candidates(compiled, request), None)
+        pinned = self.pinned if page.page == 1 else []
+        self.scan(pinned or [])
+        hits = [self._with_section(hit) for hit in page.hits]
+        pinned_hits: list[Hit] = []
+        if pinned:
+            pinned_ids = set()
+            for hit in self.planner.hits(pinned):
+                pinned_hits.append(dataclasses.replace(self._with_section(hit), pinned=True))
+                pinned_ids.add(hit.id)
+            hits = [hit for hit in hits if hit.id not in pinned_ids]
+        total = page.total + self.extra
+        return dataclasses.replace(
+            page,
+            hits=pinned_hits + hits,
+            total=total,
+            num_pages=max(page.num_pages, math.ceil(total / self.planner.per_page) or 1),
+            understood=self.understood,
+            answer=self._answer(page, bool(pinned_hits)),
+        )
+
+    def _with_section(self, hit: Hit) -> Hit:
+        ref = self.ids.get(hit.id)
+        evidence = self.evidence.get(ref) if ref is not None else None
+        if evidence is None or evidence.section is None or self.normalise is None:
+            return hit
+        section = evidence.section
+        needed = max(1, math.ceil(self.word_count / 2))
+        if section.words < needed and not (section.names_intent and section.words):
+            return hit
+        sentence = self._sentence(evidence, self.texts[ref].body, section.start, section.end)
+        if not sentence:
+            return hit
+        return dataclasses.replace(
+            hit, section=AnswerSection(section.heading, section.anchor, sentence)
+        )
+
+    def _sentence(self, evidence: Evidence, body: str, start: int, end: int) -> str:
+        """The section's sentence showing most of the question's words, marked (its
+        marks are those the scan found: no text is scanned again)."""
+        line = body.find("\n", start, end)
+        if line == -1:
+            return ""
+        marks = [m for m in evidence.marks if start <= m[0] < end]
+        best, best_words = None, 0
+        position = line + 1
+        for boundary in [*(m.start() for m in _SENTENCE_END.finditer(body, position, end)), end]:
+            words = {
+                self.groups.get(m[2], m[2]) for m in marks if position <= m[0] and m[1] <= boundary
+            }
+            if len(words) > best_words:
+                best, best_words = (position, boundary), len(words)
+            position = boundary + 1
+        if best is None:
+            return ""
+        sentence = body[best[0] : best[1]].strip()
+        return highlight(
+            "", sentence, self.terms, self.normalise, phrases=self.phrases, groups=self.groups
+        )
+
+    def _answer(self, page: SearchPage, pinned: bool) -> str:
+        if pinned:
+            return "found"
+        if not page.hits:
+            return "none"
+        evidence = self.evidence.values()
+        if self.main_topics and evidence and not any(e.main_topic for e in evidence):
+            return "none"
+        for word in [*page.unmatched_terms, *page.not_found]:
+            folded = word.casefold()
+            if len(folded) >= 6 and folded.endswith(TOPIC_ENDINGS):
+                return "none"
+        ref = self.ids.get(page.hits[0].id)
+        first = self.evidence.get(ref) if ref is not None else None
+        if first is not None and self.word_count >= 2 and not first.filed:
+            # Not filed under anything the question names, and its best passage holds
+            # few of the question's words, or many of them are in no article at all.
+            share = first.words / self.word_count
+            unknown = len(page.not_found)
+            if share < WEAK or unknown >= MANY_UNKNOWN or (unknown >= 2 and share <= WEAK):
+                return "none"
+        return "found"
+
+
+def understood_text(page: SearchPage) -> str:
+    """How the results page names what was understood ("Lupus and safety")."""
+    return describe(page.understood)

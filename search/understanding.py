@@ -1,0 +1,160 @@
+"""What a reader's question is about, read with the library's own vocabulary (issue 19).
+
+Engine-neutral: the diseases and therapies a question names (by name or alias) and
+the reader intents it states ("is it safe", "right for me") are found by matching
+the question's words against the vocabulary's phrases, both analysed the same way
+(folded, stop words dropped, stemmed with the Whoosh analyser, which every engine
+shares for this). A phrase matches whole words in order, longest first, so
+"multiple sclerosis" is one topic and never "sclerosis" as well. A short
+all-capitals alias (MS, SLE) matches the reader's word whatever its case, as
+synonym expansion does (`search.backends.query`), except where the word is also a
+common English word ("as", "us"): then only as typed in capitals.
+
+The answer stage (`search.answering`) ranks with what is found here, and the results
+page says it ("Showing articles about Lupus and safety").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import lru_cache
+
+from search.backends.base import Intent, Topic, Understood, Vocabulary
+from search.backends.query import is_abbreviation
+from search.backends.text import WORD_RE
+from search.backends.whoosh_analysis import analyse
+
+# Abbreviations that are also everyday words: taken for a topic only in capitals.
+_SHORT = "am an as at be do go he hi if in is it me my no of oh ok on or so to up us we"
+ENGLISH_SHORT_WORDS = frozenset(_SHORT.split(" "))
+
+Terms = tuple[str, ...]
+
+
+def question_terms(text: str) -> list[tuple[str, str]]:
+    """(the word as typed, its term) for each meaningful word of `text`, in order."""
+    words = []
+    for match in WORD_RE.finditer(text or ""):
+        word = match.group()
+        if word == "\n":
+            continue
+        for term in analyse(word.casefold()):
+            words.append((word, term))
+    return words
+
+
+def phrase_terms(phrase: str) -> Terms:
+    """A vocabulary phrase's terms, as `question_terms` would read it."""
+    return analyse(phrase.casefold())
+
+
+def _keys(topic: Topic) -> list[tuple[Terms, bool]]:
+    """(terms, abbreviation?) for a topic's name and each alias."""
+    keys = []
+    for phrase in (topic.name, *topic.aliases):
+        phrase = phrase.strip()
+        if not phrase:
+            continue
+        if is_abbreviation(phrase):
+            keys.append(((phrase.casefold(),), True))
+        else:
+            terms = phrase_terms(phrase)
+            if terms:
+                keys.append((terms, False))
+    return keys
+
+
+def _find(
+    words: list[tuple[str, str]], entries: Iterable[tuple[Terms, bool, object]]
+) -> list[object]:
+    """The entries named in `words`, longest phrases first, each word used once,
+    in the order the question names them."""
+    by_length = sorted(entries, key=lambda entry: -len(entry[0]))
+    terms = [term for _word, term in words]
+    used = [False] * len(words)
+    found: list[tuple[int, object]] = []
+    for key, abbreviation, value in by_length:
+        size = len(key)
+        for start in range(len(terms) - size + 1):
+            if any(used[start : start + size]):
+                continue
+            if abbreviation:
+                typed = words[start][0]
+                folded = typed.casefold()
+                if folded != key[0] or (folded in ENGLISH_SHORT_WORDS and not typed.isupper()):
+                    continue
+            elif tuple(terms[start : start + size]) != key:
+                continue
+            used[start : start + size] = [True] * size
+            found.append((start, value))
+    found.sort(key=lambda item: item[0])
+    return list(dict.fromkeys(value for _start, value in found))
+
+
+@lru_cache(maxsize=32)
+def _topic_entries(topics: tuple[Topic, ...]) -> tuple[tuple[Terms, bool, Topic], ...]:
+    """Every name and alias of `topics`, analysed once per vocabulary (it is a new tuple
+    whenever an editor changes one)."""
+    return tuple(
+        (key, abbreviation, topic) for topic in topics for key, abbreviation in _keys(topic)
+    )
+
+
+@lru_cache(maxsize=32)
+def _intent_entries(intents: tuple[Intent, ...]) -> tuple[tuple[Terms, bool, Intent], ...]:
+    return tuple(
+        (terms, False, intent)
+        for intent in intents
+        for terms in dict.fromkeys(phrase_terms(p) for p in intent.phrases if p.strip())
+        if terms
+    )
+
+
+@lru_cache(maxsize=32)
+def _heading_keys(intents: tuple[Intent, ...]) -> tuple[Terms, ...]:
+    keys = (phrase_terms(phrase) for intent in intents for phrase in intent.headings)
+    return tuple(dict.fromkeys(key for key in keys if key))
+
+
+def named_topics(text: str, topics: Iterable[Topic]) -> tuple[Topic, ...]:
+    """The `topics` that `text` names (by name or alias), in the order it names them."""
+    return _named(text, tuple(topics))
+
+
+@lru_cache(maxsize=4096)
+def _named(text: str, topics: tuple[Topic, ...]) -> tuple[Topic, ...]:
+    # Titles are asked about again and again: remembered while the vocabulary is the same.
+    return tuple(_find(question_terms(text), _topic_entries(topics)))  # type: ignore[arg-type]
+
+
+def understand(text: str, vocabulary: Vocabulary | None) -> Understood:
+    """The topics and intents `text` names, in the order it names them."""
+    if not vocabulary or not (text or "").strip():
+        return Understood()
+    words = question_terms(text)
+    topics = named_topics(text, vocabulary.topics)
+    intents: list[Intent] = _find(words, _intent_entries(tuple(vocabulary.intents)))  # type: ignore[assignment]
+    return Understood(topics=tuple(topics), intents=tuple(intents))
+
+
+def describe(understood: Understood) -> str:
+    """ "Lupus and safety and side effects" → how the results page names it ("" if nothing)."""
+    names = [topic.name for topic in understood.topics] + [i.label for i in understood.intents]
+    if not names:
+        return ""
+    if len(names) == 1:
+        return names[0]
+    return ", ".join(names[:-1]) + " and " + names[-1]
+
+
+@lru_cache(maxsize=8192)
+def heading_matches(heading: str, intents: tuple[Intent, ...]) -> bool:
+    """Whether a section heading contains one of the intents' heading words (whole
+    words, stemmed: "Risks and side effects" for "risk"). Headings repeat from one
+    question to the next, so answers are remembered."""
+    terms = phrase_terms(heading)
+    for key in _heading_keys(intents):
+        size = len(key)
+        if any(terms[i : i + size] == key for i in range(len(terms) - size + 1)):
+            return True
+    return False

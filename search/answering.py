@@ -97,11 +97,14 @@ class Evidence:
 class AnswerStage:
     """One question's answer stage over a `Planner` (module docstring)."""
 
-    def __init__(self, planner: Planner, vocabulary: Vocabulary) -> None:
+    def __init__(self, planner: Planner, vocabulary: Vocabulary, text: str | None = None) -> None:
+        """`text` is the question as searched: the reader's, or its spelling-corrected
+        form when the planner serves that instead."""
         self.planner = planner
+        self.text = planner.request.text if text is None else text
         self.ops = planner.ops
         self.vocabulary = vocabulary
-        self.understood = understand(planner.request.text, vocabulary)
+        self.understood = understand(self.text, vocabulary)
         self.main_topics: tuple[Topic, ...] = tuple(
             t for t in self.understood.topics if t.kind == "disease"
         ) or tuple(self.understood.topics)
@@ -130,7 +133,7 @@ class AnswerStage:
         groups = tuple(self.planner.request.synonyms or ()) + tuple(
             (topic.name, *topic.aliases) for topic in self.vocabulary.topics
         )
-        key = analysed_key(self.planner.request.text, groups)
+        key = analysed_key(self.text, groups)
         if not key:
             return []
         ids = [

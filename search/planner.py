@@ -234,7 +234,8 @@ class Planner:
         from search.answering import AnswerStage  # it builds on this module's types
 
         self._stage = AnswerStage(self, vocabulary)
-        return self._stage.finish(self.keyword_page())
+        page = self.keyword_page()  # a served correction replaces the stage (`corrected_page`)
+        return self._stage.finish(page)
 
     def ranked(
         self, candidates: MatchSet, documents: MatchSet, ordering: Ordering, offset: int
@@ -440,6 +441,10 @@ class Planner:
         self.units = self.compiled.countable_units()
         self._strict_total = correction.total
         self._corrections, self._correction_plan, self._serve_correction = {}, None, False
+        if self._stage is not None:  # the answer stage reads the corrected question
+            from search.answering import AnswerStage
+
+            self._stage = AnswerStage(self, self._stage.vocabulary, text=correction.text)
         page = self.keyword_page()
         return dataclasses.replace(
             page, corrected=correction.text, suggestion=None, shortened=original.shortened

@@ -109,3 +109,18 @@ def test_the_english_word_list_is_read_once_and_holds_no_misspellings():
     assert not {"lupis", "multipel", "sclerodema", "celss", "lupsu"} & words
     assert min(len(word) for word in words) == query.MIN_CORRECTABLE
     assert all(word.isascii() and word.isalpha() and word.islower() for word in words)
+
+
+def test_a_corrected_question_is_read_as_corrected(library):
+    """The answer stage reads the question the page is for: after `lupis` is corrected,
+    the page is about lupus and ranks as the corrected question does."""
+    from search.vocabulary import current_vocabulary
+
+    vocabulary = current_vocabulary()
+    typed = search(library, "is stem cell treatment safe for lupis", vocabulary=vocabulary)
+    corrected = search(library, "is stem cell treatment safe for lupus", vocabulary=vocabulary)
+
+    assert typed.corrected == "is stem cell treatment safe for lupus"
+    assert [t.slug for t in typed.understood.topics] == ["lupus"]
+    assert "safety" in [i.slug for i in typed.understood.intents]
+    assert (slugs(typed), typed.answer) == (slugs(corrected), corrected.answer)

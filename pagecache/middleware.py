@@ -108,6 +108,9 @@ CACHED_VIEWS = {
 MAX_ROWS = 100
 # Query text makes any listing a search: its results depend on every article's text.
 QUERY_PARAMETER = "q"
+# Except where it is a prefix matched against titles and taxonomy names, which are
+# listing fields.
+PREFIX_QUERIES = {"search:api_suggest"}
 STORED_STATUSES = {200, 301}
 # Whether the cache answered ("hit", a 304 included) or the page was built and stored
 # ("miss"), as CDNs report theirs; the load test counts them.
@@ -229,7 +232,8 @@ class ReaderCacheMiddleware:
             request._page_cache = Plan("bypass")
             return None
         _normalise_query(request)
-        if scope == LISTING and request.GET.get(QUERY_PARAMETER, "").strip():
+        searched = request.GET.get(QUERY_PARAMETER, "").strip()
+        if scope == LISTING and searched and request.resolver_match.view_name not in PREFIX_QUERIES:
             scope = CONTENT
         key = _key(request, kind, scope)
         entry = _cached(key) if settings.PAGE_CACHE else None

@@ -24,7 +24,8 @@ For the views in `CACHED_VIEWS`, on GET and HEAD:
      same `updated_at` now. So an edit of one article's text retires the pages that
      show that article, and no others. A page that loaded more than `MAX_ROWS` articles,
      or an article without its `updated_at`, is kept as "content" instead;
-   - "static" (pages that show no content, such as the editorial policy): the release.
+   - "static" (pages that show no content, such as the editorial policy): the release
+     and the settings the page shows (`STATIC_SETTINGS`), part of its key; no query.
 4. `If-None-Match` matching the ETag (or `If-Modified-Since` not older than the
    generation) is answered 304 (before building the page, except a listing page without
    a cache entry, whose validators are only known once it is built); a valid cached
@@ -103,6 +104,9 @@ CACHED_VIEWS = {
     "sitemap": (SHARED, CONTENT),
     "sitemap_section": (SHARED, CONTENT),
 }
+#: The settings a "static" page shows: part of its key and ETag, so that a changed
+#: setting (a shared cache outliving a restart, a test) never meets the old page.
+STATIC_SETTINGS = {"library:editorial_policy": ("CORRECTIONS_EMAIL", "REVIEW_INTERVAL_DAYS")}
 #: A listing page that loaded more article rows than this is kept as "content": checking
 #: them would make the one read per request a large one.
 MAX_ROWS = 100
@@ -302,6 +306,8 @@ def _settle(plan: Plan) -> dict[int, str]:
 
 def _validators(plan: Plan, rows: dict[int, str]) -> None:
     version = f"{release()}|{timezone.localdate().isoformat()}|{plan.scope}"
+    if plan.scope == STATIC:
+        version += f"|{plan.key}"  # its settings, and its address
     version += f"|{_version(plan.scope, plan.state)}|{sorted(rows.items())}"
     plan.etag = f'W/"{hashlib.sha256(version.encode()).hexdigest()[:24]}"'
     if plan.state is not None:
@@ -340,6 +346,9 @@ def _key(request: HttpRequest, kind: str, scope: str) -> str:
     today = timezone.localdate().isoformat()
     where = f"{request.scheme}://{request.get_host()}{request.path}?{request.META['QUERY_STRING']}"
     text = f"{release()}|{today}|{kind}|{scope}|{where}"
+    if scope == STATIC:
+        names = STATIC_SETTINGS.get(request.resolver_match.view_name, ())
+        text += f"|{[getattr(settings, name, None) for name in names]!r}"
     return KEY_PREFIX + hashlib.sha256(text.encode()).hexdigest()
 
 

@@ -5,19 +5,38 @@ For the views in `CACHED_VIEWS`, on GET and HEAD:
 1. Signed-in users (editors, previews of drafts) bypass the cache: their pages are
    rendered afresh and sent `private, no-store`. A request without a session cookie is
    anonymous without a look at the session.
-2. Otherwise the content generation is read: one query (`Generation.objects.current()`).
-   The cache key is the generation, today's date (a scheduled article appears when its
-   day comes, with no save; `published_on` is a date), the code's release, the kind of
-   answer, scheme, host, path and the normalised query string (parameters sorted, spaces
-   in the query text collapsed; the view then renders that normalised form, so every spelling
-   of one query shares one entry and one page).
-3. `If-None-Match` matching the ETag (or `If-Modified-Since` not older than the
-   generation) is answered 304 at once; a cached copy is served next; only then does
-   the view run, and a 200 or 301 without cookies is stored for the next reader.
+2. The cache entry for the address is looked up (no SQL): its key is today's date (a
+   scheduled article appears when its day comes, with no save; `published_on` is a
+   date), the code's release, the kind of answer, scheme, host, path and the
+   normalised query string (parameters sorted, spaces in the query text collapsed; the
+   view then renders that normalised form, so every spelling of one query shares one
+   entry and one page).
+3. Then one query reads the content generation (`Generation.objects.current()`) and,
+   for a listing entry, the `updated_at` of the article rows it showed, in the same
+   statement. The entry is served if it is still valid, by its scope:
+   - "content" (results pages and anything with query text, the search API, the
+     sitemap): built under the current `value`, which every change moves;
+   - "listing" (lists, topic and taxonomy pages, the home page, `/explore/`, the feed,
+     suggestions, article pages): built under the current `listing` counter (which
+     moves when an article is created, deleted, published, unpublished, retitled,
+     re-slugged, re-dated or re-filed, or the taxonomy changes) *and* every article row
+     the page loaded while it was built (recorded by a `post_init` receiver) has the
+     same `updated_at` now. So an edit of one article's text retires the pages that
+     show that article, and no others. A page that loaded more than `MAX_ROWS` articles,
+     or an article without its `updated_at`, is kept as "content" instead;
+   - "static" (pages that show no content, such as the editorial policy): the release
+     and the settings the page shows (`STATIC_SETTINGS`), part of its key; no query.
+4. `If-None-Match` matching the ETag (or `If-Modified-Since` not older than the
+   generation) is answered 304 (before building the page, except a listing page without
+   a cache entry, whose validators are only known once it is built); a valid cached
+   copy is served next; only then does the view run, and a 200 or 301 without cookies
+   is stored for the next reader, replacing the address's older entry.
 
-Entries are never invalidated: a change moves the generation, so the next request asks
-for another key, and old entries age out of the cache. Why a page stored under a
-generation is never older than that generation is explained in `pagecache.signals`.
+Why a page stored under a generation is never older than that generation is explained in
+`pagecache.signals`. The article page's related-articles box is a listing: its titles
+and links are rows checked like any other, and it is rebuilt when articles are
+published, unpublished, retitled or re-filed, but not when another article's text
+changes, which can only reorder the similarity ranking it is chosen by.
 
 Two kinds of answer: "page" (HTML a reader sees; `Vary: Cookie`, since a session
 changes it) and "shared" (the JSON API, the feed and the sitemap: the same for every
@@ -32,12 +51,13 @@ revalidate every time, cheaply; shared caches may hold them briefly) and
 
 from __future__ import annotations
 
+import contextvars
 import datetime
 import functools
 import hashlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -55,31 +75,46 @@ from django.utils.cache import (
 )
 from django.utils.http import http_date
 
-from pagecache.models import Generation, State
+from pagecache.models import Generation, State, instant
 
 logger = logging.getLogger(__name__)
 
 PAGE = "page"
 SHARED = "shared"
+CONTENT = "content"
+LISTING = "listing"
+STATIC = "static"
 
-#: URL names whose GET answers are cached, and their kind.
+#: URL names whose GET answers are cached: their kind, and the scope of their validity.
 CACHED_VIEWS = {
-    "library:home": PAGE,
-    "library:article_list": PAGE,
-    "library:article_detail": PAGE,
-    "library:disease_list": PAGE,
-    "library:disease_detail": PAGE,
-    "library:therapy_list": PAGE,
-    "library:therapy_detail": PAGE,
-    "library:tag_list": PAGE,
-    "library:tag_detail": PAGE,
-    "library:explore": PAGE,
-    "library:article_feed": SHARED,
-    "search:api_search": SHARED,
-    "search:api_suggest": SHARED,
-    "sitemap": SHARED,
-    "sitemap_section": SHARED,
+    "library:home": (PAGE, LISTING),
+    "library:article_list": (PAGE, LISTING),
+    "library:article_detail": (PAGE, LISTING),
+    "library:disease_list": (PAGE, LISTING),
+    "library:disease_detail": (PAGE, LISTING),
+    "library:therapy_list": (PAGE, LISTING),
+    "library:therapy_detail": (PAGE, LISTING),
+    "library:tag_list": (PAGE, LISTING),
+    "library:tag_detail": (PAGE, LISTING),
+    "library:explore": (PAGE, LISTING),
+    "library:editorial_policy": (PAGE, STATIC),
+    "library:article_feed": (SHARED, LISTING),
+    "search:api_search": (SHARED, CONTENT),
+    "search:api_suggest": (SHARED, LISTING),
+    "sitemap": (SHARED, CONTENT),
+    "sitemap_section": (SHARED, CONTENT),
 }
+#: The settings a "static" page shows: part of its key and ETag, so that a changed
+#: setting (a shared cache outliving a restart, a test) never meets the old page.
+STATIC_SETTINGS = {"library:editorial_policy": ("CORRECTIONS_EMAIL", "REVIEW_INTERVAL_DAYS")}
+#: A listing page that loaded more article rows than this is kept as "content": checking
+#: them would make the one read per request a large one.
+MAX_ROWS = 100
+# Query text makes any listing a search: its results depend on every article's text.
+QUERY_PARAMETER = "q"
+# Except where it is a prefix matched against titles and taxonomy names, which are
+# listing fields.
+PREFIX_QUERIES = {"search:api_suggest"}
 STORED_STATUSES = {200, 301}
 # Whether the cache answered ("hit", a 304 included) or the page was built and stored
 # ("miss"), as CDNs report theirs; the load test counts them.
@@ -95,15 +130,45 @@ KEY_PREFIX = "page:"
 SPACED_PARAMETERS = {"q"}
 
 
+class Shown:
+    """The article rows a listing page loaded while it was built: id → `updated_at`."""
+
+    def __init__(self) -> None:
+        self.rows: dict[int, str] = {}
+        self.trackable = True  # False once a row came without its updated_at, or twice
+
+    def add(self, pk: int, updated_at: datetime.datetime | None) -> None:
+        if updated_at is None:
+            self.trackable = False
+            return
+        when = instant(updated_at)
+        if self.rows.setdefault(pk, when) != when:
+            self.trackable = False  # two versions of one article: a save in between
+
+
+_shown: contextvars.ContextVar[Shown | None] = contextvars.ContextVar("page_shown", default=None)
+
+
+def article_loaded(sender, instance, **kwargs) -> None:
+    """`post_init` of Article: note the row if a listing page is being built."""
+    shown = _shown.get()
+    if shown is not None and instance.pk is not None:
+        shown.add(instance.pk, instance.__dict__.get("updated_at"))
+
+
 @dataclass
 class Plan:
     """What this middleware decided for one request."""
 
     kind: str
+    scope: str = CONTENT
     key: str = ""
+    state: State | None = None
     etag: str = ""
-    last_modified: int = 0
+    last_modified: int | None = None
     served: bool = False  # answered by the cache or with 304: nothing to store
+    shown: Shown | None = None
+    shown_token: contextvars.Token | None = field(default=None, repr=False)
 
 
 def after_response(response: HttpResponse, func: Callable, *args) -> None:
@@ -121,8 +186,13 @@ class ReaderCacheMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        response = self.get_response(request)
-        plan: Plan | None = getattr(request, "_page_cache", None)
+        try:
+            response = self.get_response(request)
+        finally:
+            plan: Plan | None = getattr(request, "_page_cache", None)
+            if plan is not None and plan.shown_token is not None:
+                _shown.reset(plan.shown_token)
+                plan.shown_token = None
         if plan is None:
             return response
         if plan.kind == "bypass":
@@ -136,48 +206,121 @@ class ReaderCacheMiddleware:
             if plan.kind == PAGE:
                 patch_vary_headers(response, ["Cookie"])
             return response
+        rows = _settle(plan)
         if settings.PAGE_CACHE and request.method == "GET" and not response.streaming:
             response[CACHE_STATUS] = "miss"
+            entry = {
+                "scope": plan.scope,
+                "version": _version(plan.scope, plan.state),
+                "rows": rows,
+                "etag": plan.etag,
+                "last_modified": plan.last_modified,
+                "response": _freeze(response),
+            }
             try:
-                cache.set(plan.key, _freeze(response))
+                cache.set(plan.key, entry)
             except Exception:  # a cache server down must not take pages down
                 logger.exception("Page cache unavailable: page not stored")
-        return _with_headers(response, plan)
+        answer = get_conditional_response(
+            request, etag=plan.etag, last_modified=plan.last_modified, response=response
+        )
+        return _with_headers(answer, plan)
 
     def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs):
         if request.method not in ("GET", "HEAD"):
             return None
-        kind = CACHED_VIEWS.get(request.resolver_match.view_name)
+        kind, scope = CACHED_VIEWS.get(request.resolver_match.view_name, (None, None))
         if kind is None:
             return None
         if kind == PAGE and _signed_in(request):
             request._page_cache = Plan("bypass")
             return None
-        try:
-            state = Generation.objects.current()
-        except DatabaseError:  # the view will meet it too, and answer as it does
-            return None
-        if state is None:
-            return None
         _normalise_query(request)
-        plan = request._page_cache = _plan(request, kind, state)
-        not_modified = get_conditional_response(
-            request, etag=plan.etag, last_modified=plan.last_modified
-        )
+        searched = request.GET.get(QUERY_PARAMETER, "").strip()
+        if scope == LISTING and searched and request.resolver_match.view_name not in PREFIX_QUERIES:
+            scope = CONTENT
+        key = _key(request, kind, scope)
+        entry = _cached(key) if settings.PAGE_CACHE else None
+        state = None
+        if scope != STATIC:
+            listed = entry["rows"] if entry and entry["scope"] == LISTING else {}
+            try:
+                state = Generation.objects.current(listed)
+            except DatabaseError:  # the view will meet it too, and answer as it does
+                return None
+            if state is None:
+                return None
+        plan = request._page_cache = Plan(kind, scope, key, state)
+        if entry is not None and _valid(entry, state):
+            plan.etag, plan.last_modified = entry["etag"], entry["last_modified"]
+            response = _answer(request, plan) or _thaw(entry["response"])
+            plan.served = True
+            return _with_headers(response, plan)
+        if scope == LISTING:  # its validators are known once it is built
+            plan.shown = Shown()
+            plan.shown_token = _shown.set(plan.shown)
+            return None
+        _validators(plan, {})
+        not_modified = _answer(request, plan)
         if not_modified is not None:
             plan.served = True
             return _with_headers(not_modified, plan)
-        if not settings.PAGE_CACHE:
-            return None
-        try:
-            frozen = cache.get(plan.key)
-        except Exception:
-            logger.exception("Page cache unavailable: page built afresh")
-            return None
-        if frozen is None:
-            return None
-        plan.served = True
-        return _with_headers(_thaw(frozen), plan)
+        return None
+
+
+def _cached(key: str) -> dict | None:
+    try:
+        entry = cache.get(key)
+    except Exception:
+        logger.exception("Page cache unavailable: page built afresh")
+        return None
+    return entry if isinstance(entry, dict) else None
+
+
+def _valid(entry: dict, state: State | None) -> bool:
+    if entry["scope"] == STATIC:
+        return True
+    if entry["version"] != _version(entry["scope"], state):
+        return False
+    return entry["scope"] != LISTING or entry["rows"] == state.rows
+
+
+def _version(scope: str, state: State | None) -> str:
+    if scope == STATIC or state is None:
+        return ""
+    return state.listing_token if scope == LISTING else state.token
+
+
+def _settle(plan: Plan) -> dict[int, str]:
+    """A built page's scope and validators; for a listing, the rows it showed."""
+    rows: dict[int, str] = {}
+    if plan.scope == LISTING:
+        shown = plan.shown or Shown()
+        if shown.trackable and len(shown.rows) <= MAX_ROWS:
+            rows = shown.rows
+        else:
+            plan.scope = CONTENT
+    _validators(plan, rows)
+    return rows
+
+
+def _validators(plan: Plan, rows: dict[int, str]) -> None:
+    version = f"{release()}|{timezone.localdate().isoformat()}|{plan.scope}"
+    if plan.scope == STATIC:
+        version += f"|{plan.key}"  # its settings, and its address
+    version += f"|{_version(plan.scope, plan.state)}|{sorted(rows.items())}"
+    plan.etag = f'W/"{hashlib.sha256(version.encode()).hexdigest()[:24]}"'
+    if plan.state is not None:
+        midnight = datetime.datetime.combine(
+            timezone.localdate(), datetime.time(), tzinfo=timezone.get_current_timezone()
+        )
+        # HTTP has seconds; changed_at moves on every change, so it is never too early.
+        plan.last_modified = int(max(plan.state.changed_at, midnight).timestamp())
+
+
+def _answer(request: HttpRequest, plan: Plan) -> HttpResponse | None:
+    """304 if the request's validators match the plan's, else None."""
+    return get_conditional_response(request, etag=plan.etag, last_modified=plan.last_modified)
 
 
 def _signed_in(request: HttpRequest) -> bool:
@@ -199,25 +342,20 @@ def _normalise_query(request: HttpRequest) -> None:
         request.META["QUERY_STRING"] = query
 
 
-def _plan(request: HttpRequest, kind: str, state: State) -> Plan:
-    today = timezone.localdate()
-    version = f"{release()}|{state.token}|{today.isoformat()}"
+def _key(request: HttpRequest, kind: str, scope: str) -> str:
+    today = timezone.localdate().isoformat()
     where = f"{request.scheme}://{request.get_host()}{request.path}?{request.META['QUERY_STRING']}"
-    key = hashlib.sha256(f"{version}|{kind}|{where}".encode()).hexdigest()
-    midnight = datetime.datetime.combine(
-        today, datetime.time(), tzinfo=timezone.get_current_timezone()
-    )
-    return Plan(
-        kind=kind,
-        key=KEY_PREFIX + key,
-        etag=f'W/"{hashlib.sha256(version.encode()).hexdigest()[:24]}"',
-        last_modified=int(max(state.changed_at, midnight).timestamp()),  # HTTP has seconds
-    )
+    text = f"{release()}|{today}|{kind}|{scope}|{where}"
+    if scope == STATIC:
+        names = STATIC_SETTINGS.get(request.resolver_match.view_name, ())
+        text += f"|{[getattr(settings, name, None) for name in names]!r}"
+    return KEY_PREFIX + hashlib.sha256(text.encode()).hexdigest()
 
 
 def _with_headers(response: HttpResponse, plan: Plan) -> HttpResponse:
     response["ETag"] = plan.etag
-    response["Last-Modified"] = http_date(plan.last_modified)
+    if plan.last_modified is not None:
+        response["Last-Modified"] = http_date(plan.last_modified)
     # Browsers ask again every time (max-age=0; the ETag makes that a cheap 304), so a
     # reader never sees an old page after a correction; shared caches may hold it for
     # s-maxage, and CDNs that read CDN-Cache-Control (RFC 9213) also serve it stale

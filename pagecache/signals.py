@@ -1,11 +1,15 @@
 """Move the content generation after every change a reader could see, once it committed.
 
-What moves it:
+What moves it (`value`, and `listing` too unless said otherwise; see `pagecache.models`):
 - saves and deletions of any model of the content apps (`CONTENT_APPS`: articles,
   diseases, therapies, tags, tag redirects, revisions, and whatever models those apps
   gain, such as search intents or editors' picks), raw (fixture) saves included, so a
   `loaddata` or a revision revert moves it too; models that only record reader
   activity or index bookkeeping (`NOT_CONTENT`) do not;
+- an article saved with only its text changed (`TEXT_FIELDS`: summary, body, notes,
+  sources, review dates) and the revision rows written beside every article save
+  (`is_text_only`) move `value` alone: the listings hold the same articles in the same
+  order, and the pages that show the edited article see its new `updated_at`;
 - many-to-many changes of those apps, from either side;
 - `library.signals.articles_bulk_changed` (bulk publish) and
   `library.signals.content_written` (`QuerySet.update()`, `bulk_create()`,
@@ -16,16 +20,20 @@ What moves it:
 A scheduled article's day arriving needs no bump: the day is part of every cache key
 (`pagecache.middleware`).
 
-Why after the commit: a reader who read the new generation must find the new rows. If
-the counter moved inside the editor's transaction, a reader could read it after that
-commit but search a Whoosh index that is only updated after the commit, and cache the
-old results under the new generation for good. So the bump is a `transaction.on_commit`
-callback (one per transaction, however many rows change), and the index sync bumps
-once the index is written: the last bump always follows every write a page reads (and
-when the index sync bumped after the commit, the transaction's own callback need not). A
-reader who read the old generation and then renders new rows stores a newer page under
-the older key, which no request made after the bump asks for. A rolled-back
-transaction never bumps. Outside a transaction the bump is immediate.
+Why after the commit, and after the index: a reader who read the new counters must find
+the new rows, in the database and in the search index (browsing and search read the
+index; PostgreSQL's is in the same database but, like Whoosh's, written by a sync that
+runs after the commit, in transactions of its own: `search.index`). If a counter moved
+inside the editor's transaction, a reader could read it after that commit but before
+the sync, and cache pages from the old index under the new counters for good. So the
+bump is a `transaction.on_commit` callback (one per transaction, however many rows
+change), and the index sync's `index_changed` (sent `after_commit=True`) moves the same
+counters once the index is written: the last move always follows every write a page
+reads, whichever of the two callbacks Django runs first (when the sync ran first, the
+transaction's own callback need not move them again). A reader who read the old
+counters and then renders new rows stores a newer page under older counters, which no
+request made after the bump accepts. A rolled-back transaction never bumps. Outside a
+transaction the bump is immediate.
 """
 
 from __future__ import annotations
@@ -35,8 +43,15 @@ import threading
 
 from django.apps import apps
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
-from django.db.models.signals import m2m_changed, post_delete, post_migrate, post_save
+from django.db.models.signals import (
+    m2m_changed,
+    post_delete,
+    post_migrate,
+    post_save,
+    pre_save,
+)
 
+from library.models import Article
 from library.signals import articles_bulk_changed, content_written
 from pagecache.models import Generation
 from search.index import index_changed
@@ -47,6 +62,16 @@ CONTENT_APPS = ("library", "search")
 # Written while readers read (search terms) or by the index bookkeeping: never shown
 # on a reader page, so their writes must not empty the cache.
 NOT_CONTENT = {"search.searchterm", "search.pendingindexupdate", "search.indexstate"}
+# Article fields that no listing reads from the index or sorts or filters by: a save that
+# changes only these moves `value` alone. Any other field (and any new one) counts as a
+# listing change.
+TEXT_FIELDS = frozenset(
+    {
+        "summary", "body", "editor_note", "key_points", "further_reading", "source_name",
+        "source_url", "source_keywords", "update_note", "updated_at", "last_reviewed_on",
+        "reviewed_by", "next_review_due",
+    }
+)  # fmt: skip
 
 _state = threading.local()  # connections are per thread, so pending bumps are too
 
@@ -54,20 +79,23 @@ _state = threading.local()  # connections are per thread, so pending bumps are t
 class _Bump:
     """The one on_commit callback of a transaction on one database.
 
-    If the generation already moved in this thread since the callback was registered,
-    that move came after the commit (callbacks only run once it is done), typically
-    from the index sync that ran first: one move per save is enough.
+    If the generation already moved in this thread since the callback was registered
+    (and `listing` too, when this transaction changed a listing), that move came after
+    the commit (callbacks only run once it is done), from the index sync that ran
+    first: one move per save is enough.
     """
 
-    def __init__(self, using: str) -> None:
+    def __init__(self, using: str, listing: bool) -> None:
         self.using = using
+        self.listing = listing
         self.done = False
         self.moves_seen = _moves()
 
     def __call__(self) -> None:
         self.done = True
-        if _moves() == self.moves_seen:
-            bump_now(self.using)
+        moved, listing_moved = _moves()[0] != self.moves_seen[0], _moves()[1] != self.moves_seen[1]
+        if not moved or (self.listing and not listing_moved):
+            bump_now(self.using, listing=self.listing)
 
     def is_waiting(self) -> bool:
         """Still registered with the open transaction (a rolled-back savepoint drops it)."""
@@ -79,28 +107,39 @@ class _Bump:
         )
 
 
-def _moves() -> int:
-    """How many times this thread has moved the generation."""
-    return _state.__dict__.get("moves", 0)
+def _moves() -> tuple[int, int]:
+    """How many times this thread has moved the generation, and its listing counter."""
+    return _state.__dict__.get("moves", (0, 0))
 
 
-def bump_now(using: str = DEFAULT_DB_ALIAS) -> None:
+def bump_now(using: str = DEFAULT_DB_ALIAS, *, listing: bool = True) -> None:
     """Move the generation at once; a failure is logged, never raised into a save."""
     try:
-        Generation.objects.bump(using)
-        _state.moves = _moves() + 1
+        Generation.objects.bump(using, listing=listing)
+        moves, listing_moves = _moves()
+        _state.moves = (moves + 1, listing_moves + int(listing))
     except Exception:
         logger.exception("Could not move the content generation: cached pages may be stale")
 
 
-def bump_after_commit(using: str = DEFAULT_DB_ALIAS) -> None:
+def bump_after_commit(using: str = DEFAULT_DB_ALIAS, *, listing: bool = True) -> None:
     """Move the generation when the current transaction commits (at once outside one)."""
     pending = _state.__dict__.setdefault("pending", {})
     bump = pending.get(using)
     if bump is not None and bump.is_waiting():
+        bump.listing |= listing
         return
-    bump = pending[using] = _Bump(using)
+    bump = pending[using] = _Bump(using, listing)
     transaction.on_commit(bump, using=using)
+
+
+def content_changed(using: str, *, listing: bool = True) -> None:
+    """A change in the current transaction: bump after its commit. A listing change is
+    also remembered for the index sync that follows the commit (`index_synced`), which
+    must move `listing` again once the index holds it."""
+    if listing:
+        _state.listing_pending = True
+    bump_after_commit(using, listing=listing)
 
 
 def is_content(model) -> bool:
@@ -108,23 +147,70 @@ def is_content(model) -> bool:
     return meta.app_label in CONTENT_APPS and meta.label_lower not in NOT_CONTENT
 
 
+def is_text_only(model) -> bool:
+    """Revision rows (django-simple-history's `Historical…` models): written with every
+    article save, shown only on that article's own page, which its new `updated_at`
+    already retires."""
+    return model._meta.model_name.startswith("historical")
+
+
 def model_changed(sender, using: str = DEFAULT_DB_ALIAS, **kwargs) -> None:
     if is_content(sender):
-        bump_after_commit(using)
+        content_changed(using, listing=not is_text_only(sender))
+
+
+def article_saving(sender, instance: Article, raw: bool, using: str, **kwargs) -> None:
+    """Note what a listing reads of the article as stored, to compare after the save."""
+    instance.__dict__.pop("_pagecache_listed", None)
+    if raw or instance._state.adding or instance.pk is None:
+        return
+    fields = listing_fields()
+    stored = Article._base_manager.using(using).filter(pk=instance.pk).values(*fields).first()
+    instance._pagecache_listed = stored
+
+
+def article_saved(
+    sender, instance: Article, created: bool, raw: bool, using: str, **kwargs
+) -> None:
+    stored = instance.__dict__.pop("_pagecache_listed", None)
+    listing = (
+        raw
+        or created
+        or stored is None
+        or any(getattr(instance, name) != value for name, value in stored.items())
+    )
+    content_changed(using, listing=listing)
+
+
+def listing_fields() -> list[str]:
+    """The article's columns (attnames) other than `TEXT_FIELDS`."""
+    return [
+        field.attname for field in Article._meta.concrete_fields if field.name not in TEXT_FIELDS
+    ]
 
 
 def relation_changed(sender, action: str, using: str = DEFAULT_DB_ALIAS, **kwargs) -> None:
     if action.startswith("post_") and is_content(sender):
-        bump_after_commit(using)
+        content_changed(using)
 
 
 def changed(sender=None, using: str | None = None, **kwargs) -> None:
-    bump_after_commit(using or DEFAULT_DB_ALIAS)
+    content_changed(using or DEFAULT_DB_ALIAS)
+
+
+def index_synced(
+    sender=None, using: str | None = None, after_commit: bool = False, **kwargs
+) -> None:
+    """The index was written. After a transaction's commit, move what that transaction
+    changed (its listing too, if it changed one) now that the index holds it; a command's
+    write (`update_index`, `rebuild_index`) may have changed anything."""
+    listing = not after_commit or _state.__dict__.pop("listing_pending", False)
+    bump_after_commit(using or DEFAULT_DB_ALIAS, listing=listing)
 
 
 def migrated(sender, using: str = DEFAULT_DB_ALIAS, **kwargs) -> None:
     if sender.label in CONTENT_APPS:
-        bump_after_commit(using)
+        content_changed(using)
 
 
 def connect() -> None:
@@ -134,10 +220,13 @@ def connect() -> None:
         for model in apps.get_app_config(label).get_models():
             if is_content(model):
                 uid = f"pagecache.{model._meta.label_lower}"
-                post_save.connect(model_changed, sender=model, dispatch_uid=f"{uid}.saved")
+                if model is not Article:
+                    post_save.connect(model_changed, sender=model, dispatch_uid=f"{uid}.saved")
                 post_delete.connect(model_changed, sender=model, dispatch_uid=f"{uid}.deleted")
+    pre_save.connect(article_saving, sender=Article, dispatch_uid="pagecache.article_saving")
+    post_save.connect(article_saved, sender=Article, dispatch_uid="pagecache.article_saved")
     m2m_changed.connect(relation_changed, dispatch_uid="pagecache.relation_changed")
     articles_bulk_changed.connect(changed, dispatch_uid="pagecache.articles_bulk_changed")
     content_written.connect(changed, dispatch_uid="pagecache.content_written")
-    index_changed.connect(changed, dispatch_uid="pagecache.index_changed")
+    index_changed.connect(index_synced, dispatch_uid="pagecache.index_changed")
     post_migrate.connect(migrated, dispatch_uid="pagecache.migrated")

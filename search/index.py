@@ -105,7 +105,8 @@ LOCK_TIMEOUT = 60.0
 REQUEST_LOCK_WAIT = 3.0
 
 
-#: Sent (with `using`) after the index was written: cached reader pages move on.
+#: Sent (with `using` and `after_commit`) after the index was written: cached reader
+#: pages move on (`pagecache.signals`).
 index_changed = Signal()
 
 # --- Recording changes -------------------------------------------------------
@@ -178,7 +179,7 @@ def sync_after_commit(article_ids: Iterable[int], *, using: str = DEFAULT_DB_ALI
     wait = request_lock_wait()
     try:
         with waiting_at_most(wait):
-            update_articles(ids, using=using, lock_wait=wait)
+            update_articles(ids, using=using, lock_wait=wait, after_commit=True)
     except Exception as exc:
         logger.exception(
             "Search index update failed for %d article(s) %s; queued for update_index",
@@ -270,6 +271,7 @@ def update_articles(
     using: str = DEFAULT_DB_ALIAS,
     chunk_size: int | None = None,
     lock_wait: float | None = None,
+    after_commit: bool = False,
 ) -> SyncResult:
     """Make the index agree with the database for these articles; raise on index errors.
 
@@ -280,25 +282,32 @@ def update_articles(
     however many articles changed, a sync locks at most one chunk of them at a time.
     Successfully synced ids leave the pending queue, except rows queued after this
     sync read the database (a save committed meanwhile, whose own sync will clear them).
+    `index_changed` is sent once any chunk was written, even if a later one failed,
+    with `after_commit` as given (`sync_after_commit`: the sync of the transaction that
+    just committed in this thread).
     """
     chunk_size = chunk_size or CHUNK_SIZE
     ids = sorted({int(pk) for pk in article_ids if pk is not None})
     backend = get_backend()
     result = SyncResult()
-    for start in range(0, len(ids), chunk_size):
-        chunk = ids[start : start + chunk_size]
-        with index_lock(lock_wait, ids=chunk):
-            read_at = timezone.now()
-            documents = list(documents_for(chunk, chunk_size=chunk_size))
-            gone = set(chunk) - {doc.id for doc in documents}
-            if documents:
-                result.indexed += backend.index(documents)
-            if gone:
-                result.removed += backend.remove(sorted(gone))
-            backend.journal(chunk)
-        _pending(using).filter(article_id__in=chunk, failed_at__lte=read_at).delete()
-    if ids:
-        index_changed.send(sender=update_articles, using=using)
+    written = False
+    try:
+        for start in range(0, len(ids), chunk_size):
+            chunk = ids[start : start + chunk_size]
+            with index_lock(lock_wait, ids=chunk):
+                read_at = timezone.now()
+                documents = list(documents_for(chunk, chunk_size=chunk_size))
+                gone = set(chunk) - {doc.id for doc in documents}
+                if documents:
+                    result.indexed += backend.index(documents)
+                if gone:
+                    result.removed += backend.remove(sorted(gone))
+                backend.journal(chunk)
+            written = True
+            _pending(using).filter(article_id__in=chunk, failed_at__lte=read_at).delete()
+    finally:
+        if written:
+            index_changed.send(sender=update_articles, using=using, after_commit=after_commit)
     return result
 
 

@@ -5,7 +5,8 @@ the number of users is the number of requests in flight. Queries come from the
 benchmark's query set; slugs from the file the driver writes (`LOADTEST_SLUGS`).
 Every answer of 500 or above is counted as a failure by locust and, by status, in
 the file named by `LOADTEST_5XX`, which the driver reads; the page cache's answers
-(`X-Page-Cache`: hit, miss, or none when it is off) are counted beside it.
+(`X-Page-Cache`: hit, miss, or none when it is off) are counted beside it, in all
+and per kind of request.
 """
 
 from __future__ import annotations
@@ -29,21 +30,27 @@ server_errors: Counter = Counter()
 
 
 page_cache: Counter = Counter()
+page_cache_by_name: dict[str, Counter] = {}
 
 
 @events.request.add_listener
-def count_server_errors(response=None, **_kwargs) -> None:
+def count_server_errors(response=None, name: str = "", **_kwargs) -> None:
     status = getattr(response, "status_code", 0) or 0
     if status >= 500:
         server_errors[status] += 1
     headers = getattr(response, "headers", None) or {}
-    page_cache[headers.get("X-Page-Cache", "none")] += 1
+    answer = headers.get("X-Page-Cache", "none")
+    page_cache[answer] += 1
+    page_cache_by_name.setdefault(name, Counter())[answer] += 1
 
 
 @events.quitting.add_listener
 def write_server_errors(**_kwargs) -> None:
     Path(os.environ["LOADTEST_5XX"]).write_text(json.dumps(dict(server_errors)))
     Path(os.environ["LOADTEST_5XX"] + ".cache").write_text(json.dumps(dict(page_cache)))
+    Path(os.environ["LOADTEST_5XX"] + ".cache-by-name").write_text(
+        json.dumps({name: dict(counts) for name, counts in page_cache_by_name.items()})
+    )
 
 
 class Reader(HttpUser):

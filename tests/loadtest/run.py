@@ -393,6 +393,8 @@ def drive(
     server_errors = json.loads(errors.read_text()) if errors.exists() else {}
     answers = Path(f"{errors}.cache")
     cache_answers = json.loads(answers.read_text()) if answers.exists() else {}
+    by_kind = Path(f"{errors}.cache-by-name")
+    hits_by_name = json.loads(by_kind.read_text()) if by_kind.exists() else {}
     return {
         "level": level,
         "mode": mode,
@@ -401,6 +403,10 @@ def drive(
         "5xx": sum(server_errors.values()),
         "hits": cache_answers.get("hit", 0),
         "misses": cache_answers.get("miss", 0),
+        "hits_by_name": {
+            name: {"hits": counts.get("hit", 0), "misses": counts.get("miss", 0)}
+            for name, counts in hits_by_name.items()
+        },
         "load": os.getloadavg()[0],
     }
 
@@ -433,6 +439,16 @@ def report(rows: list[dict], seconds: int, options: list[str]) -> None:
     for name in names:
         cells = [row["by_name"].get(name, {}).get("95%", "") for row in rows]
         print(f"| `{name}` | " + " | ".join(cells) + " |")
+    cached = [row for row in rows if row["mode"] == "on"]
+    if cached:
+        print("\nPage cache hits by kind of request (cache on):\n")
+        print("| request | " + " | ".join(f"{row['level']} readers" for row in cached) + " |")
+        print("|---|" + "---:|" * len(cached))
+        for name in names:
+            cells = [
+                hit_rate(row["hits_by_name"].get(name, {"hits": 0, "misses": 0})) for row in cached
+            ]
+            print(f"| `{name}` | " + " | ".join(cells) + " |")
 
 
 def hit_rate(row: dict) -> str:
@@ -519,6 +535,7 @@ def figures(row: dict) -> dict:
         "save_p95_ms": row["save_p95"],
         "load": round(row["load"], 2),
         "p95_by_request_ms": {name: number(r["95%"]) for name, r in row["by_name"].items()},
+        "cache_by_request": row["hits_by_name"],
     }
 
 

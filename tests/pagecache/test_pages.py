@@ -26,6 +26,14 @@ from tests.conftest import make_article, make_disease, make_tag
 pytestmark = pytest.mark.django_db
 
 
+# The one read of a cached request: the counters, and the rows a listing page showed.
+GENERATION_READ = (
+    r"SELECT g\.epoch, g\.value, g\.listing, g\.changed_at(, a\.id, a\.updated_at)? "
+    r'FROM "pagecache_generation" g (LEFT JOIN "library_article" a ON a\.id IN \([\d, ]+\) )?'
+    r"WHERE g\.id = 1"
+)
+
+
 def generation() -> int:
     return Generation.objects.current().value
 
@@ -46,7 +54,7 @@ def test_a_second_anonymous_request_for_an_article_runs_only_the_generation_read
     assert second.content == first.content
     assert "Stem cells in lupus" in second.content.decode()
     [only] = [q["sql"] for q in second_queries]
-    assert re.fullmatch(r'SELECT .* FROM "pagecache_generation" WHERE .*"id" = 1', only)
+    assert re.fullmatch(GENERATION_READ, only)
 
 
 def test_other_pages_and_the_api_come_from_the_cache_too(client):
@@ -329,10 +337,10 @@ def test_the_last_move_comes_after_the_search_index_has_the_change(client, commi
     seen_at_each_move = []
     real_bump = type(Generation.objects).bump
 
-    def bump(self, using=None):
+    def bump(self, using=None, **kwargs):
         page = get_backend().search(SearchQuery(text="renal"))
         seen_at_each_move.append([hit.id for hit in page.hits])
-        real_bump(self, using)
+        real_bump(self, using, **kwargs)
 
     monkeypatch.setattr(type(Generation.objects), "bump", bump)
     with commit():

@@ -11,32 +11,41 @@ import urllib.request
 
 import pytest
 from django.contrib.auth.models import User
+from django.db import connection
 
 from library.models import Article
 from tests.conftest import make_disease
-from tests.search.test_two_machines import Editor, article_form, clean_index, machine, search
+from tests.search.test_two_machines import Editor, article_form, machine, search
 
 # Committed for real: the two servers read what this test writes.
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
-__all__ = ["clean_index"]  # the fixture, imported for use here
-
 VERSIONS = ["Quartz care in lupus", "Walnut care in lupus", "Zephyr care in lupus"]
+
+
+def empty_search_tables() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "TRUNCATE search_entry, search_phrase, search_word, search_index_state, search_journal"
+        )
+
+
+@pytest.fixture
+def empty_index():
+    """The index holds only this test's articles. The test database's flush empties only
+    managed tables, so an earlier transactional test (a migration or upgrade test) can
+    leave documents of articles that no longer exist, which a list page skips after
+    counting them: the test's article would then sit on page 2 of `/articles/`."""
+    empty_search_tables()
+    yield
+    empty_search_tables()
 
 
 def page(base: str, path: str) -> str:
     return urllib.request.urlopen(base + path, timeout=10).read().decode()
 
 
-@pytest.mark.xfail(
-    reason=(
-        "Known race after merging the PostgreSQL after-commit sync (issue 18) with the page "
-        "cache (issue 21): the first list page after a save can still be built from the "
-        "index before the save's sync, under the new generation; open in issue 21"
-    ),
-    strict=False,
-)
-def test_two_machines_never_disagree_after_a_save(tmp_path, clean_index):
+def test_two_machines_never_disagree_after_a_save(tmp_path, empty_index):
     User.objects.create_superuser("editor", "editor@example.org", "a-long-test-password")
     lupus = make_disease("Lupus", slug="lupus")
     with machine(tmp_path, "a") as a, machine(tmp_path, "b") as b:
@@ -67,3 +76,25 @@ def test_two_machines_never_disagree_after_a_save(tmp_path, clean_index):
                 for base in (a, b)
             }
             assert seen == {a: (True, True, ["kidney"]), b: (True, True, ["kidney"])}
+
+        # A text edit leaves the listing counter alone: the pages showing the article
+        # are retired by its row, on both machines.
+        for base in (a, b):
+            (
+                page(base, "/articles/kidney/"),
+                page(base, "/articles/"),
+                page(base, "/diseases/lupus/"),
+            )
+        editor.post(
+            f"/admin/library/article/{article.pk}/change/",
+            article_form(
+                title=VERSIONS[-1], slug="kidney", diseases=[lupus.pk], summary="Amber summary."
+            ),
+        )
+        seen = {
+            (base, path): "Amber summary." in page(base, path)
+            for base in (a, b)
+            for path in ("/articles/kidney/", "/articles/", "/diseases/lupus/")
+        }
+        assert seen == dict.fromkeys(seen, True)
+        assert {base: search(base, "amber") for base in (a, b)} == {a: ["kidney"], b: ["kidney"]}

@@ -1,0 +1,243 @@
+"""Which pages a change retires, and which stay cached: exactly those that show it.
+
+An edit of one article's text retires the pages that show that article (its own page,
+the lists and topic pages it appears on, every results page) and leaves the rest
+cached; a change to what the lists hold (a title, a publication, a term) retires every
+list. Content is made and changed inside `commit()` (pagecache/conftest.py), so the
+generation moves after the commit and the index sync, as for an editor's save.
+"""
+
+from __future__ import annotations
+
+import re
+from unittest import mock
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from library.models import Article
+from pagecache.models import Generation
+from search.backends import get_backend
+from search.backends.base import SearchQuery
+from tests.conftest import make_article, make_disease
+from tests.pagecache.test_pages import GENERATION_READ
+
+pytestmark = pytest.mark.django_db
+
+
+def counters() -> tuple[int, int]:
+    state = Generation.objects.current()
+    return state.value, state.listing
+
+
+def cache_status(client, urls) -> dict[str, str]:
+    return {url: client.get(url)["X-Page-Cache"] for url in urls}
+
+
+@pytest.fixture
+def library(commit):
+    """Two diseases, an article on each; every page below cached once."""
+    with commit():
+        lupus = make_disease("Lupus", slug="lupus")
+        ms = make_disease("Multiple sclerosis", slug="ms")
+        kidney = make_article("Kidney care in lupus", slug="kidney", diseases=[lupus])
+        walking = make_article("Walking aids", slug="walking", diseases=[ms])
+    return kidney, walking
+
+
+KIDNEY_PAGES = ["/articles/kidney/", "/diseases/lupus/", "/articles/", "/"]
+OTHER_PAGES = ["/diseases/ms/", "/api/suggest/?q=walk", "/diseases/", "/explore/"]
+SEARCHES = ["/articles/?q=walking", "/api/search/?q=walking"]
+
+
+def test_a_text_edit_retires_only_the_pages_that_show_the_article(client, commit, library):
+    kidney, _walking = library
+    everything = KIDNEY_PAGES + OTHER_PAGES + SEARCHES
+    assert set(cache_status(client, everything).values()) == {"miss"}
+    before = counters()
+
+    with commit():
+        kidney.summary = "Amber-coloured urine can be a sign to report."
+        kidney.save()
+
+    value, listing = counters()
+    assert value > before[0] and listing == before[1]  # the listing did not move
+    after = cache_status(client, everything)
+    assert after == {
+        **dict.fromkeys(KIDNEY_PAGES, "miss"),
+        **dict.fromkeys(OTHER_PAGES, "hit"),
+        **dict.fromkeys(SEARCHES, "miss"),  # a text edit can change any search
+    }
+    for url in ("/articles/kidney/", "/diseases/lupus/", "/articles/"):
+        assert "Amber-coloured urine" in client.get(url).content.decode(), url
+
+
+def test_a_listing_change_retires_every_list(client, commit, library):
+    kidney, _walking = library
+    pages = KIDNEY_PAGES + OTHER_PAGES
+    cache_status(client, pages)
+    before = counters()
+
+    with commit():
+        kidney.title = "Renal care in lupus"
+        kidney.save()
+
+    value, listing = counters()
+    assert value > before[0] and listing > before[1]
+    assert cache_status(client, pages) == dict.fromkeys(pages, "miss")
+    assert "Renal care in lupus" in client.get("/articles/").content.decode()
+
+
+def test_the_related_articles_box_never_shows_an_old_title(client, commit):
+    with commit():
+        lupus = make_disease("Lupus", slug="lupus")
+        first = make_article("Stem cell transplants in lupus", slug="first", diseases=[lupus])
+        make_article("Stem cell transplants for lupus nephritis", slug="second", diseases=[lupus])
+    related = re.compile(r'<aside class="related".*?</aside>', re.S)
+    assert (
+        "Stem cell transplants in lupus"
+        in related.search(client.get("/articles/second/").content.decode()).group()
+    )
+
+    with commit():
+        first.title = "Autologous transplants in lupus"
+        first.save()
+    box = related.search(client.get("/articles/second/").content.decode()).group()
+    assert "Autologous transplants in lupus" in box and "Stem cell transplants in" not in box
+
+    with commit():  # a text edit of an article in the box: its row retires the page
+        first.summary = "A newer summary."
+        first.save()
+    assert client.get("/articles/second/")["X-Page-Cache"] == "miss"
+
+    with commit():
+        Article.objects.filter(pk=first.pk).set_status(Article.Status.DRAFT)
+    page = client.get("/articles/second/").content.decode()
+    assert 'data-slug="first"' not in page
+
+
+def test_a_deleted_article_retires_the_pages_that_showed_it(client, commit, library):
+    kidney, _walking = library
+    client.get("/articles/")
+    with commit():
+        kidney.delete()
+    page = client.get("/articles/")
+    assert page["X-Page-Cache"] == "miss"
+    assert 'data-slug="kidney"' not in page.content.decode()
+
+
+@pytest.mark.parametrize("url", ["/articles/", "/diseases/lupus/", "/articles/kidney/"])
+def test_a_cached_listing_costs_one_read_of_the_counters_and_its_rows(client, library, url):
+    kidney, _walking = library
+    first = client.get(url)
+    with CaptureQueriesContext(connection) as queries:
+        again = client.get(url)
+
+    assert (first["X-Page-Cache"], again["X-Page-Cache"]) == ("miss", "hit")
+    assert again.content == first.content
+    [only] = [q["sql"] for q in queries]
+    assert re.fullmatch(GENERATION_READ, only)
+    assert f"IN ({kidney.pk}" in only or f", {kidney.pk}" in only  # the article it shows
+
+
+def test_pages_without_content_are_never_retired_and_read_nothing(client, commit, library):
+    kidney, _walking = library
+    first = client.get("/about/editorial-policy/")
+    with CaptureQueriesContext(connection) as queries:
+        again = client.get("/about/editorial-policy/")
+    with commit():
+        kidney.title = "Renal care in lupus"
+        kidney.save()
+    after_a_save = client.get("/about/editorial-policy/")
+
+    assert [first["X-Page-Cache"], again["X-Page-Cache"], after_a_save["X-Page-Cache"]] == [
+        "miss", "hit", "hit",
+    ]  # fmt: skip
+    assert len(queries) == 0
+    assert "Editorial policy" in after_a_save.content.decode()
+    etag = after_a_save["ETag"]
+    assert client.get("/about/editorial-policy/", HTTP_IF_NONE_MATCH=etag).status_code == 304
+
+
+def test_a_listing_page_answers_304_until_an_article_it_shows_changes(client, commit, library):
+    kidney, _walking = library
+    etag = client.get("/diseases/lupus/")["ETag"]
+    assert client.get("/diseases/lupus/", HTTP_IF_NONE_MATCH=etag).status_code == 304
+
+    with commit():
+        kidney.summary = "Amber-coloured urine can be a sign to report."
+        kidney.save()
+    changed = client.get("/diseases/lupus/", HTTP_IF_NONE_MATCH=etag)
+    assert changed.status_code == 200 and changed["ETag"] != etag
+    assert "Amber-coloured urine" in changed.content.decode()
+
+
+# --- What each change moves ----------------------------------------------------------
+
+
+def moved(change, commit) -> tuple[bool, bool]:
+    before = counters()
+    with commit():
+        change()
+    after = counters()
+    return after[0] > before[0], after[1] > before[1]
+
+
+def test_only_a_text_edit_leaves_the_listing_counter(commit, library):
+    kidney, walking = library
+    lupus = kidney.diseases.get()
+
+    def text_edit():
+        kidney.summary, kidney.body = "New summary.", "New body."
+        kidney.save()
+
+    def retitle():
+        walking.title = "Mobility aids"
+        walking.save()
+
+    changes = {
+        "text edit": text_edit,
+        "retitle": retitle,
+        "save, nothing changed": lambda: Article.objects.get(pk=kidney.pk).save(),
+        "publish date": lambda: _set(kidney, published_on=kidney.published_on.replace(year=2020)),
+        "unpublish": lambda: _set(kidney, status=Article.Status.DRAFT),
+        "disease added": lambda: walking.diseases.add(lupus),
+        "alias": lambda: _set(lupus, aliases="SLE"),
+        "new article": lambda: make_article("Another", slug="another"),
+    }
+    assert {name: moved(change, commit) for name, change in changes.items()} == {
+        "text edit": (True, False),
+        "retitle": (True, True),
+        "save, nothing changed": (True, False),
+        "publish date": (True, True),
+        "unpublish": (True, True),
+        "disease added": (True, True),
+        "alias": (True, True),
+        "new article": (True, True),
+    }
+
+
+def _set(instance, **fields) -> None:
+    for name, value in fields.items():
+        setattr(instance, name, value)
+    instance.save()
+
+
+def test_the_last_listing_move_comes_after_the_index_has_the_change(commit, library):
+    """A reader who reads the final listing counter must find the change in the index."""
+    kidney, _walking = library
+    seen_at_each_move = []
+    real_bump = type(Generation.objects).bump
+
+    def bump(self, using=None, *, listing=True):
+        hits = get_backend().search(SearchQuery(text="", diseases=("lupus",))).hits
+        seen_at_each_move.append((listing, [hit.id for hit in hits]))
+        real_bump(self, using, listing=listing)
+
+    with mock.patch.object(type(Generation.objects), "bump", bump), commit():
+        kidney.status = Article.Status.DRAFT
+        kidney.save()
+
+    listing_moves = [hits for listing, hits in seen_at_each_move if listing]
+    assert listing_moves and listing_moves[-1] == []  # unpublished: gone from the index

@@ -212,6 +212,19 @@ def editor_client(client):
 
 
 @pytest.fixture(autouse=True)
+def no_index_left_behind(request, django_db_blocker):
+    """On PostgreSQL, a test that commits leaves no search index rows for the next one
+    (`tests.search.engines.empty_postgres_index`)."""
+    yield
+    marker = request.node.get_closest_marker("django_db")
+    if on_postgres() and marker is not None and marker.kwargs.get("transaction"):
+        from tests.search.engines import empty_postgres_index
+
+        with django_db_blocker.unblock():
+            empty_postgres_index()
+
+
+@pytest.fixture(autouse=True)
 def empty_page_cache():
     """Reader pages are cached as in production, but each test starts with none: test
     databases roll back, so a generation number comes back with other content."""

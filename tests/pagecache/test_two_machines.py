@@ -11,10 +11,10 @@ import urllib.request
 
 import pytest
 from django.contrib.auth.models import User
-from django.db import connection
 
 from library.models import Article
 from tests.conftest import make_disease
+from tests.search.engines import empty_postgres_index
 from tests.search.test_two_machines import Editor, article_form, machine, search
 
 # Committed for real: the two servers read what this test writes.
@@ -24,10 +24,7 @@ VERSIONS = ["Quartz care in lupus", "Walnut care in lupus", "Zephyr care in lupu
 
 
 def empty_search_tables() -> None:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "TRUNCATE search_entry, search_phrase, search_word, search_index_state, search_journal"
-        )
+    empty_postgres_index()
 
 
 @pytest.fixture

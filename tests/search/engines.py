@@ -17,6 +17,36 @@ ENGINES = {
 }
 
 
+# The PostgreSQL backend's tables: created by migrations, so not flushed by Django.
+POSTGRES_INDEX_TABLES = (
+    "search_entry",
+    "search_section",
+    "search_phrase",
+    "search_word",
+    "search_index_state",
+    "search_journal",
+)
+
+
+def empty_postgres_index() -> None:
+    """Empty the PostgreSQL backend's tables (those that exist at this migration).
+
+    A test that commits (`django_db(transaction=True)`) leaves its index rows behind:
+    Django's flush empties only managed tables, and a later test paging through
+    `/articles/` would count documents of articles that no longer exist.
+    """
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT t FROM unnest(%s::text[]) AS t WHERE to_regclass(t) IS NOT NULL",
+            [list(POSTGRES_INDEX_TABLES)],
+        )
+        present = [row[0] for row in cursor.fetchall()]
+        if present:
+            cursor.execute("TRUNCATE " + ", ".join(present))
+
+
 def engine_config(name: str, index_dir) -> dict:
     if name == "postgres":
         return {"BACKEND": ENGINES[name], "DATABASE": "default"}

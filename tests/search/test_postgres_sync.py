@@ -34,7 +34,7 @@ from search.backends.base import SearchQuery
 from search.backends.postgres import LOCK_NAMESPACE
 from search.models import PendingIndexUpdate
 from tests.conftest import make_article, make_disease
-from tests.search.engines import POSTGRES
+from tests.search.engines import POSTGRES, empty_postgres_index
 
 pytestmark = POSTGRES
 
@@ -269,11 +269,7 @@ def clean_index():
     """A test that commits leaves the backend's tables (created by a migration, so
     not flushed by Django) empty for the next one."""
     yield
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "TRUNCATE search_entry, search_section, search_phrase, search_word, search_index_state, "
-            "search_journal"
-        )
+    empty_postgres_index()
 
 
 @pytest.mark.django_db(transaction=True)  # another connection holds a lock

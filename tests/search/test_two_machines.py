@@ -28,6 +28,7 @@ from django.db import connection
 
 from library.models import Article
 from tests.conftest import make_disease
+from tests.search.engines import empty_postgres_index
 
 # Committed for real: the two servers read what this test writes.
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -152,11 +153,7 @@ def eventually(check, within: float = WITHIN):
 def clean_index():
     yield
     # The test's flush empties only managed tables: leave no index for the next test.
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "TRUNCATE search_entry, search_section, search_phrase, search_word, search_index_state, "
-            "search_journal"
-        )
+    empty_postgres_index()
 
 
 def test_changes_through_one_machine_are_seen_through_the_other(tmp_path, clean_index):

@@ -14,6 +14,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models.functions import Lower
 
+from library.facets import FACET_NAMES, TERM_PARAMETERS
 from library.models import Article, Disease, Tag, Therapy
 
 MAX_QUERY_LENGTH = 500
@@ -25,15 +26,8 @@ BROWSE_ORDERINGS = [
     ("title", "Title (A–Z)"),
 ]
 ORDERINGS = [("relevance", "Best match"), *BROWSE_ORDERINGS]
-SLUG_PARAMETERS = ("disease", "therapy", "tag")
-PARAMETER_LABELS = {
-    "q": "search",
-    "disease": "disease",
-    "therapy": "therapy",
-    "tag": "tag",
-    "year": "year",
-    "ordering": "sort order",
-}
+SLUG_PARAMETERS = TERM_PARAMETERS
+PARAMETER_LABELS = {"q": "search", **{name: name for name in FACET_NAMES}, "ordering": "sort order"}
 
 
 def _printable(value: str) -> str:
@@ -127,7 +121,7 @@ class ArticleFilter(django_filters.FilterSet):
 
     class Meta:
         model = Article
-        fields = ["q", "disease", "therapy", "tag", "year", "ordering"]
+        fields = ["q", *FACET_NAMES, "ordering"]
 
     def __init__(self, data=None, *args, **kwargs):
         if data is not None:

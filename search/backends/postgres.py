@@ -53,11 +53,13 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime
+import functools
 import logging
 import math
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING
 
 from django.core import checks
 from django.db import DatabaseError, OperationalError, connections, transaction
@@ -66,7 +68,6 @@ from search.backends.base import (
     FACETS,
     SearchBackend,
     SearchDocument,
-    SearchPage,
     SearchQuery,
     SearchUnavailable,
     Suggestion,
@@ -86,6 +87,9 @@ from search.backends.text import (
 )
 from search.planner import Candidate, Ordering, Row, Text, plan_page
 
+if TYPE_CHECKING:
+    from search.backends.base import SearchPage
+
 logger = logging.getLogger("search")
 
 CONFIG = "stemsite_english"
@@ -96,6 +100,7 @@ WRITE_CHUNK = 500
 LEXEME_CACHE = 50_000
 MORE_LIKE_TERMS = 12
 RANK_POOL = 400  # rows ranked by their full vector (after the small `head` vector)
+ID_LIST_MAX = 20_000  # most ids of a set fetched to be reused within one request
 LOCK_NAMESPACE = 0x5EA  # advisory-lock key space for per-article sync locks
 GLOBAL_LOCK = 0x5EA0_0000_0001  # the whole-index sync lock (compare, rebuild)
 MAX_WORD_LENGTH = 64
@@ -143,6 +148,26 @@ ON CONFLICT (article_id) DO UPDATE SET
     published_on = EXCLUDED.published_on, year = EXCLUDED.year,
     updated_at = EXCLUDED.updated_at
 """
+
+
+# One chunk of index writes in one statement: the taxonomy phrases (autocomplete and
+# spelling) and spelling words new to the index, then the entries (`_UPSERT`).
+_WRITE = (
+    """
+WITH {mark}phrase AS (
+    INSERT INTO search_phrase (key, display, spelling, complete)
+    SELECT k, d, string_to_array(s, ' '), c
+    FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[]) AS p(k, d, s, c)
+    ON CONFLICT (key) DO NOTHING
+),
+word AS (
+    INSERT INTO search_word (word) SELECT unnest(%s::text[]) ON CONFLICT DO NOTHING
+)
+"""
+    + _UPSERT
+)
+# The note that the index was written to (`PostgresBackend._mark_created`), as a CTE.
+_MARK = "state AS (INSERT INTO search_index_state (id) VALUES (1) ON CONFLICT DO NOTHING), "
 
 
 def prepare(text: str) -> str:
@@ -293,46 +318,39 @@ class PostgresBackend(SearchBackend):
                 column.append(value)
         return columns
 
-    def _write(self, cursor, docs: list[SearchDocument]) -> None:
+    def _write(self, cursor, docs: list[SearchDocument], mark: bool = False) -> None:
+        """Each chunk of `docs` in one statement (`_WRITE`): the entries, the new
+        taxonomy phrases and spelling words, and (with `mark`) the note that the index
+        was written to, so that a save's sync costs one round trip, not four."""
         for start in range(0, len(docs), WRITE_CHUNK):
             chunk = docs[start : start + WRITE_CHUNK]
-            cursor.execute(_UPSERT, self._rows(chunk))
             phrases: dict[str, str] = {}
             for doc in chunk:
                 for phrase in doc.taxonomy:
                     phrases.setdefault(phrase.casefold(), phrase)
             words = {w for doc in chunk for w in unstemmed(doc.title)}
-            if phrases:
-                keys = list(phrases)
-                displays = [phrases[k] for k in keys]
-                cursor.execute(
-                    "INSERT INTO search_phrase (key, display, spelling, complete) "
-                    "SELECT k, d, string_to_array(s, ' '), c "
-                    "FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[]) AS p(k, d, s, c) "
-                    "ON CONFLICT (key) DO NOTHING",
-                    [
-                        keys,
-                        displays,
-                        [" ".join(dict.fromkeys(unstemmed(d))) for d in displays],
-                        [" ".join(unstemmed(d)) for d in displays],
-                    ],
-                )
-                words.update(w for d in displays for w in unstemmed(d))
-            if words:
-                cursor.execute(
-                    "INSERT INTO search_word (word) SELECT unnest(%s::text[]) "
-                    "ON CONFLICT DO NOTHING",
-                    [sorted(words)],
-                )
+            keys = list(phrases)
+            displays = [phrases[k] for k in keys]
+            words.update(w for d in displays for w in unstemmed(d))
+            cursor.execute(
+                _WRITE.format(mark=_MARK if mark and start == 0 else ""),
+                [
+                    keys,
+                    displays,
+                    [" ".join(dict.fromkeys(unstemmed(d))) for d in displays],
+                    [" ".join(unstemmed(d)) for d in displays],
+                    sorted(words),
+                    *self._rows(chunk),
+                ],
+            )
 
     def index(self, documents: Iterable[SearchDocument]) -> int:
         """Upsert by article id, inside the caller's transaction if there is one."""
         docs = list({doc.id: doc for doc in documents}.values())
         if not docs:
             return 0
-        with transaction.atomic(using=self.using), self._cursor() as cursor:
-            self._mark_created(cursor)
-            self._write(cursor, docs)
+        with self._cursor(transactional=True) as cursor:
+            self._write(cursor, docs, mark=True)
         return len(docs)
 
     def remove(self, ids: Iterable[int]) -> int:
@@ -564,14 +582,45 @@ class PostgresBackend(SearchBackend):
 
 @dataclasses.dataclass(frozen=True)
 class _Set:
-    """A match set: a condition on `search_entry e` and its bound parameters. It is
-    evaluated inside the statement that uses it, never fetched into Python."""
+    """A match set: a condition on `search_entry e` and its bound parameters, evaluated
+    inside the statement that uses it.
+
+    `rechecked`: evaluating it reads each candidate row's whole vector (a phrase, whose
+    word positions the GIN index does not hold, or an exclusion, which no index
+    answers), so the set is worth evaluating only once per request: its ids are then
+    fetched with its count and reused (`source`). `covered`: the units whose coverage
+    count the source carries as `k.c` (a relaxed match, see `coverage_counts`).
+    """
 
     where: str
     params: dict
+    rechecked: bool = False
+    source: str = "search_entry e"
+    covered: tuple[Unit, ...] = ()
 
-    def narrowed(self, condition: str, **params) -> _Set:
-        return _Set(f"{self.where} AND {condition}", {**self.params, **params})
+    def narrowed(self, condition: str, rechecked: bool = False, **params) -> _Set:
+        return dataclasses.replace(
+            self,
+            where=f"{self.where} AND {condition}",
+            params={**self.params, **params},
+            rechecked=self.rechecked or rechecked,
+        )
+
+    @functools.cached_property
+    def key(self) -> tuple[str, str]:
+        return self.where, repr(sorted(self.params.items()))
+
+
+def _listed(ids: list[int], coverage: list[int] | None = None, units=()) -> _Set:
+    """A set of known ids (with their coverage of `units`), read by primary key."""
+    if coverage is None:
+        return _Set("TRUE", {"ids": ids}, source=_IDS_SOURCE)
+    return _Set("TRUE", {"ids": ids, "cs": coverage}, source=_COVERED_SOURCE, covered=units)
+
+
+def _phrased(tsquery: str) -> bool:
+    """Whether matching `tsquery` rechecks each row's vector (phrases need positions)."""
+    return "<->" in tsquery
 
 
 class PostgresOperations:
@@ -587,6 +636,10 @@ class PostgresOperations:
         self.backend = backend
         self.cursor = cursor
         self._texts: dict[int, Text] = {}
+        # Sets already evaluated in this request, by `_Set.key`: their ids (with
+        # `count`) and each level's ids (with `coverage_counts`).
+        self._ids: dict[tuple, list[int]] = {}
+        self._levels: dict[tuple, dict[int, list[int]]] = {}
 
     def _all(self, sql: str, params) -> list[tuple]:
         self.cursor.execute(sql, params)
@@ -604,6 +657,7 @@ class PostgresOperations:
         if compiled.excluded:
             params["x"] = to_tsquery_text(compiled.excluded, " | ")
             clauses.append("NOT (e.vector @@ %(x)s::tsquery)")
+        rechecked = bool(compiled.excluded) or _phrased(params.get("must", ""))
         for facet, values in request_filters(request):
             if facet.field == "year":
                 params["year"] = int(values[0])
@@ -614,16 +668,25 @@ class PostgresOperations:
         if request.visible_on is not None:  # scheduled articles stay hidden until their date
             params["visible_on"] = request.visible_on
             clauses.append("e.published_on <= %(visible_on)s")
-        return _Set(" AND ".join(clauses), params)
+        return _Set(" AND ".join(clauses), params, rechecked=rechecked)
 
     def strict(self, within: _Set, units: tuple[Unit, ...]) -> _Set:
         if not units:
             return within
-        return within.narrowed("e.vector @@ %(all)s::tsquery", all=to_tsquery_text(units))
+        query = to_tsquery_text(units)
+        return within.narrowed("e.vector @@ %(all)s::tsquery", _phrased(query), all=query)
 
     def at_least(self, within: _Set, units: tuple[Unit, ...], least: int) -> _Set:
         if least <= 0:
             return within
+        levels = self._levels.get((within.key, units))
+        if levels is not None and all(ids is not None for ids in levels.values()):
+            chosen = [(c, ids) for c, ids in levels.items() if c >= least]
+            return _listed(
+                [i for _c, ids in chosen for i in ids],
+                [c for c, ids in chosen for _i in ids],
+                units,
+            )
         cover, params = _coverage(units, "unit")
         return within.narrowed(
             f"e.article_id IN (SELECT cv.article_id FROM ({cover}) cv WHERE cv.c >= %(least)s)",
@@ -632,22 +695,39 @@ class PostgresOperations:
         )
 
     def count(self, documents: _Set) -> int:
-        return self._all(
-            f"SELECT count(*) FROM search_entry e WHERE {documents.where}", documents.params
-        )[0][0]
+        """A count; for a rechecked set (`_Set.rechecked`) also its ids, kept for the
+        page, so that its rows' vectors are read once per request, not twice."""
+        if not documents.rechecked:
+            return self._all(
+                f"SELECT count(*) FROM {documents.source} WHERE {documents.where}",
+                documents.params,
+            )[0][0]
+        ((total, ids),) = self._all(
+            f"SELECT count(*), CASE WHEN count(*) <= {ID_LIST_MAX} THEN array_agg(e.article_id) "
+            f"END FROM {documents.source} WHERE {documents.where}",
+            documents.params,
+        )
+        if ids is not None:
+            self._ids[documents.key] = ids
+        return total
 
     def coverage_counts(
         self, within: _Set, units: tuple[Unit, ...], *, zero: bool
     ) -> dict[int, int]:
+        """The histogram, and each level's ids (not those matching no unit), kept for
+        `at_least` and the page's ordering, so the units' matches are looked up once
+        per request; a level of more than `ID_LIST_MAX` articles is left to SQL."""
         cover, params = _coverage(units, "unit")
         join = "LEFT JOIN" if zero else "JOIN"
         rows = self._all(
-            f"SELECT coalesce(cv.c, 0) AS c, count(*) FROM search_entry e "
-            f"{join} ({cover}) cv ON cv.article_id = e.article_id "
+            f"SELECT coalesce(cv.c, 0) AS c, count(*), CASE WHEN count(*) <= {ID_LIST_MAX} "
+            f"THEN array_agg(e.article_id) FILTER (WHERE cv.c IS NOT NULL) END "
+            f"FROM {within.source} {join} ({cover}) cv ON cv.article_id = e.article_id "
             f"WHERE {within.where} GROUP BY 1",
             {**within.params, **params},
         )
-        return dict(rows)
+        self._levels[(within.key, units)] = {c: ids for c, _n, ids in rows if c}
+        return {c: n for c, n, _ids in rows}
 
     def units_found(self, units: tuple[Unit, ...], within: _Set | None) -> list[bool]:
         within = within or _Set("TRUE", {})
@@ -663,10 +743,15 @@ class PostgresOperations:
         self, documents: _Set, ordering: Ordering, offset: int, limit: int
     ) -> tuple[list[Row], dict[str, dict[str, int]]]:
         """The page's rows and the set's facets in one statement over one
-        materialised evaluation of the set (`_PAGE`)."""
+        materialised evaluation of the set (`_PAGE`): read by primary key when
+        its ids were fetched with its count."""
+        if documents.key in self._ids:
+            documents = _listed(self._ids[documents.key])
         params = {**documents.params, "offset": offset, "wanted": offset + limit}
         coverage, join = "0", ""
-        if ordering.coverage:
+        if ordering.coverage and ordering.coverage == documents.covered:
+            coverage = "k.c"
+        elif ordering.coverage:
             cover, cover_params = _coverage(ordering.coverage, "cover")
             params.update(cover_params)
             coverage = "coalesce(cv.c, 0)"
@@ -681,9 +766,11 @@ class PostgresOperations:
             order = _ORDER_BY[ordering.by]
             top = _LISTED.format(order=order)
             head_rank = "0.0"
-        rows, facets = [], {facet: {} for facet in FACETS}
+        rows: list[Row] = []
+        facets: dict[str, dict[str, int]] = {facet: {} for facet in FACETS}
         for kind, value, n, article_id, score_value, slug, summary, body in self._all(
             _PAGE.format(
+                source=documents.source,
                 where=documents.where,
                 coverage=coverage,
                 head_rank=head_rank,
@@ -697,7 +784,9 @@ class PostgresOperations:
                 rows.append(Row(article_id, score_value))
                 self._texts[article_id] = Text(article_id, slug, summary, body)
             else:
-                facets[kind][value] = n
+                facet, _, value = value.partition(":")
+                if facet in facets:
+                    facets[facet][value] = n
         return rows, facets
 
     def texts(self, rows: list[Row]) -> list[Text]:
@@ -755,6 +844,13 @@ class PostgresOperations:
         return found
 
 
+# Sources of a set whose ids are known (`_listed`), read by primary key.
+_IDS_SOURCE = "unnest(%(ids)s::bigint[]) AS k(article_id) JOIN search_entry e USING (article_id)"
+_COVERED_SOURCE = (
+    "unnest(%(ids)s::bigint[], %(cs)s::int[]) AS k(article_id, c) "
+    "JOIN search_entry e USING (article_id)"
+)
+
 # A search transaction's settings (see `PostgresBackend.search`), in one statement.
 _SETTINGS = "SELECT set_config('enable_seqscan', 'off', true), set_config('work_mem', '32MB', true)"
 
@@ -783,9 +879,9 @@ def _coverage(units: tuple[Unit, ...], name: str) -> tuple[str, dict]:
 # plain ORDER BY … LIMIT (`top`), their texts, and the facet counts over the same rows.
 _PAGE = """
 WITH m AS MATERIALIZED (
-    SELECT e.article_id, e.diseases, e.therapies, e.tags, e.year, e.published_on,
-        e.title_sort, {coverage} AS c, {head_rank} AS r
-    FROM search_entry e {join} WHERE {where}
+    SELECT e.article_id, e.facet_values, e.published_on, e.title_sort,
+        {coverage} AS c, {head_rank} AS r
+    FROM {source} {join} WHERE {where}
 ),
 top AS ({top}),
 page AS (
@@ -793,12 +889,8 @@ page AS (
 )
 SELECT 'hit', NULL, p.n, p.article_id, p.score, e.slug, e.summary, e.body
 FROM page p JOIN search_entry e USING (article_id) WHERE p.n > %(offset)s
-UNION ALL SELECT f.kind, f.v, count(*), NULL, NULL, NULL, NULL, NULL FROM (
-    SELECT 'disease' AS kind, unnest(m.diseases) AS v FROM m
-    UNION ALL SELECT 'therapy', unnest(m.therapies) FROM m
-    UNION ALL SELECT 'tag', unnest(m.tags) FROM m
-    UNION ALL SELECT 'year', m.year::text FROM m
-) f GROUP BY f.kind, f.v
+UNION ALL SELECT 'facet', f.v, count(*), NULL, NULL, NULL, NULL, NULL
+FROM (SELECT unnest(m.facet_values) AS v FROM m) f GROUP BY f.v
 ORDER BY 1, 3
 """
 

@@ -716,7 +716,19 @@ class PostgresOperations:
     ) -> dict[int, int]:
         """The histogram, and each level's ids (not those matching no unit), kept for
         `at_least` and the page's ordering, so the units' matches are looked up once
-        per request; a level of more than `ID_LIST_MAX` articles is left to SQL."""
+        per request; a level of more than `ID_LIST_MAX` articles is left to SQL.
+
+        The candidates' condition is tested inside each unit's index lookup, on the
+        row that lookup reads anyway, instead of joining every matching id back to
+        the table; not when testing it reads each row's vector (`_Set.rechecked`)."""
+        if not within.rechecked and within.source == _Set.source:
+            cover, params = _coverage(units, "unit", within.where)
+            rows = self._all(
+                _HISTOGRAM.format(cover=cover, where=within.where, most=ID_LIST_MAX),
+                {**within.params, **params, "zero": zero},
+            )
+            self._levels[(within.key, units)] = {c: ids for c, _n, ids in rows if c}
+            return {c: n for c, n, _ids in rows if c or n}
         cover, params = _coverage(units, "unit")
         join = "LEFT JOIN" if zero else "JOIN"
         rows = self._all(
@@ -862,17 +874,31 @@ _ORDER_BY = {
 }
 
 
-def _coverage(units: tuple[Unit, ...], name: str) -> tuple[str, dict]:
-    """(article_id, c): every entry matching any of `units`, with how many it matches.
+def _coverage(units: tuple[Unit, ...], name: str, where: str = "TRUE") -> tuple[str, dict]:
+    """(article_id, c): every entry matching any of `units` (and `where`, a condition on
+    `search_entry e`), with how many it matches.
 
     One GIN index lookup per unit, joined by UNION ALL: a per-row test of each unit
     against the row's vector would read (detoast) every matching row's whole vector
     once per unit."""
     params = {f"{name}{i}": unit_tsquery(unit) for i, unit in enumerate(units)}
     union = " UNION ALL ".join(
-        f"SELECT article_id FROM search_entry WHERE vector @@ %({key})s::tsquery" for key in params
+        f"SELECT e.article_id FROM search_entry e WHERE e.vector @@ %({key})s::tsquery AND {where}"
+        for key in params
     )
     return f"SELECT article_id, count(*) AS c FROM ({union}) u GROUP BY article_id", params
+
+
+# How many candidates (`where`) match exactly c units, with each level's ids (up to
+# `most`), from the units' lookups (`cover`); with %(zero)s also those matching none.
+_HISTOGRAM = """
+WITH cv AS MATERIALIZED ({cover})
+SELECT cv.c, count(*), CASE WHEN count(*) <= {most} THEN array_agg(cv.article_id) END
+FROM cv GROUP BY cv.c
+UNION ALL
+SELECT 0, (SELECT count(*) FROM search_entry e WHERE {where}) - (SELECT count(*) FROM cv), NULL
+WHERE %(zero)s
+"""
 
 
 # One results page: the match set evaluated once (`m`), the page's rows ranked with a

@@ -144,6 +144,31 @@ def test_a_load_writes_the_articles_relations_in_a_few_statements_not_per_articl
         assert list(article.therapies.values_list("slug", flat=True)) == ["hsct"]
 
 
+def test_a_load_looks_up_its_slugs_in_a_few_statements_not_one_per_new_article(loaded, tmp_path):
+    """Django resolves each record's natural key before saving it: one SELECT by slug
+    per new article, unless the load's slugs are looked up together first. An article
+    already in the database is still updated, not duplicated."""
+    call_command(
+        "loaddata", str(write_fixture(tmp_path, [GOOD_ARTICLE], "first.json")), verbosity=0
+    )
+    existing = Article.objects.get(slug="a-careful-article").pk
+    records = [with_fields(title="A careful article, revised")] + [
+        with_fields(slug=f"article-{n}", title=f"Article {n}") for n in range(40)
+    ]
+    path = write_fixture(tmp_path, records)
+    with CaptureQueriesContext(connection) as statements:
+        call_command("loaddata", str(path), verbosity=0)
+    by_slug = [
+        q["sql"]
+        for q in statements
+        if re.search(r'FROM "library_article" WHERE "library_article"."slug" (=|IN)', q["sql"])
+    ]
+    assert len(by_slug) <= 2, by_slug
+    assert Article.objects.get(slug="a-careful-article").pk == existing
+    assert Article.objects.get(pk=existing).title == "A careful article, revised"
+    assert Article.objects.filter(slug__startswith="article-").count() == 40
+
+
 @pytest.mark.parametrize(
     ("record", "expected"),
     [

@@ -198,15 +198,39 @@ def _alternative(tokens: tuple[str, ...], loose: bool = False) -> str:
     return "(" + joiner.join(quote(t) for t in tokens) + ")"
 
 
-def unit_tsquery(unit: Unit) -> str:
-    """One unit: any alternative (a term, or a phrase with `<->`) or a loose spelling."""
-    parts = [_alternative(alt) for alt in unit.alternatives]
+def unit_tsquery(unit: Unit, ranked: bool = False) -> str:
+    """One unit: any alternative (a term, or a phrase with `<->`) or a loose spelling.
+
+    For matching (not `ranked`), a phrase that contains a shorter alternative (a word,
+    or a phrase, in order) or every word of a loose one is left out: any article it
+    matches, that alternative matches too, so the set is the same, and PostgreSQL need
+    not recheck the phrase's word positions in every article that has its words (a
+    phrase is the one part of a query the GIN index cannot answer alone). A ranked
+    query keeps every alternative, as the ranking counts each one's words.
+    """
+    loose = [set(alt) for alt in unit.loose]
+    parts = [
+        _alternative(alt)
+        for alt in unit.alternatives
+        if ranked
+        or len(alt) == 1
+        or not (
+            any(_contains(alt, other) for other in unit.alternatives)
+            or any(words <= set(alt) for words in loose)
+        )
+    ]
     parts += [_alternative(alt, loose=True) for alt in unit.loose]
     return "(" + " | ".join(parts) + ")"
 
 
-def to_tsquery_text(units: Iterable[Unit], joiner: str = " & ") -> str:
-    return joiner.join(unit_tsquery(u) for u in units)
+def _contains(phrase: tuple[str, ...], part: tuple[str, ...]) -> bool:
+    """Whether the shorter `part` occurs in `phrase`, its words in a row."""
+    n = len(part)
+    return n < len(phrase) and any(phrase[i : i + n] == part for i in range(len(phrase) - n + 1))
+
+
+def to_tsquery_text(units: Iterable[Unit], joiner: str = " & ", ranked: bool = False) -> str:
+    return joiner.join(unit_tsquery(u, ranked) for u in units)
 
 
 def _like_escape(text: str) -> str:
@@ -769,7 +793,7 @@ class PostgresOperations:
             coverage = "coalesce(cv.c, 0)"
             join = f"LEFT JOIN ({cover}) cv ON cv.article_id = e.article_id"
         if ordering.by == "relevance":
-            params["q"] = to_tsquery_text(ordering.scored, " | ")
+            params["q"] = to_tsquery_text(ordering.scored, " | ", ranked=True)
             params["pool"] = max(RANK_POOL, offset + limit)
             top = _RANKED
             order = f"m.c DESC, m.score DESC, {_NEWEST}"

@@ -781,7 +781,7 @@ class PostgresOperations:
         """The page's rows and the set's facets in one statement over one
         materialised evaluation of the set (`_PAGE`): read by primary key when
         its ids were fetched with its count."""
-        if documents.key in self._ids:
+        if documents.source == _Set.source and documents.key in self._ids:
             documents = _listed(self._ids[documents.key])
         params = {**documents.params, "offset": offset, "wanted": offset + limit}
         coverage, join = "0", ""

@@ -14,6 +14,7 @@ from django.http import QueryDict
 from django.urls import reverse
 from django.views.generic import TemplateView
 
+from library.facets import parameter_of
 from library.models import Article, Disease, Therapy
 
 
@@ -36,7 +37,7 @@ class Row:
 
 def list_url(disease: Disease, therapy: Therapy) -> str:
     params = QueryDict(mutable=True)
-    params["disease"], params["therapy"] = disease.slug, therapy.slug
+    params[parameter_of(Disease)], params[parameter_of(Therapy)] = disease.slug, therapy.slug
     return f"{reverse('library:article_list')}?{params.urlencode()}"
 
 

@@ -17,11 +17,12 @@ from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
 from django.utils.html import escape
 
+from library.facets import FACET_NAMES, TERM_PARAMETERS, YEAR
 from library.filters import ArticleFilter
 from library.listing import Listing, build_listing
 from library.models import Article
 
-FEED_PARAMS = ("q", "disease", "therapy", "tag", "year")
+FEED_PARAMS = ("q", *FACET_NAMES)
 FEED_ORDERING = "-published_on"
 
 
@@ -53,11 +54,9 @@ class FeedQuery:
     def describe(self) -> str:
         """A title for readers' feed lists: 'Lupus + Hematopoietic … · search “x”'."""
         data = self.filterset.form.cleaned_data
-        parts = [
-            term.name for name in ("disease", "therapy", "tag") for term in data.get(name) or ()
-        ]
-        if data.get("year"):
-            parts.append(str(int(data["year"])))
+        parts = [term.name for name in TERM_PARAMETERS for term in data.get(name) or ()]
+        if data.get(YEAR):
+            parts.append(str(int(data[YEAR])))
         if self.listing.query:
             parts.append(f"search “{self.listing.query}”")
         return " + ".join(parts) if parts else "All articles"

@@ -14,6 +14,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models.functions import Lower
 
+from library.facets import FACET_NAMES, TERM_PARAMETERS
 from library.models import Article, Disease, Tag, Therapy
 
 MAX_QUERY_LENGTH = 500
@@ -27,13 +28,10 @@ BROWSE_ORDERINGS = [
 ORDERINGS = [("relevance", "Best match"), *BROWSE_ORDERINGS]
 # `spelling=off` searches the words exactly as typed: the link back from corrected results.
 SPELLINGS = [("on", "Correct misspellings"), ("off", "Search the words as typed")]
-SLUG_PARAMETERS = ("disease", "therapy", "tag")
+SLUG_PARAMETERS = TERM_PARAMETERS
 PARAMETER_LABELS = {
     "q": "search",
-    "disease": "disease",
-    "therapy": "therapy",
-    "tag": "tag",
-    "year": "year",
+    **{name: name for name in FACET_NAMES},
     "ordering": "sort order",
     "spelling": "spelling",
 }
@@ -137,7 +135,7 @@ class ArticleFilter(django_filters.FilterSet):
 
     class Meta:
         model = Article
-        fields = ["q", "disease", "therapy", "tag", "year", "ordering", "spelling"]
+        fields = ["q", *FACET_NAMES, "ordering", "spelling"]
 
     def __init__(self, data=None, *args, **kwargs):
         if data is not None:

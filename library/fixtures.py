@@ -106,11 +106,12 @@ def read_records(path: Path) -> list:
     return data
 
 
-def validate_fixture_files(paths: Iterable[Path]) -> None:
+def validate_fixture_files(paths: Iterable[Path]) -> dict[str, set[str]]:
     """Check every library record of these JSON fixture files; raise FixtureError if any fail.
 
     Slugs referenced by articles must exist in the database or be defined in one of
-    the files; a slug may appear only once per model across the whole load.
+    the files; a slug may appear only once per model across the whole load. Returns
+    the keys the files define, per model label (`LIBRARY_MODELS`).
     """
     problems: list[str] = []
     loaded = [(path, read_records(path)) for path in paths]
@@ -148,6 +149,7 @@ def validate_fixture_files(paths: Iterable[Path]) -> None:
     problems.extend(_picks_before_their_articles(loaded, defined, existing))
     if problems:
         raise FixtureError(problems)
+    return {label: set(slugs) for label, slugs in defined.items()}
 
 
 def _picks_before_their_articles(loaded, defined, existing) -> list[str]:

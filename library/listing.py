@@ -16,8 +16,9 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.html import escape
 
+from library.facets import FACET_MODELS, FACET_NAMES, TERM_FACETS, YEAR
 from library.filters import ArticleFilter
-from library.models import Article, Disease, Tag, Therapy
+from library.models import Article, Tag
 from search.backends import get_backend
 from search.backends.base import AnswerSection, SearchBackend, SearchQuery, SearchUnavailable
 from search.backends.query import as_typed, quote_words
@@ -28,7 +29,6 @@ from search.vocabulary import current_vocabulary
 logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 20
-FACET_MODELS = {"disease": Disease, "therapy": Therapy, "tag": Tag}
 
 
 @dataclass
@@ -77,7 +77,7 @@ class Listing:
         """(parameter, option) of each chosen disease, therapy, tag and year: the chips."""
         return [
             (name, option)
-            for name in (*FACET_MODELS, "year")
+            for name in FACET_NAMES
             for option in self.facets.get(name, [])
             if option.selected
         ]
@@ -203,8 +203,8 @@ def _database_facets(filterset: ArticleFilter, queryset: QuerySet) -> dict[str, 
             for term in terms
             if term.slug in selected or model is not Tag or term.is_topic
         ]
-    year = filterset.form.cleaned_data.get("year")
-    facets["year"] = [FacetOption(str(y), str(y), n, y == year) for y, n in queryset.year_counts()]
+    year = filterset.form.cleaned_data.get(YEAR)
+    facets[YEAR] = [FacetOption(str(y), str(y), n, y == year) for y, n in queryset.year_counts()]
     return facets
 
 
@@ -217,10 +217,11 @@ def _from_index(backend: SearchBackend, filterset: ArticleFilter, page_number: i
     vocabulary = current_vocabulary() if text else None
     query = SearchQuery(
         text=text,
-        diseases=tuple(term.slug for term in data.get("disease") or ()),
-        therapies=tuple(term.slug for term in data.get("therapy") or ()),
-        tags=tuple(term.slug for term in data.get("tag") or ()),
-        year=int(data["year"]) if data.get("year") else None,
+        **{
+            facet.field: tuple(term.slug for term in data.get(facet.name) or ())
+            for facet in TERM_FACETS
+        },
+        year=int(data[YEAR]) if data.get(YEAR) else None,
         ordering=ordering,
         page=page_number,
         per_page=PAGE_SIZE,
@@ -294,11 +295,11 @@ def _label_facets(counts, data) -> dict[str, list[FacetOption]]:
             FacetOption(slug, names.get(slug, slug), 0, True) for slug in sorted(selected - shown)
         ]
         facets[name] = options
-    year = data.get("year")
+    year = data.get(YEAR)
     years = [
-        FacetOption(f.value, f.value, f.count, f.value == str(year)) for f in counts.get("year", [])
+        FacetOption(f.value, f.value, f.count, f.value == str(year)) for f in counts.get(YEAR, [])
     ]
     if year and str(year) not in {option.value for option in years}:
         years.append(FacetOption(str(year), str(year), 0, True))
-    facets["year"] = sorted(years, key=lambda option: option.value, reverse=True)
+    facets[YEAR] = sorted(years, key=lambda option: option.value, reverse=True)
     return facets

@@ -19,7 +19,7 @@ from django.core.validators import URLValidator
 from django.db import models
 from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce, ExtractYear, Lower, TruncDate
-from django.db.models.signals import pre_save
+from django.db.models.signals import post_save, pre_save
 from django.dispatch import receiver
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
@@ -32,15 +32,47 @@ from library.validators import validate_url_fields, validate_url_values, validat
 # remember the rows found so that a thousand articles do not cost a thousand lookups
 # of the same dozen slugs. Set only by `loaddata` (see `remembering_natural_keys`).
 _natural_key_cache: ContextVar[dict | None] = ContextVar("natural_key_cache", default=None)
+# A slug known to be absent (`remember_natural_keys`): no row until one is saved.
+_ABSENT = object()
 
 
 @contextmanager
 def remembering_natural_keys() -> Iterator[None]:
     token = _natural_key_cache.set({})
+    post_save.connect(_saved_with_natural_key, weak=False, dispatch_uid="library.natural_keys")
     try:
         yield
     finally:
+        post_save.disconnect(dispatch_uid="library.natural_keys")
         _natural_key_cache.reset(token)
+
+
+def remember_natural_keys(model: type[models.Model], slugs: Iterable[str], using: str) -> None:
+    """Look up these slugs of `model` in a few queries (primary keys only), so that
+    Django's loader, which resolves each record's natural key before saving it, asks
+    the database nothing for them: a new article's own slug is then known to be
+    absent instead of costing a `SELECT` each. A row saved meanwhile replaces its
+    absence (see `remembering_natural_keys`). Only inside `remembering_natural_keys`.
+    """
+    cache = _natural_key_cache.get()
+    slugs = sorted(set(slugs))
+    if cache is None or not isinstance(model._default_manager, SlugManager):
+        return
+    for start in range(0, len(slugs), 1000):
+        part = slugs[start : start + 1000]
+        found = {
+            row.slug: row
+            for row in model._default_manager.using(using).filter(slug__in=part).only("pk", "slug")
+        }
+        for slug in part:
+            cache[(model, using, slug)] = found.get(slug, _ABSENT)
+
+
+def _saved_with_natural_key(sender, instance, using: str, **kwargs) -> None:
+    cache = _natural_key_cache.get()
+    slug = getattr(instance, "slug", None)
+    if cache is not None and slug and cache.get((sender, using, slug)) is _ABSENT:
+        cache[(sender, using, slug)] = instance
 
 
 class SlugManager(models.Manager):
@@ -53,6 +85,8 @@ class SlugManager(models.Manager):
         key = (self.model, self.db, slug)
         if key not in cache:
             cache[key] = self.get(slug=slug)
+        if cache[key] is _ABSENT:
+            raise self.model.DoesNotExist(f"No {self.model._meta.object_name} with slug {slug!r}")
         return cache[key]
 
 

@@ -16,12 +16,13 @@ from django.urls import reverse
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
+from library.facets import FACET_NAMES, TERM_PARAMETERS, YEAR
 from library.filters import ArticleFilter
 from library.models import Article
 
 # Parameters that choose which articles a list shows; `ordering` only rearranges
 # them, and anything else (utm_*, fbclid, typos) is noise.
-CANONICAL_PARAMS = ("q", "disease", "therapy", "tag", "year")
+CANONICAL_PARAMS = ("q", *FACET_NAMES)
 
 
 @require_GET
@@ -62,14 +63,14 @@ def canonical_query(filterset: ArticleFilter, scope_param: str = "", scope_slug:
     params = QueryDict(mutable=True)
     if data.get("q"):
         params["q"] = " ".join(data["q"].split())
-    for name in ("disease", "therapy", "tag"):
+    for name in TERM_PARAMETERS:
         slugs = sorted({term.slug for term in data.get(name) or ()})
         if name == scope_param:
             slugs = [slug for slug in slugs if slug != scope_slug]
         if slugs:
             params.setlist(name, slugs)
-    if data.get("year"):
-        params["year"] = str(int(data["year"]))
+    if data.get(YEAR):
+        params[YEAR] = str(int(data[YEAR]))
     return params.urlencode()
 
 

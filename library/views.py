@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.generic import DetailView, ListView, TemplateView
 
+from library.facets import FACET_NAMES, facet_title
 from library.filters import ArticleFilter
 from library.history import update_note_date
 from library.listing import Listing, build_listing
@@ -21,12 +22,7 @@ from search.terms import is_new_search, record_after_response
 logger = logging.getLogger(__name__)
 
 RELATED_LIMIT = 5
-FACET_TITLES = [
-    ("disease", "Diseases"),
-    ("therapy", "Therapies"),
-    ("tag", "Tags"),
-    ("year", "Year"),
-]
+FACET_TITLES = [(name, facet_title(name)) for name in FACET_NAMES]
 
 
 def home(request: HttpRequest) -> HttpResponse:

@@ -22,6 +22,7 @@ from django.utils.formats import date_format
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
+from library.facets import FACET_MODELS, facet_title, parameter_of
 from library.models import Disease, Therapy, split_aliases
 from search.models import (
     INTENT_HISTORY,
@@ -53,13 +54,16 @@ class AliasForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["target"].choices = [
-            ("Diseases", [(f"disease:{d.pk}", d.name) for d in Disease.objects.only("name")]),
-            ("Therapies", [(f"therapy:{t.pk}", t.name) for t in Therapy.objects.only("name")]),
+            (
+                facet_title(parameter_of(model)),
+                [(f"{parameter_of(model)}:{t.pk}", t.name) for t in model.objects.only("name")],
+            )
+            for model in (Disease, Therapy)
         ]
 
     def term(self) -> Disease | Therapy:
         kind, pk = self.cleaned_data["target"].split(":")
-        return {"disease": Disease, "therapy": Therapy}[kind].objects.get(pk=pk)
+        return FACET_MODELS[kind].objects.get(pk=pk)
 
 
 def alias_owners() -> dict[str, str]:

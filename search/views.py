@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
+from library.facets import TERM_FACETS, TERM_PARAMETERS, YEAR
 from library.filters import ArticleFilter
 from library.listing import build_listing, strict_page_number
 from library.models import Article
@@ -79,9 +80,10 @@ def search_api(request: HttpRequest) -> JsonResponse:
                     "published_on": item.article.published_on.isoformat(),
                     "score": item.score,
                     "highlight": item.highlight,
-                    "diseases": [d.slug for d in item.article.topic_diseases],
-                    "therapies": [t.slug for t in item.article.topic_therapies],
-                    "tags": [t.slug for t in item.article.topic_tags],
+                    **{
+                        facet.field: [t.slug for t in getattr(item.article, f"topic_{facet.field}")]
+                        for facet in TERM_FACETS
+                    },
                     "section": _section(request, item),
                     "pick": item.pinned,
                 }
@@ -92,12 +94,12 @@ def search_api(request: HttpRequest) -> JsonResponse:
                     {"slug": option.value, "name": option.label, "count": option.count}
                     for option in listing.facets.get(name, [])
                 ]
-                for name in ("disease", "therapy", "tag")
+                for name in TERM_PARAMETERS
             }
             | {
-                "year": [
+                YEAR: [
                     {"value": int(option.value), "count": option.count}
-                    for option in listing.facets.get("year", [])
+                    for option in listing.facets.get(YEAR, [])
                 ]
             },
         }

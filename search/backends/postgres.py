@@ -53,11 +53,13 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime
+import functools
 import logging
 import math
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING
 
 from django.core import checks
 from django.db import DatabaseError, OperationalError, connections, transaction
@@ -66,7 +68,6 @@ from search.backends.base import (
     FACETS,
     SearchBackend,
     SearchDocument,
-    SearchPage,
     SearchQuery,
     SearchUnavailable,
     Suggestion,
@@ -86,6 +87,9 @@ from search.backends.text import (
 )
 from search.planner import Candidate, Details, Ordering, Row, Text, plan_page
 
+if TYPE_CHECKING:
+    from search.backends.base import SearchPage
+
 logger = logging.getLogger("search")
 
 CONFIG = "stemsite_english"
@@ -96,6 +100,7 @@ WRITE_CHUNK = 500
 LEXEME_CACHE = 50_000
 MORE_LIKE_TERMS = 12
 RANK_POOL = 400  # rows ranked by their full vector (after the small `head` vector)
+ID_LIST_MAX = 20_000  # most ids of a set fetched to be reused within one request
 LOCK_NAMESPACE = 0x5EA  # advisory-lock key space for per-article sync locks
 GLOBAL_LOCK = 0x5EA0_0000_0001  # the whole-index sync lock (compare, rebuild)
 MAX_WORD_LENGTH = 64
@@ -145,6 +150,26 @@ ON CONFLICT (article_id) DO UPDATE SET
 """
 
 
+# One chunk of index writes in one statement: the taxonomy phrases (autocomplete and
+# spelling) and spelling words new to the index, then the entries (`_UPSERT`).
+_WRITE = (
+    """
+WITH {mark}phrase AS (
+    INSERT INTO search_phrase (key, display, spelling, complete)
+    SELECT k, d, string_to_array(s, ' '), c
+    FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[]) AS p(k, d, s, c)
+    ON CONFLICT (key) DO NOTHING
+),
+word AS (
+    INSERT INTO search_word (word) SELECT unnest(%s::text[]) ON CONFLICT DO NOTHING
+)
+"""
+    + _UPSERT
+)
+# The note that the index was written to (`PostgresBackend._mark_created`), as a CTE.
+_MARK = "state AS (INSERT INTO search_index_state (id) VALUES (1) ON CONFLICT DO NOTHING), "
+
+
 def prepare(text: str) -> str:
     """Text as `to_tsvector` should see it: inner apostrophes and stop words removed."""
     text = _CONTROL.sub(" ", text or "")
@@ -173,15 +198,39 @@ def _alternative(tokens: tuple[str, ...], loose: bool = False) -> str:
     return "(" + joiner.join(quote(t) for t in tokens) + ")"
 
 
-def unit_tsquery(unit: Unit) -> str:
-    """One unit: any alternative (a term, or a phrase with `<->`) or a loose spelling."""
-    parts = [_alternative(alt) for alt in unit.alternatives]
+def unit_tsquery(unit: Unit, ranked: bool = False) -> str:
+    """One unit: any alternative (a term, or a phrase with `<->`) or a loose spelling.
+
+    For matching (not `ranked`), a phrase that contains a shorter alternative (a word,
+    or a phrase, in order) or every word of a loose one is left out: any article it
+    matches, that alternative matches too, so the set is the same, and PostgreSQL need
+    not recheck the phrase's word positions in every article that has its words (a
+    phrase is the one part of a query the GIN index cannot answer alone). A ranked
+    query keeps every alternative, as the ranking counts each one's words.
+    """
+    loose = [set(alt) for alt in unit.loose]
+    parts = [
+        _alternative(alt)
+        for alt in unit.alternatives
+        if ranked
+        or len(alt) == 1
+        or not (
+            any(_contains(alt, other) for other in unit.alternatives)
+            or any(words <= set(alt) for words in loose)
+        )
+    ]
     parts += [_alternative(alt, loose=True) for alt in unit.loose]
     return "(" + " | ".join(parts) + ")"
 
 
-def to_tsquery_text(units: Iterable[Unit], joiner: str = " & ") -> str:
-    return joiner.join(unit_tsquery(u) for u in units)
+def _contains(phrase: tuple[str, ...], part: tuple[str, ...]) -> bool:
+    """Whether the shorter `part` occurs in `phrase`, its words in a row."""
+    n = len(part)
+    return n < len(phrase) and any(phrase[i : i + n] == part for i in range(len(phrase) - n + 1))
+
+
+def to_tsquery_text(units: Iterable[Unit], joiner: str = " & ", ranked: bool = False) -> str:
+    return joiner.join(unit_tsquery(u, ranked) for u in units)
 
 
 def _like_escape(text: str) -> str:
@@ -293,47 +342,41 @@ class PostgresBackend(SearchBackend):
                 column.append(value)
         return columns
 
-    def _write(self, cursor, docs: list[SearchDocument]) -> None:
+    def _write(self, cursor, docs: list[SearchDocument], mark: bool = False) -> None:
+        """Each chunk of `docs` in two statements: `_WRITE` (the entries, the new
+        taxonomy phrases and spelling words, and with `mark` the note that the index
+        was written to) and `_SECTIONS_UPSERT` (where their sections start)."""
         for start in range(0, len(docs), WRITE_CHUNK):
             chunk = docs[start : start + WRITE_CHUNK]
-            cursor.execute(_UPSERT, self._rows(chunk))
-            cursor.execute(_SECTIONS_UPSERT, _section_rows(chunk))
             phrases: dict[str, str] = {}
             for doc in chunk:
                 for phrase in doc.taxonomy:
                     phrases.setdefault(phrase.casefold(), phrase)
             words = {w for doc in chunk for w in unstemmed(doc.title)}
-            if phrases:
-                keys = list(phrases)
-                displays = [phrases[k] for k in keys]
-                cursor.execute(
-                    "INSERT INTO search_phrase (key, display, spelling, complete) "
-                    "SELECT k, d, string_to_array(s, ' '), c "
-                    "FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[]) AS p(k, d, s, c) "
-                    "ON CONFLICT (key) DO NOTHING",
-                    [
-                        keys,
-                        displays,
-                        [" ".join(dict.fromkeys(unstemmed(d))) for d in displays],
-                        [" ".join(unstemmed(d)) for d in displays],
-                    ],
-                )
-                words.update(w for d in displays for w in unstemmed(d))
-            if words:
-                cursor.execute(
-                    "INSERT INTO search_word (word) SELECT unnest(%s::text[]) "
-                    "ON CONFLICT DO NOTHING",
-                    [sorted(words)],
-                )
+            keys = list(phrases)
+            displays = [phrases[k] for k in keys]
+            words.update(w for d in displays for w in unstemmed(d))
+            cursor.execute(
+                _WRITE.format(mark=_MARK if mark and start == 0 else ""),
+                [
+                    keys,
+                    displays,
+                    [" ".join(dict.fromkeys(unstemmed(d))) for d in displays],
+                    [" ".join(unstemmed(d)) for d in displays],
+                    sorted(words),
+                    *self._rows(chunk),
+                ],
+            )
+            # After the entries it references (a second statement per chunk).
+            cursor.execute(_SECTIONS_UPSERT, _section_rows(chunk))
 
     def index(self, documents: Iterable[SearchDocument]) -> int:
         """Upsert by article id, inside the caller's transaction if there is one."""
         docs = list({doc.id: doc for doc in documents}.values())
         if not docs:
             return 0
-        with transaction.atomic(using=self.using), self._cursor() as cursor:
-            self._mark_created(cursor)
-            self._write(cursor, docs)
+        with self._cursor(transactional=True) as cursor:
+            self._write(cursor, docs, mark=True)
         return len(docs)
 
     def remove(self, ids: Iterable[int]) -> int:
@@ -565,14 +608,45 @@ class PostgresBackend(SearchBackend):
 
 @dataclasses.dataclass(frozen=True)
 class _Set:
-    """A match set: a condition on `search_entry e` and its bound parameters. It is
-    evaluated inside the statement that uses it, never fetched into Python."""
+    """A match set: a condition on `search_entry e` and its bound parameters, evaluated
+    inside the statement that uses it.
+
+    `rechecked`: evaluating it reads each candidate row's whole vector (a phrase, whose
+    word positions the GIN index does not hold, or an exclusion, which no index
+    answers), so the set is worth evaluating only once per request: its ids are then
+    fetched with its count and reused (`source`). `covered`: the units whose coverage
+    count the source carries as `k.c` (a relaxed match, see `coverage_counts`).
+    """
 
     where: str
     params: dict
+    rechecked: bool = False
+    source: str = "search_entry e"
+    covered: tuple[Unit, ...] = ()
 
-    def narrowed(self, condition: str, **params) -> _Set:
-        return _Set(f"{self.where} AND {condition}", {**self.params, **params})
+    def narrowed(self, condition: str, rechecked: bool = False, **params) -> _Set:
+        return dataclasses.replace(
+            self,
+            where=f"{self.where} AND {condition}",
+            params={**self.params, **params},
+            rechecked=self.rechecked or rechecked,
+        )
+
+    @functools.cached_property
+    def key(self) -> tuple[str, str]:
+        return self.where, repr(sorted(self.params.items()))
+
+
+def _listed(ids: list[int], coverage: list[int] | None = None, units=()) -> _Set:
+    """A set of known ids (with their coverage of `units`), read by primary key."""
+    if coverage is None:
+        return _Set("TRUE", {"ids": ids}, source=_IDS_SOURCE)
+    return _Set("TRUE", {"ids": ids, "cs": coverage}, source=_COVERED_SOURCE, covered=units)
+
+
+def _phrased(tsquery: str) -> bool:
+    """Whether matching `tsquery` rechecks each row's vector (phrases need positions)."""
+    return "<->" in tsquery
 
 
 class PostgresOperations:
@@ -588,6 +662,10 @@ class PostgresOperations:
         self.backend = backend
         self.cursor = cursor
         self._texts: dict[int, Text] = {}
+        # Sets already evaluated in this request, by `_Set.key`: their ids (with
+        # `count`) and each level's ids (with `coverage_counts`).
+        self._ids: dict[tuple, list[int]] = {}
+        self._levels: dict[tuple, dict[int, list[int]]] = {}
 
     def _all(self, sql: str, params) -> list[tuple]:
         self.cursor.execute(sql, params)
@@ -605,6 +683,7 @@ class PostgresOperations:
         if compiled.excluded:
             params["x"] = to_tsquery_text(compiled.excluded, " | ")
             clauses.append("NOT (e.vector @@ %(x)s::tsquery)")
+        rechecked = bool(compiled.excluded) or _phrased(params.get("must", ""))
         for facet, values in request_filters(request):
             if facet.field == "year":
                 params["year"] = int(values[0])
@@ -615,16 +694,25 @@ class PostgresOperations:
         if request.visible_on is not None:  # scheduled articles stay hidden until their date
             params["visible_on"] = request.visible_on
             clauses.append("e.published_on <= %(visible_on)s")
-        return _Set(" AND ".join(clauses), params)
+        return _Set(" AND ".join(clauses), params, rechecked=rechecked)
 
     def strict(self, within: _Set, units: tuple[Unit, ...]) -> _Set:
         if not units:
             return within
-        return within.narrowed("e.vector @@ %(all)s::tsquery", all=to_tsquery_text(units))
+        query = to_tsquery_text(units)
+        return within.narrowed("e.vector @@ %(all)s::tsquery", _phrased(query), all=query)
 
     def at_least(self, within: _Set, units: tuple[Unit, ...], least: int) -> _Set:
         if least <= 0:
             return within
+        levels = self._levels.get((within.key, units))
+        if levels is not None and all(ids is not None for ids in levels.values()):
+            chosen = [(c, ids) for c, ids in levels.items() if c >= least]
+            return _listed(
+                [i for _c, ids in chosen for i in ids],
+                [c for c, ids in chosen for _i in ids],
+                units,
+            )
         cover, params = _coverage(units, "unit")
         return within.narrowed(
             f"e.article_id IN (SELECT cv.article_id FROM ({cover}) cv WHERE cv.c >= %(least)s)",
@@ -633,22 +721,51 @@ class PostgresOperations:
         )
 
     def count(self, documents: _Set) -> int:
-        return self._all(
-            f"SELECT count(*) FROM search_entry e WHERE {documents.where}", documents.params
-        )[0][0]
+        """A count; for a rechecked set (`_Set.rechecked`) also its ids, kept for the
+        page, so that its rows' vectors are read once per request, not twice."""
+        if not documents.rechecked:
+            return self._all(
+                f"SELECT count(*) FROM {documents.source} WHERE {documents.where}",
+                documents.params,
+            )[0][0]
+        ((total, ids),) = self._all(
+            f"SELECT count(*), CASE WHEN count(*) <= {ID_LIST_MAX} THEN array_agg(e.article_id) "
+            f"END FROM {documents.source} WHERE {documents.where}",
+            documents.params,
+        )
+        if ids is not None:
+            self._ids[documents.key] = ids
+        return total
 
     def coverage_counts(
         self, within: _Set, units: tuple[Unit, ...], *, zero: bool
     ) -> dict[int, int]:
+        """The histogram, and each level's ids (not those matching no unit), kept for
+        `at_least` and the page's ordering, so the units' matches are looked up once
+        per request; a level of more than `ID_LIST_MAX` articles is left to SQL.
+
+        The candidates' condition is tested inside each unit's index lookup, on the
+        row that lookup reads anyway, instead of joining every matching id back to
+        the table; not when testing it reads each row's vector (`_Set.rechecked`)."""
+        if not within.rechecked and within.source == _Set.source:
+            cover, params = _coverage(units, "unit", within.where)
+            rows = self._all(
+                _HISTOGRAM.format(cover=cover, where=within.where, most=ID_LIST_MAX),
+                {**within.params, **params, "zero": zero},
+            )
+            self._levels[(within.key, units)] = {c: ids for c, _n, ids in rows if c}
+            return {c: n for c, n, _ids in rows if c or n}
         cover, params = _coverage(units, "unit")
         join = "LEFT JOIN" if zero else "JOIN"
         rows = self._all(
-            f"SELECT coalesce(cv.c, 0) AS c, count(*) FROM search_entry e "
-            f"{join} ({cover}) cv ON cv.article_id = e.article_id "
+            f"SELECT coalesce(cv.c, 0) AS c, count(*), CASE WHEN count(*) <= {ID_LIST_MAX} "
+            f"THEN array_agg(e.article_id) FILTER (WHERE cv.c IS NOT NULL) END "
+            f"FROM {within.source} {join} ({cover}) cv ON cv.article_id = e.article_id "
             f"WHERE {within.where} GROUP BY 1",
             {**within.params, **params},
         )
-        return dict(rows)
+        self._levels[(within.key, units)] = {c: ids for c, _n, ids in rows if c}
+        return {c: n for c, n, _ids in rows}
 
     def units_found(self, units: tuple[Unit, ...], within: _Set | None) -> list[bool]:
         within = within or _Set("TRUE", {})
@@ -664,16 +781,21 @@ class PostgresOperations:
         self, documents: _Set, ordering: Ordering, offset: int, limit: int
     ) -> tuple[list[Row], dict[str, dict[str, int]]]:
         """The page's rows and the set's facets in one statement over one
-        materialised evaluation of the set (`_PAGE`)."""
+        materialised evaluation of the set (`_PAGE`): read by primary key when
+        its ids were fetched with its count."""
+        if documents.source == _Set.source and documents.key in self._ids:
+            documents = _listed(self._ids[documents.key])
         params = {**documents.params, "offset": offset, "wanted": offset + limit}
         coverage, join = "0", ""
-        if ordering.coverage:
+        if ordering.coverage and ordering.coverage == documents.covered:
+            coverage = "k.c"
+        elif ordering.coverage:
             cover, cover_params = _coverage(ordering.coverage, "cover")
             params.update(cover_params)
             coverage = "coalesce(cv.c, 0)"
             join = f"LEFT JOIN ({cover}) cv ON cv.article_id = e.article_id"
         if ordering.by == "relevance":
-            params["q"] = to_tsquery_text(ordering.scored, " | ")
+            params["q"] = to_tsquery_text(ordering.scored, " | ", ranked=True)
             params["pool"] = max(RANK_POOL, offset + limit)
             top = _RANKED
             order = f"m.c DESC, m.score DESC, {_NEWEST}"
@@ -682,9 +804,11 @@ class PostgresOperations:
             order = _ORDER_BY[ordering.by]
             top = _LISTED.format(order=order)
             head_rank = "0.0"
-        rows, facets = [], {facet: {} for facet in FACETS}
+        rows: list[Row] = []
+        facets: dict[str, dict[str, int]] = {facet: {} for facet in FACETS}
         for kind, value, n, article_id, score_value, slug, summary, body in self._all(
             _PAGE.format(
+                source=documents.source,
                 where=documents.where,
                 coverage=coverage,
                 head_rank=head_rank,
@@ -698,7 +822,9 @@ class PostgresOperations:
                 rows.append(Row(article_id, score_value))
                 self._texts[article_id] = Text(article_id, slug, summary, body)
             else:
-                facets[kind][value] = n
+                facet, _, value = value.partition(":")
+                if facet in facets:
+                    facets[facet][value] = n
         return rows, facets
 
     def texts(self, rows: list[Row]) -> list[Text]:
@@ -821,6 +947,13 @@ LEFT JOIN search_section s ON s.article_id = e.article_id
 """
 
 
+# Sources of a set whose ids are known (`_listed`), read by primary key.
+_IDS_SOURCE = "unnest(%(ids)s::bigint[]) AS k(article_id) JOIN search_entry e USING (article_id)"
+_COVERED_SOURCE = (
+    "unnest(%(ids)s::bigint[], %(cs)s::int[]) AS k(article_id, c) "
+    "JOIN search_entry e USING (article_id)"
+)
+
 # A search transaction's settings (see `PostgresBackend.search`), in one statement.
 _SETTINGS = "SELECT set_config('enable_seqscan', 'off', true), set_config('work_mem', '32MB', true)"
 
@@ -832,26 +965,40 @@ _ORDER_BY = {
 }
 
 
-def _coverage(units: tuple[Unit, ...], name: str) -> tuple[str, dict]:
-    """(article_id, c): every entry matching any of `units`, with how many it matches.
+def _coverage(units: tuple[Unit, ...], name: str, where: str = "TRUE") -> tuple[str, dict]:
+    """(article_id, c): every entry matching any of `units` (and `where`, a condition on
+    `search_entry e`), with how many it matches.
 
     One GIN index lookup per unit, joined by UNION ALL: a per-row test of each unit
     against the row's vector would read (detoast) every matching row's whole vector
     once per unit."""
     params = {f"{name}{i}": unit_tsquery(unit) for i, unit in enumerate(units)}
     union = " UNION ALL ".join(
-        f"SELECT article_id FROM search_entry WHERE vector @@ %({key})s::tsquery" for key in params
+        f"SELECT e.article_id FROM search_entry e WHERE e.vector @@ %({key})s::tsquery AND {where}"
+        for key in params
     )
     return f"SELECT article_id, count(*) AS c FROM ({union}) u GROUP BY article_id", params
+
+
+# How many candidates (`where`) match exactly c units, with each level's ids (up to
+# `most`), from the units' lookups (`cover`); with %(zero)s also those matching none.
+_HISTOGRAM = """
+WITH cv AS MATERIALIZED ({cover})
+SELECT cv.c, count(*), CASE WHEN count(*) <= {most} THEN array_agg(cv.article_id) END
+FROM cv GROUP BY cv.c
+UNION ALL
+SELECT 0, (SELECT count(*) FROM search_entry e WHERE {where}) - (SELECT count(*) FROM cv), NULL
+WHERE %(zero)s
+"""
 
 
 # One results page: the match set evaluated once (`m`), the page's rows ranked with a
 # plain ORDER BY … LIMIT (`top`), their texts, and the facet counts over the same rows.
 _PAGE = """
 WITH m AS MATERIALIZED (
-    SELECT e.article_id, e.diseases, e.therapies, e.tags, e.year, e.published_on,
-        e.title_sort, {coverage} AS c, {head_rank} AS r
-    FROM search_entry e {join} WHERE {where}
+    SELECT e.article_id, e.facet_values, e.published_on, e.title_sort,
+        {coverage} AS c, {head_rank} AS r
+    FROM {source} {join} WHERE {where}
 ),
 top AS ({top}),
 page AS (
@@ -859,12 +1006,8 @@ page AS (
 )
 SELECT 'hit', NULL, p.n, p.article_id, p.score, e.slug, e.summary, e.body
 FROM page p JOIN search_entry e USING (article_id) WHERE p.n > %(offset)s
-UNION ALL SELECT f.kind, f.v, count(*), NULL, NULL, NULL, NULL, NULL FROM (
-    SELECT 'disease' AS kind, unnest(m.diseases) AS v FROM m
-    UNION ALL SELECT 'therapy', unnest(m.therapies) FROM m
-    UNION ALL SELECT 'tag', unnest(m.tags) FROM m
-    UNION ALL SELECT 'year', m.year::text FROM m
-) f GROUP BY f.kind, f.v
+UNION ALL SELECT 'facet', f.v, count(*), NULL, NULL, NULL, NULL, NULL
+FROM (SELECT unnest(m.facet_values) AS v FROM m) f GROUP BY f.v
 ORDER BY 1, 3
 """
 

@@ -54,6 +54,13 @@ def write_fixture(tmp_path, records, name="incoming.json"):
     return path
 
 
+def load_statements(path, pattern: str) -> list[str]:
+    """Load the fixture at `path`; the SQL statements it ran that match `pattern`."""
+    with CaptureQueriesContext(connection) as statements:
+        call_command("loaddata", str(path), verbosity=0)
+    return [q["sql"] for q in statements if re.search(pattern, q["sql"])]
+
+
 def with_fields(**changes):
     record = json.loads(json.dumps(GOOD_ARTICLE))
     for key, value in changes.items():
@@ -127,21 +134,36 @@ def test_a_load_writes_the_articles_relations_in_a_few_statements_not_per_articl
         with_fields(slug=f"article-{n}", title=f"Article {n}", diseases=[["lupus"]])
         for n in range(40)
     ]
-    path = write_fixture(tmp_path, records)
-    with CaptureQueriesContext(connection) as statements:
-        call_command("loaddata", str(path), verbosity=0)
-    links = [
-        q["sql"]
-        for q in statements
-        if re.search(
-            r'(INSERT INTO|DELETE FROM) "library_article_(diseases|therapies|tags)"', q["sql"]
-        )
-    ]
+    links = load_statements(
+        write_fixture(tmp_path, records),
+        r'(INSERT INTO|DELETE FROM) "library_article_(diseases|therapies|tags)"',
+    )
     assert len(links) == 6, links  # a DELETE and an INSERT per relation
     for n in (0, 39):
         article = Article.objects.get(slug=f"article-{n}")
         assert list(article.diseases.values_list("slug", flat=True)) == ["lupus"]
         assert list(article.therapies.values_list("slug", flat=True)) == ["hsct"]
+
+
+def test_a_load_looks_up_its_slugs_in_a_few_statements_not_one_per_new_article(loaded, tmp_path):
+    """Django resolves each record's natural key before saving it: one SELECT by slug
+    per new article, unless the load's slugs are looked up together first. An article
+    already in the database is still updated, not duplicated."""
+    call_command(
+        "loaddata", str(write_fixture(tmp_path, [GOOD_ARTICLE], "first.json")), verbosity=0
+    )
+    existing = Article.objects.get(slug="a-careful-article").pk
+    records = [with_fields(title="A careful article, revised")] + [
+        with_fields(slug=f"article-{n}", title=f"Article {n}") for n in range(40)
+    ]
+    by_slug = load_statements(
+        write_fixture(tmp_path, records),
+        r'FROM "library_article" WHERE "library_article"."slug" (=|IN)',
+    )
+    assert len(by_slug) <= 2, by_slug
+    assert Article.objects.get(slug="a-careful-article").pk == existing
+    assert Article.objects.get(pk=existing).title == "A careful article, revised"
+    assert Article.objects.filter(slug__startswith="article-").count() == 40
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,10 @@ validated one by one as they are saved (`save_obj`), since only JSON is read up 
 Everything still happens in Django's single transaction, so a failure leaves the
 database exactly as it was.
 
+Before the first record is saved, the slugs the files define are looked up in a few
+queries (`remember_natural_keys`): Django resolves each record's natural key before its
+raw save, one `SELECT` per new article otherwise.
+
 Each article's diseases, therapies and tags are written after every record is saved,
 in one DELETE and one bulk INSERT per relation (Django's deserializer makes three
 `set()` calls per article, about nine statements). Nothing listens for those
@@ -30,6 +34,7 @@ import os
 import time
 from pathlib import Path
 
+from django.apps import apps
 from django.core import serializers
 from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
@@ -41,10 +46,11 @@ from library.fixtures import (
     LIBRARY_MODELS,
     FixtureError,
     fill_review_due,
+    key_field,
     plan_load,
     validate_fixture_files,
 )
-from library.models import Article, remembering_natural_keys
+from library.models import Article, remember_natural_keys, remembering_natural_keys
 
 PROGRESS_EVERY = 250  # articles between progress lines on a terminal
 LINK_BATCH = 1000  # articles (or link rows) per statement when writing their taxonomy
@@ -90,7 +96,7 @@ class Command(DjangoLoaddataCommand):
                 if ser_fmt == "json" and cmp_fmt is None:
                     paths.append(Path(fixture_file))
         try:
-            validate_fixture_files(paths)
+            defined = validate_fixture_files(paths)
         except FixtureError as error:
             count = len(error.problems)
             raise CommandError(
@@ -124,6 +130,9 @@ class Command(DjangoLoaddataCommand):
         self.article_links: list[tuple[int, dict[str, list]]] = []
         try:
             with remembering_natural_keys(), history.paused():
+                for label, slugs in defined.items():
+                    if key_field(label) == "slug" and slugs:
+                        remember_natural_keys(apps.get_model(label), slugs, self.using)
                 super().loaddata(fixture_labels)
                 self._save_article_links()
         finally:

@@ -1,0 +1,91 @@
+"""How the PostgreSQL backend writes a query for matching, and that it matches the same.
+
+A synonym's phrase that contains a shorter alternative of the same unit (a word, or a
+phrase, in order) or every word of a loose one is left out of the query that selects
+articles: any article it would match, that alternative matches already. The GIN index
+cannot answer a phrase alone (it holds no word positions), so PostgreSQL rechecks it
+in every article that has its words; leaving it out saves that work and changes no
+result. Ranking still counts every alternative.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+
+from search.backends.base import SearchQuery
+from search.backends.postgres import to_tsquery_text, unit_tsquery
+from search.backends.query import Unit, parse_query
+from tests.search.engines import POSTGRES, doc, engine_backend
+
+HSCT = Unit(
+    alternatives=(
+        ("hsct",),
+        ("autolog", "hsct"),
+        ("stem", "cell", "transplant"),
+        ("peripher", "blood", "stem", "cell", "transplant"),
+        ("bone", "marrow", "transplant"),
+    ),
+    source=("HSCT",),
+)
+
+
+def test_a_phrase_containing_a_shorter_alternative_is_left_out_of_matching_not_ranking():
+    assert unit_tsquery(HSCT) == (
+        "('hsct' | ('stem' <-> 'cell' <-> 'transplant') | ('bone' <-> 'marrow' <-> 'transplant'))"
+    )
+    assert unit_tsquery(HSCT, ranked=True).count("<->") == 2 + 4 + 1 + 2
+
+
+def test_a_phrase_with_every_word_of_a_loose_alternative_is_left_out_of_matching():
+    unit = Unit(
+        alternatives=(("stem", "cell", "transplant"), ("hsct",)),
+        loose=(("stem", "cell", "transplant"),),
+        source=("stem", "cell", "transplant"),
+    )
+    assert unit_tsquery(unit) == "('hsct' | ('stem' & 'cell' & 'transplant'))"
+
+
+SYNONYMS = (
+    (
+        "HSCT",
+        "autologous HSCT",
+        "stem cell transplant",
+        "peripheral blood stem cell transplant",
+        "bone marrow transplant",
+    ),
+)
+TEXTS = {
+    1: "Autologous HSCT was offered.",
+    2: "A peripheral blood stem cell transplant was offered.",
+    3: "Stem cells were collected before the transplant.",
+    4: "A bone marrow transplant was offered.",
+    5: "Bone density and marrow were measured before a kidney transplant.",
+    6: "Haematopoietic stem cell transplantation was offered.",
+    7: "Nothing of the kind.",
+}
+
+
+@pytest.fixture(params=[pytest.param("postgres", marks=POSTGRES)])
+def engine(request, settings, search_index_dir):
+    return engine_backend(request, settings, search_index_dir)
+
+
+@pytest.mark.parametrize("text", ["HSCT", "bone marrow transplant"])
+def test_leaving_phrases_out_never_changes_which_articles_match(engine, text):
+    engine.index([doc(n, body=body) for n, body in TEXTS.items()])
+    compiled = engine._compile(parse_query(text), SYNONYMS)
+    units = compiled.countable_units() or compiled.must_units()
+
+    def matching(query: str) -> set[int]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT article_id FROM search_entry WHERE vector @@ %s::tsquery", [query]
+            )
+            return {row[0] for row in cursor.fetchall()}
+
+    pruned, full = to_tsquery_text(units), to_tsquery_text(units, ranked=True)
+    assert pruned != full
+    assert matching(pruned) == matching(full)
+    page = engine.search(SearchQuery(text=text, synonyms=SYNONYMS, per_page=100, relax=False))
+    assert {hit.id for hit in page.hits} == matching(full)

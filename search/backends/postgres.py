@@ -901,7 +901,7 @@ class PostgresOperations:
         """The articles of `ids` that `within` holds (texts kept for `texts`): one statement."""
         rows = []
         for article_id, slug, summary, body in self._all(
-            f"SELECT e.article_id, e.slug, e.summary, e.body FROM search_entry e "
+            f"SELECT e.article_id, e.slug, e.summary, e.body FROM {within.source} "
             f"WHERE {within.where} AND e.article_id = ANY(%(find)s::bigint[])",
             {**within.params, "find": list(ids)},
         ):

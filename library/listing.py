@@ -66,6 +66,7 @@ class Listing:
     expanded: dict[str, list[str]] = field(default_factory=dict)
     shortened: bool = False
     corrected: str | None = None
+    loosened: list[str] = field(default_factory=list)  # quoted phrases searched as words
     # How the question was read (issue 19): "Lupus and safety and side effects" ("" when
     # nothing was recognised), and whether an article answers it ("found"/"none"/"").
     understood: str = ""
@@ -254,6 +255,7 @@ def _from_index(backend: SearchBackend, filterset: ArticleFilter, page_number: i
         expanded=result.expanded,
         shortened=result.shortened,
         corrected=result.corrected,
+        loosened=result.loosened,
         understood=describe(result.understood),
         understood_topics={
             "diseases": [t.slug for t in result.understood.topics if t.kind == "disease"],

@@ -28,6 +28,10 @@ below, written here and nowhere else:
    one finds more articles with every word, the corrected results are served, saying
    so (`SearchPage.corrected`); otherwise a correction that finds more is only the
    page's "Did you mean".
+6b. **Loosened phrases**: when the query finds no article at all and the reader
+   quoted a phrase, the phrase's words are searched as ordinary words instead (ranked,
+   relaxed, never corrected), saying so (`SearchPage.loosened`): readers quote words
+   in prose ("can lupus “go away”?"). A phrase that finds articles stays exact.
 
 7. **Answer stage** (a question with a vocabulary, `search.answering`): what the
    question names is understood, an editor's pick leads page 1, the engine's first
@@ -55,6 +59,7 @@ from search.backends.query import (
     acceptable_correction,
     correctable,
     correction_distance,
+    loosen_phrases,
     parse_query,
     relaxation_steps,
     suggestion_helps,
@@ -220,6 +225,7 @@ class Planner:
         self._correction_plan: _Correction | type[_Unset] | None = _Unset
         self._serve_correction = False
         self._stage: Any = None  # the answer stage, for a question with a vocabulary
+        self._exact: frozenset[str] = frozenset()  # words of loosened phrases: never corrected
 
     # -- the seam: a page of results for this plan
 
@@ -252,6 +258,10 @@ class Planner:
             corrected = self.corrected_page()
             if corrected is not None:
                 return corrected
+        if not total:
+            loosened = self.loosened_page()
+            if loosened is not None:
+                return loosened
         unmatched = self.unmatched(found)
         not_found = [
             word
@@ -396,6 +406,7 @@ class Planner:
             for clause in group
             if not clause.quoted
             for word in clause.words
+            if word.casefold() not in self._exact
         ]
         # The checks that need no index first; the engine then sees each word once.
         asked = [w for w in dict.fromkeys(plain) if correctable(w)]
@@ -449,6 +460,31 @@ class Planner:
         return dataclasses.replace(
             page, corrected=correction.text, suggestion=None, shortened=original.shortened
         )
+
+    # -- loosened phrases
+
+    def loosened_page(self) -> SearchPage | None:
+        """The page for the reader's quoted phrases searched as ordinary words, when the
+        query with them found nothing (`keyword_page`); None when it quoted none.
+
+        The plan becomes the loosened query's, so its words rank, relax and are
+        understood like any others; they are still never corrected (the reader quoted
+        them). `SearchPage.loosened` names the phrases.
+        """
+        parsed, phrases = loosen_phrases(self.parsed)
+        if not phrases:
+            return None
+        self._exact |= {w.casefold() for phrase in phrases for w in phrase.split()}
+        self.parsed, self.compiled = parsed, self.ops.compile(parsed, self._synonyms())
+        self.units = self.compiled.countable_units()
+        self._strict_total = None
+        self._correction_plan, self._serve_correction = _Unset, False
+        if self._stage is not None:  # the answer stage reads the loosened question
+            from search.answering import AnswerStage
+
+            self._stage = AnswerStage(self, self._stage.vocabulary, text=self._stage.text)
+        page = self.keyword_page()
+        return dataclasses.replace(page, loosened=phrases if page.total else [])
 
     def _correction(self) -> _Correction | None:
         """The reader's query with its misspellings corrected, compiled and counted

@@ -68,6 +68,7 @@ def search_api(request: HttpRequest) -> JsonResponse:
             "expanded": listing.expanded,
             "shortened": listing.shortened,
             "corrected": listing.corrected,
+            "loosened": listing.loosened,
             "understood": listing.understood_topics
             or {"diseases": [], "therapies": [], "intents": []},
             "answer": listing.answer,

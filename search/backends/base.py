@@ -264,6 +264,8 @@ class SearchPage:
     shortened: bool = False  # a long question was cut, keeping its meaningful words first
     # The results are for this corrected query: the reader's own found little.
     corrected: str | None = None
+    # Quoted phrases no article matched exactly, searched as their words instead.
+    loosened: list[str] = field(default_factory=list)
     understood: Understood = field(default_factory=Understood)
     # "found": the first result answers the question; "none": no article is about the
     # question's main topic, the hits are only the closest; "" : not a question (browse).

@@ -31,6 +31,8 @@ backend answers a question the same way:
   unit; when that finds fewer than `FEW_RESULTS`, require one fewer, and so on.
   Backends rank articles matching more units above those matching fewer.
 - A long question keeps its meaningful words first (`ParsedQuery.shortened`).
+- A quoted phrase that makes the query find nothing is searched as its words
+  (`loosen_phrases`): readers quote words in prose.
 - `correction_distance`, `acceptable_correction` and `correctable`: PubMed's rules for
   spelling correction: only words of 5 letters or more that are neither English words
   (a shipped list, `english_words`) nor in the library, never into a short abbreviation.
@@ -140,6 +142,30 @@ class ParsedQuery:
         parts = [" OR ".join(c.render(replace) for c in group) for group in self.required]
         parts += ["-" + c.render(replace) for c in self.excluded]
         return " ".join(parts)
+
+
+def loosen_phrases(parsed: ParsedQuery) -> tuple[ParsedQuery, list[str]]:
+    """`parsed` with each required quoted phrase (one standing alone, not in an OR
+    group) turned into its words as ordinary words, and those phrases as typed.
+
+    A reader's prose often quotes words ("can lupus “go away”?") that no article has
+    as an exact phrase: when that makes the query find nothing, the planner searches
+    the words instead (`Planner.loosened_page`). Exclusions are never loosened.
+    """
+    required: list[tuple[Clause, ...]] = []
+    phrases: list[str] = []
+    for group in parsed.required:
+        clause = group[0]
+        if len(group) == 1 and clause.quoted and len(clause.words) > 1:
+            phrases.append(" ".join(clause.words))
+            for word in clause.words:
+                if (Clause((word,)),) not in required:
+                    required.append((Clause((word,)),))
+        elif group not in required:
+            required.append(group)
+    if not phrases:
+        return parsed, []
+    return ParsedQuery(tuple(required), parsed.excluded, parsed.shortened), phrases
 
 
 def _clean(text: str) -> str:

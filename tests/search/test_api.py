@@ -28,6 +28,7 @@ def test_a_search_returns_the_documented_shape(client, indexed_library):
     assert set(data) == {
         "query", "count", "page", "num_pages", "suggestion", "results", "facets",
         "match", "not_found", "expanded", "shortened", "corrected", "understood", "answer",
+        "loosened",
     }  # fmt: skip
     assert data["query"] == "lupus"
     assert data["understood"] == {"diseases": ["lupus"], "therapies": [], "intents": []}

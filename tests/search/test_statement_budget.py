@@ -68,6 +68,17 @@ def test_a_corrected_results_page_costs_at_most_23_statements(client, indexed_li
     assert len(sql) <= 23, listing(sql)
 
 
+def test_a_loosened_results_page_costs_at_most_27_statements(client, indexed_library):
+    # A quoted phrase no article has ("go away") is searched as its words: the reader's
+    # query costs its strict count, which units match and the histogram (the phrase
+    # is required at every step, so it finds nothing), then the loosened query its own
+    # strict count, histogram and which words match nothing: four more than a question.
+    sql = statements(client, "/articles/", {"q": 'Can lupus "go away" for years?'})
+
+    assert sum(s.startswith("SELECT count(*) FROM search_entry") for s in sql) == 2, listing(sql)
+    assert len(sql) <= 27, listing(sql)
+
+
 def test_a_results_page_with_many_hits_costs_no_more_than_one_with_few(client, indexed_library):
     many = statements(client, "/articles/", {"q": "stem cell"})
     few = statements(client, "/articles/", {"q": "psoriasis"})

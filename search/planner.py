@@ -258,7 +258,7 @@ class Planner:
             corrected = self.corrected_page()
             if corrected is not None:
                 return corrected
-        if not total:
+        if not total and self.request.relax:  # `relax=False`: every unit as typed
             loosened = self.loosened_page()
             if loosened is not None:
                 return loosened

@@ -202,7 +202,9 @@ class SearchQuery:
     per_page: int = 20
     synonyms: tuple[tuple[str, ...], ...] = ()
     visible_on: datetime.date | None = None
-    relax: bool = True  # False: always require every meaningful word (never "match most")
+    # False: always require every meaningful word as typed (never "match most", and a
+    # quoted phrase no article has is not loosened into its words)
+    relax: bool = True
     # False: the words exactly as typed, no spelling correction served or suggested
     # (the "Search instead for" link back from corrected results).
     correct_spelling: bool = True

@@ -9,6 +9,8 @@ it with the entry and reads it for the few rows a question re-ranks (see
 `search.backends.postgres`). On SQLite this does nothing.
 """
 
+import importlib
+
 from django.db import migrations
 
 FORWARD = """
@@ -20,15 +22,8 @@ CREATE TABLE search_section (
 
 BACKWARD = "DROP TABLE IF EXISTS search_section;"
 
-
-def on_postgresql(sql: str):
-    """A RunPython step running `sql` on PostgreSQL only."""
-
-    def run(apps, schema_editor):
-        if schema_editor.connection.vendor == "postgresql":
-            schema_editor.execute(sql)
-
-    return run
+# The RunPython step of 0004: runs its SQL on PostgreSQL only.
+on_postgresql = importlib.import_module("search.migrations.0004_postgres_rank_head").on_postgresql
 
 
 class Migration(migrations.Migration):

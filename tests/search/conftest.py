@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.search.engines import POSTGRES
+from search.backends import reset_backends
+from search.documents import iter_documents
+from tests.search.engines import POSTGRES, engine_backend
 from tests.search.fake_backend import BACKENDS, use_backend
 
 
@@ -25,3 +27,12 @@ def directory_sync_backend(request, settings, search_index_dir):
 def commit(django_capture_on_commit_callbacks):
     """Run the block's on_commit callbacks as a real commit would."""
     return lambda: django_capture_on_commit_callbacks(execute=True)
+
+
+@pytest.fixture(params=["whoosh", pytest.param("postgres", marks=POSTGRES)])
+def shipped_library(request, settings, search_index_dir, shipped_content):
+    """The shipped content indexed into each engine in turn (PostgreSQL in its pass)."""
+    backend = engine_backend(request, settings, search_index_dir)
+    backend.rebuild(iter_documents())
+    yield backend
+    reset_backends()

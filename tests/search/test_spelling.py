@@ -12,23 +12,17 @@ from __future__ import annotations
 
 import pytest
 
-from search.backends import query, reset_backends
+from search.backends import query
 from search.backends.base import SearchQuery
-from search.documents import iter_documents
 from search.synonyms import synonym_groups
-from tests.search.engines import POSTGRES, engine_backend
 
 LUPUS = "stem-cell-therapy-research-in-lupus"
 MS = "stem-cell-research-in-multiple-sclerosis"
 
 
-@pytest.fixture(params=["whoosh", pytest.param("postgres", marks=POSTGRES)])
-def library(request, settings, search_index_dir, shipped_content):
-    """The shipped content indexed into the backend under test."""
-    backend = engine_backend(request, settings, search_index_dir)
-    backend.rebuild(iter_documents())
-    yield backend
-    reset_backends()
+@pytest.fixture
+def library(shipped_library):
+    return shipped_library
 
 
 def search(backend, text: str, **kwargs):

@@ -12,10 +12,17 @@ For the views in `CACHED_VIEWS`, on GET and HEAD:
    view then renders that normalised form, so every spelling of one query shares one
    entry and one page).
 3. Then one query reads the content generation (`Generation.objects.current()`) and,
-   for a listing entry, the `updated_at` of the article rows it showed, in the same
-   statement. The entry is served if it is still valid, by its scope:
-   - "content" (results pages and anything with query text, the search API, the
-     sitemap): built under the current `value`, which every change moves;
+   for a listing or search entry, the `updated_at` of the article rows it showed, in
+   the same statement. The entry is served if it is still valid, by its scope:
+   - "content" (the sitemap, and any page below that loaded too many articles to
+     check): built under the current `value`, which every change moves;
+   - "search" (results pages and anything with query text, the search API): built
+     under the current `search` counter (which every change moves except the commit of
+     an article's text edit, whose index write moves it) *and* every article row the
+     page loaded has the same `updated_at` now, as for a listing below. So the commit of
+     a text edit retires the results that show the edited article (its title, summary
+     or highlight) and no others, and the index write that follows, which can change
+     any search (a new match, other scores), retires them all;
    - "listing" (lists, topic and taxonomy pages, the home page, `/explore/`, the feed,
      suggestions, article pages): built under the current `listing` counter (which
      moves when an article is created, deleted, published, unpublished, retitled,
@@ -83,7 +90,10 @@ PAGE = "page"
 SHARED = "shared"
 CONTENT = "content"
 LISTING = "listing"
+SEARCH = "search"
 STATIC = "static"
+#: Scopes valid while the article rows a page loaded are unchanged (`Shown`).
+ROW_SCOPES = {LISTING, SEARCH}
 
 #: URL names whose GET answers are cached: their kind, and the scope of their validity.
 CACHED_VIEWS = {
@@ -99,7 +109,7 @@ CACHED_VIEWS = {
     "library:explore": (PAGE, LISTING),
     "library:editorial_policy": (PAGE, STATIC),
     "library:article_feed": (SHARED, LISTING),
-    "search:api_search": (SHARED, CONTENT),
+    "search:api_search": (SHARED, SEARCH),
     "search:api_suggest": (SHARED, LISTING),
     "sitemap": (SHARED, CONTENT),
     "sitemap_section": (SHARED, CONTENT),
@@ -110,7 +120,7 @@ STATIC_SETTINGS = {"library:editorial_policy": ("CORRECTIONS_EMAIL", "REVIEW_INT
 #: A listing page that loaded more article rows than this is kept as "content": checking
 #: them would make the one read per request a large one.
 MAX_ROWS = 100
-# Query text makes any listing a search: its results depend on every article's text.
+# Query text makes any listing a search: its results depend on the search index.
 QUERY_PARAMETER = "q"
 # Except where it is a prefix matched against titles and taxonomy names, which are
 # listing fields.
@@ -238,12 +248,12 @@ class ReaderCacheMiddleware:
         _normalise_query(request)
         searched = request.GET.get(QUERY_PARAMETER, "").strip()
         if scope == LISTING and searched and request.resolver_match.view_name not in PREFIX_QUERIES:
-            scope = CONTENT
+            scope = SEARCH
         key = _key(request, kind, scope)
         entry = _cached(key) if settings.PAGE_CACHE else None
         state = None
         if scope != STATIC:
-            listed = entry["rows"] if entry and entry["scope"] == LISTING else {}
+            listed = entry["rows"] if entry and entry["scope"] in ROW_SCOPES else {}
             try:
                 state = Generation.objects.current(listed)
             except DatabaseError:  # the view will meet it too, and answer as it does
@@ -256,7 +266,7 @@ class ReaderCacheMiddleware:
             response = _answer(request, plan) or _thaw(entry["response"])
             plan.served = True
             return _with_headers(response, plan)
-        if scope == LISTING:  # its validators are known once it is built
+        if scope in ROW_SCOPES:  # its validators are known once it is built
             plan.shown = Shown()
             plan.shown_token = _shown.set(plan.shown)
             return None
@@ -282,19 +292,21 @@ def _valid(entry: dict, state: State | None) -> bool:
         return True
     if entry["version"] != _version(entry["scope"], state):
         return False
-    return entry["scope"] != LISTING or entry["rows"] == state.rows
+    return entry["scope"] not in ROW_SCOPES or entry["rows"] == state.rows
 
 
 def _version(scope: str, state: State | None) -> str:
     if scope == STATIC or state is None:
         return ""
-    return state.listing_token if scope == LISTING else state.token
+    if scope == LISTING:
+        return state.listing_token
+    return state.search_token if scope == SEARCH else state.token
 
 
 def _settle(plan: Plan) -> dict[int, str]:
-    """A built page's scope and validators; for a listing, the rows it showed."""
+    """A built page's scope and validators; for a listing or search, the rows it showed."""
     rows: dict[int, str] = {}
-    if plan.scope == LISTING:
+    if plan.scope in ROW_SCOPES:
         shown = plan.shown or Shown()
         if shown.trackable and len(shown.rows) <= MAX_ROWS:
             rows = shown.rows

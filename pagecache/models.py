@@ -7,18 +7,26 @@ when the row is created: a database that is emptied and refilled (a test flush, 
 restore into a fresh database) starts a new epoch, and a counter that starts again at 1
 cannot meet pages cached under an old 1. Without a row nothing is cached at all.
 
-Two counters, because most edits change what a few pages show, not which articles the
-site lists:
-- `value` moves on every change (`pagecache.signals`). Pages whose content depends on
-  every article's text (results pages, the search API, the sitemap) are valid only
+Three counters, because most edits change what a few pages show, not which articles
+the site lists, and change the searches only once the search index holds them:
+- `value` moves on every change (`pagecache.signals`). Pages that show something of
+  every article and cannot list the rows they showed (the sitemap) are valid only
   under the value they were built at.
+- `search` moves on every change except the commit of an article's text edit (and its
+  revision row), which moves it once the search index holds the new text: what a
+  search finds, in what order and with what scores comes from the index. Results pages
+  and the search API are valid under the search counter they were built at *and*
+  while every article row they showed is unchanged (as listing pages, below), so
+  an edit's commit retires at once the results that show the edited article, and its
+  index write retires every search.
 - `listing` moves only on changes that can alter which articles a listing holds, in
   what order, or under which terms: an article created, deleted, published or
   unpublished, retitled, re-slugged, re-dated or re-filed, and every taxonomy change.
   A text edit (summary, body, notes, review dates) leaves it. Listing pages (lists,
   topic pages, article pages) are valid under the listing they were built at *and*
   while every article row they showed is unchanged: `current(article_ids)` reads those
-  rows' `updated_at` in the same single statement as the counters.
+  rows' `updated_at` in the same single statement as the counters. Every move of
+  `listing` moves `search` too.
 
 The counters move by `bump()`: one UPSERT (`INSERT … ON CONFLICT DO UPDATE`, in SQLite
 3.24+ and PostgreSQL), so concurrent bumps never lose one. Callers bump after the change
@@ -62,6 +70,7 @@ class State:
     listing: int
     changed_at: datetime.datetime
     rows: dict[int, str] = field(default_factory=dict)
+    search: int = 0
 
     @property
     def token(self) -> str:
@@ -72,6 +81,12 @@ class State:
     def listing_token(self) -> str:
         """Listing changes only: with the rows a page showed, the key of listing pages."""
         return f"{self.epoch}.L{self.listing}"
+
+    @property
+    def search_token(self) -> str:
+        """Changes to what the index finds: with the rows a page showed, the key of
+        results pages and search answers."""
+        return f"{self.epoch}.S{self.search}"
 
 
 class GenerationManager(models.Manager):
@@ -88,7 +103,7 @@ class GenerationManager(models.Manager):
         quote = connection.ops.quote_name
         table = quote(self.model._meta.db_table)
         ids = sorted({int(pk) for pk in article_ids})
-        columns = "g.epoch, g.value, g.listing, g.changed_at"
+        columns = "g.epoch, g.value, g.listing, g.changed_at, g.search"
         if ids:
             article = apps.get_model("library", "Article")._meta.db_table
             marks = ", ".join(["%s"] * len(ids))
@@ -103,26 +118,29 @@ class GenerationManager(models.Manager):
             found = cursor.fetchall()
         if not found:
             return None
-        epoch, value, listing, changed_at = found[0][:4]
+        epoch, value, listing, changed_at, search = found[0][:5]
         if isinstance(changed_at, str):
             changed_at = parse_datetime(changed_at)
         if timezone.is_naive(changed_at):
             changed_at = timezone.make_aware(changed_at, datetime.UTC)
-        rows = {row[4]: instant(row[5]) for row in found if ids and row[4] is not None}
-        return State(epoch, int(value), int(listing), changed_at, rows)
+        rows = {row[5]: instant(row[6]) for row in found if ids and row[5] is not None}
+        return State(epoch, int(value), int(listing), changed_at, rows, int(search))
 
-    def bump(self, using: str | None = None, *, listing: bool = True) -> None:
-        """Move `value` by one now, and `listing` too unless told otherwise (creating the
-        row with a new epoch if missing)."""
+    def bump(self, using: str | None = None, *, listing: bool = True, search: bool = True) -> None:
+        """Move `value` by one now, `search` and `listing` too unless told otherwise (a
+        listing move is always a search move), creating the row with a new epoch if
+        missing."""
         using = using or router.db_for_write(self.model)
         connection = connections[using]
         table = connection.ops.quote_name(self.model._meta.db_table)
         step = 1 if listing else 0
+        search_step = 1 if search or listing else 0
         sql = (
-            f"INSERT INTO {table} (id, epoch, value, listing, changed_at) "
-            "VALUES (%s, %s, 1, 1, %s) "
+            f"INSERT INTO {table} (id, epoch, value, listing, search, changed_at) "
+            "VALUES (%s, %s, 1, 1, 1, %s) "
             f"ON CONFLICT (id) DO UPDATE SET value = {table}.value + 1, "
-            f"listing = {table}.listing + {step}, changed_at = excluded.changed_at"
+            f"listing = {table}.listing + {step}, search = {table}.search + {search_step}, "
+            "changed_at = excluded.changed_at"
         )
         with connection.cursor() as cursor:
             cursor.execute(sql, [ROW_ID, new_epoch(), timezone.now()])
@@ -138,9 +156,13 @@ class Generation(models.Model):
     epoch = models.CharField(max_length=32, default=new_epoch)
     value = models.BigIntegerField(default=1)
     listing = models.BigIntegerField(default=1)
+    search = models.BigIntegerField(default=1)
     changed_at = models.DateTimeField(default=timezone.now)
 
     objects = GenerationManager()
 
     def __str__(self) -> str:
-        return f"content generation {self.value}, listing {self.listing} ({self.epoch})"
+        return (
+            f"content generation {self.value}, listing {self.listing}, search {self.search} "
+            f"({self.epoch})"
+        )

@@ -1,6 +1,7 @@
 """Move the content generation after every change a reader could see, once it committed.
 
-What moves it (`value`, and `listing` too unless said otherwise; see `pagecache.models`):
+What moves it (`value`, and `search` and `listing` too unless said otherwise; see
+`pagecache.models`):
 - saves and deletions of any model of the content apps (`CONTENT_APPS`: articles,
   diseases, therapies, tags, tag redirects, revisions, and whatever models those apps
   gain, such as search intents or editors' picks), raw (fixture) saves included, so a
@@ -8,14 +9,17 @@ What moves it (`value`, and `listing` too unless said otherwise; see `pagecache.
   activity or index bookkeeping (`NOT_CONTENT`) do not;
 - an article saved with only its text changed (`TEXT_FIELDS`: summary, body, notes,
   sources, review dates) and the revision rows written beside every article save
-  (`is_text_only`) move `value` alone: the listings hold the same articles in the same
-  order, and the pages that show the edited article see its new `updated_at`;
+  (`is_text_only`) move `value` alone at their commit: the listings hold the same
+  articles in the same order, the search index does not hold the new text yet, and the
+  pages that show the edited article (listings and results alike) see its new
+  `updated_at`; the index write that follows moves `search` (below);
 - many-to-many changes of those apps, from either side;
 - `library.signals.articles_bulk_changed` (bulk publish) and
   `library.signals.content_written` (`QuerySet.update()`, `bulk_create()`,
   `bulk_update()` of articles and terms, which send no model signals);
 - `search.index.index_changed`: the search index was written (after an editor's save,
-  `update_index`, `rebuild_index`, `check_index --fix`);
+  `update_index`, `rebuild_index`, `check_index --fix`): `value` and `search` (and
+  `listing` if the transaction changed a listing, or if a command wrote it);
 - `post_migrate` (a migration may rewrite content).
 A scheduled article's day arriving needs no bump: the day is part of every cache key
 (`pagecache.middleware`).
@@ -80,22 +84,25 @@ class _Bump:
     """The one on_commit callback of a transaction on one database.
 
     If the generation already moved in this thread since the callback was registered
-    (and `listing` too, when this transaction changed a listing), that move came after
-    the commit (callbacks only run once it is done), from the index sync that ran
+    (and `search` and `listing` too, when this transaction changed them), that move came
+    after the commit (callbacks only run once it is done), from the index sync that ran
     first: one move per save is enough.
     """
 
-    def __init__(self, using: str, listing: bool) -> None:
+    def __init__(self, using: str, listing: bool, search: bool) -> None:
         self.using = using
         self.listing = listing
+        self.search = search or listing
         self.done = False
         self.moves_seen = _moves()
 
     def __call__(self) -> None:
         self.done = True
-        moved, listing_moved = _moves()[0] != self.moves_seen[0], _moves()[1] != self.moves_seen[1]
-        if not moved or (self.listing and not listing_moved):
-            bump_now(self.using, listing=self.listing)
+        moved, listing_moved, search_moved = (
+            now != then for now, then in zip(_moves(), self.moves_seen, strict=True)
+        )
+        if not moved or (self.listing and not listing_moved) or (self.search and not search_moved):
+            bump_now(self.using, listing=self.listing, search=self.search)
 
     def is_waiting(self) -> bool:
         """Still registered with the open transaction (a rolled-back savepoint drops it)."""
@@ -107,39 +114,48 @@ class _Bump:
         )
 
 
-def _moves() -> tuple[int, int]:
-    """How many times this thread has moved the generation, and its listing counter."""
-    return _state.__dict__.get("moves", (0, 0))
+def _moves() -> tuple[int, int, int]:
+    """How many times this thread has moved the generation, its listing counter and its
+    search counter."""
+    return _state.__dict__.get("moves", (0, 0, 0))
 
 
-def bump_now(using: str = DEFAULT_DB_ALIAS, *, listing: bool = True) -> None:
+def bump_now(using: str = DEFAULT_DB_ALIAS, *, listing: bool = True, search: bool = True) -> None:
     """Move the generation at once; a failure is logged, never raised into a save."""
     try:
-        Generation.objects.bump(using, listing=listing)
-        moves, listing_moves = _moves()
-        _state.moves = (moves + 1, listing_moves + int(listing))
+        Generation.objects.bump(using, listing=listing, search=search)
+        moves, listing_moves, search_moves = _moves()
+        _state.moves = (
+            moves + 1,
+            listing_moves + int(listing),
+            search_moves + int(search or listing),
+        )
     except Exception:
         logger.exception("Could not move the content generation: cached pages may be stale")
 
 
-def bump_after_commit(using: str = DEFAULT_DB_ALIAS, *, listing: bool = True) -> None:
+def bump_after_commit(
+    using: str = DEFAULT_DB_ALIAS, *, listing: bool = True, search: bool = True
+) -> None:
     """Move the generation when the current transaction commits (at once outside one)."""
     pending = _state.__dict__.setdefault("pending", {})
     bump = pending.get(using)
     if bump is not None and bump.is_waiting():
         bump.listing |= listing
+        bump.search |= search or listing
         return
-    bump = pending[using] = _Bump(using, listing)
+    bump = pending[using] = _Bump(using, listing, search)
     transaction.on_commit(bump, using=using)
 
 
-def content_changed(using: str, *, listing: bool = True) -> None:
+def content_changed(using: str, *, listing: bool = True, search: bool = True) -> None:
     """A change in the current transaction: bump after its commit. A listing change is
     also remembered for the index sync that follows the commit (`index_synced`), which
-    must move `listing` again once the index holds it."""
+    must move `listing` again once the index holds it. A text edit (`search=False`)
+    leaves `search` to that index sync."""
     if listing:
         _state.listing_pending = True
-    bump_after_commit(using, listing=listing)
+    bump_after_commit(using, listing=listing, search=search)
 
 
 def is_content(model) -> bool:
@@ -156,7 +172,8 @@ def is_text_only(model) -> bool:
 
 def model_changed(sender, using: str = DEFAULT_DB_ALIAS, **kwargs) -> None:
     if is_content(sender):
-        content_changed(using, listing=not is_text_only(sender))
+        text_only = is_text_only(sender)
+        content_changed(using, listing=not text_only, search=not text_only)
 
 
 def article_saving(sender, instance: Article, raw: bool, using: str, **kwargs) -> None:
@@ -179,7 +196,7 @@ def article_saved(
         or stored is None
         or any(getattr(instance, name) != value for name, value in stored.items())
     )
-    content_changed(using, listing=listing)
+    content_changed(using, listing=listing, search=listing)
 
 
 def listing_fields() -> list[str]:
@@ -202,8 +219,8 @@ def index_synced(
     sender=None, using: str | None = None, after_commit: bool = False, **kwargs
 ) -> None:
     """The index was written. After a transaction's commit, move what that transaction
-    changed (its listing too, if it changed one) now that the index holds it; a command's
-    write (`update_index`, `rebuild_index`) may have changed anything."""
+    changed (`search`, and its listing too if it changed one) now that the index holds
+    it; a command's write (`update_index`, `rebuild_index`) may have changed anything."""
     listing = not after_commit or _state.__dict__.pop("listing_pending", False)
     bump_after_commit(using or DEFAULT_DB_ALIAS, listing=listing)
 

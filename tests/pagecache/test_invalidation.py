@@ -9,6 +9,7 @@ generation moves after the commit and the index sync, as for an editor's save.
 
 from __future__ import annotations
 
+import datetime
 import re
 from unittest import mock
 
@@ -18,6 +19,7 @@ from django.test.utils import CaptureQueriesContext
 
 from library.models import Article
 from pagecache.models import Generation
+from search import index as search_index
 from search.backends import get_backend
 from search.backends.base import SearchQuery
 from tests.conftest import make_article, make_disease
@@ -230,10 +232,10 @@ def test_the_last_listing_move_comes_after_the_index_has_the_change(commit, libr
     seen_at_each_move = []
     real_bump = type(Generation.objects).bump
 
-    def bump(self, using=None, *, listing=True):
+    def bump(self, using=None, *, listing=True, **kwargs):
         hits = get_backend().search(SearchQuery(text="", diseases=("lupus",))).hits
         seen_at_each_move.append((listing, [hit.id for hit in hits]))
-        real_bump(self, using, listing=listing)
+        real_bump(self, using, listing=listing, **kwargs)
 
     with mock.patch.object(type(Generation.objects), "bump", bump), commit():
         kidney.status = Article.Status.DRAFT
@@ -241,3 +243,119 @@ def test_the_last_listing_move_comes_after_the_index_has_the_change(commit, libr
 
     listing_moves = [hits for listing, hits in seen_at_each_move if listing]
     assert listing_moves and listing_moves[-1] == []  # unpublished: gone from the index
+
+
+def test_the_last_search_move_comes_after_the_index_has_the_text(commit, library):
+    """A reader who reads the final search counter must find the edit's new word; the
+    edit's commit alone, before the index holds it, leaves the search counter."""
+    kidney, _walking = library
+    seen_at_each_move = []
+    real_bump = type(Generation.objects).bump
+
+    def bump(self, using=None, *, listing=True, search=True):
+        hits = get_backend().search(SearchQuery(text="amberine")).hits
+        seen_at_each_move.append((search or listing, [hit.id for hit in hits]))
+        real_bump(self, using, listing=listing, search=search)
+
+    with mock.patch.object(type(Generation.objects), "bump", bump), commit():
+        kidney.summary = "Amberine urine can be a sign to report."
+        kidney.save()
+
+    search_moves = [hits for search, hits in seen_at_each_move if search]
+    assert search_moves and search_moves[-1] == [kidney.pk]
+    assert all(hits == [kidney.pk] for hits in search_moves)  # none before the index had it
+
+
+# --- Every kind of reader page: a text edit retires exactly the pages that show it ----
+
+
+def shows(page, article: Article) -> bool:
+    """Whether a page (HTML or JSON) links to the article, as a reader would see it."""
+    return f"/articles/{article.slug}/" in page.content.decode()
+
+
+READER_PAGES = [
+    "/", "/articles/", "/articles/?page=2", "/diseases/", "/diseases/lupus/",
+    "/diseases/ms/", "/therapies/", "/tags/", "/explore/", "/feeds/articles/",
+    "/articles/?q=kidney", "/articles/?q=walking", "/api/search/?q=kidney",
+    "/api/search/?q=walking", "/api/search/?disease=ms", "/api/suggest/?q=walk",
+    "/diseases/lupus/?q=care",
+]  # fmt: skip
+
+
+@pytest.fixture
+def shelf(commit, monkeypatch):
+    """Twelve articles in unrelated words, on three diseases (the kidney article alone
+    with one other on lupus), five to a list page, so that the lists, topic pages and
+    related boxes show the kidney article on some pages and not on others."""
+    monkeypatch.setattr("library.listing.PAGE_SIZE", 5)
+    topics = (
+        "kidney urine renal", "walking balance gait", "fatigue sleep rest", "diet food meals",
+        "vision eyes sight", "skin rash sun", "joints pain swelling", "heart rhythm pulse",
+        "lungs breath cough", "mood anxiety worry", "travel vaccines abroad", "teeth gums mouth",
+    )  # fmt: skip
+    with commit():
+        lupus = make_disease("Lupus", slug="lupus")
+        others = [make_disease("Multiple sclerosis", slug="ms"), make_disease("Psoriasis")]
+        articles = [
+            make_article(
+                " ".join(words.split()[:2]).capitalize(),
+                slug=words.split()[0],
+                summary=f"{words.capitalize()}.",
+                body=f"{words} " * 20,
+                diseases=[lupus if n in (0, 2) else others[n % 2]],
+                published_on=datetime.date(2025, 1, 1) + datetime.timedelta(days=n),
+            )
+            for n, words in enumerate(topics)
+        ]
+    return articles
+
+
+def test_a_text_edit_retires_every_page_that_shows_the_article_and_no_other(client, commit, shelf):
+    kidney = shelf[0]
+    pages = READER_PAGES + [f"/articles/{a.slug}/" for a in shelf]
+    first = {url: client.get(url) for url in pages}
+    assert {url: page["X-Page-Cache"] for url, page in first.items()} == dict.fromkeys(
+        pages, "miss"
+    )
+    showing = {url for url, page in first.items() if shows(page, kidney)}
+    # The test means something: some pages of each kind show it, and some do not.
+    assert {"/articles/kidney/", "/articles/?q=kidney", "/api/search/?q=kidney"} <= showing
+    assert {"/diseases/ms/", "/articles/?q=walking", "/api/search/?q=walking"} <= set(
+        pages
+    ) - showing
+    assert any(url.startswith("/articles/") and url.count("/") == 3 for url in set(pages) - showing)
+
+    index_write = mock.patch("search.index.update_articles")  # the commit alone, first
+    with index_write, commit():
+        kidney.summary = "Amberine urine can be a sign to report."
+        kidney.save()
+    after_commit = {url: client.get(url) for url in pages}
+    assert {url: page["X-Page-Cache"] for url, page in after_commit.items()} == {
+        url: "miss" if url in showing else "hit" for url in pages
+    }
+    assert "Amberine urine" in after_commit["/articles/kidney/"].content.decode()
+    assert "Amberine urine" in after_commit["/api/search/?q=kidney"].content.decode()
+
+    with commit():  # the index write that follows the commit: now any search may differ
+        search_index.update_articles([kidney.pk], after_commit=True)
+    searches = {url for url in pages if "q=" in url and "suggest" not in url}
+    searches.add("/api/search/?disease=ms")
+    after_index = {url: client.get(url)["X-Page-Cache"] for url in pages}
+    assert after_index == {url: "miss" if url in searches else "hit" for url in pages}
+    found = client.get("/api/search/", {"q": "amberine"}).json()["results"]
+    assert [result["slug"] for result in found] == ["kidney"]
+
+
+def test_a_retitle_retires_every_page_that_lists_the_article(client, commit, shelf):
+    kidney = shelf[0]
+    pages = READER_PAGES + [f"/articles/{a.slug}/" for a in shelf]
+    showing = {url for url in pages if shows(client.get(url), kidney)}
+    with commit():
+        kidney.title = "Renal care"
+        kidney.save()
+    for url in pages:
+        page = client.get(url)
+        assert page["X-Page-Cache"] == "miss", url  # lists may now hold other articles
+        if url in showing and "suggest" not in url and "feeds" not in url:
+            assert "Renal care" in page.content.decode(), url

@@ -28,7 +28,7 @@ pytestmark = pytest.mark.django_db
 
 # The one read of a cached request: the counters, and the rows a listing page showed.
 GENERATION_READ = (
-    r"SELECT g\.epoch, g\.value, g\.listing, g\.changed_at(, a\.id, a\.updated_at)? "
+    r"SELECT g\.epoch, g\.value, g\.listing, g\.changed_at, g\.search(, a\.id, a\.updated_at)? "
     r'FROM "pagecache_generation" g (LEFT JOIN "library_article" a ON a\.id IN \([\d, ]+\) )?'
     r"WHERE g\.id = 1"
 )

@@ -3,7 +3,11 @@
 Each user sends its next request as soon as the last one answers (no think time), so
 the number of users is the number of requests in flight. Queries come from the
 benchmark's query set; slugs from the file the driver writes (`LOADTEST_SLUGS`).
-Every answer of 500 or above is counted as a failure by locust and, by status, in
+`LOADTEST_MIX` says how readers choose among articles, queries and terms:
+`uniform` (every one equally likely, as in the first runs of this test) or `zipf`
+(the k-th most popular is chosen with weight 1/k^s, s = `LOADTEST_ZIPF_S`, as request
+streams to web sites are measured to be; which item is k-th is a fixed shuffle,
+independent of the editor's choice of articles). Every answer of 500 or above is counted as a failure by locust and, by status, in
 the file named by `LOADTEST_5XX`, which the driver reads; the page cache's answers
 (`X-Page-Cache`: hit, miss, or none when it is off) are counted beside it, in all
 and per kind of request.
@@ -11,6 +15,7 @@ and per kind of request.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import random
@@ -26,6 +31,8 @@ QUERIES = [
 ]
 SLUGS = json.loads(Path(os.environ["LOADTEST_SLUGS"]).read_text())
 PREFIXES = ["mu", "lup", "stem c", "cord", "psor", "hsct", "type 1", "crohn", "scler"]
+MIX = os.environ.get("LOADTEST_MIX", "uniform")
+ZIPF_S = float(os.environ.get("LOADTEST_ZIPF_S", "0.8"))
 server_errors: Counter = Counter()
 
 
@@ -53,6 +60,28 @@ def write_server_errors(**_kwargs) -> None:
     )
 
 
+class Popularity:
+    """Picks items uniformly, or by Zipf's law over a fixed shuffle of them."""
+
+    def __init__(self, items, *, ranked: bool = False) -> None:
+        self.items = list(items)
+        if not ranked:  # the order given (pk, file order) says nothing about popularity
+            random.Random(21).shuffle(self.items)
+        weights = [1 / rank**ZIPF_S for rank in range(1, len(self.items) + 1)]
+        self.cumulative = list(itertools.accumulate(weights))
+
+    def pick(self):
+        if MIX == "uniform":
+            return random.choice(self.items)
+        return random.choices(self.items, cum_weights=self.cumulative)[0]
+
+
+ARTICLES = Popularity(SLUGS["articles"])
+SEARCHED = Popularity(QUERIES)
+TERMS = {kind: Popularity(SLUGS[kind]) for kind in ("disease", "therapy", "tag")}
+LIST_PAGES = Popularity(range(1, 51), ranked=True)  # page 1 first, then 2…
+
+
 class Reader(HttpUser):
     wait_time = constant(0)
 
@@ -63,30 +92,30 @@ class Reader(HttpUser):
 
     @task(4)
     def search_page(self) -> None:
-        self._get("/articles/", "/articles/?q=", q=random.choice(QUERIES))
+        self._get("/articles/", "/articles/?q=", q=SEARCHED.pick())
 
     @task(3)
     def article_page(self) -> None:
-        self._get(f"/articles/{random.choice(SLUGS['articles'])}/", "/articles/<slug>/")
+        self._get(f"/articles/{ARTICLES.pick()}/", "/articles/<slug>/")
 
     @task(2)
     def facet_page(self) -> None:
         kind = random.choice(["disease", "therapy", "tag"])
-        self._get("/articles/", "/articles/?<facet>=", **{kind: random.choice(SLUGS[kind])})
+        self._get("/articles/", "/articles/?<facet>=", **{kind: TERMS[kind].pick()})
 
     @task(1)
     def list_pages(self) -> None:
         choice = random.choice(["/", "/diseases/", "/therapies/", "/articles/"])
-        params = {"page": random.randint(1, 50)} if choice == "/articles/" else {}
+        params = {"page": LIST_PAGES.pick()} if choice == "/articles/" else {}
         self._get(choice, "lists: /, /diseases/, /therapies/, /articles/?page=", **params)
 
     @task(1)
     def taxonomy_page(self) -> None:
-        self._get(f"/diseases/{random.choice(SLUGS['disease'])}/", "/diseases/<slug>/")
+        self._get(f"/diseases/{TERMS['disease'].pick()}/", "/diseases/<slug>/")
 
     @task(2)
     def search_api(self) -> None:
-        self._get("/api/search/", "/api/search/?q=", q=random.choice(QUERIES))
+        self._get("/api/search/", "/api/search/?q=", q=SEARCHED.pick())
 
     @task(2)
     def suggest_api(self) -> None:

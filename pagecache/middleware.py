@@ -34,10 +34,13 @@ For the views in `CACHED_VIEWS`, on GET and HEAD:
    - "static" (pages that show no content, such as the editorial policy): the release
      and the settings the page shows (`STATIC_SETTINGS`), part of its key; no query.
 4. `If-None-Match` matching the ETag (or `If-Modified-Since` not older than the
-   generation) is answered 304 (before building the page, except a listing page without
-   a cache entry, whose validators are only known once it is built); a valid cached
+   generation) is answered 304 (before building the page, except a listing or search
+   page without a cache entry, whose validators are only known once it is built); a valid cached
    copy is served next; only then does the view run, and a 200 or 301 without cookies
-   is stored for the next reader, replacing the address's older entry.
+   is stored for the next reader, replacing the address's older entry. One thread of a
+   process builds an address at a time: readers asking for it meanwhile wait for that
+   build and are served it if it is valid for the generation they then read
+   (`pagecache.builds`), one more read of the generation.
 
 Why a page stored under a generation is never older than that generation is explained in
 `pagecache.signals`. The article page's related-articles box is a listing: its titles
@@ -63,6 +66,7 @@ import datetime
 import functools
 import hashlib
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,6 +86,7 @@ from django.utils.cache import (
 )
 from django.utils.http import http_date
 
+from pagecache import builds
 from pagecache.models import Generation, State, instant
 
 logger = logging.getLogger(__name__)
@@ -179,6 +184,7 @@ class Plan:
     served: bool = False  # answered by the cache or with 304: nothing to store
     shown: Shown | None = None
     shown_token: contextvars.Token | None = field(default=None, repr=False)
+    building: threading.Event | None = field(default=None, repr=False)  # builds.claim()
 
 
 def after_response(response: HttpResponse, func: Callable, *args) -> None:
@@ -196,6 +202,15 @@ class ReaderCacheMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            return self._respond(request)
+        finally:  # stored or not: wake the readers waiting for this build
+            plan: Plan | None = getattr(request, "_page_cache", None)
+            if plan is not None and plan.building is not None:
+                builds.finish(plan.key, plan.building)
+                plan.building = None
+
+    def _respond(self, request: HttpRequest) -> HttpResponse:
         try:
             response = self.get_response(request)
         finally:
@@ -262,10 +277,14 @@ class ReaderCacheMiddleware:
                 return None
         plan = request._page_cache = Plan(kind, scope, key, state)
         if entry is not None and _valid(entry, state):
-            plan.etag, plan.last_modified = entry["etag"], entry["last_modified"]
-            response = _answer(request, plan) or _thaw(entry["response"])
-            plan.served = True
-            return _with_headers(response, plan)
+            return _serve(request, plan, entry)
+        if settings.PAGE_CACHE and request.method == "GET":
+            plan.building = builds.claim(key)
+            if plan.building is None:  # another thread builds it now: wait, then take it
+                builds.wait(key)
+                served = _serve_built(request, plan)
+                if served is not None:
+                    return served
         if scope in ROW_SCOPES:  # its validators are known once it is built
             plan.shown = Shown()
             plan.shown_token = _shown.set(plan.shown)
@@ -276,6 +295,32 @@ class ReaderCacheMiddleware:
             plan.served = True
             return _with_headers(not_modified, plan)
         return None
+
+
+def _serve(request: HttpRequest, plan: Plan, entry: dict) -> HttpResponse:
+    """A valid cached copy, or 304 if the request's validators match it."""
+    plan.etag, plan.last_modified = entry["etag"], entry["last_modified"]
+    response = _answer(request, plan) or _thaw(entry["response"])
+    plan.served = True
+    return _with_headers(response, plan)
+
+
+def _serve_built(request: HttpRequest, plan: Plan) -> HttpResponse | None:
+    """The page another thread has just built, if it is valid for the generation now."""
+    entry = _cached(plan.key)
+    if entry is None:
+        return None
+    if entry["scope"] == STATIC:
+        return _serve(request, plan, entry)
+    listed = entry["rows"] if entry["scope"] in ROW_SCOPES else {}
+    try:
+        state = Generation.objects.current(listed)
+    except DatabaseError:
+        return None
+    if state is None or not _valid(entry, state):
+        return None
+    plan.state = state
+    return _serve(request, plan, entry)
 
 
 def _cached(key: str) -> dict | None:

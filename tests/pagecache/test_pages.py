@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime
 import re
+import time
+from concurrent.futures import ThreadPoolExecutor
 from unittest import mock
 
 import pytest
@@ -17,6 +19,7 @@ from django.db import connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from library import views as library_views
 from library.models import Article, TagRedirect
 from pagecache.models import Generation
 from search.index import rebuild
@@ -348,3 +351,35 @@ def test_the_last_move_comes_after_the_search_index_has_the_change(client, commi
         article.save()
 
     assert seen_at_each_move and seen_at_each_move[-1] == [article.pk]
+
+
+def read_in_a_thread(url: str):
+    try:
+        return Client().get(url)
+    finally:
+        connection.close()  # this thread's own connection
+
+
+@pytest.mark.django_db(transaction=True)  # the readers' threads read committed rows
+def test_readers_arriving_while_a_page_is_built_wait_for_it_and_share_it():
+    article = make_article("Kidney care", slug="kidney", summary="Drink water.")
+    built = []
+    real = library_views.related_articles
+
+    def slow_related(shown):
+        built.append(shown.slug)
+        time.sleep(0.5)  # long enough for every reader below to arrive during the build
+        return real(shown)
+
+    with mock.patch("library.views.related_articles", slow_related), ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(read_in_a_thread, ["/articles/kidney/"] * 4))
+
+    assert built == [article.slug]  # built once, not by every reader
+    assert sorted(answer["X-Page-Cache"] for answer in answers) == ["hit", "hit", "hit", "miss"]
+    assert all("Drink water." in answer.content.decode() for answer in answers)
+    article.summary = "Drink plenty of water."
+    article.save()  # autocommit: the generation moves at once
+    with mock.patch("library.views.related_articles", slow_related):
+        again = Client().get("/articles/kidney/")
+    assert again["X-Page-Cache"] == "miss" and "Drink plenty of water." in again.content.decode()
+    assert built == [article.slug, article.slug]

@@ -3,6 +3,8 @@
 Topics are every disease and therapy with its aliases; intents are the active ones with
 their tags' slugs; pins are editors' picks whose article readers can see today, lowest
 order first. Four queries however long the lists; the listing passes it with a query.
+Outside a transaction it is kept under the content generation: one query, and what an
+editor saves is used by the next search.
 """
 
 from __future__ import annotations

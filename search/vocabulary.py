@@ -3,19 +3,33 @@
 `current_vocabulary()` gathers the named topics (diseases and therapies with their
 aliases), the editors' active intents with the slugs of their tags, and the editors'
 picks whose article readers can see today, into one `Vocabulary` that travels with the
-`SearchQuery` (issue 19). Read per search, in four queries however large the lists, for
-the reason synonyms are (`search.synonyms`): an editor's change must reach every web
-process at once, and the pages that show it are cached by content generation anyway.
+`SearchQuery` (issue 19). Read in four queries however large the lists, and for the
+reason synonyms are (`search.synonyms`) never served from a per-process copy an
+editor's change could leave behind: each process keeps the last vocabulary it read
+under the content generation it read it at (`pagecache.models.Generation`, whose
+counters move after every committed change a reader could see: taxonomy, intents,
+picks, and any article's status or date) and today's date (a scheduled article's pick
+leads from its day). A search then costs one read of that row instead of the four
+queries, and every web process sees the change once the generation moves. Nothing is
+kept inside a transaction (it could read rows that are never committed) or without
+the generation row.
 """
 
 from __future__ import annotations
 
-from django.db.models import F
+import threading
 
-from library.models import Disease, Therapy, split_aliases
+from django.db import DatabaseError, connections, router
+from django.db.models import Exists, F, OuterRef
+from django.utils import timezone
+
+from library.models import Article, Disease, Therapy, split_aliases
+from pagecache.models import Generation
 from search.backends.base import Intent, Pin, Topic, Vocabulary
 from search.models import EditorsPick, split_phrases
 from search.models import Intent as IntentModel
+
+_remembered = threading.local()  # (generation key, Vocabulary) of this process's thread
 
 
 def taxonomy_topics() -> tuple[Topic, ...]:
@@ -65,13 +79,49 @@ def visible_pins() -> tuple[Pin, ...]:
 
     A pick of an unpublished or scheduled article waits (the admin lists it) and leads
     again once its article is back, with no change to the pick.
+
+    Each pick's article is looked up by key (a correlated EXISTS), not as
+    `EditorsPick.objects.visible()` does (`article IN (every published id)`), which
+    SQLite answers by walking every published article even when there is no pick.
     """
+    visible = Article.objects.published().filter(pk=OuterRef("article_id"))
     rows = (
-        EditorsPick.objects.visible().order_by("order", "pk").values_list("query", F("article_id"))
+        EditorsPick.objects.filter(Exists(visible))
+        .order_by("order", "pk")
+        .values_list("query", F("article_id"))
     )
     return tuple(Pin(query, article_id) for query, article_id in rows)
 
 
-def current_vocabulary() -> Vocabulary:
+def read_vocabulary() -> Vocabulary:
     """Topics, active intents and visible picks as the database holds them now: four queries."""
     return Vocabulary(topics=taxonomy_topics(), intents=active_intents(), pins=visible_pins())
+
+
+def current_vocabulary() -> Vocabulary:
+    """`read_vocabulary()`, or the one this thread read under the same content generation
+    and date: one query then (module docstring)."""
+    key = _generation_key()
+    if key is None:
+        return read_vocabulary()
+    remembered = getattr(_remembered, "entry", None)
+    if remembered is not None and remembered[0] == key:
+        return remembered[1]
+    vocabulary = read_vocabulary()
+    _remembered.entry = (key, vocabulary)
+    return vocabulary
+
+
+def _generation_key() -> tuple | None:
+    """Where, under which content generation and on which day the vocabulary is read;
+    None when it must be read afresh (inside a transaction, or without a generation)."""
+    using = router.db_for_read(Generation)
+    if connections[using].in_atomic_block:
+        return None
+    try:
+        state = Generation.objects.current()
+    except DatabaseError:  # no generation table yet (a migration in progress)
+        return None
+    if state is None:
+        return None
+    return (using, state.token, timezone.localdate())

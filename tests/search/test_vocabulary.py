@@ -3,6 +3,8 @@
 Topics are every disease and therapy with its aliases; intents are the active ones with
 their tags' slugs; pins are editors' picks whose article readers can see today, lowest
 order first. Four queries however long the lists; the listing passes it with a query.
+Outside a transaction it is kept under the content generation: one query, and what an
+editor saves is used by the next search.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import datetime
 
 import pytest
+from django.db import transaction
 from django.http import QueryDict
 from django.utils import timezone
 
@@ -155,3 +158,52 @@ def test_a_search_from_the_listing_carries_the_current_vocabulary(spy):
     assert "lupus" in {topic.slug for topic in searched.vocabulary.topics}
     assert searched.synonyms == synonym_groups()
     assert browsed.vocabulary is None and browsed.synonyms == ()
+
+
+# A search outside a transaction keeps the vocabulary it read under the content
+# generation: these tests commit, as an editor's save in the admin does.
+
+
+def _understood(client, text: str) -> dict:
+    return client.get("/api/search/", {"q": text}).json()["understood"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_search_outside_a_transaction_reads_the_vocabulary_once_per_generation(
+    django_assert_num_queries,
+):
+    make_disease("Lupus", slug="lupus", aliases="SLE")
+    first = current_vocabulary()
+    with django_assert_num_queries(1):  # the content generation's row
+        assert current_vocabulary() == first
+    assert "lupus" in {topic.slug for topic in first.topics}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_what_an_editor_saves_is_used_by_the_very_next_search(client):
+    IntentModel.objects.all().delete()
+    lupus = make_disease("Lupus", slug="lupus")
+    article = make_article("Living with lupus", diseases=[lupus])
+
+    def picks() -> list[str]:
+        results = client.get("/api/search/", {"q": "SLE costs"}).json()["results"]
+        return [result["slug"] for result in results if result["pick"]]
+
+    assert _understood(client, "SLE costs") == {"diseases": [], "therapies": [], "intents": []}
+    with transaction.atomic():  # the admin saves in a transaction
+        lupus.aliases = "SLE"
+        lupus.save()
+    assert _understood(client, "SLE costs")["diseases"] == ["lupus"]
+
+    with transaction.atomic():
+        intent = IntentModel.objects.create(slug="money", label="cost", phrases="costs")
+    assert _understood(client, "SLE costs")["intents"] == ["money"]
+    with transaction.atomic():
+        intent.active = False
+        intent.save()
+    assert _understood(client, "SLE costs")["intents"] == []
+
+    assert picks() == []
+    with transaction.atomic():
+        EditorsPick.objects.create(query="SLE costs", article=article)
+    assert picks() == [article.slug]

@@ -15,7 +15,7 @@ import pickle
 import numpy as np
 import pytest
 
-from search.backends.base import SearchQuery
+from search.backends.base import SearchQuery, Vocabulary
 from search.backends.whoosh import backend as whoosh_backend
 from search.backends.whoosh import internals, postings, writing
 from search.backends.whoosh.backend import WhooshBackend
@@ -172,4 +172,28 @@ def test_did_you_mean_sees_a_saved_word_at_once(index_path):
     corrected = backend.search(query)
     assert corrected.corrected == "zorbaxa"
     assert [hit.id for hit in corrected.hits] == [9]
+    backend.close()
+
+
+def test_a_changed_section_shows_under_the_next_answer(index_path):
+    """The answer stage's details (title, topics, sections) are remembered per view:
+    a changed index gives a new view, and the next question sees the article as saved."""
+    backend = _backend(index_path)
+    question = SearchQuery(text="zorbflare lupus", vocabulary=Vocabulary())
+
+    def section() -> tuple[int, str]:
+        hit = backend.search(question).hits[0]
+        return hit.id, hit.section.heading if hit.section else ""
+
+    body = "Intro.\n{heading}\nZorbflare in lupus is rare."
+    for heading in ("Risks", "Side effects"):
+        saved = dataclasses.replace(
+            _doc(9),
+            body=body.format(heading=heading),
+            sections=((heading, heading.lower().replace(" ", "-"), len("Intro.\n")),),
+        )
+        # Rebuilt, so that the article keeps its document number in the new index.
+        backend.rebuild(saved if n == 9 else _doc(n) for n in range(1, 601))
+        assert section() == (9, heading)
+        assert section() == (9, heading)  # remembered: the same
     backend.close()

@@ -37,6 +37,7 @@ from search.backends.whoosh_analysis import analyse, normalize_word
 from search.planner import Candidate, Details, Ordering, Row, Text
 
 MAX_REMEMBERED_CORRECTIONS = 4096  # per view: words readers misspell, and their fixes
+MAX_REMEMBERED_DETAILS = 20_000  # per view: the answer stage's details of documents
 
 
 def highlight(
@@ -126,6 +127,7 @@ class WhooshOperations:
     def __init__(self, view: _View) -> None:
         self.view = view
         self._coverages: dict[tuple[Unit, ...], np.ndarray] = {}
+        self._texts: dict[int, Text] = {}  # by document number
 
     def compile(self, parsed: ParsedQuery, synonyms: tuple) -> CompiledQuery:
         return compile_query(parsed, analyse, synonyms)
@@ -183,18 +185,21 @@ class WhooshOperations:
         return self._rank(documents, ordering, offset, offset + limit), self._facets(documents)
 
     def texts(self, rows: list[Row]) -> list[Text]:
+        """Read once per search (these operations serve one): the answer stage's
+        sections and the snippets ask for the same rows."""
         stored = self.view.searcher.stored_fields
+        read = self._texts
         texts = []
         for row in rows:
-            fields = stored(row.ref)
-            texts.append(
-                Text(
+            if row.ref not in read:
+                fields = stored(row.ref)
+                read[row.ref] = Text(
                     int(fields["id"]),
                     fields.get("slug", ""),
                     fields.get("summary", ""),
                     fields.get("body", ""),
                 )
-            )
+            texts.append(read[row.ref])
         return texts
 
     def normaliser(self, texts: list[Text], wanted: frozenset[str]) -> Callable[[str], str]:
@@ -253,6 +258,19 @@ class WhooshOperations:
     # -- the answer stage (issue 19)
 
     def details(self, rows: list[Row]) -> list[Details]:
+        """Remembered for as long as the view (the index) is unchanged: each is read
+        from the document's stored fields (its whole body unpickled), and the same
+        articles fill the answer stage's window question after question."""
+        remembered = self.view.details
+        missing = [row for row in rows if row.ref not in remembered]
+        if len(remembered) + len(missing) > MAX_REMEMBERED_DETAILS:
+            remembered.clear()
+            missing = rows
+        for row, details in zip(missing, self._read_details(missing), strict=True):
+            remembered[row.ref] = details
+        return [remembered[row.ref] for row in rows]
+
+    def _read_details(self, rows: list[Row]) -> list[Details]:
         stored = self.view.searcher.stored_fields
         refs = np.array([row.ref for row in rows], dtype=np.int64)
         filed: list[dict[str, list[str]]] = [{} for _ in rows]

@@ -182,6 +182,8 @@ class _View:
     _query_cache: dict = field(default_factory=dict)  # cleared after every search
     # (word, distance) -> the did-you-mean correction from this view's vocabulary
     corrections: dict = field(default_factory=dict)
+    # document number -> the answer stage's `Details` of it (`WhooshOperations.details`)
+    details: dict = field(default_factory=dict)
 
     # -- segments and their columns, joined
 

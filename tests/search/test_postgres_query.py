@@ -102,3 +102,20 @@ def test_a_fresh_process_analyses_a_query_and_its_synonyms_in_one_statement(engi
     units = compiled.countable_units() or compiled.must_units()
     assert "'bone' <-> 'marrow' <-> 'transplant'" in to_tsquery_text(units)  # synonyms applied
     assert len([q for q in captured if "to_tsvector" in q["sql"]]) == 1
+
+
+def test_a_phrase_page_analyses_the_words_between_its_words_in_the_pages_one_batch(engine):
+    # The highlighter asks whether the words between two of the phrase's words are
+    # index words (then the two are not the phrase): those words go in the page's one
+    # batch with the candidate words, not one statement each.
+    body = (
+        "Clinical research in several hospitals, then trials. Clinical work and new "
+        "trials. Two clinical trials were offered. Clinical notes, early trials."
+    )
+    engine.index([doc(1, body=body), doc(2, body="Nothing of the kind.")])
+    engine._lexemes.clear()
+    with CaptureQueriesContext(connection) as captured:
+        page = engine.search(SearchQuery(text='"clinical trials"', per_page=10))
+
+    assert [hit.id for hit in page.hits] == [1]
+    assert len([q for q in captured if "to_tsvector" in q["sql"]]) == 2  # query, page

@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 import math
 import re
+import threading
 from dataclasses import dataclass, field
 
 import markdown
@@ -74,12 +75,24 @@ def render_markdown(text: str) -> str:
     return render_body(text).html
 
 
+_converters = threading.local()
+
+
+def _converter() -> markdown.Markdown:
+    """This thread's Markdown converter, reset before each use: building one loads
+    every extension again, which costs as much as a short body's conversion, and an
+    index write renders every article of the batch. (A converter is not thread-safe.)"""
+    converter = getattr(_converters, "markdown", None)
+    if converter is None:
+        converter = _converters.markdown = markdown.Markdown(
+            extensions=MARKDOWN_EXTENSIONS, extension_configs=MARKDOWN_CONFIG, output_format="html"
+        )
+    return converter.reset()
+
+
 def render_body(text: str) -> RenderedBody:
     """Safe HTML plus what the article page shows around it: headings and length."""
-    converter = markdown.Markdown(
-        extensions=MARKDOWN_EXTENSIONS, extension_configs=MARKDOWN_CONFIG, output_format="html"
-    )
-    raw_html = converter.convert(text or "")
+    raw_html = _converter().convert(text or "")
     raw_html = raw_html.replace("<h1", "<h2").replace("</h1>", "</h2>")
     safe_html = nh3.clean(
         raw_html,

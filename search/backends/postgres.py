@@ -309,7 +309,10 @@ class PostgresBackend(SearchBackend):
     def _compile(self, parsed: ParsedQuery, synonyms, cursor=None) -> CompiledQuery:
         words = [w for group in parsed.required for clause in group for w in clause.words]
         words += [w for clause in parsed.excluded for w in clause.words]
-        self._lexize(words + [phrase for group in synonyms for phrase in group], cursor)
+        # The synonym index analyses each phrase as written and casefolded: both here,
+        # in the same one statement, not one statement per phrase on first use.
+        phrases = [phrase for group in synonyms for phrase in group]
+        self._lexize(words + phrases + [phrase.casefold() for phrase in phrases], cursor)
         return compile_query(parsed, self.analyse, synonyms)
 
     # -- writing
@@ -638,9 +641,13 @@ class _Set:
 
 
 def _listed(ids: list[int], coverage: list[int] | None = None, units=()) -> _Set:
-    """A set of known ids (with their coverage of `units`), read by primary key."""
+    """A set of known ids (with their coverage of `units`), read by primary key.
+
+    Without coverage, a condition on the table (`= ANY` of the ids), which PostgreSQL
+    answers with one primary-key lookup per id: joined to the unnested ids instead,
+    it hashed the whole table to find a phrase's few thousand rows."""
     if coverage is None:
-        return _Set("TRUE", {"ids": ids}, source=_IDS_SOURCE)
+        return _Set("e.article_id = ANY(%(ids)s::bigint[])", {"ids": ids})
     return _Set("TRUE", {"ids": ids, "cs": coverage}, source=_COVERED_SOURCE, covered=units)
 
 
@@ -947,8 +954,7 @@ LEFT JOIN search_section s ON s.article_id = e.article_id
 """
 
 
-# Sources of a set whose ids are known (`_listed`), read by primary key.
-_IDS_SOURCE = "unnest(%(ids)s::bigint[]) AS k(article_id) JOIN search_entry e USING (article_id)"
+# The source of a set whose ids and coverage counts are known (`_listed`).
 _COVERED_SOURCE = (
     "unnest(%(ids)s::bigint[], %(cs)s::int[]) AS k(article_id, c) "
     "JOIN search_entry e USING (article_id)"

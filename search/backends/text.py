@@ -28,6 +28,7 @@ STOP_WORDS = frozenset(_STOP.split(" "))
 
 SNIPPET_CHARS = 240
 SCAN_CHARS = 20_000  # how far into a body highlighting looks for a match
+GAP_WORDS = 3  # words between two candidate terms that `candidates` includes
 
 
 def fold(word: str) -> str:
@@ -83,14 +84,23 @@ def _matches(
 
 def candidates(summary: str, body: str, terms: frozenset[str]) -> set[str]:
     """Every word `highlight` might ask the normaliser about, for engines that
-    normalise words in a batch (one database round trip per page) first."""
+    normalise words in a batch (one database round trip per page) first: the words
+    that may be terms, and the first `GAP_WORDS` words between two of them, which
+    decide whether two terms stand next to each other as a phrase (`_words_between`;
+    any later word of a long gap is still asked, one at a time)."""
     pattern = candidate_pattern(terms) if terms else None
     if pattern is None:
         return set()
     words = set()
     for text in (summary, body):
         scan = (text or "")[:SCAN_CHARS]
-        words.update(scan[m.start() : m.end()] for m in pattern.finditer(fold_for_scan(scan)))
+        end = None
+        for match in pattern.finditer(fold_for_scan(scan)):
+            if end is not None:
+                gap = WORD_RE.findall(scan, end, match.start())
+                words.update(w for w in gap[:GAP_WORDS] if w != "\n")
+            words.add(scan[match.start() : match.end()])
+            end = match.end()
     return words
 
 

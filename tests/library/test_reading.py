@@ -57,6 +57,16 @@ def test_heading_ids_cannot_take_the_pages_own_ids():
     ]
 
 
+def test_each_body_gets_its_own_heading_ids_and_footnotes_whatever_was_rendered_before():
+    body = "## Is it safe?\n\nSee the trial.[^1]\n\n[^1]: A small trial.\n\n*[MS]: multiple sclerosis\n"
+    first = render_body(body)
+    render_body("## Is it safe?\n\n## Is it safe?\n\nMS and more.[^1]\n\n[^1]: Another note.")
+    again = render_body(body)
+    assert again.html == first.html
+    assert [h.id for h in again.headings] == ["section-is-it-safe"]
+    assert "Another note" not in again.html
+
+
 def test_hostile_heading_text_is_escaped_in_the_contents_list(client):
     body = (
         "## <img src=x onerror=alert(1)>Hello\n\n## A & B\n\n## <script>alert(2)</script>\n\n## End"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from search.backends.base import SearchQuery
 from search.backends.postgres import to_tsquery_text, unit_tsquery
@@ -89,3 +90,32 @@ def test_leaving_phrases_out_never_changes_which_articles_match(engine, text):
     assert matching(pruned) == matching(full)
     page = engine.search(SearchQuery(text=text, synonyms=SYNONYMS, per_page=100, relax=False))
     assert {hit.id for hit in page.hits} == matching(full)
+
+
+def test_a_fresh_process_analyses_a_query_and_its_synonyms_in_one_statement(engine):
+    # The synonym index reads each phrase as written and casefolded: both are analysed
+    # with the query's words, not one statement per phrase the first time it is used.
+    engine._lexemes.clear()
+    with CaptureQueriesContext(connection) as captured:
+        compiled = engine._compile(parse_query("HSCT"), SYNONYMS)
+
+    units = compiled.countable_units() or compiled.must_units()
+    assert "'bone' <-> 'marrow' <-> 'transplant'" in to_tsquery_text(units)  # synonyms applied
+    assert len([q for q in captured if "to_tsvector" in q["sql"]]) == 1
+
+
+def test_a_phrase_page_analyses_the_words_between_its_words_in_the_pages_one_batch(engine):
+    # The highlighter asks whether the words between two of the phrase's words are
+    # index words (then the two are not the phrase): those words go in the page's one
+    # batch with the candidate words, not one statement each.
+    body = (
+        "Clinical research in several hospitals, then trials. Clinical work and new "
+        "trials. Two clinical trials were offered. Clinical notes, early trials."
+    )
+    engine.index([doc(1, body=body), doc(2, body="Nothing of the kind.")])
+    engine._lexemes.clear()
+    with CaptureQueriesContext(connection) as captured:
+        page = engine.search(SearchQuery(text='"clinical trials"', per_page=10))
+
+    assert [hit.id for hit in page.hits] == [1]
+    assert len([q for q in captured if "to_tsvector" in q["sql"]]) == 2  # query, page

@@ -316,13 +316,30 @@ class Planner:
         steps = relaxation_steps(len(units), has_must=bool(self.compiled.must_units()))
         if strict_total >= FEW_RESULTS or len(steps) == 1 or not self.request.relax:
             return strict, strict_total, None, found
-        histogram = ops.coverage_counts(candidates, units, zero=steps[-1] == 0)
+        within, histogram = self.relaxing_within(candidates, zero=steps[-1] == 0)
         for least in steps:
             total = sum(n for covered, n in histogram.items() if covered >= least)
             if total >= FEW_RESULTS or least == steps[-1]:
                 break
         fewest = min((c for c, n in histogram.items() if c >= least and n), default=len(units))
-        return ops.at_least(candidates, units, least), total, fewest, found
+        return ops.at_least(within, units, least), total, fewest, found
+
+    def relaxing_within(
+        self, candidates: MatchSet, *, zero: bool
+    ) -> tuple[MatchSet, dict[int, int]]:
+        """The documents a relaxed match is drawn from, and the histogram of how many
+        units each matches: the candidates holding every unit that names a disease or
+        therapy the question names (the answer stage's `topic_units`), when any does,
+        so that relaxing drops the question's other words, never its topic; else all
+        the candidates."""
+        ops, units = self.ops, self.units
+        kept = self._stage.topic_units(units) if self._stage is not None else ()
+        if kept and len(kept) < len(units):
+            topical = ops.strict(candidates, kept)
+            histogram = ops.coverage_counts(topical, units, zero=zero)
+            if any(n for covered, n in histogram.items() if covered):
+                return topical, histogram
+        return candidates, ops.coverage_counts(candidates, units, zero=zero)
 
     def strict_total(self, compiled: CompiledQuery | None = None) -> int:
         """How many articles match every meaningful unit of `compiled` (with filters)."""

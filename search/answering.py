@@ -11,8 +11,10 @@ the engine's keyword ranking and never looks inside an engine:
 3. **Re-rank a window**: for relevance order, the engine's first `WINDOW` rows (one
    `Operations.page` call) and their titles, filed topics, tags and section headings
    (`Operations.details`, one call; no text is read), re-scored together: the
-   engine's score within the window, filed under a topic the question names, a title
-   naming it, tagged for its intent or with a section whose heading names the intent.
+   engine's score within the window, filed under a topic the question names (more
+   for an article filed under few terms of that kind: it is about the topic, not one
+   of many), a title naming it (more by its own name than by an alias), tagged for
+   its intent or with a section whose heading names the intent.
    Pages inside the window are cut from the new order; pages beyond it follow the
    engine's.
 4. **Best section under each result** (the page's hits only, questions of two words

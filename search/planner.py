@@ -12,7 +12,9 @@ below, written here and nowhere else:
 3. **Relax by steps** only when the strict match finds too few: one histogram of how
    many meaningful units each candidate matches (`Operations.coverage_counts`), then
    the first step of `relaxation_steps` that finds enough; articles matching more
-   units rank first (`Ordering.coverage`).
+   units rank first (`Ordering.coverage`). A question naming a disease or therapy
+   (the answer stage's `topic_units`) relaxes within the articles naming it instead:
+   its other words may go, its topic never (`Planner.topical`).
 4. **Rank, facets and page**: the total comes from the counts above, the page number
    is clamped to the last page, and the engine ranks just `offset + per_page`
    articles of the match set and counts its facets (`Operations.page`, one call, so
@@ -300,7 +302,9 @@ class Planner:
         Every meaningful unit is required when that finds `FEW_RESULTS` or more, and
         one fewer at a time otherwise (`relaxation_steps`): the strict count comes
         first, and the histogram only when it found too few and no correction is served
-        instead (`correction_serves`: a word no candidate matches may be misspelt).
+        instead (`correction_serves`: a word no candidate matches may be misspelt). A
+        question naming a disease or therapy relaxes to every article naming it
+        (`topical`) instead.
         """
         ops, units = self.ops, self.units
         if not units:
@@ -316,30 +320,45 @@ class Planner:
         steps = relaxation_steps(len(units), has_must=bool(self.compiled.must_units()))
         if strict_total >= FEW_RESULTS or len(steps) == 1 or not self.request.relax:
             return strict, strict_total, None, found
-        within, histogram = self.relaxing_within(candidates, zero=steps[-1] == 0)
+        topical = self.topical(candidates, found)
+        if topical is not None:  # every candidate naming the question's topics
+            within, histogram, least = topical
+            fewest = min(c for c, n in histogram.items() if n)
+            return ops.at_least(within, units, least), sum(histogram.values()), fewest, found
+        histogram = ops.coverage_counts(candidates, units, zero=steps[-1] == 0)
         for least in steps:
             total = sum(n for covered, n in histogram.items() if covered >= least)
             if total >= FEW_RESULTS or least == steps[-1]:
                 break
         fewest = min((c for c, n in histogram.items() if c >= least and n), default=len(units))
-        return ops.at_least(within, units, least), total, fewest, found
+        return ops.at_least(candidates, units, least), total, fewest, found
 
-    def relaxing_within(
-        self, candidates: MatchSet, *, zero: bool
-    ) -> tuple[MatchSet, dict[int, int]]:
-        """The documents a relaxed match is drawn from, and the histogram of how many
-        units each matches: the candidates holding every unit that names a disease or
-        therapy the question names (the answer stage's `topic_units`), when any does,
-        so that relaxing drops the question's other words, never its topic; else all
-        the candidates."""
+    def topical(
+        self, candidates: MatchSet, found: list[bool]
+    ) -> tuple[MatchSet, dict[int, int], int] | None:
+        """For a question naming a disease or therapy whose strict match found too few:
+        the candidates holding every unit that names one (the answer stage's
+        `topic_units`), the histogram of how many units each matches, and that many
+        units (each of them matches at least those); None when the question names
+        none, or nothing else, or no candidate holds them (`found`: for each unit,
+        whether a candidate matches it; a unit none matches costs no statement).
+
+        Relaxing such a question drops its other words, never its topic: the match is
+        every article naming the topic, those with more of the question's words first
+        (`Ordering.coverage`), where one that lacks the topic but has more of the
+        general words ("everyone", "kids") would otherwise come first.
+        """
         ops, units = self.ops, self.units
         kept = self._stage.topic_units(units) if self._stage is not None else ()
-        if kept and len(kept) < len(units):
-            topical = ops.strict(candidates, kept)
-            histogram = ops.coverage_counts(topical, units, zero=zero)
-            if any(n for covered, n in histogram.items() if covered):
-                return topical, histogram
-        return candidates, ops.coverage_counts(candidates, units, zero=zero)
+        if not kept or len(kept) == len(units):
+            return None
+        if not all(here for unit, here in zip(units, found, strict=True) if unit in kept):
+            return None
+        within = ops.strict(candidates, kept)
+        histogram = ops.coverage_counts(within, units, zero=False)
+        if not any(histogram.values()):
+            return None
+        return within, histogram, len(kept)
 
     def strict_total(self, compiled: CompiledQuery | None = None) -> int:
         """How many articles match every meaningful unit of `compiled` (with filters)."""

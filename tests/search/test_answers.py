@@ -142,6 +142,63 @@ def test_an_article_filed_under_the_topic_ranks_above_a_passing_mention(backend)
     assert page.answer == "found"
 
 
+def test_relaxing_a_question_never_drops_the_therapy_it_names(backend):
+    backend.index(
+        [
+            article(
+                1,
+                "Advice for everyone with kids",
+                "Everyone with kids asks whether a treatment is safe. Safe care for kids, "
+                "for everyone.",
+            ),
+            article(
+                2,
+                "A transplant guide",
+                "HSCT is a treatment studied in autoimmune disease.",
+                therapies=("hsct",),
+            ),
+            article(3, "Another note", "An HSCT note for readers.", therapies=("hsct",)),
+        ]
+    )
+    question = "Is HSCT safe for kids and everyone?"
+
+    # No article has every word; by the number of words alone the general one leads.
+    assert slugs(ask(backend, question, vocabulary=None))[0] == "article-1"
+    page = ask(backend, question)
+    assert page.match == "most"
+    assert page.understood.topics == (HSCT,)
+    assert sorted(slugs(page)) == ["article-2", "article-3"]  # every article naming HSCT
+    assert page.total == 2
+
+
+def test_a_title_naming_the_topic_by_its_name_ranks_above_one_naming_an_alias(backend):
+    body = "HSCT treats some autoimmune diseases. Recovery after HSCT takes months."
+    backend.index(
+        [
+            article(1, "Life after HSCT", body, therapies=("hsct",)),
+            article(2, "Hematopoietic stem cell transplantation", body, therapies=("hsct",)),
+            article(3, "Other reading", "A treatment note.", therapies=("hsct",)),
+        ]
+    )
+
+    page = ask(backend, "What does HSCT treat?")
+    assert slugs(page)[:2] == ["article-2", "article-1"]
+
+
+def test_an_article_filed_under_few_terms_of_the_topics_kind_ranks_first(backend):
+    body = "HSCT treats some autoimmune diseases. Recovery after HSCT takes months."
+    backend.index(
+        [
+            article(1, "HSCT", body, therapies=("hsct", "msc", "car-t")),
+            article(2, "HSCT for readers", body, therapies=("hsct",)),
+            article(3, "Other reading", "A treatment note.", therapies=("hsct",)),
+        ]
+    )
+
+    assert slugs(ask(backend, "What does HSCT treat?", vocabulary=None))[0] == "article-1"
+    assert slugs(ask(backend, "What does HSCT treat?"))[0] == "article-2"
+
+
 def test_an_intent_section_heading_lifts_an_article_and_is_shown_under_it(backend):
     backend.index(
         [

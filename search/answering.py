@@ -65,6 +65,7 @@ FILED = 0.9  # filed under every topic the question names
 ABOUT = 0.5  # a title naming every topic the question names, by its own name
 BY_ALIAS = 0.5  # share of `ABOUT` for a title naming a topic only by an alias
 SPECIFIC = 0.3  # filed under the named topics and no other term of their kind
+COVERED = 0.5  # a relaxed match holding every word of the question, rarer words weighing more
 INTENT = 0.3  # tagged or sectioned for the question's intent
 INTENT_HEADING = 0.5  # a section whose heading names the question's intent
 PRIOR = 0.0  # how much of the engine's evidence is its rank (the rest: its score)
@@ -99,6 +100,7 @@ class Evidence:
     filed: float = 0.0  # share of the question's topics the article is filed under
     about: float = 0.0  # share of the question's topics its title names (an alias: `BY_ALIAS`)
     specific: float = 0.0  # for each named topic it is filed under, 1 / the terms of that kind
+    covered: float = 0.0  # a relaxed match: share of the question's words it holds, by idf
     main_topic: bool = False  # filed under the question's main topic
     intent: bool = False  # tagged or sectioned for the question's intent
     section: SectionMatch | None = None  # the best-matching section
@@ -208,6 +210,8 @@ class AnswerStage:
             return rows, counts
         rows, counts = self.ops.page(documents, ordering, 0, WINDOW)
         rows = [row for row in rows if row.ref not in pinned]
+        if ordering.coverage and rows:
+            self.weigh_coverage(rows, ordering.coverage)
         self.served = self.rerank(rows)[offset : offset + per_page]
         self.scan(self.served)
         return self.served, counts
@@ -292,6 +296,21 @@ class AnswerStage:
         elif not sections:
             evidence.words = len({self.groups.get(m[2], m[2]) for m in marks})
 
+    def weigh_coverage(self, rows: list[Row], units: tuple[Unit, ...]) -> None:
+        """For a relaxed match, the share of the question's words each row holds, each
+        word weighing its idf (one engine call): the engine's score adds up every
+        alternative of a word, so a topic with many aliases, matched many ways, would
+        otherwise outweigh the one rare word that says what is asked ("vaccinated")."""
+        self.gather(rows)
+        coverage = self.ops.coverage(rows, units)
+        weights = [
+            math.log(max(coverage.documents, 1) / (frequency + 1)) + 1
+            for frequency in coverage.frequencies
+        ]
+        total = sum(w for w in weights if w > 0) or 1.0
+        for row, matched in zip(rows, coverage.matched, strict=True):
+            self.evidence[row.ref].covered = sum(max(weights[i], 0.0) for i in matched) / total
+
     def rerank(self, rows: list[Row]) -> list[Row]:
         self.gather(rows)
         if not rows:
@@ -304,6 +323,7 @@ class AnswerStage:
             evidence = self.evidence[row.ref]
             value = (1 - PRIOR) * max(row.score, 0.0) / top + PRIOR * (1 - n / size)
             value += FILED * evidence.filed + ABOUT * evidence.about + SPECIFIC * evidence.specific
+            value += COVERED * evidence.covered
             value += INTENT if evidence.intent else 0.0
             return -value, n
 

@@ -120,6 +120,22 @@ class Details:
 
 
 @dataclass(frozen=True)
+class Coverage:
+    """Which of a question's units each row matches (indices into the units, per row),
+    how many documents match each unit (an engine may cap large counts at
+    `FREQUENCY_CAP`: every word that common weighs alike) and how many documents the
+    library holds: what the answer stage weighs a relaxed match's words by (rarer
+    words count more, as in BM25's idf)."""
+
+    matched: list[frozenset[int]]
+    frequencies: tuple[int, ...]
+    documents: int
+
+
+FREQUENCY_CAP = 1000
+
+
+@dataclass(frozen=True)
 class Candidate:
     """A library word near a reader's word, and how many titles and names use it."""
 
@@ -182,6 +198,10 @@ class Operations(Protocol):
     def details(self, rows: list[Row]) -> list[Details]:
         """Title, filed topics and tags, and sections of each row, in order (the answer
         stage asks once per question, for the rows it re-ranks)."""
+
+    def coverage(self, rows: list[Row], units: tuple[Unit, ...]) -> Coverage:
+        """Which of `units` each row matches, and each unit's document frequency (the
+        answer stage asks once for a relaxed question's window)."""
 
     def find(self, ids: list[int], within: MatchSet) -> list[Row]:
         """The articles of `ids` (article ids) that `within` holds, as rows whose

@@ -199,6 +199,38 @@ def test_an_article_filed_under_few_terms_of_the_topics_kind_ranks_first(backend
     assert slugs(ask(backend, "What does HSCT treat?"))[0] == "article-2"
 
 
+def test_a_relaxed_question_ranks_the_article_with_its_rare_word_first(backend):
+    transplant = dataclasses.replace(HSCT, aliases=("HSCT", "stem cell transplant"))
+    vocabulary = dataclasses.replace(VOCABULARY, topics=(LUPUS, MS, transplant))
+    backend.index(
+        [
+            article(
+                1,
+                "How it is done",
+                "A stem cell transplant, and why a stem cell transplant is done: the stem "
+                "cell transplant explained, step by step, stem cell transplant.",
+                therapies=("hsct",),
+            ),
+            article(
+                2,
+                "Afterwards",
+                "Why be vaccinated again after a stem cell transplant.",
+                therapies=("hsct",),
+            ),
+            *(
+                article(n, f"Note {n}", "A stem cell transplant note.", therapies=("hsct",))
+                for n in range(3, 9)
+            ),
+        ]
+    )
+    question = "Why do I need to get vaccinated after a stem cell transplant?"
+
+    relaxed = ask(backend, question, vocabulary=vocabulary)
+    assert relaxed.match == "most"
+    assert relaxed.understood.topics == (transplant,)
+    assert slugs(relaxed)[0] == "article-2"
+
+
 def test_an_intent_section_heading_lifts_an_article_and_is_shown_under_it(backend):
     backend.index(
         [

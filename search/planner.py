@@ -13,8 +13,9 @@ below, written here and nowhere else:
    many meaningful units each candidate matches (`Operations.coverage_counts`), then
    the first step of `relaxation_steps` that finds enough; articles matching more
    units rank first (`Ordering.coverage`). A question naming a disease or therapy
-   (the answer stage's `topic_units`) relaxes within the articles naming it instead:
-   its other words may go, its topic never (`Planner.topical`).
+   (the answer stage's `topic_units`) matches every article naming it instead, those
+   with more of its other words first: its other words may go, its topic never
+   (`Planner.topical`).
 4. **Rank, facets and page**: the total comes from the counts above, the page number
    is clamped to the last page, and the engine ranks just `offset + per_page`
    articles of the match set and counts its facets (`Operations.page`, one call, so
@@ -323,8 +324,8 @@ class Planner:
         one fewer at a time otherwise (`relaxation_steps`): the strict count comes
         first, and the histogram only when it found too few and no correction is served
         instead (`correction_serves`: a word no candidate matches may be misspelt). A
-        question naming a disease or therapy relaxes to every article naming it
-        (`topical`) instead.
+        question naming a disease or therapy, and other words, matches every article
+        naming it instead (`topical`), those with more of its words first.
         """
         ops, units = self.ops, self.units
         if not units:
@@ -338,13 +339,13 @@ class Planner:
             # A misspelling found little: the corrected query is served, not relaxed.
             return strict, strict_total, None, found
         steps = relaxation_steps(len(units), has_must=bool(self.compiled.must_units()))
-        if strict_total >= FEW_RESULTS or len(steps) == 1 or not self.request.relax:
-            return strict, strict_total, None, found
-        topical = self.topical(candidates, found)
+        topical = self.topical(candidates, found) if self.request.relax else None
         if topical is not None:  # every candidate naming the question's topics
             within, histogram, least = topical
             fewest = min(c for c, n in histogram.items() if n)
             return ops.at_least(within, units, least), sum(histogram.values()), fewest, found
+        if strict_total >= FEW_RESULTS or len(steps) == 1 or not self.request.relax:
+            return strict, strict_total, None, found
         histogram = ops.coverage_counts(candidates, units, zero=steps[-1] == 0)
         for least in steps:
             total = sum(n for covered, n in histogram.items() if covered >= least)
@@ -356,17 +357,20 @@ class Planner:
     def topical(
         self, candidates: MatchSet, found: list[bool]
     ) -> tuple[MatchSet, dict[int, int], int] | None:
-        """For a question naming a disease or therapy whose strict match found too few:
-        the candidates holding every unit that names one (the answer stage's
-        `topic_units`), the histogram of how many units each matches, and that many
-        units (each of them matches at least those); None when the question names
-        none, or nothing else, or no candidate holds them (`found`: for each unit,
-        whether a candidate matches it; a unit none matches costs no statement).
+        """For a question naming a disease or therapy: the candidates holding every
+        unit that names one (the answer stage's `topic_units`), the histogram of how
+        many units each matches, and that many units (each of them matches at least
+        those); None when the question names none, or nothing else, or no candidate
+        holds them (`found`: for each unit, whether a candidate matches it; a unit
+        none matches costs no statement).
 
-        Relaxing such a question drops its other words, never its topic: the match is
-        every article naming the topic, those with more of the question's words first
-        (`Ordering.coverage`), where one that lacks the topic but has more of the
-        general words ("everyone", "kids") would otherwise come first.
+        Such a question's other words are never all required, and its topic always
+        is: the match is every article naming the topic, those with more of the
+        question's words first (`Ordering.coverage`), re-ranked by the answer stage.
+        Requiring every word would leave out the guide to the topic when it lacks one
+        general word ("What does HSCT treat?"), and relaxing by the number of words
+        alone would put an article lacking the topic but holding more general words
+        ("everyone", "kids") first.
         """
         ops, units = self.ops, self.units
         kept = self._stage.topic_units(units) if self._stage is not None else ()

@@ -171,6 +171,31 @@ def test_relaxing_a_question_never_drops_the_therapy_it_names(backend):
     assert page.total == 2
 
 
+def test_a_question_naming_a_therapy_lists_its_guide_that_lacks_one_general_word(backend):
+    backend.index(
+        [
+            *(
+                article(n, f"Living with HSCT {n}", "How HSCT may treat it.", therapies=("hsct",))
+                for n in range(1, 5)
+            ),
+            article(
+                5,
+                "Hematopoietic stem cell transplantation",
+                "HSCT is used for some autoimmune diseases.",
+                therapies=("hsct",),
+            ),
+        ]
+    )
+
+    assert "article-5" not in slugs(ask(backend, "What does HSCT treat?", vocabulary=None))
+    page = ask(backend, "What does HSCT treat?")
+    assert "article-5" in slugs(page)
+    assert page.total == 5
+    assert slugs(ask(backend, "What does HSCT treat?", relax=False)) == slugs(
+        ask(backend, "What does HSCT treat?", vocabulary=None, relax=False)
+    )  # words as typed: every one required
+
+
 def test_a_title_naming_the_topic_by_its_name_ranks_above_one_naming_an_alias(backend):
     body = "HSCT treats some autoimmune diseases. Recovery after HSCT takes months."
     backend.index(

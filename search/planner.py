@@ -325,7 +325,10 @@ class Planner:
         first, and the histogram only when it found too few and no correction is served
         instead (`correction_serves`: a word no candidate matches may be misspelt). A
         question naming a disease or therapy, and other words, matches every article
-        naming it instead (`topical`), those with more of its words first.
+        naming it instead (`topical`), those with more of its words first: always when
+        it is written as a sentence (it holds a stopword: "what does HSCT treat"),
+        else only when the strict match found too few, so that keywords
+        (`stem cell lupus`) keep their precise meaning.
         """
         ops, units = self.ops, self.units
         if not units:
@@ -339,7 +342,10 @@ class Planner:
             # A misspelling found little: the corrected query is served, not relaxed.
             return strict, strict_total, None, found
         steps = relaxation_steps(len(units), has_must=bool(self.compiled.must_units()))
-        topical = self.topical(candidates, found) if self.request.relax else None
+        sentence = any(unit.stop for unit in self.compiled.required)
+        topical = None
+        if self.request.relax and (sentence or strict_total < FEW_RESULTS):
+            topical = self.topical(candidates, found)
         if topical is not None:  # every candidate naming the question's topics
             within, histogram, least = topical
             fewest = min(c for c, n in histogram.items() if n)

@@ -196,6 +196,26 @@ def test_a_question_naming_a_therapy_lists_its_guide_that_lacks_one_general_word
     )  # words as typed: every one required
 
 
+def test_keywords_naming_a_disease_keep_every_word_required_a_sentence_does_not(backend):
+    backend.index(
+        [
+            *(
+                article(n, f"Stem cells {n}", "Stem cell research in lupus.", diseases=("lupus",))
+                for n in range(1, 4)
+            ),
+            article(4, "Living with lupus", "Lupus day to day.", diseases=("lupus",)),
+        ]
+    )
+
+    keywords = ask(backend, "stem cell lupus")
+    assert keywords.match == "all"
+    assert sorted(slugs(keywords)) == ["article-1", "article-2", "article-3"]
+    sentence = ask(backend, "what can stem cells do for lupus?")
+    assert sentence.match == "most"
+    assert sorted(slugs(sentence)) == ["article-1", "article-2", "article-3", "article-4"]
+    assert slugs(sentence)[-1] == "article-4"  # more of the question's words first
+
+
 def test_a_title_naming_the_topic_by_its_name_ranks_above_one_naming_an_alias(backend):
     body = "HSCT treats some autoimmune diseases. Recovery after HSCT takes months."
     backend.index(

@@ -14,7 +14,9 @@ the engine's keyword ranking and never looks inside an engine:
    engine's score within the window, filed under a topic the question names (more
    for an article filed under few terms of that kind: it is about the topic, not one
    of many), a title naming it (more by its own name than by an alias), tagged for
-   its intent or with a section whose heading names the intent.
+   its intent or with a section whose heading names the intent; for a question whose
+   words were relaxed (or matched by its topic), the share of its words each row
+   holds, each weighing its idf (`Operations.coverage`, one call).
    Pages inside the window are cut from the new order; pages beyond it follow the
    engine's.
 4. **Best section under each result** (the page's hits only, questions of two words

@@ -11,8 +11,12 @@ the engine's keyword ranking and never looks inside an engine:
 3. **Re-rank a window**: for relevance order, the engine's first `WINDOW` rows (one
    `Operations.page` call) and their titles, filed topics, tags and section headings
    (`Operations.details`, one call; no text is read), re-scored together: the
-   engine's score within the window, filed under a topic the question names, a title
-   naming it, tagged for its intent or with a section whose heading names the intent.
+   engine's score within the window, filed under a topic the question names (more
+   for an article filed under few terms of that kind: it is about the topic, not one
+   of many), a title naming it (more by its own name than by an alias), tagged for
+   its intent or with a section whose heading names the intent; for a question whose
+   words were relaxed (or matched by its topic), the share of its words each row
+   holds, each weighing its idf (`Operations.coverage`, one call).
    Pages inside the window are cut from the new order; pages beyond it follow the
    engine's.
 4. **Best section under each result** (the page's hits only, questions of two words
@@ -43,9 +47,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from search.backends.base import AnswerSection, Hit, SearchPage, Topic, Vocabulary
-from search.backends.query import analysed_key
-from search.backends.text import SCAN_CHARS, body_marks, candidate_pattern, highlight
-from search.understanding import describe, heading_matches, named_topics, understand
+from search.backends.query import Unit, analysed_key
+from search.backends.text import SCAN_CHARS, WORD_RE, body_marks, candidate_pattern, highlight
+from search.understanding import (
+    describe,
+    heading_matches,
+    named_topics,
+    titled_by_name,
+    topic_words,
+    understand,
+)
 
 if TYPE_CHECKING:
     from search.planner import Details, MatchSet, Ordering, Planner, Row, Text
@@ -53,7 +64,10 @@ if TYPE_CHECKING:
 WINDOW = 40  # rows of the engine's ranking a question re-ranks
 # Weights of the re-ranking evidence (the engine's own evidence counts 1 at most).
 FILED = 0.9  # filed under every topic the question names
-ABOUT = 0.5  # a title naming every topic the question names
+ABOUT = 0.5  # a title naming every topic the question names, by its own name
+BY_ALIAS = 0.5  # share of `ABOUT` for a title naming a topic only by an alias
+SPECIFIC = 0.3  # filed under the named topics and no other term of their kind
+COVERED = 0.25  # a relaxed match holding all the question's words, rarer words weighing more
 INTENT = 0.3  # tagged or sectioned for the question's intent
 INTENT_HEADING = 0.5  # a section whose heading names the question's intent
 PRIOR = 0.0  # how much of the engine's evidence is its rank (the rest: its score)
@@ -86,7 +100,9 @@ class Evidence:
     """What the answer stage learnt about one row of the window."""
 
     filed: float = 0.0  # share of the question's topics the article is filed under
-    about: float = 0.0  # share of the question's topics its title names
+    about: float = 0.0  # share of the question's topics its title names (an alias: `BY_ALIAS`)
+    specific: float = 0.0  # for each named topic it is filed under, 1 / the terms of that kind
+    covered: float = 0.0  # a relaxed match: share of the question's words it holds, by idf
     main_topic: bool = False  # filed under the question's main topic
     intent: bool = False  # tagged or sectioned for the question's intent
     section: SectionMatch | None = None  # the best-matching section
@@ -124,6 +140,23 @@ class AnswerStage:
         self.word_count = len(meaningful)
         tokens = terms | {t for phrase in phrases for t in phrase}
         self.pattern = candidate_pattern(frozenset(tokens)) if tokens else None
+
+    def topic_units(self, units: tuple[Unit, ...]) -> tuple[Unit, ...]:
+        """The `units` that name a disease or therapy the question names: a relaxed
+        match keeps them (`Planner.match`), so that dropping words never drops what the
+        question is about."""
+        named = topic_words(self.text, self.understood.topics)
+        if not named:
+            return ()
+        return tuple(
+            unit
+            for unit in units
+            if all(
+                word.casefold() in named
+                for source in unit.source
+                for word in WORD_RE.findall(source)
+            )
+        )
 
     # -- editors' picks
 
@@ -179,6 +212,8 @@ class AnswerStage:
             return rows, counts
         rows, counts = self.ops.page(documents, ordering, 0, WINDOW)
         rows = [row for row in rows if row.ref not in pinned]
+        if ordering.coverage and rows:
+            self.weigh_coverage(rows, ordering.coverage)
         self.served = self.rerank(rows)[offset : offset + per_page]
         self.scan(self.served)
         return self.served, counts
@@ -202,7 +237,9 @@ class AnswerStage:
             evidence.filed = len(hits) / len(topics)
             evidence.main_topic = any(t in hits for t in self.main_topics)
             titled = named_topics(detail.title, topics)
-            evidence.about = len(titled) / len(topics)
+            by_name = titled_by_name(detail.title, titled)
+            evidence.about = sum(1.0 if t in by_name else BY_ALIAS for t in titled) / len(topics)
+            evidence.specific = sum(1 / len(filed[t.kind]) for t in hits) / len(topics)
         intents = self.understood.intents
         if intents:
             tags = set(filed.get("tag", ()))
@@ -261,6 +298,21 @@ class AnswerStage:
         elif not sections:
             evidence.words = len({self.groups.get(m[2], m[2]) for m in marks})
 
+    def weigh_coverage(self, rows: list[Row], units: tuple[Unit, ...]) -> None:
+        """For a relaxed match, the share of the question's words each row holds, each
+        word weighing its idf (one engine call): the engine's score adds up every
+        alternative of a word, so a topic with many aliases, matched many ways, would
+        otherwise outweigh the one rare word that says what is asked ("vaccinated")."""
+        self.gather(rows)
+        coverage = self.ops.coverage(rows, units)
+        weights = [
+            math.log(max(coverage.documents, 1) / (frequency + 1)) + 1
+            for frequency in coverage.frequencies
+        ]
+        total = sum(w for w in weights if w > 0) or 1.0
+        for row, matched in zip(rows, coverage.matched, strict=True):
+            self.evidence[row.ref].covered = sum(max(weights[i], 0.0) for i in matched) / total
+
     def rerank(self, rows: list[Row]) -> list[Row]:
         self.gather(rows)
         if not rows:
@@ -272,7 +324,8 @@ class AnswerStage:
             n, row = item
             evidence = self.evidence[row.ref]
             value = (1 - PRIOR) * max(row.score, 0.0) / top + PRIOR * (1 - n / size)
-            value += FILED * evidence.filed + ABOUT * evidence.about
+            value += FILED * evidence.filed + ABOUT * evidence.about + SPECIFIC * evidence.specific
+            value += COVERED * evidence.covered
             value += INTENT if evidence.intent else 0.0
             return -value, n
 

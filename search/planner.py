@@ -12,7 +12,10 @@ below, written here and nowhere else:
 3. **Relax by steps** only when the strict match finds too few: one histogram of how
    many meaningful units each candidate matches (`Operations.coverage_counts`), then
    the first step of `relaxation_steps` that finds enough; articles matching more
-   units rank first (`Ordering.coverage`).
+   units rank first (`Ordering.coverage`). A question naming a disease or therapy
+   (the answer stage's `topic_units`) matches every article naming it instead, those
+   with more of its other words first: its other words may go, its topic never
+   (`Planner.topical`).
 4. **Rank, facets and page**: the total comes from the counts above, the page number
    is clamped to the last page, and the engine ranks just `offset + per_page`
    articles of the match set and counts its facets (`Operations.page`, one call, so
@@ -118,6 +121,22 @@ class Details:
 
 
 @dataclass(frozen=True)
+class Coverage:
+    """Which of a question's units each row matches (indices into the units, per row),
+    how many documents match each unit (an engine may cap large counts at
+    `FREQUENCY_CAP`: every word that common weighs alike) and how many documents the
+    library holds: what the answer stage weighs a relaxed match's words by (rarer
+    words count more, as in BM25's idf)."""
+
+    matched: list[frozenset[int]]
+    frequencies: tuple[int, ...]
+    documents: int
+
+
+FREQUENCY_CAP = 1000
+
+
+@dataclass(frozen=True)
 class Candidate:
     """A library word near a reader's word, and how many titles and names use it."""
 
@@ -180,6 +199,10 @@ class Operations(Protocol):
     def details(self, rows: list[Row]) -> list[Details]:
         """Title, filed topics and tags, and sections of each row, in order (the answer
         stage asks once per question, for the rows it re-ranks)."""
+
+    def coverage(self, rows: list[Row], units: tuple[Unit, ...]) -> Coverage:
+        """Which of `units` each row matches, and each unit's document frequency (the
+        answer stage asks once for a relaxed question's window)."""
 
     def find(self, ids: list[int], within: MatchSet) -> list[Row]:
         """The articles of `ids` (article ids) that `within` holds, as rows whose
@@ -300,7 +323,12 @@ class Planner:
         Every meaningful unit is required when that finds `FEW_RESULTS` or more, and
         one fewer at a time otherwise (`relaxation_steps`): the strict count comes
         first, and the histogram only when it found too few and no correction is served
-        instead (`correction_serves`: a word no candidate matches may be misspelt).
+        instead (`correction_serves`: a word no candidate matches may be misspelt). A
+        question naming a disease or therapy, and other words, matches every article
+        naming it instead (`topical`), those with more of its words first: always when
+        it is written as a sentence (it holds a stopword: "what does HSCT treat"),
+        else only when the strict match found too few, so that keywords
+        (`stem cell lupus`) keep their precise meaning.
         """
         ops, units = self.ops, self.units
         if not units:
@@ -314,6 +342,14 @@ class Planner:
             # A misspelling found little: the corrected query is served, not relaxed.
             return strict, strict_total, None, found
         steps = relaxation_steps(len(units), has_must=bool(self.compiled.must_units()))
+        sentence = any(unit.stop for unit in self.compiled.required)
+        topical = None
+        if self.request.relax and (sentence or strict_total < FEW_RESULTS):
+            topical = self.topical(candidates, found)
+        if topical is not None:  # every candidate naming the question's topics
+            within, histogram, least = topical
+            fewest = min(c for c, n in histogram.items() if n)
+            return ops.at_least(within, units, least), sum(histogram.values()), fewest, found
         if strict_total >= FEW_RESULTS or len(steps) == 1 or not self.request.relax:
             return strict, strict_total, None, found
         histogram = ops.coverage_counts(candidates, units, zero=steps[-1] == 0)
@@ -323,6 +359,36 @@ class Planner:
                 break
         fewest = min((c for c, n in histogram.items() if c >= least and n), default=len(units))
         return ops.at_least(candidates, units, least), total, fewest, found
+
+    def topical(
+        self, candidates: MatchSet, found: list[bool]
+    ) -> tuple[MatchSet, dict[int, int], int] | None:
+        """For a question naming a disease or therapy: the candidates holding every
+        unit that names one (the answer stage's `topic_units`), the histogram of how
+        many units each matches, and that many units (each of them matches at least
+        those); None when the question names none, or nothing else, or no candidate
+        holds them (`found`: for each unit, whether a candidate matches it; a unit
+        none matches costs no statement).
+
+        Such a question's other words are never all required, and its topic always
+        is: the match is every article naming the topic, those with more of the
+        question's words first (`Ordering.coverage`), re-ranked by the answer stage.
+        Requiring every word would leave out the guide to the topic when it lacks one
+        general word ("What does HSCT treat?"), and relaxing by the number of words
+        alone would put an article lacking the topic but holding more general words
+        ("everyone", "kids") first.
+        """
+        ops, units = self.ops, self.units
+        kept = self._stage.topic_units(units) if self._stage is not None else ()
+        if not kept or len(kept) == len(units):
+            return None
+        if not all(here for unit, here in zip(units, found, strict=True) if unit in kept):
+            return None
+        within = ops.strict(candidates, kept)
+        histogram = ops.coverage_counts(within, units, zero=False)
+        if not any(histogram.values()):
+            return None
+        return within, histogram, len(kept)
 
     def strict_total(self, compiled: CompiledQuery | None = None) -> int:
         """How many articles match every meaningful unit of `compiled` (with filters)."""

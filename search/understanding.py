@@ -16,6 +16,7 @@ page says it ("Showing articles about Lupus and safety").
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from functools import lru_cache
 
@@ -69,10 +70,18 @@ def _find(
 ) -> list[object]:
     """The entries named in `words`, longest phrases first, each word used once,
     in the order the question names them."""
+    found = _spans(words, entries)
+    return list(dict.fromkeys(value for _start, _size, value in found))
+
+
+def _spans(
+    words: list[tuple[str, str]], entries: Iterable[tuple[Terms, bool, object]]
+) -> list[tuple[int, int, object]]:
+    """(first word, number of words, entry) for each entry named in `words` (`_find`)."""
     by_length = sorted(entries, key=lambda entry: -len(entry[0]))
     terms = [term for _word, term in words]
     used = [False] * len(words)
-    found: list[tuple[int, object]] = []
+    found: list[tuple[int, int, object]] = []
     for key, abbreviation, value in by_length:
         size = len(key)
         for start in range(len(terms) - size + 1):
@@ -86,9 +95,9 @@ def _find(
             elif tuple(terms[start : start + size]) != key:
                 continue
             used[start : start + size] = [True] * size
-            found.append((start, value))
+            found.append((start, size, value))
     found.sort(key=lambda item: item[0])
-    return list(dict.fromkeys(value for _start, value in found))
+    return found
 
 
 @lru_cache(maxsize=32)
@@ -116,6 +125,37 @@ def _heading_keys(intents: tuple[Intent, ...]) -> tuple[Terms, ...]:
     return tuple(dict.fromkeys(key for key in keys if key))
 
 
+def title_names(topic: Topic) -> tuple[str, ...]:
+    """A topic's name, the name without and within its brackets ("Lupus", "systemic
+    lupus erythematosus"): what a title about the topic itself would say (as the topic
+    page's "Start here" default reads it, `library.models.TaxonomyTerm.title_names`)."""
+    bracketed = re.findall(r"\(([^()]+)\)", topic.name)
+    plain = re.sub(r"\s*\([^()]*\)", "", topic.name).strip()
+    return tuple(n for n in dict.fromkeys([topic.name, plain, *bracketed]) if n.strip())
+
+
+def titled_by_name(title: str, topics: Iterable[Topic]) -> tuple[Topic, ...]:
+    """The `topics` that `title` names by their own name (`title_names`), not only by an
+    alias: an article whose title names "Hematopoietic stem cell transplantation" is
+    about it more than one titled "Life after HSCT"."""
+    return _by_name(title, tuple(topics))
+
+
+@lru_cache(maxsize=4096)
+def _by_name(title: str, topics: tuple[Topic, ...]) -> tuple[Topic, ...]:
+    return tuple(_find(question_terms(title), _name_entries(topics)))  # type: ignore[arg-type]
+
+
+@lru_cache(maxsize=32)
+def _name_entries(topics: tuple[Topic, ...]) -> tuple[tuple[Terms, bool, Topic], ...]:
+    return tuple(
+        (terms, False, topic)
+        for topic in topics
+        for terms in dict.fromkeys(phrase_terms(name) for name in title_names(topic))
+        if terms
+    )
+
+
 def named_topics(text: str, topics: Iterable[Topic]) -> tuple[Topic, ...]:
     """The `topics` that `text` names (by name or alias), in the order it names them."""
     return _named(text, tuple(topics))
@@ -125,6 +165,18 @@ def named_topics(text: str, topics: Iterable[Topic]) -> tuple[Topic, ...]:
 def _named(text: str, topics: tuple[Topic, ...]) -> tuple[Topic, ...]:
     # Titles are asked about again and again: remembered while the vocabulary is the same.
     return tuple(_find(question_terms(text), _topic_entries(topics)))  # type: ignore[arg-type]
+
+
+def topic_words(text: str, topics: Iterable[Topic]) -> frozenset[str]:
+    """The words of `text` (casefolded, as `WORD_RE` splits them) that name one of
+    `topics`: the words a relaxed search must keep so as not to lose what the question
+    is about."""
+    words = question_terms(text)
+    return frozenset(
+        words[n][0].casefold()
+        for start, size, _topic in _spans(words, _topic_entries(tuple(topics)))
+        for n in range(start, start + size)
+    )
 
 
 def understand(text: str, vocabulary: Vocabulary | None) -> Understood:

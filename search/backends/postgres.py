@@ -85,7 +85,16 @@ from search.backends.text import (
     candidates,
     fold,
 )
-from search.planner import Candidate, Details, Ordering, Row, Text, plan_page
+from search.planner import (
+    FREQUENCY_CAP,
+    Candidate,
+    Coverage,
+    Details,
+    Ordering,
+    Row,
+    Text,
+    plan_page,
+)
 
 if TYPE_CHECKING:
     from search.backends.base import SearchPage
@@ -904,6 +913,26 @@ class PostgresOperations:
         }
         return [found.get(row.ref, Details("", {}, ())) for row in rows]
 
+    def coverage(self, rows: list[Row], units: tuple[Unit, ...]) -> Coverage:
+        """Which units each row matches and each unit's document frequency (capped):
+        one statement, only for a relaxed question (`_COVERAGE`)."""
+        matched: dict[int, frozenset[int]] = {}
+        frequencies = [0] * len(units)
+        documents = 0
+        for kind, key, value, found in self._all(
+            _COVERAGE.format(cap=FREQUENCY_CAP),
+            {"qs": [unit_tsquery(u) for u in units], "ids": [row.ref for row in rows]},
+        ):
+            if kind == "unit":
+                frequencies[key - 1] = value
+            elif kind == "row":
+                matched[key] = frozenset(i - 1 for i in found)
+            else:
+                documents = value
+        return Coverage(
+            [matched.get(row.ref, frozenset()) for row in rows], tuple(frequencies), documents
+        )
+
     def find(self, ids: list[int], within: _Set) -> list[Row]:
         """The articles of `ids` that `within` holds (texts kept for `texts`): one statement."""
         rows = []
@@ -953,6 +982,22 @@ JOIN search_entry e ON e.article_id = r.id
 LEFT JOIN search_section s ON s.article_id = e.article_id
 """
 
+
+# What a relaxed question's words weigh: each unit's document frequency (capped, as
+# related articles' are), which units each of the window's rows matches (its vector
+# read once per row), and the library's size from the table's statistics.
+_COVERAGE = """
+WITH u AS (SELECT t.q, t.i FROM unnest(%(qs)s::tsquery[]) WITH ORDINALITY AS t(q, i))
+SELECT 'unit', u.i::bigint, (SELECT count(*) FROM (SELECT 1 FROM search_entry e
+    WHERE e.vector @@ u.q LIMIT {cap}) c), NULL::bigint[] FROM u
+UNION ALL
+SELECT 'row', e.article_id, NULL, ARRAY(SELECT u.i FROM u WHERE e.vector @@ u.q)
+FROM search_entry e WHERE e.article_id = ANY(%(ids)s::bigint[])
+UNION ALL
+SELECT 'size', NULL, CASE WHEN c.reltuples > 0 THEN c.reltuples::bigint
+    ELSE (SELECT count(*) FROM search_entry) END, NULL
+FROM pg_class c WHERE c.oid = 'search_entry'::regclass
+"""
 
 # The source of a set whose ids and coverage counts are known (`_listed`).
 _COVERED_SOURCE = (

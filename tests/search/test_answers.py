@@ -142,6 +142,140 @@ def test_an_article_filed_under_the_topic_ranks_above_a_passing_mention(backend)
     assert page.answer == "found"
 
 
+def test_relaxing_a_question_never_drops_the_therapy_it_names(backend):
+    backend.index(
+        [
+            article(
+                1,
+                "Advice for everyone with kids",
+                "Everyone with kids asks whether a treatment is safe. Safe care for kids, "
+                "for everyone.",
+            ),
+            article(
+                2,
+                "A transplant guide",
+                "HSCT is a treatment studied in autoimmune disease.",
+                therapies=("hsct",),
+            ),
+            article(3, "Another note", "An HSCT note for readers.", therapies=("hsct",)),
+        ]
+    )
+    question = "Is HSCT safe for kids and everyone?"
+
+    # No article has every word; by the number of words alone the general one leads.
+    assert slugs(ask(backend, question, vocabulary=None))[0] == "article-1"
+    page = ask(backend, question)
+    assert page.match == "most"
+    assert page.understood.topics == (HSCT,)
+    assert sorted(slugs(page)) == ["article-2", "article-3"]  # every article naming HSCT
+    assert page.total == 2
+
+
+def test_a_question_naming_a_therapy_lists_its_guide_that_lacks_one_general_word(backend):
+    backend.index(
+        [
+            *(
+                article(n, f"Living with HSCT {n}", "How HSCT may treat it.", therapies=("hsct",))
+                for n in range(1, 5)
+            ),
+            article(
+                5,
+                "Hematopoietic stem cell transplantation",
+                "HSCT is used for some autoimmune diseases.",
+                therapies=("hsct",),
+            ),
+        ]
+    )
+
+    assert "article-5" not in slugs(ask(backend, "What does HSCT treat?", vocabulary=None))
+    page = ask(backend, "What does HSCT treat?")
+    assert "article-5" in slugs(page)
+    assert page.total == 5
+    assert slugs(ask(backend, "What does HSCT treat?", relax=False)) == slugs(
+        ask(backend, "What does HSCT treat?", vocabulary=None, relax=False)
+    )  # words as typed: every one required
+
+
+def test_keywords_naming_a_disease_keep_every_word_required_a_sentence_does_not(backend):
+    backend.index(
+        [
+            *(
+                article(n, f"Stem cells {n}", "Stem cell research in lupus.", diseases=("lupus",))
+                for n in range(1, 4)
+            ),
+            article(4, "Living with lupus", "Lupus day to day.", diseases=("lupus",)),
+        ]
+    )
+
+    keywords = ask(backend, "stem cell lupus")
+    assert keywords.match == "all"
+    assert sorted(slugs(keywords)) == ["article-1", "article-2", "article-3"]
+    sentence = ask(backend, "what can stem cells do for lupus?")
+    assert sentence.match == "most"
+    assert sorted(slugs(sentence)) == ["article-1", "article-2", "article-3", "article-4"]
+    assert slugs(sentence)[-1] == "article-4"  # more of the question's words first
+
+
+def test_a_title_naming_the_topic_by_its_name_ranks_above_one_naming_an_alias(backend):
+    body = "HSCT treats some autoimmune diseases. Recovery after HSCT takes months."
+    backend.index(
+        [
+            article(1, "Life after HSCT", body, therapies=("hsct",)),
+            article(2, "Hematopoietic stem cell transplantation", body, therapies=("hsct",)),
+            article(3, "Other reading", "A treatment note.", therapies=("hsct",)),
+        ]
+    )
+
+    page = ask(backend, "What does HSCT treat?")
+    assert slugs(page)[:2] == ["article-2", "article-1"]
+
+
+def test_an_article_filed_under_few_terms_of_the_topics_kind_ranks_first(backend):
+    body = "HSCT treats some autoimmune diseases. Recovery after HSCT takes months."
+    backend.index(
+        [
+            article(1, "HSCT", body, therapies=("hsct", "msc", "car-t")),
+            article(2, "HSCT for readers", body, therapies=("hsct",)),
+            article(3, "Other reading", "A treatment note.", therapies=("hsct",)),
+        ]
+    )
+
+    assert slugs(ask(backend, "What does HSCT treat?", vocabulary=None))[0] == "article-1"
+    assert slugs(ask(backend, "What does HSCT treat?"))[0] == "article-2"
+
+
+def test_a_relaxed_question_ranks_the_article_with_its_rare_word_first(backend):
+    transplant = dataclasses.replace(HSCT, aliases=("HSCT", "stem cell transplant"))
+    vocabulary = dataclasses.replace(VOCABULARY, topics=(LUPUS, MS, transplant))
+    backend.index(
+        [
+            article(
+                1,
+                "How it is done",
+                "A stem cell transplant, and why a stem cell transplant is done: the stem "
+                "cell transplant explained, step by step, stem cell transplant.",
+                therapies=("hsct",),
+            ),
+            article(
+                2,
+                "Afterwards",
+                "Why be vaccinated again after a stem cell transplant.",
+                therapies=("hsct",),
+            ),
+            *(
+                article(n, f"Note {n}", "A stem cell transplant note.", therapies=("hsct",))
+                for n in range(3, 9)
+            ),
+        ]
+    )
+    question = "Why do I need to get vaccinated after a stem cell transplant?"
+
+    relaxed = ask(backend, question, vocabulary=vocabulary)
+    assert relaxed.match == "most"
+    assert relaxed.understood.topics == (transplant,)
+    assert slugs(relaxed)[0] == "article-2"
+
+
 def test_an_intent_section_heading_lifts_an_article_and_is_shown_under_it(backend):
     backend.index(
         [

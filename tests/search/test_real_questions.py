@@ -34,9 +34,11 @@ from tests.search.test_relevance import QUESTIONS as TIDY_QUESTIONS
 # first answer). Issue 19's targets: 0.80 first result, 0.95 top 3.
 FLOORS = {
     # Raised with the answer stage (search/answering.py), from 0.48/0.79/0.55 and
-    # 0.44/0.79/0.54.
-    "whoosh": (0.56, 0.79, 0.60),
-    "postgres": (0.52, 0.79, 0.59),
+    # 0.44/0.79/0.54; then with topics kept when relaxing, titles naming a topic by
+    # name, specific articles and idf-weighted coverage (README "Real questions"),
+    # from 0.56/0.79/0.60 and 0.52/0.79/0.59.
+    "whoosh": (0.68, 0.93, 0.75),
+    "postgres": (0.70, 0.93, 0.75),
 }
 
 SHIPPED = Path(__file__).resolve().parents[2] / "fixtures" / "articles.json"

@@ -34,7 +34,7 @@ from search.backends.text import SNIPPET_CHARS
 from search.backends.text import highlight as text_highlight
 from search.backends.whoosh.view import _View
 from search.backends.whoosh_analysis import analyse, normalize_word
-from search.planner import Candidate, Details, Ordering, Row, Text
+from search.planner import FREQUENCY_CAP, Candidate, Coverage, Details, Ordering, Row, Text
 
 MAX_REMEMBERED_CORRECTIONS = 4096  # per view: words readers misspell, and their fixes
 MAX_REMEMBERED_DETAILS = 20_000  # per view: the answer stage's details of documents
@@ -289,6 +289,15 @@ class WhooshOperations:
                 )
             )
         return details
+
+    def coverage(self, rows: list[Row], units: tuple[Unit, ...]) -> Coverage:
+        alive = self.view.alive_mask
+        masks = [self.view.unit_mask(unit) & alive for unit in units]
+        return Coverage(
+            [frozenset(i for i, mask in enumerate(masks) if mask[row.ref]) for row in rows],
+            tuple(min(int(np.count_nonzero(mask)), FREQUENCY_CAP) for mask in masks),
+            int(np.count_nonzero(alive)),
+        )
 
     def find(self, ids: list[int], within: np.ndarray) -> list[Row]:
         wanted = set(ids)

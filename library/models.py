@@ -27,6 +27,7 @@ from simple_history.models import HistoricalRecords
 
 from library.signals import articles_bulk_changed, content_written
 from library.validators import validate_url_fields, validate_url_values, validate_web_url
+from search.understanding import title_names
 
 # While a fixture loads, each article names its diseases, therapies and tags by slug:
 # remember the rows found so that a thousand articles do not cost a thousand lookups
@@ -198,9 +199,7 @@ class TaxonomyTerm(models.Model):
     def title_names(self) -> list[str]:
         """The term's name, the name without and within its brackets ("Lupus",
         "systemic lupus erythematosus"): what a title about this term would say."""
-        bracketed = re.findall(r"\(([^()]+)\)", self.name)
-        plain = re.sub(r"\s*\([^()]*\)", "", self.name).strip()
-        return [n for n in dict.fromkeys([self.name, plain, *bracketed]) if n.strip()]
+        return list(title_names(self.name))
 
     def start_here_article(self) -> Article | None:
         """The article this term's page opens with: the editors' choice while readers can

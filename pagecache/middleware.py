@@ -87,7 +87,7 @@ from django.utils.cache import (
 from django.utils.http import http_date
 
 from pagecache import builds
-from pagecache.models import Generation, State, instant
+from pagecache.models import Generation, State, instant, request_state
 
 logger = logging.getLogger(__name__)
 
@@ -185,6 +185,7 @@ class Plan:
     shown: Shown | None = None
     shown_token: contextvars.Token | None = field(default=None, repr=False)
     building: threading.Event | None = field(default=None, repr=False)  # builds.claim()
+    state_token: contextvars.Token | None = field(default=None, repr=False)  # request_state
 
 
 def after_response(response: HttpResponse, func: Callable, *args) -> None:
@@ -218,6 +219,9 @@ class ReaderCacheMiddleware:
             if plan is not None and plan.shown_token is not None:
                 _shown.reset(plan.shown_token)
                 plan.shown_token = None
+            if plan is not None and plan.state_token is not None:
+                request_state.reset(plan.state_token)
+                plan.state_token = None
         if plan is None:
             return response
         if plan.kind == "bypass":
@@ -276,6 +280,8 @@ class ReaderCacheMiddleware:
             if state is None:
                 return None
         plan = request._page_cache = Plan(kind, scope, key, state)
+        if state is not None:  # read once per request: the view's code reads this one
+            plan.state_token = request_state.set(state)
         if entry is not None and _valid(entry, state):
             return _serve(request, plan, entry)
         if settings.PAGE_CACHE and request.method == "GET":

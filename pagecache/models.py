@@ -35,6 +35,7 @@ committed (`pagecache.signals`): see that module for why.
 
 from __future__ import annotations
 
+import contextvars
 import datetime
 import secrets
 from collections.abc import Iterable
@@ -87,6 +88,13 @@ class State:
         """Changes to what the index finds: with the rows a page showed, the key of
         results pages and search answers."""
         return f"{self.epoch}.S{self.search}"
+
+
+#: The generation the page cache's middleware read for the request being served, so that
+#: code keyed on it during that request (`search.vocabulary`) does not read it again.
+request_state: contextvars.ContextVar[State | None] = contextvars.ContextVar(
+    "request_generation", default=None
+)
 
 
 class GenerationManager(models.Manager):

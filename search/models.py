@@ -22,6 +22,7 @@ import re
 
 from django.core.exceptions import ValidationError
 from django.db import connections, models
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
@@ -227,12 +228,20 @@ class Intent(models.Model):
 
 class EditorsPickQuerySet(models.QuerySet):
     def visible(self) -> EditorsPickQuerySet:
-        """Picks whose article readers see today (`ArticleQuerySet.published()`)."""
-        return self.filter(article__in=Article.objects.published().values("pk"))
+        """Picks whose article readers see today (`ArticleQuerySet.published()`).
+
+        Each pick's article is looked up by key (a correlated EXISTS): an `article IN
+        (every published id)` subquery makes SQLite walk every published article on
+        every search, even when there is no pick."""
+        return self.filter(self._article_published())
 
     def waiting(self) -> EditorsPickQuerySet:
         """Picks whose article readers cannot see: a draft, or scheduled for later."""
-        return self.exclude(article__in=Article.objects.published().values("pk"))
+        return self.exclude(self._article_published())
+
+    @staticmethod
+    def _article_published() -> Exists:
+        return Exists(Article.objects.published().filter(pk=OuterRef("article_id")))
 
 
 class EditorsPickManager(models.Manager.from_queryset(EditorsPickQuerySet)):

@@ -125,13 +125,13 @@ def _heading_keys(intents: tuple[Intent, ...]) -> tuple[Terms, ...]:
     return tuple(dict.fromkeys(key for key in keys if key))
 
 
-def title_names(topic: Topic) -> tuple[str, ...]:
-    """A topic's name, the name without and within its brackets ("Lupus", "systemic
-    lupus erythematosus"): what a title about the topic itself would say (as the topic
-    page's "Start here" default reads it, `library.models.TaxonomyTerm.title_names`)."""
-    bracketed = re.findall(r"\(([^()]+)\)", topic.name)
-    plain = re.sub(r"\s*\([^()]*\)", "", topic.name).strip()
-    return tuple(n for n in dict.fromkeys([topic.name, plain, *bracketed]) if n.strip())
+def title_names(name: str) -> tuple[str, ...]:
+    """A term's name, the name without and within its brackets ("Lupus", "systemic lupus
+    erythematosus"): what a title about the term itself would say (the topic page's
+    "Start here" default, `library.models.TaxonomyTerm.title_names`, reads it too)."""
+    bracketed = re.findall(r"\(([^()]+)\)", name)
+    plain = re.sub(r"\s*\([^()]*\)", "", name).strip()
+    return tuple(n for n in dict.fromkeys([name, plain, *bracketed]) if n.strip())
 
 
 def titled_by_name(title: str, topics: Iterable[Topic]) -> tuple[Topic, ...]:
@@ -151,7 +151,7 @@ def _name_entries(topics: tuple[Topic, ...]) -> tuple[tuple[Terms, bool, Topic],
     return tuple(
         (terms, False, topic)
         for topic in topics
-        for terms in dict.fromkeys(phrase_terms(name) for name in title_names(topic))
+        for terms in dict.fromkeys(phrase_terms(name) for name in title_names(topic.name))
         if terms
     )
 

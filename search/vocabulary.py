@@ -10,9 +10,10 @@ under the content generation it read it at (`pagecache.models.Generation`, whose
 counters move after every committed change a reader could see: taxonomy, intents,
 picks, and any article's status or date) and today's date (a scheduled article's pick
 leads from its day). A search then costs one read of that row instead of the four
-queries, and every web process sees the change once the generation moves. Nothing is
-kept inside a transaction (it could read rows that are never committed) or without
-the generation row.
+queries (none of its own when the page cache read it for the request already,
+`pagecache.models.request_state`), and every web process sees the change once the
+generation moves. Nothing is kept inside a transaction (it could read rows that are
+never committed) or without the generation row.
 """
 
 from __future__ import annotations
@@ -20,11 +21,11 @@ from __future__ import annotations
 import threading
 
 from django.db import DatabaseError, connections, router
-from django.db.models import Exists, F, OuterRef
+from django.db.models import F
 from django.utils import timezone
 
-from library.models import Article, Disease, Therapy, split_aliases
-from pagecache.models import Generation
+from library.models import Disease, Therapy, split_aliases
+from pagecache.models import Generation, request_state
 from search.backends.base import Intent, Pin, Topic, Vocabulary
 from search.models import EditorsPick, split_phrases
 from search.models import Intent as IntentModel
@@ -79,16 +80,9 @@ def visible_pins() -> tuple[Pin, ...]:
 
     A pick of an unpublished or scheduled article waits (the admin lists it) and leads
     again once its article is back, with no change to the pick.
-
-    Each pick's article is looked up by key (a correlated EXISTS), not as
-    `EditorsPick.objects.visible()` does (`article IN (every published id)`), which
-    SQLite answers by walking every published article even when there is no pick.
     """
-    visible = Article.objects.published().filter(pk=OuterRef("article_id"))
     rows = (
-        EditorsPick.objects.filter(Exists(visible))
-        .order_by("order", "pk")
-        .values_list("query", F("article_id"))
+        EditorsPick.objects.visible().order_by("order", "pk").values_list("query", F("article_id"))
     )
     return tuple(Pin(query, article_id) for query, article_id in rows)
 
@@ -118,10 +112,12 @@ def _generation_key() -> tuple | None:
     using = router.db_for_read(Generation)
     if connections[using].in_atomic_block:
         return None
-    try:
-        state = Generation.objects.current()
-    except DatabaseError:  # no generation table yet (a migration in progress)
-        return None
+    state = request_state.get()  # the one the page cache read for this request, if any
+    if state is None:
+        try:
+            state = Generation.objects.current()
+        except DatabaseError:  # no generation table yet (a migration in progress)
+            return None
     if state is None:
         return None
     return (using, state.token, timezone.localdate())

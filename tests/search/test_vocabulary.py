@@ -12,8 +12,9 @@ from __future__ import annotations
 import datetime
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django.http import QueryDict
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from library.filters import ArticleFilter
@@ -177,6 +178,22 @@ def test_a_search_outside_a_transaction_reads_the_vocabulary_once_per_generation
     with django_assert_num_queries(1):  # the content generation's row
         assert current_vocabulary() == first
     assert "lupus" in {topic.slug for topic in first.topics}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_search_reads_the_content_generation_once_the_page_cache_and_the_vocabulary_share(
+    client,
+):
+    lupus = make_disease("Lupus", slug="lupus", aliases="SLE")
+    make_article("Caring for lupus", diseases=[lupus])  # committed: indexed
+    assert client.get("/api/search/", {"q": "lupus"})["X-Page-Cache"] == "miss"
+    with CaptureQueriesContext(connection) as captured:  # a new question: built again
+        answer = client.get("/api/search/", {"q": "SLE care"})
+    assert answer["X-Page-Cache"] == "miss"
+    assert answer.json()["understood"]["diseases"] == ["lupus"]
+    assert [r["title"] for r in answer.json()["results"]] == ["Caring for lupus"]
+    generation_reads = [q["sql"] for q in captured if "g.epoch" in q["sql"]]
+    assert len(generation_reads) == 1, generation_reads
 
 
 @pytest.mark.django_db(transaction=True)

@@ -77,6 +77,18 @@ def test_a_corrected_results_page_costs_at_most_28_statements(client, indexed_li
     assert len(sql) <= 28, listing(sql)
 
 
+def test_a_question_matched_by_its_topic_costs_at_most_25_statements(client, indexed_library):
+    # "what does HSCT treat" names a therapy in a sentence, so it is matched by its topic
+    # (issue 19, `Planner.topical`): the strict count, the topic's histogram, which units
+    # match (its words "what" and "does" are in no article: no correction is offered
+    # for them), the page, the answer stage's details and its words' document
+    # frequencies (`_COVERAGE`). Two more than a question that is not relaxed (23): 25.
+    sql = statements(client, "/articles/", {"q": "what does HSCT treat"})
+
+    assert any("WITH u AS" in s for s in sql), listing(sql)  # weighed by idf
+    assert len(sql) <= 25, listing(sql)
+
+
 def test_a_loosened_results_page_costs_at_most_28_statements(client, indexed_library):
     # A quoted phrase no article has ("go away") is searched as its words: the reader's
     # query costs its strict count, which units match and the histogram (the phrase

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 import markdown
 import nh3
 
+from library.markdown_converter import new_converter
+
 ALLOWED_TAGS = {
     "a", "abbr", "b", "blockquote", "br", "caption", "code", "dd", "del", "dl", "dt",
     "em", "figcaption", "figure", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "li",
@@ -72,7 +74,7 @@ class RenderedBody:
 
 def render_markdown(text: str) -> str:
     """Markdown to safe HTML. `h1` is demoted to `h2`: the page title is the only h1."""
-    return render_body(text).html
+    return _safe_html(text)
 
 
 _converters = threading.local()
@@ -84,17 +86,14 @@ def _converter() -> markdown.Markdown:
     index write renders every article of the batch. (A converter is not thread-safe.)"""
     converter = getattr(_converters, "markdown", None)
     if converter is None:
-        converter = _converters.markdown = markdown.Markdown(
-            extensions=MARKDOWN_EXTENSIONS, extension_configs=MARKDOWN_CONFIG, output_format="html"
-        )
+        converter = _converters.markdown = new_converter(MARKDOWN_EXTENSIONS, MARKDOWN_CONFIG)
     return converter.reset()
 
 
-def render_body(text: str) -> RenderedBody:
-    """Safe HTML plus what the article page shows around it: headings and length."""
+def _safe_html(text: str) -> str:
     raw_html = _converter().convert(text or "")
     raw_html = raw_html.replace("<h1", "<h2").replace("</h1>", "</h2>")
-    safe_html = nh3.clean(
+    return nh3.clean(
         raw_html,
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
@@ -103,6 +102,11 @@ def render_body(text: str) -> RenderedBody:
         strip_comments=True,
         id_prefix=HEADING_ID_PREFIX,
     )
+
+
+def render_body(text: str) -> RenderedBody:
+    """Safe HTML plus what the article page shows around it: headings and length."""
+    safe_html = _safe_html(text)
     words = len(html.unescape(_TAG_RE.sub(" ", safe_html)).split())
     return RenderedBody(safe_html, _headings(safe_html), words)
 
@@ -156,7 +160,7 @@ def markdown_to_text(text: str) -> str:
 def markdown_text_and_sections(text: str) -> tuple[str, list[Section]]:
     """`markdown_to_text`'s text, and where each h2 and h3 section starts in it, with
     the heading's id exactly as the article page renders it (one Markdown pass)."""
-    safe_html = render_markdown(text)
+    safe_html = _safe_html(text)
     headings: list[tuple[str, str]] = []
 
     def mark(match: re.Match) -> str:
@@ -168,12 +172,12 @@ def markdown_text_and_sections(text: str) -> tuple[str, list[Section]]:
         return f'<h{level} id="{heading_id}">{_SECTION_MARK}{inner}</h{level}>'
 
     marked = _HEADING_RE.sub(mark, safe_html)
-    rendered = _BLOCK_END_RE.sub(lambda m: f"</{m.group(1)}>\n", marked)
+    rendered = _BLOCK_END_RE.sub(r"</\1>\n", marked)
     rendered = _BLOCK_TAG_RE.sub(" ", rendered)
     plain = html.unescape(_TAG_RE.sub("", rendered))
     lines = []
     for line in plain.splitlines():
-        line = _SPACE_RE.sub(" ", line).strip()
+        line = " ".join(line.split())  # as `_SPACE_RE.sub(" ", line).strip()`
         if line:
             lines.append(line if line.endswith(_ENDS_SENTENCE) else line + ".")
     marked_text = "\n".join(lines)

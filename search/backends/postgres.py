@@ -37,7 +37,7 @@ relaxation histogram and "at least k of these words" join one GIN lookup per wor
 statement (`_PAGE`) over the match set materialised once: every row ranked by the
 small stored `head` vector (title, summary, taxonomy: migration `search/0004`), only
 the best `RANK_POOL` by the full vector, a plain `ORDER BY … LIMIT`, the page's
-texts, and the facet counts (one `GROUP BY` over the unnested slug arrays).
+texts, and the set's ids, which the facets are counted from in Python (`_FacetValues`).
 Unknown words and their spelling candidates are one statement each, for every word
 at once. Highlights reuse the engine-neutral highlighter, with candidate words
 analysed by PostgreSQL in one batch per page.
@@ -54,10 +54,13 @@ import contextlib
 import dataclasses
 import datetime
 import functools
+import itertools
 import logging
 import math
 import re
+import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING
 
@@ -110,6 +113,7 @@ LEXEME_CACHE = 50_000
 MORE_LIKE_TERMS = 12
 RANK_POOL = 400  # rows ranked by their full vector (after the small `head` vector)
 ID_LIST_MAX = 20_000  # most ids of a set fetched to be reused within one request
+FRESH_MAX = 1_000  # rows a page may read facets of before the facet map is read afresh
 LOCK_NAMESPACE = 0x5EA  # advisory-lock key space for per-article sync locks
 GLOBAL_LOCK = 0x5EA0_0000_0001  # the whole-index sync lock (compare, rebuild)
 MAX_WORD_LENGTH = 64
@@ -256,6 +260,8 @@ class PostgresBackend(SearchBackend):
         super().__init__(alias, params)
         self.using = params.get("DATABASE", "default")
         self._lexemes: dict[str, tuple[str, ...]] = {}
+        self._facet_values: _FacetValues | None = None
+        self._facet_lock = threading.Lock()
 
     @property
     def identity(self) -> str:
@@ -665,6 +671,41 @@ def _phrased(tsquery: str) -> bool:
     return "<->" in tsquery
 
 
+@dataclasses.dataclass(frozen=True)
+class _FacetValues:
+    """Every entry's facet values (`facet_values`, split), read in one statement and
+    kept by the backend between searches, so that a page counts its set's facets
+    from the set's ids in Python instead of unnesting every matching row's array.
+
+    `horizon`: the oldest transaction still running when it was read
+    (`pg_snapshot_xmin`). A row version this map lacks or holds stale was written
+    by that transaction or a later one, so a page reads the facet values of exactly
+    those rows (`age(e.xmin) <= age(horizon)`) and prefers them to the map's. When a
+    page reads more than `FRESH_MAX` of them, the next one reads the map afresh.
+    `database`: which database (settings) it was read from.
+    """
+
+    database: tuple
+    horizon: str
+    values: dict[int, tuple[str, ...]]
+    stale: bool = False
+
+
+def _count_facets(
+    ids: list[int], fresh: dict[int, tuple[str, ...]], known: dict[int, tuple[str, ...]]
+) -> dict[str, dict[str, int]]:
+    """Each facet value's count among `ids`, from `fresh` rows first, then `known`.
+    Raises KeyError for an id in neither."""
+    values = {**known, **fresh} if fresh else known
+    counts = Counter(itertools.chain.from_iterable(map(values.__getitem__, ids)))
+    facets: dict[str, dict[str, int]] = {facet: {} for facet in FACETS}
+    for key, n in counts.items():
+        facet, _, value = key.partition(":")
+        if facet in facets:
+            facets[facet][value] = n
+    return facets
+
+
 class PostgresOperations:
     """The planner's operations on the `search_entry` table, over one cursor.
 
@@ -820,9 +861,12 @@ class PostgresOperations:
             order = _ORDER_BY[ordering.by]
             top = _LISTED.format(order=order)
             head_rank = "0.0"
+        known = self._facet_map()
+        params["horizon"] = known.horizon
         rows: list[Row] = []
-        facets: dict[str, dict[str, int]] = {facet: {} for facet in FACETS}
-        for kind, value, n, article_id, score_value, slug, summary, body in self._all(
+        ids: list[int] = []
+        fresh: dict[int, tuple[str, ...]] = {}
+        for kind, value, _n, article_id, score_value, slug, summary, body in self._all(
             _PAGE.format(
                 source=documents.source,
                 where=documents.where,
@@ -837,11 +881,36 @@ class PostgresOperations:
             if kind == "hit":
                 rows.append(Row(article_id, score_value))
                 self._texts[article_id] = Text(article_id, slug, summary, body)
-            else:
-                facet, _, value = value.partition(":")
-                if facet in facets:
-                    facets[facet][value] = n
+            elif kind == "fresh":
+                fresh[article_id] = tuple(value.split())
+            elif value:
+                ids = [int(i) for i in value[1:-1].split(",")]
+        if len(fresh) > FRESH_MAX:
+            self.backend._facet_values = dataclasses.replace(known, stale=True)
+        try:
+            facets = _count_facets(ids, fresh, known.values)
+        except KeyError:  # not expected: a row older than the map's horizon it lacks
+            facets = _count_facets(ids, fresh, self._facet_map(reload=True).values)
         return rows, facets
+
+    def _facet_map(self, reload: bool = False) -> _FacetValues:
+        """The backend's facet map (`_FacetValues`), read first when there is none,
+        it is stale, or it was read from another database."""
+        backend = self.backend
+        settings = connections[backend.using].settings_dict
+        database = (settings.get("HOST"), settings.get("PORT"), settings.get("NAME"))
+        known = backend._facet_values
+        if known is not None and known.database == database and not known.stale and not reload:
+            return known
+        with backend._facet_lock:
+            ((horizon, ids, values),) = self._all(_FACET_MAP, [])
+            known = _FacetValues(
+                database,
+                horizon,
+                dict(zip(ids or (), (tuple(v.split()) for v in values or ()), strict=True)),
+            )
+            backend._facet_values = known
+        return known
 
     def texts(self, rows: list[Row]) -> list[Text]:
         return [self._texts[row.ref] for row in rows]
@@ -1044,11 +1113,12 @@ WHERE %(zero)s
 
 
 # One results page: the match set evaluated once (`m`), the page's rows ranked with a
-# plain ORDER BY … LIMIT (`top`), their texts, and the facet counts over the same rows.
+# plain ORDER BY … LIMIT (`top`), their texts, the set's ids (`set`) and the facet
+# values of its rows written since the facet map's horizon (`fresh`, see `_FacetValues`).
 _PAGE = """
 WITH m AS MATERIALIZED (
-    SELECT e.article_id, e.facet_values, e.published_on, e.title_sort,
-        {coverage} AS c, {head_rank} AS r
+    SELECT e.article_id, e.published_on, e.title_sort, {coverage} AS c, {head_rank} AS r,
+        CASE WHEN age(e.xmin) <= age(%(horizon)s::xid) THEN e.facet_values END AS fresh
     FROM {source} {join} WHERE {where}
 ),
 top AS ({top}),
@@ -1057,9 +1127,18 @@ page AS (
 )
 SELECT 'hit', NULL, p.n, p.article_id, p.score, e.slug, e.summary, e.body
 FROM page p JOIN search_entry e USING (article_id) WHERE p.n > %(offset)s
-UNION ALL SELECT 'facet', f.v, count(*), NULL, NULL, NULL, NULL, NULL
-FROM (SELECT unnest(m.facet_values) AS v FROM m) f GROUP BY f.v
+UNION ALL SELECT 'fresh', array_to_string(m.fresh, ' '), NULL, m.article_id, NULL, NULL,
+    NULL, NULL FROM m WHERE m.fresh IS NOT NULL
+UNION ALL SELECT 'set', array_agg(m.article_id)::text, NULL, NULL, NULL, NULL, NULL, NULL FROM m
 ORDER BY 1, 3
+"""
+
+# Every entry's facet values (`_FacetValues`), with the oldest transaction still running
+# for this statement's snapshot (as an `xid`, the type of a row's `xmin`).
+_FACET_MAP = """
+SELECT mod(pg_snapshot_xmin(pg_current_snapshot())::text::numeric, 4294967296)::text,
+    array_agg(e.article_id), array_agg(array_to_string(e.facet_values, ' '))
+FROM search_entry e
 """
 
 # Not by relevance: the first rows of the set in a stored order.

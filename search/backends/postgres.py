@@ -723,6 +723,7 @@ class PostgresOperations:
         # `count`) and each level's ids (with `coverage_counts`).
         self._ids: dict[tuple, list[int]] = {}
         self._levels: dict[tuple, dict[int, list[int]]] = {}
+        self._details: dict[int, Details] = {}
 
     def _all(self, sql: str, params) -> list[tuple]:
         self.cursor.execute(sql, params)
@@ -969,33 +970,30 @@ class PostgresOperations:
     # -- the answer stage (issue 19)
 
     def details(self, rows: list[Row]) -> list[Details]:
-        """Title, filed topics and tags, and sections of each row: one statement."""
-        found = {
-            article_id: Details(
-                title,
-                {"disease": tuple(diseases), "therapy": tuple(therapies), "tag": tuple(tags)},
-                _read_sections(sections or ""),
-            )
-            for article_id, title, diseases, therapies, tags, sections in self._all(
-                _DETAILS, [[row.ref for row in rows]]
-            )
-        }
-        return [found.get(row.ref, Details("", {}, ())) for row in rows]
+        """Title, filed topics and tags, and sections of each row: one statement for
+        the rows `coverage` did not already read them for."""
+        missing = [row.ref for row in rows if row.ref not in self._details]
+        if missing:
+            for article_id, *detail in self._all(_DETAILS, [missing]):
+                self._details[article_id] = _details(*detail)
+        return [self._details.get(row.ref, Details("", {}, ())) for row in rows]
 
     def coverage(self, rows: list[Row], units: tuple[Unit, ...]) -> Coverage:
         """Which units each row matches and each unit's document frequency (capped):
-        one statement, only for a relaxed question (`_COVERAGE`)."""
+        one statement, only for a relaxed question (`_COVERAGE`), which also reads
+        the rows' details (kept for `details`, which the answer stage asks next)."""
         matched: dict[int, frozenset[int]] = {}
         frequencies = [0] * len(units)
         documents = 0
-        for kind, key, value, found in self._all(
-            _COVERAGE.format(cap=FREQUENCY_CAP),
+        for kind, key, value, found, *detail in self._all(
+            _COVERAGE.format(cap=FREQUENCY_CAP, details=_DETAILS_COLUMNS),
             {"qs": [unit_tsquery(u) for u in units], "ids": [row.ref for row in rows]},
         ):
             if kind == "unit":
                 frequencies[key - 1] = value
             elif kind == "row":
                 matched[key] = frozenset(i - 1 for i in found)
+                self._details[key] = _details(*detail)
             else:
                 documents = value
         return Coverage(
@@ -1043,28 +1041,41 @@ SELECT * FROM unnest(%s::bigint[], %s::text[])
 ON CONFLICT (article_id) DO UPDATE SET sections = EXCLUDED.sections
 """
 
-# What the answer stage re-ranks a question's first rows by, in their order.
-_DETAILS = """
-SELECT e.article_id, e.title, e.diseases, e.therapies, e.tags, s.sections
+# What the answer stage re-ranks a question's first rows by (`_details`).
+_DETAILS_COLUMNS = "e.title, e.diseases, e.therapies, e.tags, s.sections"
+_DETAILS = f"""
+SELECT e.article_id, {_DETAILS_COLUMNS}
 FROM unnest(%s::bigint[]) AS r(id)
 JOIN search_entry e ON e.article_id = r.id
 LEFT JOIN search_section s ON s.article_id = e.article_id
 """
 
 
+def _details(title, diseases, therapies, tags, sections) -> Details:
+    """A row of `_DETAILS_COLUMNS` as the answer stage reads it."""
+    return Details(
+        title,
+        {"disease": tuple(diseases), "therapy": tuple(therapies), "tag": tuple(tags)},
+        _read_sections(sections or ""),
+    )
+
+
 # What a relaxed question's words weigh: each unit's document frequency (capped, as
 # related articles' are), which units each of the window's rows matches (its vector
-# read once per row), and the library's size from the table's statistics.
+# read once per row) with the row's details (`_DETAILS_COLUMNS`), and the library's
+# size from the table's statistics.
 _COVERAGE = """
 WITH u AS (SELECT t.q, t.i FROM unnest(%(qs)s::tsquery[]) WITH ORDINALITY AS t(q, i))
 SELECT 'unit', u.i::bigint, (SELECT count(*) FROM (SELECT 1 FROM search_entry e
-    WHERE e.vector @@ u.q LIMIT {cap}) c), NULL::bigint[] FROM u
+    WHERE e.vector @@ u.q LIMIT {cap}) c), NULL::bigint[],
+    NULL, NULL::text[], NULL::text[], NULL::text[], NULL FROM u
 UNION ALL
-SELECT 'row', e.article_id, NULL, ARRAY(SELECT u.i FROM u WHERE e.vector @@ u.q)
-FROM search_entry e WHERE e.article_id = ANY(%(ids)s::bigint[])
+SELECT 'row', e.article_id, NULL, ARRAY(SELECT u.i FROM u WHERE e.vector @@ u.q), {details}
+FROM search_entry e LEFT JOIN search_section s ON s.article_id = e.article_id
+WHERE e.article_id = ANY(%(ids)s::bigint[])
 UNION ALL
 SELECT 'size', NULL, CASE WHEN c.reltuples > 0 THEN c.reltuples::bigint
-    ELSE (SELECT count(*) FROM search_entry) END, NULL
+    ELSE (SELECT count(*) FROM search_entry) END, NULL, NULL, NULL, NULL, NULL, NULL
 FROM pg_class c WHERE c.oid = 'search_entry'::regclass
 """
 

@@ -64,6 +64,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING
 
+import numpy as np
 from django.core import checks
 from django.db import DatabaseError, OperationalError, connections, transaction
 
@@ -671,39 +672,58 @@ def _phrased(tsquery: str) -> bool:
     return "<->" in tsquery
 
 
-@dataclasses.dataclass(frozen=True)
 class _FacetValues:
-    """Every entry's facet values (`facet_values`, split), read in one statement and
-    kept by the backend between searches, so that a page counts its set's facets
-    from the set's ids in Python instead of unnesting every matching row's array.
+    """Every entry's facet values (`facet_values`), read in one statement and kept by
+    the backend between searches, so that a page counts its set's facets from the
+    set's ids with NumPy instead of unnesting every matching row's array.
+
+    Each distinct value has a code (`names`); each entry's codes are one slice of
+    `codes` (`starts`, `ends`), found by article id through `positions`.
 
     `horizon`: the oldest transaction still running when it was read
     (`pg_snapshot_xmin`). A row version this map lacks or holds stale was written
     by that transaction or a later one, so a page reads the facet values of exactly
-    those rows (`age(e.xmin) <= age(horizon)`) and prefers them to the map's. When a
-    page reads more than `FRESH_MAX` of them, the next one reads the map afresh.
-    `database`: which database (settings) it was read from.
+    those rows (`age(e.xmin) <= age(horizon)`) and counts them instead of the map's.
+    When a page reads more than `FRESH_MAX` of them, the next one reads the map
+    afresh (`stale`). `database`: which database (settings) it was read from.
     """
 
-    database: tuple
-    horizon: str
-    values: dict[int, tuple[str, ...]]
-    stale: bool = False
+    def __init__(self, database: tuple, horizon: str, ids: list[int], values: list[str]) -> None:
+        self.database = database
+        self.horizon = horizon
+        self.stale = False
+        codes: dict[str, int] = {}
+        entry_codes = [[codes.setdefault(v, len(codes)) for v in text.split()] for text in values]
+        self.names = list(codes)
+        self.codes = np.fromiter(itertools.chain.from_iterable(entry_codes), dtype=np.int32)
+        self.ends = np.cumsum([len(c) for c in entry_codes], dtype=np.int64)
+        self.starts = self.ends - np.array([len(c) for c in entry_codes], dtype=np.int64)
+        self.positions = np.full(max(ids, default=0) + 1, -1, dtype=np.int64)
+        self.positions[np.array(ids, dtype=np.int64)] = np.arange(len(ids))
 
-
-def _count_facets(
-    ids: list[int], fresh: dict[int, tuple[str, ...]], known: dict[int, tuple[str, ...]]
-) -> dict[str, dict[str, int]]:
-    """Each facet value's count among `ids`, from `fresh` rows first, then `known`.
-    Raises KeyError for an id in neither."""
-    values = {**known, **fresh} if fresh else known
-    counts = Counter(itertools.chain.from_iterable(map(values.__getitem__, ids)))
-    facets: dict[str, dict[str, int]] = {facet: {} for facet in FACETS}
-    for key, n in counts.items():
-        facet, _, value = key.partition(":")
-        if facet in facets:
-            facets[facet][value] = n
-    return facets
+    def count(self, ids: list[int], fresh: dict[int, tuple[str, ...]]) -> dict[str, dict[str, int]]:
+        """Each facet value's count among `ids`: `fresh` rows' own values, the
+        others' from the map. Raises KeyError for an id in neither."""
+        wanted = np.array([i for i in ids if i not in fresh] if fresh else ids, dtype=np.int64)
+        if wanted.size and (wanted.max() >= self.positions.size or wanted.min() < 0):
+            raise KeyError("an id the facet map does not hold")
+        rows = self.positions[wanted]
+        if (rows < 0).any():
+            raise KeyError("an id the facet map does not hold")
+        starts, lengths = self.starts[rows], self.ends[rows] - self.starts[rows]
+        # Every code of every wanted row: each row's start, then one step per code.
+        offsets = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
+        taken = self.codes[offsets + np.arange(offsets.size)]
+        counts = Counter(itertools.chain.from_iterable(fresh.get(i, ()) for i in ids))
+        binned = np.bincount(taken, minlength=len(self.names))
+        for code in np.flatnonzero(binned):
+            counts[self.names[code]] += int(binned[code])
+        facets: dict[str, dict[str, int]] = {facet: {} for facet in FACETS}
+        for key, n in counts.items():
+            facet, _, value = key.partition(":")
+            if facet in facets:
+                facets[facet][value] = n
+        return facets
 
 
 class PostgresOperations:
@@ -887,11 +907,11 @@ class PostgresOperations:
             elif value:
                 ids = [int(i) for i in value[1:-1].split(",")]
         if len(fresh) > FRESH_MAX:
-            self.backend._facet_values = dataclasses.replace(known, stale=True)
+            known.stale = True
         try:
-            facets = _count_facets(ids, fresh, known.values)
+            facets = known.count(ids, fresh)
         except KeyError:  # not expected: a row older than the map's horizon it lacks
-            facets = _count_facets(ids, fresh, self._facet_map(reload=True).values)
+            facets = self._facet_map(reload=True).count(ids, fresh)
         return rows, facets
 
     def _facet_map(self, reload: bool = False) -> _FacetValues:
@@ -905,11 +925,7 @@ class PostgresOperations:
             return known
         with backend._facet_lock:
             ((horizon, ids, values),) = self._all(_FACET_MAP, [])
-            known = _FacetValues(
-                database,
-                horizon,
-                dict(zip(ids or (), (tuple(v.split()) for v in values or ()), strict=True)),
-            )
+            known = _FacetValues(database, horizon, ids or [], values or [])
             backend._facet_values = known
         return known
 

@@ -44,8 +44,8 @@ analysed by PostgreSQL in one batch per page.
 
 The search statements are raw SQL: the index is this backend's own table (no
 model), the compiled `tsquery` (phrases, synonyms, exclusions) is bound as text,
-and a page's ranking, texts and facets share one materialised CTE, which Django's
-`SearchVector`/`SearchRank` expressions cannot say.
+and a page's ranking, texts and the ids its facets are counted from share one
+materialised CTE, which Django's `SearchVector`/`SearchRank` expressions cannot say.
 """
 
 from __future__ import annotations
@@ -731,8 +731,9 @@ class PostgresOperations:
 
     Raw SQL, because the statements are what Django's expressions cannot say: the
     index is the backend's own table (no model), the tsquery is compiled text
-    (phrases with `<->`, synonyms) bound as one parameter, the facets come from
-    unnested arrays, and the page and the facets share one materialised CTE.
+    (phrases with `<->`, synonyms) bound as one parameter, and the page, its set's
+    ids and the facet values of rows written since the facet map was read share one
+    materialised CTE.
     """
 
     def __init__(self, backend: PostgresBackend, cursor) -> None:

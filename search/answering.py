@@ -303,8 +303,8 @@ class AnswerStage:
         word weighing its idf (one engine call): the engine's score adds up every
         alternative of a word, so a topic with many aliases, matched many ways, would
         otherwise outweigh the one rare word that says what is asked ("vaccinated")."""
+        coverage = self.ops.coverage(rows, units)  # first: an engine may read details with it
         self.gather(rows)
-        coverage = self.ops.coverage(rows, units)
         weights = [
             math.log(max(coverage.documents, 1) / (frequency + 1)) + 1
             for frequency in coverage.frequencies

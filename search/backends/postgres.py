@@ -37,15 +37,15 @@ relaxation histogram and "at least k of these words" join one GIN lookup per wor
 statement (`_PAGE`) over the match set materialised once: every row ranked by the
 small stored `head` vector (title, summary, taxonomy: migration `search/0004`), only
 the best `RANK_POOL` by the full vector, a plain `ORDER BY … LIMIT`, the page's
-texts, and the facet counts (one `GROUP BY` over the unnested slug arrays).
+texts, and the set's ids, which the facets are counted from in Python (`_FacetValues`).
 Unknown words and their spelling candidates are one statement each, for every word
 at once. Highlights reuse the engine-neutral highlighter, with candidate words
 analysed by PostgreSQL in one batch per page.
 
 The search statements are raw SQL: the index is this backend's own table (no
 model), the compiled `tsquery` (phrases, synonyms, exclusions) is bound as text,
-and a page's ranking, texts and facets share one materialised CTE, which Django's
-`SearchVector`/`SearchRank` expressions cannot say.
+and a page's ranking, texts and the ids its facets are counted from share one
+materialised CTE, which Django's `SearchVector`/`SearchRank` expressions cannot say.
 """
 
 from __future__ import annotations
@@ -54,13 +54,17 @@ import contextlib
 import dataclasses
 import datetime
 import functools
+import itertools
 import logging
 import math
 import re
+import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING
 
+import numpy as np
 from django.core import checks
 from django.db import DatabaseError, OperationalError, connections, transaction
 
@@ -110,6 +114,7 @@ LEXEME_CACHE = 50_000
 MORE_LIKE_TERMS = 12
 RANK_POOL = 400  # rows ranked by their full vector (after the small `head` vector)
 ID_LIST_MAX = 20_000  # most ids of a set fetched to be reused within one request
+FRESH_MAX = 1_000  # rows a page may read facets of before the facet map is read afresh
 LOCK_NAMESPACE = 0x5EA  # advisory-lock key space for per-article sync locks
 GLOBAL_LOCK = 0x5EA0_0000_0001  # the whole-index sync lock (compare, rebuild)
 MAX_WORD_LENGTH = 64
@@ -256,6 +261,8 @@ class PostgresBackend(SearchBackend):
         super().__init__(alias, params)
         self.using = params.get("DATABASE", "default")
         self._lexemes: dict[str, tuple[str, ...]] = {}
+        self._facet_values: _FacetValues | None = None
+        self._facet_lock = threading.Lock()
 
     @property
     def identity(self) -> str:
@@ -665,13 +672,68 @@ def _phrased(tsquery: str) -> bool:
     return "<->" in tsquery
 
 
+class _FacetValues:
+    """Every entry's facet values (`facet_values`), read in one statement and kept by
+    the backend between searches, so that a page counts its set's facets from the
+    set's ids with NumPy instead of unnesting every matching row's array.
+
+    Each distinct value has a code (`names`); each entry's codes are one slice of
+    `codes` (`starts`, `ends`), found by article id through `positions`.
+
+    `horizon`: the oldest transaction still running when it was read
+    (`pg_snapshot_xmin`). A row version this map lacks or holds stale was written
+    by that transaction or a later one, so a page reads the facet values of exactly
+    those rows (`age(e.xmin) <= age(horizon)`) and counts them instead of the map's.
+    When a page reads more than `FRESH_MAX` of them, the next one reads the map
+    afresh (`stale`). `database`: which database (settings) it was read from.
+    """
+
+    def __init__(self, database: tuple, horizon: str, ids: list[int], values: list[str]) -> None:
+        self.database = database
+        self.horizon = horizon
+        self.stale = False
+        codes: dict[str, int] = {}
+        entry_codes = [[codes.setdefault(v, len(codes)) for v in text.split()] for text in values]
+        self.names = list(codes)
+        self.codes = np.fromiter(itertools.chain.from_iterable(entry_codes), dtype=np.int32)
+        self.ends = np.cumsum([len(c) for c in entry_codes], dtype=np.int64)
+        self.starts = self.ends - np.array([len(c) for c in entry_codes], dtype=np.int64)
+        self.positions = np.full(max(ids, default=0) + 1, -1, dtype=np.int64)
+        self.positions[np.array(ids, dtype=np.int64)] = np.arange(len(ids))
+
+    def count(self, ids: list[int], fresh: dict[int, tuple[str, ...]]) -> dict[str, dict[str, int]]:
+        """Each facet value's count among `ids`: `fresh` rows' own values, the
+        others' from the map. Raises KeyError for an id in neither."""
+        wanted = np.array([i for i in ids if i not in fresh] if fresh else ids, dtype=np.int64)
+        if wanted.size and (wanted.max() >= self.positions.size or wanted.min() < 0):
+            raise KeyError("an id the facet map does not hold")
+        rows = self.positions[wanted]
+        if (rows < 0).any():
+            raise KeyError("an id the facet map does not hold")
+        starts, lengths = self.starts[rows], self.ends[rows] - self.starts[rows]
+        # Every code of every wanted row: each row's start, then one step per code.
+        offsets = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
+        taken = self.codes[offsets + np.arange(offsets.size)]
+        counts = Counter(itertools.chain.from_iterable(fresh.get(i, ()) for i in ids))
+        binned = np.bincount(taken, minlength=len(self.names))
+        for code in np.flatnonzero(binned):
+            counts[self.names[code]] += int(binned[code])
+        facets: dict[str, dict[str, int]] = {facet: {} for facet in FACETS}
+        for key, n in counts.items():
+            facet, _, value = key.partition(":")
+            if facet in facets:
+                facets[facet][value] = n
+        return facets
+
+
 class PostgresOperations:
     """The planner's operations on the `search_entry` table, over one cursor.
 
     Raw SQL, because the statements are what Django's expressions cannot say: the
     index is the backend's own table (no model), the tsquery is compiled text
-    (phrases with `<->`, synonyms) bound as one parameter, the facets come from
-    unnested arrays, and the page and the facets share one materialised CTE.
+    (phrases with `<->`, synonyms) bound as one parameter, and the page, its set's
+    ids and the facet values of rows written since the facet map was read share one
+    materialised CTE.
     """
 
     def __init__(self, backend: PostgresBackend, cursor) -> None:
@@ -682,6 +744,7 @@ class PostgresOperations:
         # `count`) and each level's ids (with `coverage_counts`).
         self._ids: dict[tuple, list[int]] = {}
         self._levels: dict[tuple, dict[int, list[int]]] = {}
+        self._details: dict[int, Details] = {}
 
     def _all(self, sql: str, params) -> list[tuple]:
         self.cursor.execute(sql, params)
@@ -820,9 +883,12 @@ class PostgresOperations:
             order = _ORDER_BY[ordering.by]
             top = _LISTED.format(order=order)
             head_rank = "0.0"
+        known = self._facet_map()
+        params["horizon"] = known.horizon
         rows: list[Row] = []
-        facets: dict[str, dict[str, int]] = {facet: {} for facet in FACETS}
-        for kind, value, n, article_id, score_value, slug, summary, body in self._all(
+        ids: list[int] = []
+        fresh: dict[int, tuple[str, ...]] = {}
+        for kind, value, _n, article_id, score_value, slug, summary, body in self._all(
             _PAGE.format(
                 source=documents.source,
                 where=documents.where,
@@ -837,11 +903,32 @@ class PostgresOperations:
             if kind == "hit":
                 rows.append(Row(article_id, score_value))
                 self._texts[article_id] = Text(article_id, slug, summary, body)
-            else:
-                facet, _, value = value.partition(":")
-                if facet in facets:
-                    facets[facet][value] = n
+            elif kind == "fresh":
+                fresh[article_id] = tuple(value.split())
+            elif value:
+                ids = [int(i) for i in value[1:-1].split(",")]
+        if len(fresh) > FRESH_MAX:
+            known.stale = True
+        try:
+            facets = known.count(ids, fresh)
+        except KeyError:  # not expected: a row older than the map's horizon it lacks
+            facets = self._facet_map(reload=True).count(ids, fresh)
         return rows, facets
+
+    def _facet_map(self, reload: bool = False) -> _FacetValues:
+        """The backend's facet map (`_FacetValues`), read first when there is none,
+        it is stale, or it was read from another database."""
+        backend = self.backend
+        settings = connections[backend.using].settings_dict
+        database = (settings.get("HOST"), settings.get("PORT"), settings.get("NAME"))
+        known = backend._facet_values
+        if known is not None and known.database == database and not known.stale and not reload:
+            return known
+        with backend._facet_lock:
+            ((horizon, ids, values),) = self._all(_FACET_MAP, [])
+            known = _FacetValues(database, horizon, ids or [], values or [])
+            backend._facet_values = known
+        return known
 
     def texts(self, rows: list[Row]) -> list[Text]:
         return [self._texts[row.ref] for row in rows]
@@ -900,33 +987,30 @@ class PostgresOperations:
     # -- the answer stage (issue 19)
 
     def details(self, rows: list[Row]) -> list[Details]:
-        """Title, filed topics and tags, and sections of each row: one statement."""
-        found = {
-            article_id: Details(
-                title,
-                {"disease": tuple(diseases), "therapy": tuple(therapies), "tag": tuple(tags)},
-                _read_sections(sections or ""),
-            )
-            for article_id, title, diseases, therapies, tags, sections in self._all(
-                _DETAILS, [[row.ref for row in rows]]
-            )
-        }
-        return [found.get(row.ref, Details("", {}, ())) for row in rows]
+        """Title, filed topics and tags, and sections of each row: one statement for
+        the rows `coverage` did not already read them for."""
+        missing = [row.ref for row in rows if row.ref not in self._details]
+        if missing:
+            for article_id, *detail in self._all(_DETAILS, [missing]):
+                self._details[article_id] = _details(*detail)
+        return [self._details.get(row.ref, Details("", {}, ())) for row in rows]
 
     def coverage(self, rows: list[Row], units: tuple[Unit, ...]) -> Coverage:
         """Which units each row matches and each unit's document frequency (capped):
-        one statement, only for a relaxed question (`_COVERAGE`)."""
+        one statement, only for a relaxed question (`_COVERAGE`), which also reads
+        the rows' details (kept for `details`, which the answer stage asks next)."""
         matched: dict[int, frozenset[int]] = {}
         frequencies = [0] * len(units)
         documents = 0
-        for kind, key, value, found in self._all(
-            _COVERAGE.format(cap=FREQUENCY_CAP),
+        for kind, key, value, found, *detail in self._all(
+            _COVERAGE.format(cap=FREQUENCY_CAP, details=_DETAILS_COLUMNS),
             {"qs": [unit_tsquery(u) for u in units], "ids": [row.ref for row in rows]},
         ):
             if kind == "unit":
                 frequencies[key - 1] = value
             elif kind == "row":
                 matched[key] = frozenset(i - 1 for i in found)
+                self._details[key] = _details(*detail)
             else:
                 documents = value
         return Coverage(
@@ -974,28 +1058,41 @@ SELECT * FROM unnest(%s::bigint[], %s::text[])
 ON CONFLICT (article_id) DO UPDATE SET sections = EXCLUDED.sections
 """
 
-# What the answer stage re-ranks a question's first rows by, in their order.
-_DETAILS = """
-SELECT e.article_id, e.title, e.diseases, e.therapies, e.tags, s.sections
+# What the answer stage re-ranks a question's first rows by (`_details`).
+_DETAILS_COLUMNS = "e.title, e.diseases, e.therapies, e.tags, s.sections"
+_DETAILS = f"""
+SELECT e.article_id, {_DETAILS_COLUMNS}
 FROM unnest(%s::bigint[]) AS r(id)
 JOIN search_entry e ON e.article_id = r.id
 LEFT JOIN search_section s ON s.article_id = e.article_id
 """
 
 
+def _details(title, diseases, therapies, tags, sections) -> Details:
+    """A row of `_DETAILS_COLUMNS` as the answer stage reads it."""
+    return Details(
+        title,
+        {"disease": tuple(diseases), "therapy": tuple(therapies), "tag": tuple(tags)},
+        _read_sections(sections or ""),
+    )
+
+
 # What a relaxed question's words weigh: each unit's document frequency (capped, as
 # related articles' are), which units each of the window's rows matches (its vector
-# read once per row), and the library's size from the table's statistics.
+# read once per row) with the row's details (`_DETAILS_COLUMNS`), and the library's
+# size from the table's statistics.
 _COVERAGE = """
 WITH u AS (SELECT t.q, t.i FROM unnest(%(qs)s::tsquery[]) WITH ORDINALITY AS t(q, i))
 SELECT 'unit', u.i::bigint, (SELECT count(*) FROM (SELECT 1 FROM search_entry e
-    WHERE e.vector @@ u.q LIMIT {cap}) c), NULL::bigint[] FROM u
+    WHERE e.vector @@ u.q LIMIT {cap}) c), NULL::bigint[],
+    NULL, NULL::text[], NULL::text[], NULL::text[], NULL FROM u
 UNION ALL
-SELECT 'row', e.article_id, NULL, ARRAY(SELECT u.i FROM u WHERE e.vector @@ u.q)
-FROM search_entry e WHERE e.article_id = ANY(%(ids)s::bigint[])
+SELECT 'row', e.article_id, NULL, ARRAY(SELECT u.i FROM u WHERE e.vector @@ u.q), {details}
+FROM search_entry e LEFT JOIN search_section s ON s.article_id = e.article_id
+WHERE e.article_id = ANY(%(ids)s::bigint[])
 UNION ALL
 SELECT 'size', NULL, CASE WHEN c.reltuples > 0 THEN c.reltuples::bigint
-    ELSE (SELECT count(*) FROM search_entry) END, NULL
+    ELSE (SELECT count(*) FROM search_entry) END, NULL, NULL, NULL, NULL, NULL, NULL
 FROM pg_class c WHERE c.oid = 'search_entry'::regclass
 """
 
@@ -1044,11 +1141,12 @@ WHERE %(zero)s
 
 
 # One results page: the match set evaluated once (`m`), the page's rows ranked with a
-# plain ORDER BY … LIMIT (`top`), their texts, and the facet counts over the same rows.
+# plain ORDER BY … LIMIT (`top`), their texts, the set's ids (`set`) and the facet
+# values of its rows written since the facet map's horizon (`fresh`, see `_FacetValues`).
 _PAGE = """
 WITH m AS MATERIALIZED (
-    SELECT e.article_id, e.facet_values, e.published_on, e.title_sort,
-        {coverage} AS c, {head_rank} AS r
+    SELECT e.article_id, e.published_on, e.title_sort, {coverage} AS c, {head_rank} AS r,
+        CASE WHEN age(e.xmin) <= age(%(horizon)s::xid) THEN e.facet_values END AS fresh
     FROM {source} {join} WHERE {where}
 ),
 top AS ({top}),
@@ -1057,9 +1155,18 @@ page AS (
 )
 SELECT 'hit', NULL, p.n, p.article_id, p.score, e.slug, e.summary, e.body
 FROM page p JOIN search_entry e USING (article_id) WHERE p.n > %(offset)s
-UNION ALL SELECT 'facet', f.v, count(*), NULL, NULL, NULL, NULL, NULL
-FROM (SELECT unnest(m.facet_values) AS v FROM m) f GROUP BY f.v
+UNION ALL SELECT 'fresh', array_to_string(m.fresh, ' '), NULL, m.article_id, NULL, NULL,
+    NULL, NULL FROM m WHERE m.fresh IS NOT NULL
+UNION ALL SELECT 'set', array_agg(m.article_id)::text, NULL, NULL, NULL, NULL, NULL, NULL FROM m
 ORDER BY 1, 3
+"""
+
+# Every entry's facet values (`_FacetValues`), with the oldest transaction still running
+# for this statement's snapshot (as an `xid`, the type of a row's `xmin`).
+_FACET_MAP = """
+SELECT mod(pg_snapshot_xmin(pg_current_snapshot())::text::numeric, 4294967296)::text,
+    array_agg(e.article_id), array_agg(array_to_string(e.facet_values, ' '))
+FROM search_entry e
 """
 
 # Not by relevance: the first rows of the set in a stored order.

@@ -9,6 +9,7 @@ tests/pg_cluster.py); on SQLite they are deselected, never skipped.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import random
 from collections import Counter
@@ -253,6 +254,24 @@ def test_facet_counts_and_totals_equal_brute_force_counts(backend, text, filters
     assert page.total == len(expected)
     actual = {f: [(c.value, c.count) for c in counts] for f, counts in page.facets.items()}
     assert actual == _brute_force_facets(expected)
+
+
+def test_facet_counts_follow_edits_and_removals_between_searches(backend):
+    docs = _corpus()
+    backend.index(docs)
+    backend.search(SearchQuery(text="lupus"))  # the engine may keep what it read
+    edited = [
+        dataclasses.replace(d, diseases=("psoriasis",), tags=("news", "guide")) for d in docs[:10]
+    ]
+    backend.index(edited)
+    backend.remove([d.id for d in docs[10:15]])
+    now = edited + docs[15:]
+    for text in ("lupus", ""):
+        page = backend.search(SearchQuery(text=text))
+        expected = [d for d in now if not text or text in d.body.split()]
+        assert page.total == len(expected)
+        actual = {f: [(c.value, c.count) for c in counts] for f, counts in page.facets.items()}
+        assert actual == _brute_force_facets(expected)
 
 
 def test_filters_are_conjunctive(backend):

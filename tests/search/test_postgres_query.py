@@ -10,14 +10,23 @@ result. Ranking still counts every alternative.
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from search.backends import get_backend, reset_backends
 from search.backends.base import SearchQuery
-from search.backends.postgres import to_tsquery_text, unit_tsquery
+from search.backends.postgres import FRESH_MAX, to_tsquery_text, unit_tsquery
 from search.backends.query import Unit, parse_query
-from tests.search.engines import POSTGRES, doc, engine_backend
+from tests.search.engines import (
+    POSTGRES,
+    doc,
+    empty_postgres_index,
+    engine_backend,
+    engine_config,
+)
 
 HSCT = Unit(
     alternatives=(
@@ -119,3 +128,41 @@ def test_a_phrase_page_analyses_the_words_between_its_words_in_the_pages_one_bat
 
     assert [hit.id for hit in page.hits] == [1]
     assert len([q for q in captured if "to_tsvector" in q["sql"]]) == 2  # query, page
+
+
+@pytest.fixture
+def committed_engine(settings, search_index_dir, transactional_db):
+    """The PostgreSQL backend on a database whose writes commit, emptied afterwards:
+    a search then sees only what was committed before it started."""
+    settings.SEARCH_BACKENDS = {"default": engine_config("postgres", search_index_dir)}
+    reset_backends()
+    yield get_backend()
+    empty_postgres_index()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("fresh_max", [FRESH_MAX, 2])
+def test_facet_counts_follow_committed_edits_between_searches(
+    committed_engine, monkeypatch, fresh_max
+):
+    # The backend keeps each article's facets between searches; an article re-indexed
+    # or removed afterwards, in another transaction, must count as it is now, whether
+    # the page reads the edited rows itself or the kept facets are read again.
+    monkeypatch.setattr("search.backends.postgres.FRESH_MAX", fresh_max)
+    docs = [
+        doc(n, f"Lupus article {n}", diseases=("lupus",), tags=("guide",)) for n in range(1, 11)
+    ]
+    committed_engine.index(docs)
+
+    def facets() -> dict:
+        page = committed_engine.search(SearchQuery(text="lupus"))
+        return {f: {c.value: c.count for c in counts} for f, counts in page.facets.items()}
+
+    assert facets()["disease"] == {"lupus": 10}
+    committed_engine.index(
+        [dataclasses.replace(d, diseases=("psoriasis",), tags=()) for d in docs[:4]]
+    )
+    committed_engine.remove([10])
+    for _ in range(2):  # the edited rows read by the page, then (fresh_max 2) read again
+        assert facets()["disease"] == {"lupus": 5, "psoriasis": 4}
+        assert facets()["tag"] == {"guide": 5}

@@ -6,6 +6,8 @@ generation moves as it does after an editor's save and its index write.
 
 from __future__ import annotations
 
+from unittest import mock
+
 import pytest
 
 from library import listing
@@ -103,3 +105,23 @@ def test_signed_in_editors_get_a_search_run_for_them(
 
     assert engine_calls == ["kidney", "kidney"]
     assert sorted(slugs_on_page(page)) == ["kidney-care", "kidney-tests"]
+
+
+def test_a_text_edit_rebuilds_the_results_page_from_the_same_answer_until_the_index_has_it(
+    client, commit, kidney_articles, engine_calls
+):
+    first, _second = kidney_articles
+    before = client.get("/articles/", {"q": "kidney"})
+    with mock.patch("search.index.update_articles"), commit():  # the commit alone, first
+        first.summary = "Kidney care, reviewed this week."
+        first.save()
+
+    after = client.get("/articles/", {"q": "kidney"})
+
+    assert (before["X-Page-Cache"], after["X-Page-Cache"]) == ("miss", "miss")
+    assert engine_calls == ["kidney"]  # the index has not changed: the same answer
+    assert sorted(slugs_on_page(after)) == ["kidney-care", "kidney-tests"]
+    answer = client.get("/api/search/", {"q": "kidney"}).json()["results"]
+    assert {r["slug"]: r["summary"] for r in answer}["kidney-care"] == (
+        "Kidney care, reviewed this week."
+    )

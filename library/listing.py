@@ -19,6 +19,7 @@ from django.utils.html import escape
 from library.facets import FACET_MODELS, FACET_NAMES, TERM_FACETS, YEAR
 from library.filters import ArticleFilter
 from library.models import Article, Tag
+from search import shared_results
 from search.backends import get_backend
 from search.backends.base import AnswerSection, SearchBackend, SearchQuery, SearchUnavailable
 from search.backends.query import as_typed, quote_words
@@ -231,7 +232,7 @@ def _from_index(backend: SearchBackend, filterset: ArticleFilter, page_number: i
         vocabulary=vocabulary,
         correct_spelling=filterset.correct_spelling,
     )
-    result = backend.search(query)
+    result = shared_results.search(backend, query)  # the results page's and the API's
     articles = Article.objects.for_listing().published_by_id(hit.id for hit in result.hits)
     items = [
         ListedArticle(articles[hit.id], hit.highlight, hit.score, hit.section, hit.pinned)

@@ -1,6 +1,13 @@
 """Cache set-up: the rate limiter's locked file cache, and CACHES entries from a URL.
 
-`cache_from_url` turns the CACHE_URL setting into a CACHES entry (issue 21).
+`cache_from_url` turns the CACHE_URL setting into a CACHES entry (issue 21). Its defaults
+are sized for reader pages (`pagecache`): room for every article page of a library of
+several thousand articles beside its lists and searches (`MAX_ENTRIES`; the pages are
+stored compressed), kept for a day (`TIMEOUT`: entries are checked against the content
+generation on every request, and the day is part of their key, so keeping them longer
+never serves an old page, it only spares rebuilding unchanged ones). A `file://` cache
+is this module's locked file cache, which lists its directory on one write in
+`CULL_EVERY` rather than on every write.
 
 A file-based cache whose `add` and `incr` are atomic across processes.
 
@@ -37,6 +44,10 @@ from django.core.files import locks
 
 LOCK_NAME = ".increment.lock"
 CULL_EVERY = 32
+#: Entries kept by the local memory, file and database caches unless `max_entries` says.
+MAX_ENTRIES = 10_000
+#: Seconds an entry is kept unless `timeout` says: a day.
+TIMEOUT = 24 * 60 * 60
 
 
 class LockedFileBasedCache(FileBasedCache):
@@ -94,12 +105,13 @@ class LockedFileBasedCache(FileBasedCache):
 def cache_from_url(url: str) -> dict:
     """A CACHES entry from a URL (issue 21): `locmem://` (the default, when empty),
     `redis://host:6379/0` or `rediss://…`, `memcached://host:11211[,host2:11211]`,
-    `file:///path`, `db://table` or `dummy://`. Query parameters `max_entries` and
-    `timeout` (seconds) apply to every scheme."""
+    `file:///path`, `db://table` or `dummy://`. Query parameters `max_entries` (local
+    memory, file and database; `MAX_ENTRIES` by default) and `timeout` (seconds, every
+    scheme; `TIMEOUT` by default) override the defaults."""
     parts = urlsplit(url or "locmem://")
     backends = "django.core.cache.backends."
     params = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-    options: dict = {"MAX_ENTRIES": int(params.get("max_entries", 1000))}
+    options: dict = {"MAX_ENTRIES": int(params.get("max_entries", MAX_ENTRIES))}
     if parts.scheme == "locmem":
         config = {"BACKEND": backends + "locmem.LocMemCache", "LOCATION": parts.netloc}
     elif parts.scheme in ("redis", "rediss"):
@@ -112,7 +124,7 @@ def cache_from_url(url: str) -> dict:
             "LOCATION": parts.netloc.split(","),
         }
     elif parts.scheme == "file":
-        config = {"BACKEND": backends + "filebased.FileBasedCache", "LOCATION": parts.path}
+        config = {"BACKEND": "stemsite.cache.LockedFileBasedCache", "LOCATION": parts.path}
     elif parts.scheme == "db":
         config = {"BACKEND": backends + "db.DatabaseCache", "LOCATION": parts.netloc}
     elif parts.scheme == "dummy":
@@ -124,6 +136,5 @@ def cache_from_url(url: str) -> dict:
         )
     if options:
         config["OPTIONS"] = options
-    if "timeout" in params:
-        config["TIMEOUT"] = int(params["timeout"])
+    config["TIMEOUT"] = int(params.get("timeout", TIMEOUT))
     return config

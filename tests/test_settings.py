@@ -112,13 +112,13 @@ def test_the_page_cache_is_configured_from_the_environment(tmp_path):
 
     assert read_setting(expression, PRODUCTION_ENV, tmp_path) == (
         "({'BACKEND': 'django.core.cache.backends.locmem.LocMemCache', 'LOCATION': '', "
-        "'OPTIONS': {'MAX_ENTRIES': 1000}}, 'stemsite.cache.LockedFileBasedCache', "
-        "True, 60, 60, '')"
+        "'OPTIONS': {'MAX_ENTRIES': 10000}, 'TIMEOUT': 86400}, "
+        "'stemsite.cache.LockedFileBasedCache', True, 60, 60, '')"
     )
     assert read_setting(expression, env, tmp_path) == (
         "({'BACKEND': 'django.core.cache.backends.redis.RedisCache', "
-        "'LOCATION': 'redis://cache.internal:6379/2'}, 'stemsite.cache.LockedFileBasedCache', "
-        "False, 0, 30, 'abc123')"
+        "'LOCATION': 'redis://cache.internal:6379/2', 'TIMEOUT': 86400}, "
+        "'stemsite.cache.LockedFileBasedCache', False, 0, 30, 'abc123')"
     )
 
 
@@ -126,20 +126,22 @@ def test_the_page_cache_is_configured_from_the_environment(tmp_path):
     ("url", "expected"),
     [
         ("", {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "",
-              "OPTIONS": {"MAX_ENTRIES": 1000}}),
+              "OPTIONS": {"MAX_ENTRIES": 10_000}, "TIMEOUT": 86_400}),
         ("locmem://pages?max_entries=5000&timeout=600",
          {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "pages",
           "OPTIONS": {"MAX_ENTRIES": 5000}, "TIMEOUT": 600}),
         ("memcached://m1:11211,m2:11211",
          {"BACKEND": "django.core.cache.backends.memcached.PyMemcacheCache",
-          "LOCATION": ["m1:11211", "m2:11211"]}),
+          "LOCATION": ["m1:11211", "m2:11211"], "TIMEOUT": 86_400}),
         ("file:///var/cache/stemsite",
-         {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-          "LOCATION": "/var/cache/stemsite", "OPTIONS": {"MAX_ENTRIES": 1000}}),
+         {"BACKEND": "stemsite.cache.LockedFileBasedCache",
+          "LOCATION": "/var/cache/stemsite", "OPTIONS": {"MAX_ENTRIES": 10_000},
+          "TIMEOUT": 86_400}),
         ("db://page_cache", {"BACKEND": "django.core.cache.backends.db.DatabaseCache",
-                             "LOCATION": "page_cache", "OPTIONS": {"MAX_ENTRIES": 1000}}),
+                             "LOCATION": "page_cache", "OPTIONS": {"MAX_ENTRIES": 10_000},
+                             "TIMEOUT": 86_400}),
         ("dummy://", {"BACKEND": "django.core.cache.backends.dummy.DummyCache",
-                      "OPTIONS": {"MAX_ENTRIES": 1000}}),
+                      "OPTIONS": {"MAX_ENTRIES": 10_000}, "TIMEOUT": 86_400}),
     ],
 )  # fmt: skip
 def test_cache_url_names_any_django_cache_backend(url, expected):

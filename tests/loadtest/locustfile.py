@@ -4,10 +4,15 @@ Each user sends its next request as soon as the last one answers (no think time)
 the number of users is the number of requests in flight. Queries come from the
 benchmark's query set; slugs from the file the driver writes (`LOADTEST_SLUGS`).
 `LOADTEST_MIX` says how readers choose among articles, queries and terms:
-`uniform` (every one equally likely, as in the first runs of this test) or `zipf`
+`uniform` (every one equally likely, as in the first runs of this test), `zipf`
 (the k-th most popular is chosen with weight 1/k^s, s = `LOADTEST_ZIPF_S`, as request
 streams to web sites are measured to be; which item is k-th is a fixed shuffle,
-independent of the editor's choice of articles). Every answer of 500 or above is counted as a failure by locust and, by status, in
+independent of the editor's choice of articles) or `wave` (issue 21's scenario: a news
+story sends readers to the same few pages. Each request is of the same kind as in the
+other mixes, but with probability `LOADTEST_WAVE_SHARE` it is for the news's pages:
+one article, its disease's page and facet, and a few searches about it (the driver
+names them: `SLUGS["wave"]`); the others are chosen as in `zipf`. Lists and
+suggestions are chosen as in `zipf` always). Every answer of 500 or above is counted as a failure by locust and, by status, in
 the file named by `LOADTEST_5XX`, which the driver reads; the page cache's answers
 (`X-Page-Cache`: hit, miss, or none when it is off) are counted beside it, in all
 and per kind of request.
@@ -33,6 +38,8 @@ SLUGS = json.loads(Path(os.environ["LOADTEST_SLUGS"]).read_text())
 PREFIXES = ["mu", "lup", "stem c", "cord", "psor", "hsct", "type 1", "crohn", "scler"]
 MIX = os.environ.get("LOADTEST_MIX", "uniform")
 ZIPF_S = float(os.environ.get("LOADTEST_ZIPF_S", "0.8"))
+WAVE_SHARE = float(os.environ.get("LOADTEST_WAVE_SHARE", "0.8"))
+WAVE = SLUGS["wave"]
 server_errors: Counter = Counter()
 
 
@@ -61,10 +68,12 @@ def write_server_errors(**_kwargs) -> None:
 
 
 class Popularity:
-    """Picks items uniformly, or by Zipf's law over a fixed shuffle of them."""
+    """Picks items uniformly, or by Zipf's law over a fixed shuffle of them; in the wave
+    mix, one of the `wave` items instead with probability `WAVE_SHARE`."""
 
-    def __init__(self, items, *, ranked: bool = False) -> None:
+    def __init__(self, items, *, ranked: bool = False, wave=()) -> None:
         self.items = list(items)
+        self.wave = list(wave)
         if not ranked:  # the order given (pk, file order) says nothing about popularity
             random.Random(21).shuffle(self.items)
         weights = [1 / rank**ZIPF_S for rank in range(1, len(self.items) + 1)]
@@ -73,12 +82,17 @@ class Popularity:
     def pick(self):
         if MIX == "uniform":
             return random.choice(self.items)
+        if MIX == "wave" and self.wave and random.random() < WAVE_SHARE:
+            return random.choice(self.wave)
         return random.choices(self.items, cum_weights=self.cumulative)[0]
 
 
-ARTICLES = Popularity(SLUGS["articles"])
-SEARCHED = Popularity(QUERIES)
-TERMS = {kind: Popularity(SLUGS[kind]) for kind in ("disease", "therapy", "tag")}
+ARTICLES = Popularity(SLUGS["articles"], wave=[WAVE["article"]])
+SEARCHED = Popularity(QUERIES, wave=WAVE["queries"])
+TERMS = {
+    kind: Popularity(SLUGS[kind], wave=[WAVE[kind]] if kind in WAVE else [])
+    for kind in ("disease", "therapy", "tag")
+}
 LIST_PAGES = Popularity(range(1, 51), ranked=True)  # page 1 first, then 2…
 
 

@@ -7,8 +7,8 @@ cache on (the default), one with `STEMSITE_PAGE_CACHE=0`. Then, while an editor 
 saves an article every half second through the ORM (each save adds a unique word to the
 summary), locust drives the readers of `locustfile.py` at each concurrency level for a
 bounded time, with each mix of popularity (`LOADTEST_MIXES`: readers choosing articles
-and queries uniformly, then by Zipf's law), first against the uncached server, then
-against the cached one. It prints requests/s and p50/p95/p99 per level, mix and mode
+and queries uniformly, by Zipf's law, or in a wave on one article in the news; see
+`locustfile.py`), first against the uncached server, then against the cached one. It prints requests/s and p50/p95/p99 per level, mix and mode
 (and per kind of request), the 5xx count, the issue-21 verdicts per mix (cache on
 against off at 16 readers, p95 at 16 against 1), and `check_index`'s verdict.
 
@@ -27,8 +27,13 @@ Environment:
     LOADTEST_LEVELS=1,4,16,32    concurrent readers, one run each per mode
     LOADTEST_SECONDS=30          length of each run
     LOADTEST_MODES=off,on        the page cache off and on (either alone is allowed)
-    LOADTEST_MIXES=uniform,zipf  how readers choose articles, queries and terms (locustfile)
-    LOADTEST_ZIPF_S=0.8          the Zipf exponent of the zipf mix
+    LOADTEST_MIXES=uniform,zipf  how readers choose articles, queries and terms (locustfile):
+                                 uniform, zipf, wave, or several (uniform,zipf,wave)
+    LOADTEST_ZIPF_S=0.8          the Zipf exponent of the zipf and wave mixes
+    LOADTEST_WAVE_SHARE=0.8      the wave mix's share of requests for the news's pages
+    LOADTEST_CACHE_URL=url       the cached server's CACHE_URL (default: local memory in
+                                 each process); e.g. file:///dev/shm/pages, one cache
+                                 shared by both gunicorn processes (emptied at start)
     LOADTEST_EDITOR_INTERVAL=0.5 seconds between the editor's saves
     LOADTEST_GUNICORN="…"        gunicorn options (default: the README's production ones)
     LOADTEST_JSON=path           also write the figures there as JSON
@@ -54,6 +59,7 @@ import sys
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -65,6 +71,7 @@ BIN = Path(sys.executable).parent
 GUNICORN = "--workers 2 --threads 4 --timeout 30 --graceful-timeout 5"
 EDITOR_INTERVAL = float(os.environ.get("LOADTEST_EDITOR_INTERVAL", "0.5"))
 EDITED_ARTICLES = 25  # the editor cycles through this many published articles
+MIXES = {"uniform", "zipf", "wave"}  # how readers choose what they read: locustfile.py
 
 EDITOR = """
 import json, os, secrets, sys, time, urllib.parse, urllib.request
@@ -142,11 +149,28 @@ import json, sys
 import django
 django.setup()
 from library.models import Article, Disease, Tag, Therapy
+# The wave's article: the newest published article filed under a disease and a therapy,
+# as the news would send readers to; its disease's page; searches about it.
+news = (
+    Article.objects.published().filter(diseases__isnull=False, therapies__isnull=False)
+    .order_by("-published_on", "-pk").first()
+)
+disease, therapy = news.diseases.order_by("pk").first(), news.therapies.order_by("pk").first()
 print(json.dumps({
     "articles": list(Article.objects.published().values_list("slug", flat=True)[:2000]),
     "disease": list(Disease.objects.values_list("slug", flat=True)),
     "therapy": list(Therapy.objects.values_list("slug", flat=True)),
     "tag": list(Tag.objects.values_list("slug", flat=True)),
+    "wave": {
+        "article": news.slug,
+        "disease": disease.slug,
+        "queries": [
+            disease.name.lower(),
+            f"{therapy.name.lower()} {disease.name.lower()}",
+            f"stem cell {disease.name.lower()}",
+            news.title.lower(),
+        ],
+    },
 }))
 """
 
@@ -163,8 +187,8 @@ def main() -> int:
     seconds = int(os.environ.get("LOADTEST_SECONDS", "30"))
     modes = [m.strip() for m in os.environ.get("LOADTEST_MODES", "off,on").split(",")]
     mixes = [m.strip() for m in os.environ.get("LOADTEST_MIXES", "uniform,zipf").split(",")]
-    if not mixes or set(mixes) - {"uniform", "zipf"}:
-        raise SystemExit(f"LOADTEST_MIXES: use uniform, zipf or both, not {mixes}")
+    if not mixes or set(mixes) - MIXES:
+        raise SystemExit(f"LOADTEST_MIXES: use any of {', '.join(sorted(MIXES))}, not {mixes}")
     if not modes or set(modes) - {"off", "on"}:
         raise SystemExit(f"LOADTEST_MODES: use off, on or off,on, not {modes}")
     gunicorn_options = os.environ.get("LOADTEST_GUNICORN", GUNICORN).split()
@@ -199,6 +223,7 @@ def main() -> int:
         f"modes {modes}, {seconds} s each"
     )
     print(machine())
+    print(f"Page cache of the cached server: {cache_in_use()}")
     try:
         if not reuse:
             setup(env, articles)
@@ -206,6 +231,8 @@ def main() -> int:
         slugs.write_text(run([sys.executable, "-c", SLUGS], env).stdout)
         for mode in modes:
             mode_env = {**env, "STEMSITE_PAGE_CACHE": "1" if mode == "on" else "0"}
+            if mode == "on" and os.environ.get("LOADTEST_CACHE_URL"):
+                mode_env["CACHE_URL"] = shared_cache(os.environ["LOADTEST_CACHE_URL"])
             port = free_port()
             servers[mode] = (start_server(mode_env, port, gunicorn_options, root, mode), port)
         stop_file = root / "editor.stop"
@@ -282,6 +309,19 @@ def main() -> int:
         print(f"FAIL  {failure}")
     print("PASS  no 5xx, no stale answer, no lost update, index in step" if not failures else "")
     return 1 if failures else 0
+
+
+def cache_in_use() -> str:
+    return os.environ.get("LOADTEST_CACHE_URL") or "local memory in each process"
+
+
+def shared_cache(url: str) -> str:
+    """The cached server's CACHE_URL; a file cache's directory is emptied first, so that
+    each run starts cold, as local memory does."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme == "file":
+        shutil.rmtree(parts.path, ignore_errors=True)
+    return url
 
 
 def wait_for_pause(path: Path) -> None:
@@ -582,6 +622,7 @@ def write_json(path: Path, rows: list[dict], verdicts: list[dict], failures: lis
                 "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
                 **run,
                 "editor_interval_s": EDITOR_INTERVAL,
+                "page_cache": cache_in_use(),
                 "rows": [figures(r) for r in rows],
                 "targets": verdicts,
                 "failures": failures,

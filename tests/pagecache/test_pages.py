@@ -383,3 +383,27 @@ def test_readers_arriving_while_a_page_is_built_wait_for_it_and_share_it():
         again = Client().get("/articles/kidney/")
     assert again["X-Page-Cache"] == "miss" and "Drink plenty of water." in again.content.decode()
     assert built == [article.slug, article.slug]
+
+
+def stored_bytes(url: str, tmp_path) -> int:
+    """What the cache holds, in bytes: its files, or local memory's pickled entries."""
+    if url.startswith("file://"):
+        return sum(path.stat().st_size for path in (tmp_path / "pages").rglob("*.djcache"))
+    from django.core.cache import cache
+
+    return sum(len(value) for value in cache._cache.values())
+
+
+@pytest.mark.parametrize("scheme", ["locmem", "file"])
+def test_a_cached_page_is_served_as_built_and_kept_compressed(client, settings, tmp_path, scheme):
+    from stemsite.cache import cache_from_url
+
+    url = f"file://{tmp_path}/pages" if scheme == "file" else f"locmem://{tmp_path.name}"
+    settings.CACHES = {**settings.CACHES, "default": cache_from_url(url)}
+    article = make_article("Stem cells in lupus", slug="lupus-stem-cells", body="Lupus. " * 2000)
+    first = client.get(article.get_absolute_url())
+    second = client.get(article.get_absolute_url())
+
+    assert (first["X-Page-Cache"], second["X-Page-Cache"]) == ("miss", "hit")
+    assert second.content == first.content
+    assert 0 < stored_bytes(url, tmp_path) < len(first.content) / 4

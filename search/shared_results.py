@@ -1,0 +1,72 @@
+"""One engine answer per search and search counter, shared by every page that asks it.
+
+The results page (`/articles/?q=…`) and the JSON API (`/api/search/?q=…`) ask the engine
+the same question (`SearchQuery`) and differ only in how they show the answer, and the
+page cache keeps them apart (their addresses differ). Here the engine's answer (the
+`SearchPage`: ids, scores, highlights, facets, corrections, the answer stage's reading)
+is kept in Django's cache under the request, so the second of the two to be built since
+the index last changed costs the rows and the template, not a search.
+
+An answer is used only under the content generation's `search` counter it was found at
+(`pagecache.models`): the counter moves once the search index holds any change that can
+alter what a search finds, in what order, with what scores, highlights or suggestions,
+and on every change to the vocabulary, picks and taxonomy the answer stage reads; the
+day is part of the request (`visible_on`). The articles' rows (titles, links) are still
+read from the database for every page, so the page cache's check of the rows a page
+showed (`pagecache.middleware`) is unchanged. An answer found from a newer index than
+the counter read says is newer, never older, than what that counter promises.
+
+Used only while the page cache is on (`PAGE_CACHE`) and for requests whose generation
+the page cache read (`request_state`; not for signed-in editors, who bypass it). One
+entry per request, replaced when the counter has moved, so old answers never crowd the
+cache's pages out.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import logging
+
+from django.conf import settings
+from django.core.cache import cache
+
+from pagecache.models import request_state
+from search.backends.base import SearchBackend, SearchPage, SearchQuery
+
+logger = logging.getLogger(__name__)
+
+KEY_PREFIX = "search-answer:"
+
+
+def search(backend: SearchBackend, query: SearchQuery) -> SearchPage:
+    """`backend.search(query)`, or the answer found for the same request under the
+    current `search` counter."""
+    state = request_state.get()
+    if not settings.PAGE_CACHE or state is None:
+        return backend.search(query)
+    key = _key(backend, query)
+    try:
+        entry = cache.get(key)
+    except Exception:  # a cache server down must not take searches down
+        logger.exception("Search answer cache unavailable")
+        return backend.search(query)
+    if isinstance(entry, tuple) and len(entry) == 2 and entry[0] == state.search_token:
+        return entry[1]
+    found = backend.search(query)
+    try:
+        cache.set(key, (state.search_token, found))
+    except Exception:
+        logger.exception("Search answer cache unavailable: answer not stored")
+    return found
+
+
+def _key(backend: SearchBackend, query: SearchQuery) -> str:
+    """The request without its vocabulary and synonyms, which the counter already
+    determines; the engine; the code's release (a shared cache outlives a deploy)."""
+    from pagecache.middleware import release
+
+    asked = dataclasses.replace(query, vocabulary=None, synonyms=())
+    engine = f"{type(backend).__module__}.{type(backend).__qualname__}"
+    text = f"{release()}|{engine}|{asked!r}"
+    return KEY_PREFIX + hashlib.sha256(text.encode()).hexdigest()

@@ -1,0 +1,127 @@
+"""The results page and the search API share one engine answer per search counter.
+
+Content is made and changed inside `commit()` (pagecache/conftest.py), so the content
+generation moves as it does after an editor's save and its index write.
+"""
+
+from __future__ import annotations
+
+from unittest import mock
+
+import pytest
+
+from library import listing
+from search import index as search_index
+from search.backends import get_backend
+from search.index import rebuild
+from tests.conftest import make_article
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def engine_calls(monkeypatch) -> list[str]:
+    """The query text of every search the engine is asked to run."""
+    backend, asked = get_backend(), []
+
+    class Counting:
+        def __getattr__(self, name):
+            return getattr(backend, name)
+
+        def search(self, query):
+            asked.append(query.text)
+            return backend.search(query)
+
+    monkeypatch.setattr(listing, "get_backend", Counting)
+    return asked
+
+
+@pytest.fixture
+def kidney_articles(commit):
+    with commit():
+        first = make_article("Kidney care in lupus", slug="kidney-care", summary="Kidney care.")
+        second = make_article("Kidney tests", slug="kidney-tests", summary="Kidney tests.")
+        make_article("Walking and balance", slug="walking", summary="Walking.")
+        rebuild()
+    return first, second
+
+
+def slugs_on_page(response) -> list[str]:
+    text = response.content.decode()
+    return [s for s in ("kidney-care", "kidney-tests", "walking") if f'data-slug="{s}"' in text]
+
+
+def test_the_api_after_the_results_page_reuses_the_engine_answer(
+    client, kidney_articles, engine_calls
+):
+    page = client.get("/articles/", {"q": "kidney"})
+    answer = client.get("/api/search/", {"q": "kidney"})
+
+    assert (page["X-Page-Cache"], answer["X-Page-Cache"]) == ("miss", "miss")
+    assert engine_calls == ["kidney"]
+    found = [result["slug"] for result in answer.json()["results"]]
+    assert sorted(found) == ["kidney-care", "kidney-tests"]
+    assert sorted(slugs_on_page(page)) == sorted(found)
+
+
+def test_another_query_or_filter_asks_the_engine_again(client, kidney_articles, engine_calls):
+    client.get("/articles/", {"q": "kidney"})
+    client.get("/api/search/", {"q": "walking"})
+    client.get("/api/search/", {"q": "kidney", "ordering": "-published_on"})
+
+    assert engine_calls == ["kidney", "walking", "kidney"]
+
+
+def test_an_index_write_retires_the_shared_answer(client, commit, kidney_articles, engine_calls):
+    first, _second = kidney_articles
+    client.get("/articles/", {"q": "walking"})
+    with commit():  # the editor's save, and the index write that follows it
+        first.summary = "Kidney care, and walking after a transplant."
+        first.save()
+        search_index.update_articles([first.pk], after_commit=True)
+
+    answer = client.get("/api/search/", {"q": "walking"})
+
+    assert engine_calls == ["walking", "walking"]
+    assert sorted(r["slug"] for r in answer.json()["results"]) == ["kidney-care", "walking"]
+
+
+def test_with_the_page_cache_off_every_page_asks_the_engine(
+    client, settings, kidney_articles, engine_calls
+):
+    settings.PAGE_CACHE = False
+    client.get("/articles/", {"q": "kidney"})
+    client.get("/api/search/", {"q": "kidney"})
+
+    assert engine_calls == ["kidney", "kidney"]
+
+
+def test_signed_in_editors_get_a_search_run_for_them(
+    client, admin_user, kidney_articles, engine_calls
+):
+    client.get("/articles/", {"q": "kidney"})
+    client.force_login(admin_user)
+    page = client.get("/articles/", {"q": "kidney"})
+
+    assert engine_calls == ["kidney", "kidney"]
+    assert sorted(slugs_on_page(page)) == ["kidney-care", "kidney-tests"]
+
+
+def test_a_text_edit_rebuilds_the_results_page_from_the_same_answer_until_the_index_has_it(
+    client, commit, kidney_articles, engine_calls
+):
+    first, _second = kidney_articles
+    before = client.get("/articles/", {"q": "kidney"})
+    with mock.patch("search.index.update_articles"), commit():  # the commit alone, first
+        first.summary = "Kidney care, reviewed this week."
+        first.save()
+
+    after = client.get("/articles/", {"q": "kidney"})
+
+    assert (before["X-Page-Cache"], after["X-Page-Cache"]) == ("miss", "miss")
+    assert engine_calls == ["kidney"]  # the index has not changed: the same answer
+    assert sorted(slugs_on_page(after)) == ["kidney-care", "kidney-tests"]
+    answer = client.get("/api/search/", {"q": "kidney"}).json()["results"]
+    assert {r["slug"]: r["summary"] for r in answer}["kidney-care"] == (
+        "Kidney care, reviewed this week."
+    )

@@ -47,12 +47,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from search.backends.base import AnswerSection, Hit, SearchPage, Topic, Vocabulary
-from search.backends.query import Unit, analysed_key
+from search.backends.query import STOPWORDS, Unit, analysed_key
 from search.backends.text import SCAN_CHARS, WORD_RE, body_marks, candidate_pattern, highlight
 from search.understanding import (
     describe,
     heading_matches,
     named_topics,
+    phrase_terms,
+    question_terms,
     titled_by_name,
     topic_words,
     understand,
@@ -79,6 +81,9 @@ TOPIC_ENDINGS = (
 )  # fmt: skip
 WEAK = 0.25  # share of the question's words below which a first result is only close
 MANY_UNKNOWN = 6  # words of a question that no article contains: it is about something else
+COMMON_IN_TITLES = 0.25  # share of the window's titles a word is in: it says nothing of one
+COMMON_TITLES = 2  # ... and at least this many more titles (a small window says little)
+PREFIX = 5  # letters of a question's word that a heading word may begin with
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n")
 
 
@@ -418,7 +423,32 @@ class AnswerStage:
             unknown = len(page.not_found)
             if share < WEAK or unknown >= MANY_UNKNOWN or (unknown >= 2 and share <= WEAK):
                 return "none"
+            if ref in self.details and not self._headed(self.details[ref]):
+                return "none"
         return "found"
+
+    def _headed(self, first: Details) -> bool:
+        """Whether `first`'s title or a section heading holds one of the question's
+        distinctive words: a word in many of the window's titles ("stem", "cell") says
+        nothing about any one article. An article that answers a question says so where
+        a reader looks first; one that holds its words only in passing is close, not an
+        answer. A heading word that begins with the question's word counts ("children"
+        for "child"): the stemmer leaves irregular plurals apart."""
+        asked = {
+            term for word, term in question_terms(self.text) if word.casefold() not in STOPWORDS
+        }
+        titles = [set(phrase_terms(detail.title)) for detail in self.details.values()]
+        least = max(COMMON_TITLES, COMMON_IN_TITLES * len(titles))
+        distinctive = {t for t in asked if sum(t in title for title in titles) <= least}
+        if not distinctive:
+            return True
+        headed = set(phrase_terms(first.title))
+        for heading, _anchor, _start in first.sections:
+            headed.update(phrase_terms(heading))
+        return any(
+            term in headed or (len(term) >= PREFIX and any(h.startswith(term) for h in headed))
+            for term in distinctive
+        )
 
 
 def understood_text(page: SearchPage) -> str:

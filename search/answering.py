@@ -72,6 +72,7 @@ SPECIFIC = 0.3  # filed under the named topics and no other term of their kind
 COVERED = 0.25  # a relaxed match holding all the question's words, rarer words weighing more
 INTENT = 0.3  # tagged or sectioned for the question's intent
 INTENT_HEADING = 0.5  # a section whose heading names the question's intent
+ASPECT = 0.4  # every word of what the question asks about its topic in the title or a heading
 PRIOR = 0.0  # how much of the engine's evidence is its rank (the rest: its score)
 # Word endings of disease and drug names: a word no article contains that ends so is
 # a topic the library lacks ("sarcoidosis", "rituximab").
@@ -83,7 +84,8 @@ WEAK = 0.25  # share of the question's words below which a first result is only 
 MANY_UNKNOWN = 6  # words of a question that no article contains: it is about something else
 COMMON_IN_TITLES = 0.25  # share of the window's titles a word is in: it says nothing of one
 COMMON_TITLES = 2  # ... and at least this many more titles (a small window says little)
-PREFIX = 5  # letters of a question's word that a heading word may begin with
+PREFIX = 5  # letters of a word that another word may begin with and be the same word
+ENDING = 3  # letters that other word may add
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n")
 
 
@@ -110,6 +112,7 @@ class Evidence:
     covered: float = 0.0  # a relaxed match: share of the question's words it holds, by idf
     main_topic: bool = False  # filed under the question's main topic
     intent: bool = False  # tagged or sectioned for the question's intent
+    aspect: float = 0.0  # share of the question's aspect words in its title or headings
     section: SectionMatch | None = None  # the best-matching section
     words: int = 0  # distinct words of the question in its best section (or its body)
     marks: list = dataclasses.field(default_factory=list)  # the question's words in its body
@@ -145,6 +148,7 @@ class AnswerStage:
         self.word_count = len(meaningful)
         tokens = terms | {t for phrase in phrases for t in phrase}
         self.pattern = candidate_pattern(frozenset(tokens)) if tokens else None
+        self._distinctive: frozenset[str] | None = None  # once the window is gathered
 
     def topic_units(self, units: tuple[Unit, ...]) -> tuple[Unit, ...]:
         """The `units` that name a disease or therapy the question names: a relaxed
@@ -324,6 +328,11 @@ class AnswerStage:
             return rows
         top = max((row.score for row in rows), default=0.0) or 1.0
         size = len(rows)
+        aspect = self.aspect()
+        for row in rows:
+            if aspect:
+                found = headed_terms(self.details[row.ref], aspect)
+                self.evidence[row.ref].aspect = len(found) / len(aspect)
 
         def score(item: tuple[int, Row]) -> tuple[float, int]:
             n, row = item
@@ -332,6 +341,7 @@ class AnswerStage:
             value += FILED * evidence.filed + ABOUT * evidence.about + SPECIFIC * evidence.specific
             value += COVERED * evidence.covered
             value += INTENT if evidence.intent else 0.0
+            value += ASPECT * evidence.aspect
             return -value, n
 
         return [row for _n, row in sorted(enumerate(rows), key=score)]
@@ -429,26 +439,50 @@ class AnswerStage:
 
     def _headed(self, first: Details) -> bool:
         """Whether `first`'s title or a section heading holds one of the question's
-        distinctive words: a word in many of the window's titles ("stem", "cell") says
-        nothing about any one article. An article that answers a question says so where
-        a reader looks first; one that holds its words only in passing is close, not an
-        answer. A heading word that begins with the question's word counts ("children"
-        for "child"): the stemmer leaves irregular plurals apart."""
-        asked = {
-            term for word, term in question_terms(self.text) if word.casefold() not in STOPWORDS
-        }
-        titles = [set(phrase_terms(detail.title)) for detail in self.details.values()]
-        least = max(COMMON_TITLES, COMMON_IN_TITLES * len(titles))
-        distinctive = {t for t in asked if sum(t in title for title in titles) <= least}
-        if not distinctive:
-            return True
-        headed = set(phrase_terms(first.title))
-        for heading, _anchor, _start in first.sections:
-            headed.update(phrase_terms(heading))
-        return any(
-            term in headed or (len(term) >= PREFIX and any(h.startswith(term) for h in headed))
-            for term in distinctive
-        )
+        distinctive words (`distinctive`). An article that answers a question says so
+        where a reader looks first; one that holds its words only in passing is close,
+        not an answer."""
+        distinctive = self.distinctive()
+        return not distinctive or bool(headed_terms(first, distinctive))
+
+    def distinctive(self) -> frozenset[str]:
+        """The question's terms (stop words dropped) that single out an article: in the
+        titles of no more than a quarter of the window's rows (and of `COMMON_TITLES`,
+        as a small window says little). "stem" and "cell" are in most titles here."""
+        if self._distinctive is None:
+            asked = {
+                term for word, term in question_terms(self.text) if word.casefold() not in STOPWORDS
+            }
+            titles = [set(phrase_terms(detail.title)) for detail in self.details.values()]
+            least = max(COMMON_TITLES, COMMON_IN_TITLES * len(titles))
+            self._distinctive = frozenset(
+                t for t in asked if sum(t in title for title in titles) <= least
+            )
+        return self._distinctive
+
+    def aspect(self) -> frozenset[str]:
+        """The distinctive terms that do not name a topic the question names: what it
+        asks about the topic ("vaccinated" in "why get vaccinated after a transplant")."""
+        named = topic_words(self.text, self.understood.topics)
+        topic_terms = {term for word, term in question_terms(self.text) if word.casefold() in named}
+        return self.distinctive() - topic_terms
+
+
+def headed_terms(detail: Details, terms: frozenset[str]) -> set[str]:
+    """The `terms` in `detail`'s title or a section heading, or a word there that
+    differs from one only by an ending (`same_word`)."""
+    headed = set(phrase_terms(detail.title))
+    for heading, _anchor, _start in detail.sections:
+        headed.update(phrase_terms(heading))
+    return {term for term in terms if term in headed or any(same_word(term, h) for h in headed)}
+
+
+def same_word(a: str, b: str) -> bool:
+    """Whether two stemmed terms are one word that the stemmer left apart: one begins
+    with the other, of `PREFIX` letters or more, and adds at most `ENDING` letters
+    ("child" and "children", "vaccin" and "vaccinat"; not "treat" and "treatment")."""
+    short, long = (a, b) if len(a) <= len(b) else (b, a)
+    return len(short) >= PREFIX and len(long) - len(short) <= ENDING and long.startswith(short)
 
 
 def understood_text(page: SearchPage) -> str:

@@ -8,7 +8,10 @@ three slugs, then the suite's figures:
 
 - first answers: share of answerable questions whose first result is graded 2;
 - top 3: share of answerable questions with a graded (1 or 2) article in the top 3;
-- MRR: mean of 1/rank of the first graded-2 article in the page's 20 results (0 if none).
+- MRR: mean of 1/rank of the first graded-2 article in the page's 20 results (0 if none);
+- the page's answer: how many unanswerable questions say nothing answers them
+  (`answer == "none"`), and how many answerable ones do (and over a first result that
+  answers).
 
 Beside them, the same figures for an SQLite FTS5 baseline on the same texts: title,
 summary and body (Porter stemming), ranked by bm25 with weights title 5, summary 2,
@@ -147,11 +150,22 @@ def site_result(text: str) -> tuple[list[str], str]:
     return [item.article.slug for item in listing.items], listing.answer
 
 
-def answer_counts(answers: dict[str, str], questions: Iterable[RealQuestion] = QUESTIONS) -> dict:
-    """How many unanswerable questions get the "nothing answers this" page, and how many
-    answerable ones get it wrongly."""
+def answer_counts(
+    answers: dict[str, str],
+    ranked: dict[str, list[str]],
+    questions: Iterable[RealQuestion] = QUESTIONS,
+) -> dict:
+    """How many unanswerable questions get the "nothing answers this" page, how many
+    answerable ones get it, and of those how many over a first result that answers."""
     questions = list(questions)
     return {
+        "answering_none": [
+            q.text
+            for q in questions
+            if answers.get(q.text) == "none"
+            and ranked.get(q.text)
+            and q.grades.get(ranked[q.text][0]) == 2
+        ],
         "unanswerable": sum(1 for q in questions if not q.answerable),
         "unanswerable_none": sum(
             1 for q in questions if not q.answerable and answers.get(q.text) == "none"
@@ -317,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
     for run in runs:
         print_questions(run["engine"], run["site"], run["answers"])
         table.append((f"stemsite ({run['engine']})", score(run["site"])))
-        said.append((run["engine"], answer_counts(run["answers"])))
+        said.append((run["engine"], answer_counts(run["answers"], run["site"])))
     fts5 = score(runs[0]["fts5"])
     table.append(("FTS5, OR of the words (bm25 5/2/1)", fts5))
     print_table(table)
@@ -325,7 +339,8 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"\n{engine}: {counts['unanswerable_none']} of {counts['unanswerable']} unanswerable "
             f"questions say nothing answers them; {len(counts['answerable_none'])} answerable "
-            "ones wrongly do" + "".join(f"\n- {text!r}" for text in counts["answerable_none"])
+            f"ones do, {len(counts['answering_none'])} of them over a first result that "
+            "answers" + "".join(f"\n- {text!r}" for text in counts["answerable_none"])
         )
     for name, scores in table:
         print(f"\n### Misses, {name} ({len(scores.misses)})\n")

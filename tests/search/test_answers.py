@@ -20,7 +20,7 @@ from search.backends.base import Intent, Pin, SearchQuery, Topic, Vocabulary
 from search.backends.query import analysed_key
 from search.documents import iter_documents
 from search.models import EditorsPick
-from search.synonyms import synonym_groups
+from search.synonyms import lay_word_groups, synonym_groups
 from search.understanding import describe, understand
 from search.vocabulary import current_vocabulary
 from tests.search.engines import POSTGRES, SYNONYMS, doc, engine_backend
@@ -438,6 +438,21 @@ def test_the_article_headed_by_what_the_question_asks_ranks_above_the_topics_gui
     assert page.answer == "found"
 
 
+def test_a_readers_everyday_word_finds_the_articles_word(backend):
+    backend.index(
+        [
+            article(1, "Transplants in children", "Children recover from a transplant slowly."),
+            article(2, "Transplants in adults", "Adults recover from a transplant slowly."),
+        ]
+    )
+    groups = (*GROUPS, *lay_word_groups())
+
+    assert slugs(backend.search(SearchQuery(text="kids", synonyms=groups))) == ["article-1"]
+    assert slugs(backend.search(SearchQuery(text="kids", synonyms=GROUPS))) == []
+    question = backend.search(SearchQuery(text="transplant for kids", synonyms=groups))
+    assert slugs(question)[0] == "article-1"
+
+
 def test_paging_stays_consistent_across_the_window(backend):
     backend.index(
         [
@@ -529,7 +544,7 @@ def test_unanswerable_real_questions_say_nothing_answers_and_answering_pages_rar
 ):
     backend.rebuild(iter_documents())
     vocabulary = current_vocabulary()
-    synonyms = synonym_groups(vocabulary.topics)
+    synonyms = synonym_groups(vocabulary.topics) + lay_word_groups()  # as the results page
     unanswerable_none = answering_none = 0
     for question in REAL_QUESTIONS:
         page = backend.search(
@@ -539,9 +554,9 @@ def test_unanswerable_real_questions_say_nothing_answers_and_answering_pages_rar
             unanswerable_none += not question.answerable
             answering_none += question.grades.get(page.hits[0].slug) == 2
     unanswerable = sum(not q.answerable for q in REAL_QUESTIONS)
-    # Floors at today's figures (8 of 21 unanswerable on PostgreSQL, 10 on Whoosh; one
+    # Floors at today's figures (10 of 21 unanswerable on PostgreSQL, 11 on Whoosh; one
     # answerable question whose first result answers it says "none" on both). An
     # answerable question whose first result does not answer it may say "none": it is
     # true of the page shown.
-    assert unanswerable_none >= 8, f"{unanswerable_none} of {unanswerable} unanswerable"
+    assert unanswerable_none >= 10, f"{unanswerable_none} of {unanswerable} unanswerable"
     assert answering_none <= 1, f"{answering_none} first results that answer said none"

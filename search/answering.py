@@ -14,9 +14,13 @@ the engine's keyword ranking and never looks inside an engine:
    engine's score within the window, filed under a topic the question names (more
    for an article filed under few terms of that kind: it is about the topic, not one
    of many), a title naming it (more by its own name than by an alias), tagged for
-   its intent or with a section whose heading names the intent; for a question whose
-   words were relaxed (or matched by its topic), the share of its words each row
-   holds, each weighing its idf (`Operations.coverage`, one call).
+   its intent or with a section whose heading names the intent; a title or section
+   heading holding what the question asks about its topic (its aspect: the words
+   that name no topic and are in few of the window's titles, "vaccinated" in "why
+   get vaccinated after a transplant"), so the article about that aspect comes before
+   the topic's general guide; for a question whose words were relaxed (or matched by
+   its topic), the share of its words each row holds, each weighing its idf
+   (`Operations.coverage`, one call).
    Pages inside the window are cut from the new order; pages beyond it follow the
    engine's.
 4. **Best section under each result** (the page's hits only, questions of two words
@@ -28,8 +32,9 @@ the engine's keyword ranking and never looks inside an engine:
    question's main topic (its diseases, else its therapies); a word no article
    contains looks like the name of a disease or drug; or the first result is filed
    under nothing the question names and its best section holds under a quarter of
-   the question's words (or many of them are in no article): `SearchPage.answer =
-   "none"`.
+   the question's words (or many of them are in no article), or its title and
+   section headings hold none of the question's distinctive words (it holds them only
+   in passing): `SearchPage.answer = "none"`.
 
 Section scanning is the snippet highlighter's candidate scan (`text.body_marks`),
 done once per hit and shared with its snippet: one compiled regex over each folded

@@ -417,9 +417,9 @@ def test_the_article_headed_by_what_the_question_asks_ranks_above_the_topics_gui
         [
             article(
                 1,
-                "Hematopoietic stem cell transplantation: a guide",
-                "HSCT resets the immune system, so people are vaccinated again after HSCT."
-                "\n\n## How it works\n\n"
+                "HSCT: a guide",
+                "HSCT resets the immune system, so people are vaccinated again after HSCT. "
+                "Being vaccinated again after HSCT is routine.\n\n## How it works\n\n"
                 "HSCT collects stem cells first.",
                 therapies=("hsct",),
             ),
@@ -428,11 +428,13 @@ def test_the_article_headed_by_what_the_question_asks_ranks_above_the_topics_gui
                 "Life after HSCT",
                 "Months after HSCT, life settles.\n\n## Vaccines\n\n"
                 "Childhood vaccines are given again: people are vaccinated after HSCT.",
-                therapies=("hsct", "other-therapy"),
+                therapies=("hsct",),
             ),
         ]
     )
 
+    # The guide holds the question's words more often; the other article's heading
+    # says what the question asks.
     page = ask(backend, "why do I need to get vaccinated after HSCT?")
     assert slugs(page) == ["article-2", "article-1"]
     assert page.answer == "found"

@@ -49,6 +49,7 @@ import dataclasses
 import math
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from search.backends.base import AnswerSection, Hit, SearchPage, Topic, Vocabulary
@@ -88,7 +89,7 @@ TOPIC_ENDINGS = (
 WEAK = 0.25  # share of the question's words below which a first result is only close
 MANY_UNKNOWN = 6  # words of a question that no article contains: it is about something else
 COMMON_IN_TITLES = 0.25  # share of the window's titles a word is in: it says nothing of one
-COMMON_TITLES = 2  # ... and at least this many more titles (a small window says little)
+COMMON_TITLES = 2  # titles a word may be in and still be distinctive (a small window says little)
 PREFIX = 5  # letters of a word that another word may begin with and be the same word
 ENDING = 3  # letters that other word may add
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n")
@@ -334,8 +335,8 @@ class AnswerStage:
         top = max((row.score for row in rows), default=0.0) or 1.0
         size = len(rows)
         aspect = self.aspect()
-        for row in rows:
-            if aspect:
+        if aspect:
+            for row in rows:
                 found = headed_terms(self.details[row.ref], aspect)
                 self.evidence[row.ref].aspect = len(found) / len(aspect)
 
@@ -451,14 +452,14 @@ class AnswerStage:
         return not distinctive or bool(headed_terms(first, distinctive))
 
     def distinctive(self) -> frozenset[str]:
-        """The question's terms (stop words dropped) that single out an article: in the
-        titles of no more than a quarter of the window's rows (and of `COMMON_TITLES`,
-        as a small window says little). "stem" and "cell" are in most titles here."""
+        """The question's terms (stop words dropped) that single out an article: in at
+        most a quarter of the window's titles (`COMMON_IN_TITLES`), or in at most
+        `COMMON_TITLES` of them. "stem" and "cell", in most titles here, are not."""
         if self._distinctive is None:
             asked = {
                 term for word, term in question_terms(self.text) if word.casefold() not in STOPWORDS
             }
-            titles = [set(phrase_terms(detail.title)) for detail in self.details.values()]
+            titles = [set(title_terms(detail.title)) for detail in self.details.values()]
             least = max(COMMON_TITLES, COMMON_IN_TITLES * len(titles))
             self._distinctive = frozenset(
                 t for t in asked if sum(t in title for title in titles) <= least
@@ -476,10 +477,17 @@ class AnswerStage:
 def headed_terms(detail: Details, terms: frozenset[str]) -> set[str]:
     """The `terms` in `detail`'s title or a section heading, or a word there that
     differs from one only by an ending (`same_word`)."""
-    headed = set(phrase_terms(detail.title))
+    headed = set(title_terms(detail.title))
     for heading, _anchor, _start in detail.sections:
-        headed.update(phrase_terms(heading))
+        headed.update(title_terms(heading))
     return {term for term in terms if term in headed or any(same_word(term, h) for h in headed)}
+
+
+@lru_cache(maxsize=8192)
+def title_terms(text: str) -> tuple[str, ...]:
+    """A title's or heading's terms (`phrase_terms`). Titles and headings repeat from one
+    question to the next, so they are analysed once."""
+    return phrase_terms(text)
 
 
 def same_word(a: str, b: str) -> bool:

@@ -23,7 +23,7 @@ from search import shared_results
 from search.backends import get_backend
 from search.backends.base import AnswerSection, SearchBackend, SearchQuery, SearchUnavailable
 from search.backends.query import as_typed, quote_words
-from search.synonyms import synonym_groups
+from search.synonyms import lay_word_groups, synonym_groups
 from search.understanding import describe
 from search.vocabulary import current_vocabulary
 
@@ -227,7 +227,7 @@ def _from_index(backend: SearchBackend, filterset: ArticleFilter, page_number: i
         ordering=ordering,
         page=page_number,
         per_page=PAGE_SIZE,
-        synonyms=synonym_groups(vocabulary.topics) if vocabulary else (),
+        synonyms=synonym_groups(vocabulary.topics) + lay_word_groups() if vocabulary else (),
         visible_on=timezone.localdate(),
         vocabulary=vocabulary,
         correct_spelling=filterset.correct_spelling,

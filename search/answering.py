@@ -14,9 +14,13 @@ the engine's keyword ranking and never looks inside an engine:
    engine's score within the window, filed under a topic the question names (more
    for an article filed under few terms of that kind: it is about the topic, not one
    of many), a title naming it (more by its own name than by an alias), tagged for
-   its intent or with a section whose heading names the intent; for a question whose
-   words were relaxed (or matched by its topic), the share of its words each row
-   holds, each weighing its idf (`Operations.coverage`, one call).
+   its intent or with a section whose heading names the intent; a title or section
+   heading holding what the question asks about its topic (its aspect: the words
+   that name no topic and are in few of the window's titles, "vaccinated" in "why
+   get vaccinated after a transplant"), so the article about that aspect comes before
+   the topic's general guide; for a question whose words were relaxed (or matched by
+   its topic), the share of its words each row holds, each weighing its idf
+   (`Operations.coverage`, one call).
    Pages inside the window are cut from the new order; pages beyond it follow the
    engine's.
 4. **Best section under each result** (the page's hits only, questions of two words
@@ -28,8 +32,9 @@ the engine's keyword ranking and never looks inside an engine:
    question's main topic (its diseases, else its therapies); a word no article
    contains looks like the name of a disease or drug; or the first result is filed
    under nothing the question names and its best section holds under a quarter of
-   the question's words (or many of them are in no article): `SearchPage.answer =
-   "none"`.
+   the question's words (or many of them are in no article), or its title and
+   section headings hold none of the question's distinctive words (it holds them only
+   in passing): `SearchPage.answer = "none"`.
 
 Section scanning is the snippet highlighter's candidate scan (`text.body_marks`),
 done once per hit and shared with its snippet: one compiled regex over each folded
@@ -44,15 +49,18 @@ import dataclasses
 import math
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from search.backends.base import AnswerSection, Hit, SearchPage, Topic, Vocabulary
-from search.backends.query import Unit, analysed_key
+from search.backends.query import STOPWORDS, Unit, analysed_key
 from search.backends.text import SCAN_CHARS, WORD_RE, body_marks, candidate_pattern, highlight
 from search.understanding import (
     describe,
     heading_matches,
     named_topics,
+    phrase_terms,
+    question_terms,
     titled_by_name,
     topic_words,
     understand,
@@ -70,6 +78,7 @@ SPECIFIC = 0.3  # filed under the named topics and no other term of their kind
 COVERED = 0.25  # a relaxed match holding all the question's words, rarer words weighing more
 INTENT = 0.3  # tagged or sectioned for the question's intent
 INTENT_HEADING = 0.5  # a section whose heading names the question's intent
+ASPECT = 0.4  # every word of what the question asks about its topic in the title or a heading
 PRIOR = 0.0  # how much of the engine's evidence is its rank (the rest: its score)
 # Word endings of disease and drug names: a word no article contains that ends so is
 # a topic the library lacks ("sarcoidosis", "rituximab").
@@ -79,6 +88,10 @@ TOPIC_ENDINGS = (
 )  # fmt: skip
 WEAK = 0.25  # share of the question's words below which a first result is only close
 MANY_UNKNOWN = 6  # words of a question that no article contains: it is about something else
+COMMON_IN_TITLES = 0.25  # share of the window's titles a word is in: it says nothing of one
+COMMON_TITLES = 2  # titles a word may be in and still be distinctive (a small window says little)
+PREFIX = 5  # letters of a word that another word may begin with and be the same word
+ENDING = 3  # letters that other word may add
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n")
 
 
@@ -105,6 +118,7 @@ class Evidence:
     covered: float = 0.0  # a relaxed match: share of the question's words it holds, by idf
     main_topic: bool = False  # filed under the question's main topic
     intent: bool = False  # tagged or sectioned for the question's intent
+    aspect: float = 0.0  # share of the question's aspect words in its title or headings
     section: SectionMatch | None = None  # the best-matching section
     words: int = 0  # distinct words of the question in its best section (or its body)
     marks: list = dataclasses.field(default_factory=list)  # the question's words in its body
@@ -140,6 +154,7 @@ class AnswerStage:
         self.word_count = len(meaningful)
         tokens = terms | {t for phrase in phrases for t in phrase}
         self.pattern = candidate_pattern(frozenset(tokens)) if tokens else None
+        self._distinctive: frozenset[str] | None = None  # once the window is gathered
 
     def topic_units(self, units: tuple[Unit, ...]) -> tuple[Unit, ...]:
         """The `units` that name a disease or therapy the question names: a relaxed
@@ -319,6 +334,11 @@ class AnswerStage:
             return rows
         top = max((row.score for row in rows), default=0.0) or 1.0
         size = len(rows)
+        aspect = self.aspect()
+        if aspect:
+            for row in rows:
+                found = headed_terms(self.details[row.ref], aspect)
+                self.evidence[row.ref].aspect = len(found) / len(aspect)
 
         def score(item: tuple[int, Row]) -> tuple[float, int]:
             n, row = item
@@ -327,6 +347,7 @@ class AnswerStage:
             value += FILED * evidence.filed + ABOUT * evidence.about + SPECIFIC * evidence.specific
             value += COVERED * evidence.covered
             value += INTENT if evidence.intent else 0.0
+            value += ASPECT * evidence.aspect
             return -value, n
 
         return [row for _n, row in sorted(enumerate(rows), key=score)]
@@ -418,7 +439,63 @@ class AnswerStage:
             unknown = len(page.not_found)
             if share < WEAK or unknown >= MANY_UNKNOWN or (unknown >= 2 and share <= WEAK):
                 return "none"
+            if ref in self.details and not self._headed(self.details[ref]):
+                return "none"
         return "found"
+
+    def _headed(self, first: Details) -> bool:
+        """Whether `first`'s title or a section heading holds one of the question's
+        distinctive words (`distinctive`). An article that answers a question says so
+        where a reader looks first; one that holds its words only in passing is close,
+        not an answer."""
+        distinctive = self.distinctive()
+        return not distinctive or bool(headed_terms(first, distinctive))
+
+    def distinctive(self) -> frozenset[str]:
+        """The question's terms (stop words dropped) that single out an article: in at
+        most a quarter of the window's titles (`COMMON_IN_TITLES`), or in at most
+        `COMMON_TITLES` of them. "stem" and "cell", in most titles here, are not."""
+        if self._distinctive is None:
+            asked = {
+                term for word, term in question_terms(self.text) if word.casefold() not in STOPWORDS
+            }
+            titles = [set(title_terms(detail.title)) for detail in self.details.values()]
+            least = max(COMMON_TITLES, COMMON_IN_TITLES * len(titles))
+            self._distinctive = frozenset(
+                t for t in asked if sum(t in title for title in titles) <= least
+            )
+        return self._distinctive
+
+    def aspect(self) -> frozenset[str]:
+        """The distinctive terms that do not name a topic the question names: what it
+        asks about the topic ("vaccinated" in "why get vaccinated after a transplant")."""
+        named = topic_words(self.text, self.understood.topics)
+        topic_terms = {term for word, term in question_terms(self.text) if word.casefold() in named}
+        return self.distinctive() - topic_terms
+
+
+def headed_terms(detail: Details, terms: frozenset[str]) -> set[str]:
+    """The `terms` in `detail`'s title or a section heading, or a word there that
+    differs from one only by an ending (`same_word`)."""
+    headed = set(title_terms(detail.title))
+    for heading, _anchor, _start in detail.sections:
+        headed.update(title_terms(heading))
+    return {term for term in terms if term in headed or any(same_word(term, h) for h in headed)}
+
+
+@lru_cache(maxsize=8192)
+def title_terms(text: str) -> tuple[str, ...]:
+    """A title's or heading's terms (`phrase_terms`). Titles and headings repeat from one
+    question to the next, so they are analysed once."""
+    return phrase_terms(text)
+
+
+def same_word(a: str, b: str) -> bool:
+    """Whether two stemmed terms are one word that the stemmer left apart: one begins
+    with the other, of `PREFIX` letters or more, and adds at most `ENDING` letters
+    ("child" and "children", "vaccin" and "vaccinat"; not "treat" and "treatment")."""
+    short, long = (a, b) if len(a) <= len(b) else (b, a)
+    return len(short) >= PREFIX and len(long) - len(short) <= ENDING and long.startswith(short)
 
 
 def understood_text(page: SearchPage) -> str:

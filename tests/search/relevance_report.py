@@ -8,7 +8,10 @@ three slugs, then the suite's figures:
 
 - first answers: share of answerable questions whose first result is graded 2;
 - top 3: share of answerable questions with a graded (1 or 2) article in the top 3;
-- MRR: mean of 1/rank of the first graded-2 article in the page's 20 results (0 if none).
+- MRR: mean of 1/rank of the first graded-2 article in the page's 20 results (0 if none);
+- the page's answer: how many unanswerable questions say nothing answers them
+  (`answer == "none"`), and how many answerable ones do (and over a first result that
+  answers).
 
 Beside them, the same figures for an SQLite FTS5 baseline on the same texts: title,
 summary and body (Porter stemming), ranked by bm25 with weights title 5, summary 2,
@@ -129,6 +132,11 @@ def site_ranking(text: str) -> list[str]:
 
     Needs Django set up, the content loaded and the index built.
     """
+    return site_result(text)[0]
+
+
+def site_result(text: str) -> tuple[list[str], str]:
+    """`site_ranking`, with whether the page says an article answers ("found"/"none")."""
     from django.http import QueryDict
 
     from library.filters import ArticleFilter
@@ -139,7 +147,33 @@ def site_ranking(text: str) -> list[str]:
     data["q"] = text
     filterset, _dropped = ArticleFilter.forgiving(data, Article.objects.published())
     listing = build_listing(filterset, 1)
-    return [item.article.slug for item in listing.items]
+    return [item.article.slug for item in listing.items], listing.answer
+
+
+def answer_counts(
+    answers: dict[str, str],
+    ranked: dict[str, list[str]],
+    questions: Iterable[RealQuestion] = QUESTIONS,
+) -> dict:
+    """How many unanswerable questions get the "nothing answers this" page, how many
+    answerable ones get it, and of those how many over a first result that answers."""
+    questions = list(questions)
+    return {
+        "answering_none": [
+            q.text
+            for q in questions
+            if answers.get(q.text) == "none"
+            and ranked.get(q.text)
+            and q.grades.get(ranked[q.text][0]) == 2
+        ],
+        "unanswerable": sum(1 for q in questions if not q.answerable),
+        "unanswerable_none": sum(
+            1 for q in questions if not q.answerable and answers.get(q.text) == "none"
+        ),
+        "answerable_none": [
+            q.text for q in questions if q.answerable and answers.get(q.text) == "none"
+        ],
+    }
 
 
 def rankings(ask: Callable[[str], list[str]]) -> dict[str, list[str]]:
@@ -189,14 +223,15 @@ def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def print_questions(name: str, ranked: dict[str, list[str]]) -> None:
-    print(f"\n## {name}: rank of the first answer, then the top {TOP}\n")
+def print_questions(name: str, ranked: dict[str, list[str]], answers: dict[str, str]) -> None:
+    print(f"\n## {name}: rank of the first answer, the page's answer, then the top {TOP}\n")
     for question in QUESTIONS:
         ranking = ranked[question.text]
         rank = first_answer_rank(question, ranking[:DEPTH])
         mark = "n/a" if not question.answerable else (str(rank) if rank else "-")
         top = ", ".join(f"{slug[:32]}({question.grades.get(slug, 0)})" for slug in ranking[:TOP])
-        print(f"{mark:>4}  {_clip(question.text, 60):60}  {top or 'nothing'}")
+        said = answers.get(question.text, "")
+        print(f"{mark:>4} {said:5}  {_clip(question.text, 60):60}  {top or 'nothing'}")
 
 
 def print_table(rows: list[tuple[str, Scores]]) -> None:
@@ -263,11 +298,13 @@ def run_engine(engine: str) -> dict:
         try:
             from search.documents import iter_documents
 
-            site = rankings(site_ranking)
+            results = {question.text: site_result(question.text) for question in QUESTIONS}
             fts5 = rankings(fts5_ranker(iter_documents()))
         finally:
             cleanup()
-    return {"engine": engine, "site": site, "fts5": fts5}
+    site = {text: slugs for text, (slugs, _answer) in results.items()}
+    answers = {text: answer for text, (_slugs, answer) in results.items()}
+    return {"engine": engine, "site": site, "answers": answers, "fts5": fts5}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -290,12 +327,21 @@ def main(argv: list[str] | None = None) -> int:
                 runs.append(json.loads(Path(out.name).read_text())["runs"][0])
 
     table: list[tuple[str, Scores]] = []
+    said = []
     for run in runs:
-        print_questions(run["engine"], run["site"])
+        print_questions(run["engine"], run["site"], run["answers"])
         table.append((f"stemsite ({run['engine']})", score(run["site"])))
+        said.append((run["engine"], answer_counts(run["answers"], run["site"])))
     fts5 = score(runs[0]["fts5"])
     table.append(("FTS5, OR of the words (bm25 5/2/1)", fts5))
     print_table(table)
+    for engine, counts in said:
+        print(
+            f"\n{engine}: {counts['unanswerable_none']} of {counts['unanswerable']} unanswerable "
+            f"questions say nothing answers them; {len(counts['answerable_none'])} answerable "
+            f"ones do, {len(counts['answering_none'])} of them over a first result that "
+            "answers" + "".join(f"\n- {text!r}" for text in counts["answerable_none"])
+        )
     for name, scores in table:
         print(f"\n### Misses, {name} ({len(scores.misses)})\n")
         print(describe_misses(scores))

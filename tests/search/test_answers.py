@@ -20,7 +20,7 @@ from search.backends.base import Intent, Pin, SearchQuery, Topic, Vocabulary
 from search.backends.query import analysed_key
 from search.documents import iter_documents
 from search.models import EditorsPick
-from search.synonyms import synonym_groups
+from search.synonyms import lay_word_groups, synonym_groups
 from search.understanding import describe, understand
 from search.vocabulary import current_vocabulary
 from tests.search.engines import POSTGRES, SYNONYMS, doc, engine_backend
@@ -384,6 +384,77 @@ def test_a_question_about_a_disease_the_library_lacks_answers_none(backend):
     assert ask(backend, "stem cell treatment for lupus", vocabulary=None).answer == ""
 
 
+def test_an_article_holding_the_questions_words_only_in_passing_is_not_an_answer(backend):
+    passing = "Knees may hurt for a while, as many things do."
+    backend.index(
+        [
+            article(1, "Stem cell treatment news", f"Stem cell treatment news. {passing}"),
+            article(2, "Stem cell treatment research", f"Stem cell treatment research. {passing}"),
+            article(3, "Stem cell treatment trials", f"Stem cell treatment trials. {passing}"),
+            article(
+                4,
+                "Living after stem cell treatment",
+                f"Stem cell treatment changes life. {passing}\n\n## Vaccines again\n\n"
+                "After stem cell treatment, vaccines are given again.",
+            ),
+        ]
+    )
+
+    # Every article holds every word, none in its title or a heading but "stem", "cell"
+    # and "treatment", which are in every title and single out no article.
+    knees = ask(backend, "will stem cell treatment hurt my knees")
+    assert knees.total == 4
+    assert knees.answer == "none"
+
+    # An article whose heading holds the question's distinctive word answers it.
+    vaccines = ask(backend, "will stem cell treatment mean vaccines again")
+    assert slugs(vaccines)[0] == "article-4"
+    assert vaccines.answer == "found"
+
+
+def test_the_article_headed_by_what_the_question_asks_ranks_above_the_topics_guide(backend):
+    backend.index(
+        [
+            article(
+                1,
+                "HSCT: a guide",
+                "HSCT resets the immune system, so people are vaccinated again after HSCT. "
+                "Being vaccinated again after HSCT is routine.\n\n## How it works\n\n"
+                "HSCT collects stem cells first.",
+                therapies=("hsct",),
+            ),
+            article(
+                2,
+                "Life after HSCT",
+                "Months after HSCT, life settles.\n\n## Vaccines\n\n"
+                "Childhood vaccines are given again: people are vaccinated after HSCT.",
+                therapies=("hsct",),
+            ),
+        ]
+    )
+
+    # The guide holds the question's words more often; the other article's heading
+    # says what the question asks.
+    page = ask(backend, "why do I need to get vaccinated after HSCT?")
+    assert slugs(page) == ["article-2", "article-1"]
+    assert page.answer == "found"
+
+
+def test_a_readers_everyday_word_finds_the_articles_word(backend):
+    backend.index(
+        [
+            article(1, "Transplants in children", "Children recover from a transplant slowly."),
+            article(2, "Transplants in adults", "Adults recover from a transplant slowly."),
+        ]
+    )
+    groups = (*GROUPS, *lay_word_groups())
+
+    assert slugs(backend.search(SearchQuery(text="kids", synonyms=groups))) == ["article-1"]
+    assert slugs(backend.search(SearchQuery(text="kids", synonyms=GROUPS))) == []
+    question = backend.search(SearchQuery(text="transplant for kids", synonyms=groups))
+    assert slugs(question)[0] == "article-1"
+
+
 def test_paging_stays_consistent_across_the_window(backend):
     backend.index(
         [
@@ -470,20 +541,24 @@ def test_the_api_returns_the_answering_section_and_the_pick(client, indexed_libr
 # --- Real questions (issue 19's suite) ---------------------------------------------------
 
 
-def test_unanswerable_real_questions_say_nothing_answers_and_answerable_ones_rarely_do(
+def test_unanswerable_real_questions_say_nothing_answers_and_answering_pages_rarely_do(
     backend, shipped_content
 ):
     backend.rebuild(iter_documents())
     vocabulary = current_vocabulary()
-    synonyms = synonym_groups(vocabulary.topics)
-    said_none = {True: 0, False: 0}
+    synonyms = synonym_groups(vocabulary.topics) + lay_word_groups()  # as the results page
+    unanswerable_none = answering_none = 0
     for question in REAL_QUESTIONS:
         page = backend.search(
             SearchQuery(text=question.text, synonyms=synonyms, vocabulary=vocabulary)
         )
         if page.hits and page.answer == "none":
-            said_none[question.answerable] += 1
+            unanswerable_none += not question.answerable
+            answering_none += question.grades.get(page.hits[0].slug) == 2
     unanswerable = sum(not q.answerable for q in REAL_QUESTIONS)
-    # Floors at today's figures (Whoosh: 5 of 21 unanswerable, 1 answerable with results).
-    assert said_none[False] >= 4, f"{said_none[False]} of {unanswerable} unanswerable"
-    assert said_none[True] <= 3, f"{said_none[True]} answerable questions said none"
+    # Floors at today's figures (10 of 21 unanswerable on PostgreSQL, 11 on Whoosh; one
+    # answerable question whose first result answers it says "none" on both). An
+    # answerable question whose first result does not answer it may say "none": it is
+    # true of the page shown.
+    assert unanswerable_none >= 10, f"{unanswerable_none} of {unanswerable} unanswerable"
+    assert answering_none <= 1, f"{answering_none} first results that answer said none"

@@ -23,7 +23,7 @@ from library.models import Article
 from search.backends.base import Intent, Pin, Topic
 from search.models import EditorsPick
 from search.models import Intent as IntentModel
-from search.synonyms import synonym_groups
+from search.synonyms import lay_word_groups, synonym_groups
 from search.vocabulary import current_vocabulary
 from tests.conftest import make_article, make_disease, make_tag, make_therapy
 
@@ -157,7 +157,9 @@ def test_a_search_from_the_listing_carries_the_current_vocabulary(spy):
     assert searched.vocabulary == current_vocabulary()
     assert Pin("lupus safety", pick.article_id) in searched.vocabulary.pins
     assert "lupus" in {topic.slug for topic in searched.vocabulary.topics}
-    assert searched.synonyms == synonym_groups()
+    assert (
+        searched.synonyms == synonym_groups() + lay_word_groups()
+    )  # the taxonomy, then everyday words
     assert browsed.vocabulary is None and browsed.synonyms == ()
 
 

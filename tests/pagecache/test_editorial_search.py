@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import pytest
 
-from library import listing
-from search.backends import get_backend
 from search.backends.base import Pin
 from search.index import rebuild
 from search.models import EditorsPick, Intent, SearchTerm
@@ -19,44 +17,27 @@ from tests.conftest import make_article
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def searches(monkeypatch):
-    """The vocabulary of each search the site runs (none when a page is served cached)."""
-    backend, seen = get_backend(), []
-
-    class Spy:
-        def __getattr__(self, name):
-            return getattr(backend, name)
-
-        def search(self, query):
-            seen.append(query.vocabulary)
-            return backend.search(query)
-
-    monkeypatch.setattr(listing, "get_backend", Spy)
-    return seen
-
-
 def results(client) -> str:
     response = client.get("/articles/", {"q": "kidney", "ordering": "newest"})
     assert response.status_code == 200
     return response["X-Page-Cache"]
 
 
-def test_a_new_pick_rebuilds_the_next_readers_results_with_it(client, commit, searches):
+def test_a_new_pick_rebuilds_the_next_readers_results_with_it(client, commit, engine_queries):
     with commit():
         article = make_article("Kidney care in lupus", slug="kidney")
         rebuild()
     assert [results(client), results(client)] == ["miss", "hit"]
-    assert len(searches) == 1 and searches[0].pins == ()
+    assert len(engine_queries) == 1 and engine_queries[0].vocabulary.pins == ()
 
     with commit():
         EditorsPick.objects.create(query="kidney", article=article)
 
     assert results(client) == "miss"
-    assert searches[-1].pins == (Pin("kidney", article.pk),)
+    assert engine_queries[-1].vocabulary.pins == (Pin("kidney", article.pk),)
 
 
-def test_an_intent_edit_rebuilds_the_next_readers_results_with_it(client, commit, searches):
+def test_an_intent_edit_rebuilds_the_next_readers_results_with_it(client, commit, engine_queries):
     with commit():
         make_article("Kidney care in lupus", slug="kidney")
         rebuild()
@@ -68,7 +49,7 @@ def test_an_intent_edit_rebuilds_the_next_readers_results_with_it(client, commit
         intent.save()
 
     assert results(client) == "miss"
-    cost = next(i for i in searches[-1].intents if i.slug == "cost")
+    cost = next(i for i in engine_queries[-1].vocabulary.intents if i.slug == "cost")
     assert "kidney money" in cost.phrases
 
     with commit():
@@ -76,10 +57,10 @@ def test_an_intent_edit_rebuilds_the_next_readers_results_with_it(client, commit
         intent.save()
 
     assert results(client) == "miss"
-    assert "cost" not in {i.slug for i in searches[-1].intents}
+    assert "cost" not in {i.slug for i in engine_queries[-1].vocabulary.intents}
 
 
-def test_a_counted_search_leaves_the_cached_results_alone(client, commit, searches):
+def test_a_counted_search_leaves_the_cached_results_alone(client, commit, engine_queries):
     with commit():
         make_article("Kidney care in lupus", slug="kidney")
         rebuild()
@@ -89,4 +70,4 @@ def test_a_counted_search_leaves_the_cached_results_alone(client, commit, search
         SearchTerm.objects.record("kidney", 1)
 
     assert results(client) == "hit"
-    assert len(searches) == 1
+    assert len(engine_queries) == 1

@@ -58,6 +58,7 @@ from search.backends.text import SCAN_CHARS, WORD_RE, body_marks, candidate_patt
 from search.understanding import (
     describe,
     heading_matches,
+    intent_terms,
     named_topics,
     phrase_terms,
     question_terms,
@@ -92,6 +93,7 @@ COMMON_IN_TITLES = 0.25  # share of the window's titles a word is in: it says no
 COMMON_TITLES = 2  # titles a word may be in and still be distinctive (a small window says little)
 PREFIX = 5  # letters of a word that another word may begin with and be the same word
 ENDING = 3  # letters that other word may add
+SENTENCE_ENDS = ".?!…:;\"“”'‘’([-–—"  # what a sentence, or a quotation, starts after
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n")
 
 
@@ -432,6 +434,11 @@ class AnswerStage:
                 return "none"
         ref = self.ids.get(page.hits[0].id)
         first = self.evidence.get(ref) if ref is not None else None
+        unknown_words = {w.casefold() for w in [*page.unmatched_terms, *page.not_found]}
+        if self._names_unknown(unknown_words, first is not None and first.intent):
+            return "none"
+        if ref in self.details and self._asks_unknown(unknown_words, self.details[ref]):
+            return "none"
         if first is not None and self.word_count >= 2 and not first.filed:
             # Not filed under anything the question names, and its best passage holds
             # few of the question's words, or many of them are in no article at all.
@@ -442,6 +449,42 @@ class AnswerStage:
             if ref in self.details and not self._headed(self.details[ref]):
                 return "none"
         return "found"
+
+    def _names_unknown(self, unknown: set[str], intent_answered: bool) -> bool:
+        """Whether the question names something no article mentions: a word that no
+        article contains, capitalised inside a sentence as readers write names (a
+        country, a drug, a study, a clinic: "in Mexico", "DMTs", "EDSS"). A question
+        written all in capitals says nothing by its capitals. A name that is one of
+        the editors' phrases for an intent the question states ("Mexico": clinics and
+        travel) is the library's to answer when the first result is tagged or
+        sectioned for that intent (`intent_answered`)."""
+        text = self.text
+        if not unknown or not any(c.islower() for c in text):
+            return False
+        stated = intent_terms(self.understood.intents) if intent_answered else frozenset()
+        for match in WORD_RE.finditer(text):
+            word = match.group()
+            if not word[:1].isupper() or word.casefold() not in unknown:
+                continue
+            if len(re.split("['\u2019\u02bc]", word)[0]) < 2:  # "I'm", "I've"
+                continue
+            if stated and {term for _w, term in question_terms(word)} <= stated:
+                continue
+            before = text[: match.start()].rstrip()
+            if before and before[-1] not in SENTENCE_ENDS:
+                return True
+        return False
+
+    def _asks_unknown(self, unknown: set[str], first: Details) -> bool:
+        """Whether everything the question asks about its topic (`aspect`) is in words
+        no article contains ("Where is HSCT performed?"), and the first result's title
+        and headings hold none of them even with another ending: the library covers the
+        topic, not what is asked of it."""
+        aspect = self.aspect()
+        if not aspect or not unknown:
+            return False
+        missing = {term for word in unknown for _w, term in question_terms(word)}
+        return aspect <= missing and not headed_terms(first, aspect)
 
     def _headed(self, first: Details) -> bool:
         """Whether `first`'s title or a section heading holds one of the question's

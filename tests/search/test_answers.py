@@ -412,6 +412,85 @@ def test_an_article_holding_the_questions_words_only_in_passing_is_not_an_answer
     assert vaccines.answer == "found"
 
 
+def test_a_question_naming_something_no_article_mentions_is_not_answered(backend):
+    travel = Intent("travel", "clinics and travel", phrases=("abroad", "mexico"), tags=("travel",))
+    vocabulary = dataclasses.replace(VOCABULARY, intents=(*VOCABULARY.intents, travel))
+    backend.index(
+        [
+            article(
+                1,
+                "HSCT: a guide",
+                "HSCT is regulated like other treatments and given in specialist centres.",
+                therapies=("hsct",),
+            ),
+            article(2, "Life after HSCT", "Months after HSCT, life settles.", therapies=("hsct",)),
+        ]
+    )
+
+    # A capitalised word inside a sentence is a name (a country, a drug, a study): no
+    # article mentions it, so the articles about the topic do not answer the question.
+    assert ask(backend, "Is HSCT regulated in Portugal?", vocabulary=vocabulary).answer == "none"
+    # The same word uncapitalised, or starting the sentence, names nothing.
+    assert ask(backend, "is HSCT regulated in portugal?", vocabulary=vocabulary).answer == "found"
+    assert ask(backend, "HSCT regulated? Portugal asks.", vocabulary=vocabulary).answer == "found"
+
+    # A name the editors list for an intent is answered by an article tagged for it.
+    backend.index(
+        [
+            article(
+                3,
+                "Having HSCT abroad",
+                "Some people travel abroad for HSCT.",
+                therapies=("hsct",),
+                tags=("travel",),
+            )
+        ]
+    )
+    abroad = ask(backend, "Can I have HSCT abroad in Mexico?", vocabulary=vocabulary)
+    assert slugs(abroad)[0] == "article-3"
+    assert abroad.answer == "found"
+
+
+def test_a_question_asking_what_no_article_says_of_its_topic_is_not_answered(backend):
+    backend.index(
+        [
+            article(
+                1,
+                "HSCT: a guide",
+                "HSCT collects stem cells first.\n\n## How it works\n\nHSCT resets the immune system.",
+                therapies=("hsct",),
+            ),
+            article(
+                2,
+                "Life after HSCT",
+                "Months after HSCT, life settles.\n\n## Vaccines\n\nVaccines are given again.",
+                therapies=("hsct",),
+            ),
+        ]
+    )
+
+    # Every article is about HSCT; none says anything about where it is performed.
+    assert ask(backend, "Where is HSCT performed?").answer == "none"
+    # "vaccinated" is in no article either, but a heading says "Vaccines".
+    vaccinated = ask(backend, "When do I get vaccinated after HSCT?")
+    assert slugs(vaccinated)[0] == "article-2"
+    assert vaccinated.answer == "found"
+
+    backend.index(
+        [
+            article(
+                3,
+                "HSCT centres",
+                "Specialist teams give HSCT.\n\n## Where HSCT is performed\n\nIn specialist centres.",
+                therapies=("hsct",),
+            )
+        ]
+    )
+    performed = ask(backend, "Where is HSCT performed?")
+    assert slugs(performed)[0] == "article-3"
+    assert performed.answer == "found"
+
+
 def test_the_article_headed_by_what_the_question_asks_ranks_above_the_topics_guide(backend):
     backend.index(
         [
@@ -556,9 +635,9 @@ def test_unanswerable_real_questions_say_nothing_answers_and_answering_pages_rar
             unanswerable_none += not question.answerable
             answering_none += question.grades.get(page.hits[0].slug) == 2
     unanswerable = sum(not q.answerable for q in REAL_QUESTIONS)
-    # Floors at today's figures (10 of 21 unanswerable on PostgreSQL, 11 on Whoosh; one
+    # Floors at today's figures (13 of 21 unanswerable on PostgreSQL, 14 on Whoosh; one
     # answerable question whose first result answers it says "none" on both). An
     # answerable question whose first result does not answer it may say "none": it is
     # true of the page shown.
-    assert unanswerable_none >= 10, f"{unanswerable_none} of {unanswerable} unanswerable"
+    assert unanswerable_none >= 13, f"{unanswerable_none} of {unanswerable} unanswerable"
     assert answering_none <= 1, f"{answering_none} first results that answer said none"

@@ -157,6 +157,8 @@ class AnswerStage:
         tokens = terms | {t for phrase in phrases for t in phrase}
         self.pattern = candidate_pattern(frozenset(tokens)) if tokens else None
         self._distinctive: frozenset[str] | None = None  # once the window is gathered
+        # The articles' words for the reader's, as the search matched them.
+        self.also = word_alternatives(self.text, planner.request.synonyms)
 
     def topic_units(self, units: tuple[Unit, ...]) -> tuple[Unit, ...]:
         """The `units` that name a disease or therapy the question names: a relaxed
@@ -339,7 +341,7 @@ class AnswerStage:
         aspect = self.aspect()
         if aspect:
             for row in rows:
-                found = headed_terms(self.details[row.ref], aspect)
+                found = headed_terms(self.details[row.ref], aspect, self.also)
                 self.evidence[row.ref].aspect = len(found) / len(aspect)
 
         def score(item: tuple[int, Row]) -> tuple[float, int]:
@@ -484,7 +486,7 @@ class AnswerStage:
         if not aspect or not unknown:
             return False
         missing = {term for word in unknown for _w, term in question_terms(word)}
-        return aspect <= missing and not headed_terms(first, aspect)
+        return aspect <= missing and not headed_terms(first, aspect, self.also)
 
     def _headed(self, first: Details) -> bool:
         """Whether `first`'s title or a section heading holds one of the question's
@@ -492,7 +494,7 @@ class AnswerStage:
         where a reader looks first; one that holds its words only in passing is close,
         not an answer."""
         distinctive = self.distinctive()
-        return not distinctive or bool(headed_terms(first, distinctive))
+        return not distinctive or bool(headed_terms(first, distinctive, self.also))
 
     def distinctive(self) -> frozenset[str]:
         """The question's terms (stop words dropped) that single out an article: in at
@@ -517,13 +519,51 @@ class AnswerStage:
         return self.distinctive() - topic_terms
 
 
-def headed_terms(detail: Details, terms: frozenset[str]) -> set[str]:
+def headed_terms(
+    detail: Details, terms: frozenset[str], also: dict[str, tuple[str, ...]] | None = None
+) -> set[str]:
     """The `terms` in `detail`'s title or a section heading, or a word there that
-    differs from one only by an ending (`same_word`)."""
+    differs from one only by an ending (`same_word`), or one of `also`'s terms for it
+    (the articles' words for a reader's, `word_alternatives`)."""
     headed = set(title_terms(detail.title))
     for heading, _anchor, _start in detail.sections:
         headed.update(title_terms(heading))
-    return {term for term in terms if term in headed or any(same_word(term, h) for h in headed)}
+    also = also or {}
+    return {
+        term
+        for term in terms
+        if any(
+            t in headed or any(same_word(t, h) for h in headed) for t in (term, *also.get(term, ()))
+        )
+    }
+
+
+def word_alternatives(text: str, groups: tuple) -> dict[str, tuple[str, ...]]:
+    """For each word of `text` that is a one-word member of a synonym group the search
+    used (`groups`: the readers' everyday words, `search.synonyms.lay_word_groups`,
+    and topics' aliases), its term → the terms of the group's other one-word members
+    ("kids" → "children", "child"). Matched on the word as typed, not its stem: a stem
+    can be another word's ("immune" and "immunisations")."""
+    words = _group_words(tuple(tuple(group) for group in groups or ()))
+    also: dict[str, tuple[str, ...]] = {}
+    for word, term in question_terms(text):
+        group = words.get(word.casefold())
+        if group:
+            also[term] = tuple(t for t in group if t != term)
+    return also
+
+
+@lru_cache(maxsize=32)
+def _group_words(groups: tuple[tuple[str, ...], ...]) -> dict[str, tuple[str, ...]]:
+    """Each one-word member of `groups` (casefolded) → the terms of its group's
+    one-word members."""
+    words: dict[str, tuple[str, ...]] = {}
+    for group in groups:
+        single = [word.casefold() for word in group if len(phrase_terms(word)) == 1]
+        terms = tuple(dict.fromkeys(phrase_terms(word)[0] for word in single))
+        for word in single:
+            words.setdefault(word, terms)
+    return words
 
 
 @lru_cache(maxsize=8192)

@@ -534,6 +534,33 @@ def test_a_readers_everyday_word_finds_the_articles_word(backend):
     assert slugs(question)[0] == "article-1"
 
 
+def test_a_readers_everyday_word_in_a_heading_says_what_the_question_asks(backend):
+    backend.index(
+        [
+            article(
+                1,
+                "HSCT: a guide",
+                "HSCT resets the immune system. HSCT takes months.\n\n## Who has HSCT\n\n"
+                "Adults and children have HSCT.",
+                therapies=("hsct",),
+            ),
+            article(
+                2,
+                "Life after HSCT",
+                "Months after HSCT, life settles.\n\n## Children\n\nThey have HSCT too.",
+                therapies=("hsct",),
+            ),
+        ]
+    )
+    groups = (*GROUPS, *lay_word_groups())
+
+    # Both hold the question's words; the second's heading "Children" is its "kids".
+    page = backend.search(
+        SearchQuery(text="what about HSCT for kids?", synonyms=groups, vocabulary=VOCABULARY)
+    )
+    assert slugs(page) == ["article-2", "article-1"]
+
+
 def test_paging_stays_consistent_across_the_window(backend):
     backend.index(
         [

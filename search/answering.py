@@ -17,8 +17,9 @@ the engine's keyword ranking and never looks inside an engine:
    its intent or with a section whose heading names the intent; a title or section
    heading holding what the question asks about its topic (its aspect: the words
    that name no topic and are in few of the window's titles, "vaccinated" in "why
-   get vaccinated after a transplant"), so the article about that aspect comes before
-   the topic's general guide; for a question whose words were relaxed (or matched by
+   get vaccinated after a transplant", or the articles' word beside the reader's in a
+   synonym group, "Children" for "kids"), so the article about that aspect comes
+   before the topic's general guide; for a question whose words were relaxed (or matched by
    its topic), the share of its words each row holds, each weighing its idf
    (`Operations.coverage`, one call).
    Pages inside the window are cut from the new order; pages beyond it follow the
@@ -30,7 +31,10 @@ the engine's keyword ranking and never looks inside an engine:
    sentence, the words marked.
 5. **Say when nothing answers**: no article in the window is filed under the
    question's main topic (its diseases, else its therapies); a word no article
-   contains looks like the name of a disease or drug; or the first result is filed
+   contains looks like the name of a disease or drug, or is written with a capital
+   inside a sentence, as names are ("in Mexico"); everything the question asks about
+   its topic is in words no article contains, and the first result's title and
+   headings hold none of them ("Where is HSCT performed?"); or the first result is filed
    under nothing the question names and its best section holds under a quarter of
    the question's words (or many of them are in no article), or its title and
    section headings hold none of the question's distinctive words (it holds them only

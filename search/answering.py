@@ -31,8 +31,7 @@ the engine's keyword ranking and never looks inside an engine:
    sentence, the words marked.
 5. **Say when nothing answers**: no article in the window is filed under the
    question's main topic (its diseases, else its therapies); a word no article
-   contains looks like the name of a disease or drug, or is written with a capital
-   inside a sentence, as names are ("in Mexico"); everything the question asks about
+   contains looks like the name of a disease or drug; everything the question asks about
    its topic is in words no article contains, and the first result's title and
    headings hold none of them ("Where is HSCT performed?"); or the first result is filed
    under nothing the question names and its best section holds under a quarter of
@@ -62,7 +61,6 @@ from search.backends.text import SCAN_CHARS, WORD_RE, body_marks, candidate_patt
 from search.understanding import (
     describe,
     heading_matches,
-    intent_terms,
     named_topics,
     phrase_terms,
     question_terms,
@@ -97,7 +95,6 @@ COMMON_IN_TITLES = 0.25  # share of the window's titles a word is in: it says no
 COMMON_TITLES = 2  # titles a word may be in and still be distinctive (a small window says little)
 PREFIX = 5  # letters of a word that another word may begin with and be the same word
 ENDING = 3  # letters that other word may add
-SENTENCE_ENDS = ".?!…:;\"“”'‘’([-–—"  # what a sentence, or a quotation, starts after
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n")
 
 
@@ -441,8 +438,6 @@ class AnswerStage:
         ref = self.ids.get(page.hits[0].id)
         first = self.evidence.get(ref) if ref is not None else None
         unknown_words = {w.casefold() for w in [*page.unmatched_terms, *page.not_found]}
-        if self._names_unknown(unknown_words, first is not None and first.intent):
-            return "none"
         if ref in self.details and self._asks_unknown(unknown_words, self.details[ref]):
             return "none"
         if first is not None and self.word_count >= 2 and not first.filed:
@@ -455,31 +450,6 @@ class AnswerStage:
             if ref in self.details and not self._headed(self.details[ref]):
                 return "none"
         return "found"
-
-    def _names_unknown(self, unknown: set[str], intent_answered: bool) -> bool:
-        """Whether the question names something no article mentions: a word that no
-        article contains, capitalised inside a sentence as readers write names (a
-        country, a drug, a study, a clinic: "in Mexico", "DMTs", "EDSS"). A question
-        written all in capitals says nothing by its capitals. A name that is one of
-        the editors' phrases for an intent the question states ("Mexico": clinics and
-        travel) is the library's to answer when the first result is tagged or
-        sectioned for that intent (`intent_answered`)."""
-        text = self.text
-        if not unknown or not any(c.islower() for c in text):
-            return False
-        stated = intent_terms(self.understood.intents) if intent_answered else frozenset()
-        for match in WORD_RE.finditer(text):
-            word = match.group()
-            if not word[:1].isupper() or word.casefold() not in unknown:
-                continue
-            if len(re.split("['\u2019\u02bc]", word)[0]) < 2:  # "I'm", "I've"
-                continue
-            if stated and {term for _w, term in question_terms(word)} <= stated:
-                continue
-            before = text[: match.start()].rstrip()
-            if before and before[-1] not in SENTENCE_ENDS:
-                return True
-        return False
 
     def _asks_unknown(self, unknown: set[str], first: Details) -> bool:
         """Whether everything the question asks about its topic (`aspect`) is in words

@@ -179,13 +179,6 @@ def topic_words(text: str, topics: Iterable[Topic]) -> frozenset[str]:
     )
 
 
-def intent_terms(intents: Iterable[Intent]) -> frozenset[str]:
-    """Every term of the `intents`' phrases (what a reader says to state them)."""
-    return frozenset(
-        term for terms, _abbreviation, _intent in _intent_entries(tuple(intents)) for term in terms
-    )
-
-
 def understand(text: str, vocabulary: Vocabulary | None) -> Understood:
     """The topics and intents `text` names, in the order it names them."""
     if not vocabulary or not (text or "").strip():

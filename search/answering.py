@@ -17,8 +17,9 @@ the engine's keyword ranking and never looks inside an engine:
    its intent or with a section whose heading names the intent; a title or section
    heading holding what the question asks about its topic (its aspect: the words
    that name no topic and are in few of the window's titles, "vaccinated" in "why
-   get vaccinated after a transplant"), so the article about that aspect comes before
-   the topic's general guide; for a question whose words were relaxed (or matched by
+   get vaccinated after a transplant", or the articles' word beside the reader's in a
+   synonym group, "Children" for "kids"), so the article about that aspect comes
+   before the topic's general guide; for a question whose words were relaxed (or matched by
    its topic), the share of its words each row holds, each weighing its idf
    (`Operations.coverage`, one call).
    Pages inside the window are cut from the new order; pages beyond it follow the
@@ -30,7 +31,9 @@ the engine's keyword ranking and never looks inside an engine:
    sentence, the words marked.
 5. **Say when nothing answers**: no article in the window is filed under the
    question's main topic (its diseases, else its therapies); a word no article
-   contains looks like the name of a disease or drug; or the first result is filed
+   contains looks like the name of a disease or drug; everything the question asks about
+   its topic is in words no article contains, and the first result's title and
+   headings hold none of them ("Where is HSCT performed?"); or the first result is filed
    under nothing the question names and its best section holds under a quarter of
    the question's words (or many of them are in no article), or its title and
    section headings hold none of the question's distinctive words (it holds them only
@@ -155,6 +158,8 @@ class AnswerStage:
         tokens = terms | {t for phrase in phrases for t in phrase}
         self.pattern = candidate_pattern(frozenset(tokens)) if tokens else None
         self._distinctive: frozenset[str] | None = None  # once the window is gathered
+        # The articles' words for the reader's, as the search matched them.
+        self.also = word_alternatives(self.text, planner.request.synonyms)
 
     def topic_units(self, units: tuple[Unit, ...]) -> tuple[Unit, ...]:
         """The `units` that name a disease or therapy the question names: a relaxed
@@ -337,7 +342,7 @@ class AnswerStage:
         aspect = self.aspect()
         if aspect:
             for row in rows:
-                found = headed_terms(self.details[row.ref], aspect)
+                found = headed_terms(self.details[row.ref], aspect, self.also)
                 self.evidence[row.ref].aspect = len(found) / len(aspect)
 
         def score(item: tuple[int, Row]) -> tuple[float, int]:
@@ -432,6 +437,9 @@ class AnswerStage:
                 return "none"
         ref = self.ids.get(page.hits[0].id)
         first = self.evidence.get(ref) if ref is not None else None
+        unknown_words = {w.casefold() for w in [*page.unmatched_terms, *page.not_found]}
+        if ref in self.details and self._asks_unknown(unknown_words, self.details[ref]):
+            return "none"
         if first is not None and self.word_count >= 2 and not first.filed:
             # Not filed under anything the question names, and its best passage holds
             # few of the question's words, or many of them are in no article at all.
@@ -443,13 +451,24 @@ class AnswerStage:
                 return "none"
         return "found"
 
+    def _asks_unknown(self, unknown: set[str], first: Details) -> bool:
+        """Whether everything the question asks about its topic (`aspect`) is in words
+        no article contains ("Where is HSCT performed?"), and the first result's title
+        and headings hold none of them even with another ending: the library covers the
+        topic, not what is asked of it."""
+        aspect = self.aspect()
+        if not aspect or not unknown:
+            return False
+        missing = {term for word in unknown for _w, term in question_terms(word)}
+        return aspect <= missing and not headed_terms(first, aspect, self.also)
+
     def _headed(self, first: Details) -> bool:
         """Whether `first`'s title or a section heading holds one of the question's
         distinctive words (`distinctive`). An article that answers a question says so
         where a reader looks first; one that holds its words only in passing is close,
         not an answer."""
         distinctive = self.distinctive()
-        return not distinctive or bool(headed_terms(first, distinctive))
+        return not distinctive or bool(headed_terms(first, distinctive, self.also))
 
     def distinctive(self) -> frozenset[str]:
         """The question's terms (stop words dropped) that single out an article: in at
@@ -474,13 +493,51 @@ class AnswerStage:
         return self.distinctive() - topic_terms
 
 
-def headed_terms(detail: Details, terms: frozenset[str]) -> set[str]:
+def headed_terms(
+    detail: Details, terms: frozenset[str], also: dict[str, tuple[str, ...]] | None = None
+) -> set[str]:
     """The `terms` in `detail`'s title or a section heading, or a word there that
-    differs from one only by an ending (`same_word`)."""
+    differs from one only by an ending (`same_word`), or one of `also`'s terms for it
+    (the articles' words for a reader's, `word_alternatives`)."""
     headed = set(title_terms(detail.title))
     for heading, _anchor, _start in detail.sections:
         headed.update(title_terms(heading))
-    return {term for term in terms if term in headed or any(same_word(term, h) for h in headed)}
+    also = also or {}
+    return {
+        term
+        for term in terms
+        if any(
+            t in headed or any(same_word(t, h) for h in headed) for t in (term, *also.get(term, ()))
+        )
+    }
+
+
+def word_alternatives(text: str, groups: tuple) -> dict[str, tuple[str, ...]]:
+    """For each word of `text` that is a one-word member of a synonym group the search
+    used (`groups`: the readers' everyday words, `search.synonyms.lay_word_groups`,
+    and topics' aliases), its term → the terms of the group's other one-word members
+    ("kids" → "children", "child"). Matched on the word as typed, not its stem: a stem
+    can be another word's ("immune" and "immunisations")."""
+    words = _group_words(tuple(tuple(group) for group in groups or ()))
+    also: dict[str, tuple[str, ...]] = {}
+    for word, term in question_terms(text):
+        group = words.get(word.casefold())
+        if group:
+            also[term] = tuple(t for t in group if t != term)
+    return also
+
+
+@lru_cache(maxsize=32)
+def _group_words(groups: tuple[tuple[str, ...], ...]) -> dict[str, tuple[str, ...]]:
+    """Each one-word member of `groups` (casefolded) → the terms of its group's
+    one-word members."""
+    words: dict[str, tuple[str, ...]] = {}
+    for group in groups:
+        single = [word.casefold() for word in group if len(phrase_terms(word)) == 1]
+        terms = tuple(dict.fromkeys(phrase_terms(word)[0] for word in single))
+        for word in single:
+            words.setdefault(word, terms)
+    return words
 
 
 @lru_cache(maxsize=8192)

@@ -412,6 +412,69 @@ def test_an_article_holding_the_questions_words_only_in_passing_is_not_an_answer
     assert vaccines.answer == "found"
 
 
+def test_a_readers_story_naming_drugs_no_article_mentions_is_still_answered(backend):
+    backend.index(
+        [
+            article(
+                1,
+                "Lupus and stem cell research",
+                "Stem cells are studied for lupus.\n\n## Who might benefit\n\n"
+                "People whose lupus does not respond to standard medicines.",
+                diseases=("lupus",),
+            ),
+            article(2, "Life after HSCT", "Months after HSCT, life settles.", therapies=("hsct",)),
+        ]
+    )
+
+    # Readers name the medicines they tried, capitalised, and no article names them:
+    # the article filed under the disease they ask about still answers.
+    page = ask(
+        backend, "My daughter has lupus and Zyflorex isn't working. Can stem cells help her?"
+    )
+    assert slugs(page)[0] == "article-1"
+    assert page.answer == "found"
+
+
+def test_a_question_asking_what_no_article_says_of_its_topic_is_not_answered(backend):
+    backend.index(
+        [
+            article(
+                1,
+                "HSCT: a guide",
+                "HSCT collects stem cells first.\n\n## How it works\n\nHSCT resets the immune system.",
+                therapies=("hsct",),
+            ),
+            article(
+                2,
+                "Life after HSCT",
+                "Months after HSCT, life settles.\n\n## Vaccines\n\nVaccines are given again.",
+                therapies=("hsct",),
+            ),
+        ]
+    )
+
+    # Every article is about HSCT; none says anything about where it is performed.
+    assert ask(backend, "Where is HSCT performed?").answer == "none"
+    # "vaccinated" is in no article either, but a heading says "Vaccines".
+    vaccinated = ask(backend, "When do I get vaccinated after HSCT?")
+    assert slugs(vaccinated)[0] == "article-2"
+    assert vaccinated.answer == "found"
+
+    backend.index(
+        [
+            article(
+                3,
+                "HSCT centres",
+                "Specialist teams give HSCT.\n\n## Where HSCT is performed\n\nIn specialist centres.",
+                therapies=("hsct",),
+            )
+        ]
+    )
+    performed = ask(backend, "Where is HSCT performed?")
+    assert slugs(performed)[0] == "article-3"
+    assert performed.answer == "found"
+
+
 def test_the_article_headed_by_what_the_question_asks_ranks_above_the_topics_guide(backend):
     backend.index(
         [
@@ -453,6 +516,33 @@ def test_a_readers_everyday_word_finds_the_articles_word(backend):
     assert slugs(backend.search(SearchQuery(text="kids", synonyms=GROUPS))) == []
     question = backend.search(SearchQuery(text="transplant for kids", synonyms=groups))
     assert slugs(question)[0] == "article-1"
+
+
+def test_a_readers_everyday_word_in_a_heading_says_what_the_question_asks(backend):
+    backend.index(
+        [
+            article(
+                1,
+                "HSCT: a guide",
+                "HSCT resets the immune system. HSCT takes months.\n\n## Who has HSCT\n\n"
+                "Adults and children have HSCT.",
+                therapies=("hsct",),
+            ),
+            article(
+                2,
+                "Life after HSCT",
+                "Months after HSCT, life settles.\n\n## Children\n\nThey have HSCT too.",
+                therapies=("hsct",),
+            ),
+        ]
+    )
+    groups = (*GROUPS, *lay_word_groups())
+
+    # Both hold the question's words; the second's heading "Children" is its "kids".
+    page = backend.search(
+        SearchQuery(text="what about HSCT for kids?", synonyms=groups, vocabulary=VOCABULARY)
+    )
+    assert slugs(page) == ["article-2", "article-1"]
 
 
 def test_paging_stays_consistent_across_the_window(backend):
@@ -556,9 +646,9 @@ def test_unanswerable_real_questions_say_nothing_answers_and_answering_pages_rar
             unanswerable_none += not question.answerable
             answering_none += question.grades.get(page.hits[0].slug) == 2
     unanswerable = sum(not q.answerable for q in REAL_QUESTIONS)
-    # Floors at today's figures (10 of 21 unanswerable on PostgreSQL, 11 on Whoosh; one
+    # Floors at today's figures (11 of 21 unanswerable on PostgreSQL, 12 on Whoosh; one
     # answerable question whose first result answers it says "none" on both). An
     # answerable question whose first result does not answer it may say "none": it is
     # true of the page shown.
-    assert unanswerable_none >= 10, f"{unanswerable_none} of {unanswerable} unanswerable"
+    assert unanswerable_none >= 11, f"{unanswerable_none} of {unanswerable} unanswerable"
     assert answering_none <= 1, f"{answering_none} first results that answer said none"

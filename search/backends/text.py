@@ -40,20 +40,29 @@ def fold(word: str) -> str:
 
 # --- Highlighting -------------------------------------------------------------------
 
-# A length-preserving accent fold, so offsets in the folded text are offsets in the
-# original: each precomposed Latin letter maps to its base letter.
+# A length-preserving accent and case fold, so offsets in the folded text are offsets in
+# the original: each precomposed Latin letter maps to its base letter, lower case, and
+# every other character that a case-insensitive regex matches to an ASCII letter maps to
+# that letter (A-Z, the Kelvin sign; the dotless i, which `re.IGNORECASE` takes for an i).
+# A pattern of ASCII words then finds the same words in it without `re.IGNORECASE`.
 _FOLD_TABLE: dict[int, str] = {}
 for _cp in range(0xC0, 0x250):
     _base = "".join(
         c for c in unicodedata.normalize("NFKD", chr(_cp)) if not unicodedata.combining(c)
     )
     if len(_base) == 1 and _base.isascii():
-        _FOLD_TABLE[_cp] = _base
-_FOLD_TABLE.update({ord("\u2019"): "'", ord("\u02bc"): "'"})
+        _FOLD_TABLE[_cp] = _base.lower()
+for _cp in range(0x10000):
+    _lower = chr(_cp).lower()
+    if _cp not in _FOLD_TABLE and len(_lower) == 1 and _lower.isascii() and _lower != chr(_cp):
+        _FOLD_TABLE[_cp] = _lower
+_FOLD_TABLE.update({ord("\u0131"): "i", ord("\u2019"): "'", ord("\u02bc"): "'"})
+_ASCII_WORD = re.compile(r"[a-z0-9_]+")
 
 
 def fold_for_scan(text: str) -> str:
-    """Fold accents without changing the length of `text` (C-speed `str.translate`)."""
+    """Fold accents and case without changing the length of `text` (C-speed
+    `str.translate`)."""
     return text.translate(_FOLD_TABLE)
 
 
@@ -63,11 +72,18 @@ def candidate_pattern(terms: frozenset[str]) -> re.Pattern | None:
     A stem is nearly always a prefix of the word it came from, minus a final letter
     ("studi" ← "study"), so the regex matches words starting with the stem less its
     last letter; each candidate is then confirmed with the engine's normaliser.
+
+    The text it scans is `fold_for_scan`'s, already in lower case where a term in ASCII
+    could match: such terms (nearly all) are found case-sensitively, after a word boundary,
+    which Python's regex engine does faster than a case-insensitive match
+    after a look-behind, with the same matches; any other term keeps the latter.
     """
     prefixes = sorted({t[:-1] if len(t) > 3 else t for t in terms if t}, key=len, reverse=True)
     if not prefixes:
         return None
     alternation = "|".join(re.escape(p) for p in prefixes)
+    if all(_ASCII_WORD.fullmatch(p) for p in prefixes):
+        return re.compile(rf"\b(?:{alternation})\w*(?:'\w+)*")
     return re.compile(rf"(?<!\w)(?:{alternation})\w*(?:'\w+)*", re.IGNORECASE)
 
 

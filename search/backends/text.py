@@ -10,6 +10,7 @@ engine's business, so `highlight` takes the engine's word-to-term function.
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 import unicodedata
@@ -66,6 +67,7 @@ def fold_for_scan(text: str) -> str:
     return text.translate(_FOLD_TABLE)
 
 
+@functools.lru_cache(maxsize=512)
 def candidate_pattern(terms: frozenset[str]) -> re.Pattern | None:
     """A regex finding words in folded text that may analyse to one of `terms`.
 
@@ -76,7 +78,8 @@ def candidate_pattern(terms: frozenset[str]) -> re.Pattern | None:
     The text it scans is `fold_for_scan`'s, already in lower case where a term in ASCII
     could match: such terms (nearly all) are found case-sensitively, after a word boundary,
     which Python's regex engine does faster than a case-insensitive match
-    after a look-behind, with the same matches; any other term keeps the latter.
+    after a look-behind, with the same matches; any other term keeps the latter. Built
+    once per set of terms: a results page asks for it for every snippet and section.
     """
     prefixes = sorted({t[:-1] if len(t) > 3 else t for t in terms if t}, key=len, reverse=True)
     if not prefixes:
@@ -104,7 +107,7 @@ def candidates(summary: str, body: str, terms: frozenset[str]) -> set[str]:
     that may be terms, and the first `GAP_WORDS` words between two of them, which
     decide whether two terms stand next to each other as a phrase (`_words_between`;
     any later word of a long gap is still asked, one at a time)."""
-    pattern = candidate_pattern(terms) if terms else None
+    pattern = candidate_pattern(frozenset(terms)) if terms else None
     if pattern is None:
         return set()
     words = set()

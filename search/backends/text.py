@@ -53,10 +53,9 @@ for _cp in range(0xC0, 0x250):
     )
     if len(_base) == 1 and _base.isascii():
         _FOLD_TABLE[_cp] = _base.lower()
-for _cp in range(0x10000):
-    _lower = chr(_cp).lower()
-    if _cp not in _FOLD_TABLE and len(_lower) == 1 and _lower.isascii() and _lower != chr(_cp):
-        _FOLD_TABLE[_cp] = _lower
+# Outside that range, the characters whose lower case is an ASCII letter are A-Z and the
+# Kelvin sign (`tests/search/test_highlight_scan.py` checks every character).
+_FOLD_TABLE.update({ord(c): c.lower() for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ\u212a"})
 _FOLD_TABLE.update({ord("\u0131"): "i", ord("\u2019"): "'", ord("\u02bc"): "'"})
 _ASCII_WORD = re.compile(r"[a-z0-9_]+")
 

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import contextvars
 import datetime
+import functools
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -49,9 +50,14 @@ from django.utils.dateparse import parse_datetime
 ROW_ID = 1
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def instant(value: datetime.datetime | str | None) -> str:
     """A stored time as one comparable text, whatever the driver returned (PostgreSQL an
-    aware datetime, SQLite's raw cursor a naive UTC text), to the microsecond."""
+    aware datetime, SQLite's raw cursor a naive UTC text), to the microsecond.
+
+    Remembered per value (equal values give equal texts): every cache hit compares the
+    rows its page showed, the same few thousand times over, and this spares parsing and
+    formatting each of them on every request."""
     if value is None:
         return ""
     if isinstance(value, str):

@@ -6,19 +6,20 @@ picks whose article readers can see today, into one `Vocabulary` that travels wi
 `SearchQuery` (issue 19). Read in four queries however large the lists, and for the
 reason synonyms are (`search.synonyms`) never served from a per-process copy an
 editor's change could leave behind: each process keeps the last vocabulary it read
-under the content generation it read it at (`pagecache.models.Generation`, whose
-counters move after every committed change a reader could see: taxonomy, intents,
-picks, and any article's status or date) and today's date (a scheduled article's pick
-leads from its day). A search then costs one read of that row instead of the four
+under the content generation's `listing` counter it read it at
+(`pagecache.models.Generation`) and today's date (a scheduled article's pick leads from
+its day), one copy for all its threads. That counter moves after every committed
+change the vocabulary is made of: taxonomy, intents and picks (models of the content
+apps), and an article's status or date, which decide whether its pick is visible (not
+its text: an editor correcting an article's summary leaves the vocabulary, and its
+copy, as they were). A search then costs one read of that row instead of the four
 queries (none of its own when the page cache read it for the request already,
 `pagecache.models.request_state`), and every web process sees the change once the
-generation moves. Nothing is kept inside a transaction (it could read rows that are
-never committed) or without the generation row.
+counter moves. Nothing is kept inside a transaction (it could read rows that are never
+committed) or without the generation row.
 """
 
 from __future__ import annotations
-
-import threading
 
 from django.db import DatabaseError, connections, router
 from django.db.models import F
@@ -30,7 +31,9 @@ from search.backends.base import Intent, Pin, Topic, Vocabulary
 from search.models import EditorsPick, split_phrases
 from search.models import Intent as IntentModel
 
-_remembered = threading.local()  # (generation key, Vocabulary) of this process's thread
+# (generation key, Vocabulary): the last one read in this process, shared by its threads
+# (a Vocabulary is immutable; a thread replacing it as another reads it is harmless).
+_remembered: tuple[tuple, Vocabulary] | None = None
 
 
 def taxonomy_topics() -> tuple[Topic, ...]:
@@ -93,21 +96,22 @@ def read_vocabulary() -> Vocabulary:
 
 
 def current_vocabulary() -> Vocabulary:
-    """`read_vocabulary()`, or the one this thread read under the same content generation
-    and date: one query then (module docstring)."""
+    """`read_vocabulary()`, or the one this process read under the same `listing`
+    counter and date: one query then, or none (module docstring)."""
+    global _remembered
     key = _generation_key()
     if key is None:
         return read_vocabulary()
-    remembered = getattr(_remembered, "entry", None)
+    remembered = _remembered
     if remembered is not None and remembered[0] == key:
         return remembered[1]
     vocabulary = read_vocabulary()
-    _remembered.entry = (key, vocabulary)
+    _remembered = (key, vocabulary)
     return vocabulary
 
 
 def _generation_key() -> tuple | None:
-    """Where, under which content generation and on which day the vocabulary is read;
+    """Where, under which `listing` counter and on which day the vocabulary is read;
     None when it must be read afresh (inside a transaction, or without a generation)."""
     using = router.db_for_read(Generation)
     if connections[using].in_atomic_block:
@@ -120,4 +124,4 @@ def _generation_key() -> tuple | None:
             return None
     if state is None:
         return None
-    return (using, state.token, timezone.localdate())
+    return (using, state.listing_token, timezone.localdate())

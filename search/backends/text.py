@@ -10,6 +10,7 @@ engine's business, so `highlight` takes the engine's word-to-term function.
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 import unicodedata
@@ -40,34 +41,51 @@ def fold(word: str) -> str:
 
 # --- Highlighting -------------------------------------------------------------------
 
-# A length-preserving accent fold, so offsets in the folded text are offsets in the
-# original: each precomposed Latin letter maps to its base letter.
+# A length-preserving accent and case fold, so offsets in the folded text are offsets in
+# the original: each precomposed Latin letter maps to its base letter, lower case, and
+# every other character that a case-insensitive regex matches to an ASCII letter maps to
+# that letter (A-Z, the Kelvin sign; the dotless i, which `re.IGNORECASE` takes for an i).
+# A pattern of ASCII words then finds the same words in it without `re.IGNORECASE`.
 _FOLD_TABLE: dict[int, str] = {}
 for _cp in range(0xC0, 0x250):
     _base = "".join(
         c for c in unicodedata.normalize("NFKD", chr(_cp)) if not unicodedata.combining(c)
     )
     if len(_base) == 1 and _base.isascii():
-        _FOLD_TABLE[_cp] = _base
-_FOLD_TABLE.update({ord("\u2019"): "'", ord("\u02bc"): "'"})
+        _FOLD_TABLE[_cp] = _base.lower()
+# Outside that range, the characters whose lower case is an ASCII letter are A-Z and the
+# Kelvin sign (`tests/search/test_highlight_scan.py` checks every character).
+_FOLD_TABLE.update({ord(c): c.lower() for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ\u212a"})
+_FOLD_TABLE.update({ord("\u0131"): "i", ord("\u2019"): "'", ord("\u02bc"): "'"})
+_ASCII_WORD = re.compile(r"[a-z0-9_]+")
 
 
 def fold_for_scan(text: str) -> str:
-    """Fold accents without changing the length of `text` (C-speed `str.translate`)."""
+    """Fold accents and case without changing the length of `text` (C-speed
+    `str.translate`)."""
     return text.translate(_FOLD_TABLE)
 
 
+@functools.lru_cache(maxsize=512)
 def candidate_pattern(terms: frozenset[str]) -> re.Pattern | None:
     """A regex finding words in folded text that may analyse to one of `terms`.
 
     A stem is nearly always a prefix of the word it came from, minus a final letter
     ("studi" ← "study"), so the regex matches words starting with the stem less its
     last letter; each candidate is then confirmed with the engine's normaliser.
+
+    The text it scans is `fold_for_scan`'s, already in lower case where a term in ASCII
+    could match: such terms (nearly all) are found case-sensitively, after a word boundary,
+    which Python's regex engine does faster than a case-insensitive match
+    after a look-behind, with the same matches; any other term keeps the latter. Built
+    once per set of terms: a results page asks for it for every snippet and section.
     """
     prefixes = sorted({t[:-1] if len(t) > 3 else t for t in terms if t}, key=len, reverse=True)
     if not prefixes:
         return None
     alternation = "|".join(re.escape(p) for p in prefixes)
+    if all(_ASCII_WORD.fullmatch(p) for p in prefixes):
+        return re.compile(rf"\b(?:{alternation})\w*(?:'\w+)*")
     return re.compile(rf"(?<!\w)(?:{alternation})\w*(?:'\w+)*", re.IGNORECASE)
 
 
@@ -88,7 +106,7 @@ def candidates(summary: str, body: str, terms: frozenset[str]) -> set[str]:
     that may be terms, and the first `GAP_WORDS` words between two of them, which
     decide whether two terms stand next to each other as a phrase (`_words_between`;
     any later word of a long gap is still asked, one at a time)."""
-    pattern = candidate_pattern(terms) if terms else None
+    pattern = candidate_pattern(frozenset(terms)) if terms else None
     if pattern is None:
         return set()
     words = set()

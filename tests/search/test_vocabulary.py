@@ -3,8 +3,9 @@
 Topics are every disease and therapy with its aliases; intents are the active ones with
 their tags' slugs; pins are editors' picks whose article readers can see today, lowest
 order first. Four queries however long the lists; the listing passes it with a query.
-Outside a transaction it is kept under the content generation: one query, and what an
-editor saves is used by the next search.
+Outside a transaction it is kept under the content generation's `listing` counter, one
+copy per process: one query, and what an editor saves is used by the next search; a
+correction of an article's text leaves the kept copy in use.
 """
 
 from __future__ import annotations
@@ -226,3 +227,31 @@ def test_what_an_editor_saves_is_used_by_the_very_next_search(client):
     with transaction.atomic():
         EditorsPick.objects.create(query="SLE costs", article=article)
     assert picks() == [article.slug]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_correction_of_an_articles_text_keeps_the_vocabulary_a_process_read(
+    django_assert_num_queries,
+):
+    lupus = make_disease("Lupus", slug="lupus", aliases="SLE")
+    article = make_article("Living with lupus", diseases=[lupus])
+    first = current_vocabulary()
+    with transaction.atomic():  # the admin saves in a transaction
+        article.summary = "What daily life with lupus costs, corrected."
+        article.save()
+    with django_assert_num_queries(1):  # the content generation's row, nothing else
+        assert current_vocabulary() is first
+    assert [topic.slug for topic in first.topics] == ["lupus"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_unpublished_articles_pick_leaves_the_very_next_search(client):
+    IntentModel.objects.all().delete()
+    lupus = make_disease("Lupus", slug="lupus", aliases="SLE")
+    article = make_article("Living with lupus", diseases=[lupus])
+    EditorsPick.objects.create(query="SLE costs", article=article)
+    assert [pin.article_id for pin in current_vocabulary().pins] == [article.pk]
+    with transaction.atomic():
+        article.status = Article.Status.DRAFT
+        article.save()
+    assert current_vocabulary().pins == ()

@@ -37,7 +37,7 @@ relaxation histogram and "at least k of these words" join one GIN lookup per wor
 statement (`_PAGE`) over the match set materialised once: every row ranked by the
 small stored `head` vector (title, summary, taxonomy: migration `search/0004`), only
 the best `RANK_POOL` by the full vector, a plain `ORDER BY … LIMIT`, the page's
-texts, and the set's ids, which the facets are counted from in Python (`_FacetValues`).
+texts, and the set's ids, which the facets are counted from in Python (`_KeptEntries`).
 Unknown words and their spelling candidates are one statement each, for every word
 at once. Highlights reuse the engine-neutral highlighter, with candidate words
 analysed by PostgreSQL in one batch per page.
@@ -50,6 +50,7 @@ materialised CTE, which Django's `SearchVector`/`SearchRank` expressions cannot 
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import dataclasses
 import datetime
@@ -261,8 +262,8 @@ class PostgresBackend(SearchBackend):
         super().__init__(alias, params)
         self.using = params.get("DATABASE", "default")
         self._lexemes: dict[str, tuple[str, ...]] = {}
-        self._facet_values: _FacetValues | None = None
-        self._facet_lock = threading.Lock()
+        self._kept: _KeptEntries | None = None
+        self._kept_lock = threading.Lock()
 
     @property
     def identity(self) -> str:
@@ -667,28 +668,109 @@ def _listed(ids: list[int], coverage: list[int] | None = None, units=()) -> _Set
     return _Set("TRUE", {"ids": ids, "cs": coverage}, source=_COVERED_SOURCE, covered=units)
 
 
+def _or_lexemes(units: tuple[Unit, ...]) -> list[str] | None:
+    """The lexemes of the ranked query of `units` (`to_tsquery_text(units, " | ",
+    ranked=True)`), sorted and each once, as `ts_rank` sums them when the query's
+    top operator is OR or it is one lexeme; None when it is a phrase or an AND
+    (one unit with one alternative of several words), which `ts_rank` scores by
+    the words' distances instead."""
+    parts = [alt for unit in units for alt in (*unit.alternatives, *unit.loose)]
+    if not parts or (len(units) == 1 and len(parts) == 1 and len(parts[0]) > 1):
+        return None
+    return sorted({lexeme for alt in parts for lexeme in alt})
+
+
 def _phrased(tsquery: str) -> bool:
     """Whether matching `tsquery` rechecks each row's vector (phrases need positions)."""
     return "<->" in tsquery
 
 
-class _FacetValues:
-    """Every entry's facet values (`facet_values`), read in one statement and kept by
-    the backend between searches, so that a page counts its set's facets from the
-    set's ids with NumPy instead of unnesting every matching row's array.
+# How `_HEAD_TERMS` writes an entry's `head` lexemes: each lexeme, then its positions'
+# weights in position order; neither separator can occur in a lexeme (`prepare` drops
+# control characters before analysis).
+TERM_SEPARATOR, WEIGHT_SEPARATOR = "\x1e", "\x1f"
+# `ts_rank`'s weights as it reads them (`RANK_WEIGHTS`, single precision), by weight letter.
+_WEIGHTS = {"A": np.float32(1.0), "B": np.float32(0.5), "C": np.float32(0.5), "D": np.float32(0.25)}
+# The constant `ts_rank` divides each lexeme's share by (the sum of 1/i², PostgreSQL's `tsrank.c`).
+_ZETA2 = 1.64493406685
 
-    Each distinct value has a code (`names`); each entry's codes are one slice of
-    `codes` (`starts`, `ends`), found by article id through `positions`.
+
+@functools.lru_cache(maxsize=4096)
+def _lexeme_share(weights: str) -> float:
+    """What one lexeme with positions of these weights (in position order) adds to
+    `ts_rank` of a query joined by OR (`calc_rank_or` in PostgreSQL's `tsrank.c`),
+    computed step by step in the same single-precision arithmetic, so that the sum
+    `head_ranks` makes of it is bit for bit the server's."""
+    total, best, best_at = np.float32(0.0), np.float32(-1.0), 0
+    for j, letter in enumerate(weights):
+        weight = _WEIGHTS[letter]
+        total = np.float32(total + np.float32(weight / np.float32((j + 1) * (j + 1))))
+        if weight > best:
+            best, best_at = weight, j
+    share = np.float32(
+        np.float32(best + total) - np.float32(best / np.float32((best_at + 1) * (best_at + 1)))
+    )
+    return float(share) / _ZETA2
+
+
+def _head_shares(text: str | None) -> dict[str, float]:
+    """An entry's `head` as `_HEAD_TERMS` wrote it: each lexeme's share of a rank."""
+    shares = {}
+    for term in (text or "").split(TERM_SEPARATOR):
+        lexeme, _sep, weights = term.partition(WEIGHT_SEPARATOR)
+        if weights:
+            shares[lexeme] = _lexeme_share(weights)
+    return shares
+
+
+def _add_rank(total: np.ndarray, shares: np.ndarray) -> np.ndarray:
+    """`calc_rank_or`'s running sum: a single-precision total plus a double-precision
+    share, rounded back to single precision."""
+    return (total.astype(np.float64) + shares).astype(np.float32)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Fresh:
+    """An entry written since the kept entries' horizon, as a count read it."""
+
+    facets: tuple[str, ...]
+    published: int  # the publication date's ordinal
+    title_sort: str
+    shares: dict[str, float]
+
+
+class _KeptEntries:
+    """What a page needs of every entry, per row, read in one statement and kept by
+    the backend between searches, so that the server returns a page's match set as
+    ids and the Django process counts its facets and orders it (`PostgresOperations.
+    page`), instead of the server unnesting every match's facet values and ranking
+    every match by its `head` vector.
+
+    Facets: each distinct value has a code (`names`); each entry's codes are one
+    slice of `codes` (`starts`, `ends`). Order: each entry's publication date
+    (`published`, ordinals), its place among the titles (`title_ranks`, even numbers,
+    by code point as `COLLATE "C"` orders) and each `head` lexeme's share of a rank
+    (`_lexeme_share`), kept by lexeme (`lexemes` → a slice of `posting_rows` and
+    `posting_shares`). Entries are found by article id through `positions`.
 
     `horizon`: the oldest transaction still running when it was read
     (`pg_snapshot_xmin`). A row version this map lacks or holds stale was written
-    by that transaction or a later one, so a page reads the facet values of exactly
-    those rows (`age(e.xmin) <= age(horizon)`) and counts them instead of the map's.
-    When a page reads more than `FRESH_MAX` of them, the next one reads the map
+    by that transaction or a later one, so a count reads exactly those rows
+    (`age(e.xmin) <= age(horizon)`, `_Fresh`) and uses them instead of the map's.
+    When a count reads more than `FRESH_MAX` of them, the next page reads the map
     afresh (`stale`). `database`: which database (settings) it was read from.
     """
 
-    def __init__(self, database: tuple, horizon: str, ids: list[int], values: list[str]) -> None:
+    def __init__(
+        self,
+        database: tuple,
+        horizon: str,
+        ids: list[int],
+        values: list[str],
+        published: list[datetime.date],
+        titles: list[str],
+        heads: list[str | None],
+    ) -> None:
         self.database = database
         self.horizon = horizon
         self.stale = False
@@ -700,16 +782,30 @@ class _FacetValues:
         self.starts = self.ends - np.array([len(c) for c in entry_codes], dtype=np.int64)
         self.positions = np.full(max(ids, default=0) + 1, -1, dtype=np.int64)
         self.positions[np.array(ids, dtype=np.int64)] = np.arange(len(ids))
+        self.size = len(ids)
+        self.published = np.array([day.toordinal() for day in published], dtype=np.int64)
+        self.titles = sorted(set(titles))
+        place = {title: 2 * n for n, title in enumerate(self.titles)}
+        self.title_ranks = np.array([place[title] for title in titles], dtype=np.int64)
+        self.lexemes: dict[str, int] = {}
+        rows, lexemes, shares = [], [], []
+        for row, head in enumerate(heads):
+            for lexeme, share in _head_shares(head).items():
+                rows.append(row)
+                lexemes.append(self.lexemes.setdefault(lexeme, len(self.lexemes)))
+                shares.append(share)
+        by_lexeme = np.argsort(np.array(lexemes, dtype=np.int64), kind="stable")
+        self.posting_rows = np.array(rows, dtype=np.int64)[by_lexeme]
+        self.posting_shares = np.array(shares, dtype=np.float64)[by_lexeme]
+        self.posting_starts = np.searchsorted(
+            np.array(lexemes, dtype=np.int64)[by_lexeme], np.arange(len(self.lexemes) + 1)
+        )
 
     def count(self, ids: list[int], fresh: dict[int, tuple[str, ...]]) -> dict[str, dict[str, int]]:
         """Each facet value's count among `ids`: `fresh` rows' own values, the
         others' from the map. Raises KeyError for an id in neither."""
         wanted = np.array([i for i in ids if i not in fresh] if fresh else ids, dtype=np.int64)
-        if wanted.size and (wanted.max() >= self.positions.size or wanted.min() < 0):
-            raise KeyError("an id the facet map does not hold")
-        rows = self.positions[wanted]
-        if (rows < 0).any():
-            raise KeyError("an id the facet map does not hold")
+        rows = self.rows(wanted)
         starts, lengths = self.starts[rows], self.ends[rows] - self.starts[rows]
         # Every code of every wanted row: each row's start, then one step per code.
         offsets = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
@@ -724,6 +820,72 @@ class _FacetValues:
             if facet in facets:
                 facets[facet][value] = n
         return facets
+
+    def rows(self, ids: np.ndarray) -> np.ndarray:
+        """The map's rows of `ids`; KeyError for an id it does not hold."""
+        if ids.size and (ids.max() >= self.positions.size or ids.min() < 0):
+            raise KeyError("an id the kept entries do not hold")
+        rows = self.positions[ids]
+        if (rows < 0).any():
+            raise KeyError("an id the kept entries do not hold")
+        return rows
+
+    def head_ranks(self, lexemes: list[str]) -> np.ndarray:
+        """Every entry's `ts_rank(RANK_WEIGHTS, head, q)` for `q` the OR of `lexemes`
+        (sorted, each once, as PostgreSQL sums them), bit for bit the server's."""
+        total = np.zeros(self.size, dtype=np.float32)
+        for lexeme in lexemes:
+            code = self.lexemes.get(lexeme)
+            if code is not None:
+                found = slice(self.posting_starts[code], self.posting_starts[code + 1])
+                rows = self.posting_rows[found]
+                total[rows] = _add_rank(total[rows], self.posting_shares[found])
+        return total / np.float32(len(lexemes))
+
+    def ordered(
+        self,
+        ids: list[int],
+        fresh: dict[int, _Fresh],
+        by: str,
+        coverage: list[int] | None = None,
+        lexemes: list[str] | None = None,
+    ) -> list[int]:
+        """`ids` in the order of `_ORDER_BY[by]`, or with `lexemes` by relevance as the
+        page statement's first stage orders them (coverage, `head` rank, newest)."""
+        ids_array = np.array(ids, dtype=np.int64)
+        kept = np.array([i not in fresh for i in ids], dtype=bool)
+        rows = self.rows(ids_array[kept])
+        published = np.empty(len(ids), dtype=np.int64)
+        titles = np.empty(len(ids), dtype=np.int64)
+        published[kept], titles[kept] = self.published[rows], self.title_ranks[rows]
+        others = np.flatnonzero(~kept)
+        for n in others:
+            entry = fresh[ids[n]]
+            published[n], titles[n] = entry.published, self._title_rank(entry.title_sort)
+        if lexemes is None:
+            keys = {
+                "-published_on": (ids_array, titles, -published),
+                "title": (ids_array, -published, titles),
+                "published_on": (ids_array, titles, published),
+            }[by]
+            return ids_array[np.lexsort(keys)].tolist()
+        ranks = np.empty(len(ids), dtype=np.float32)
+        ranks[kept] = self.head_ranks(lexemes)[rows]
+        for n in others:
+            shares = fresh[ids[n]].shares
+            total = np.zeros(1, dtype=np.float32)
+            for lexeme in lexemes:
+                if lexeme in shares:
+                    total = _add_rank(total, np.array([shares[lexeme]]))
+            ranks[n] = (total / np.float32(len(lexemes)))[0]
+        covered = np.array(coverage if coverage is not None else [0] * len(ids), dtype=np.int64)
+        order = np.lexsort((ids_array, titles, -published, -ranks, -covered))
+        return ids_array[order].tolist()
+
+    def _title_rank(self, title: str) -> int:
+        """A title's place among the kept titles (odd between two of them)."""
+        n = bisect.bisect_left(self.titles, title)
+        return 2 * n if n < len(self.titles) and self.titles[n] == title else 2 * n - 1
 
 
 class PostgresOperations:
@@ -745,6 +907,10 @@ class PostgresOperations:
         self._ids: dict[tuple, list[int]] = {}
         self._levels: dict[tuple, dict[int, list[int]]] = {}
         self._details: dict[int, Details] = {}
+        # A counted set's rows written since the kept entries' horizon, by `_Set.key`,
+        # and the kept entries that count used.
+        self._fresh: dict[tuple, dict[int, _Fresh]] = {}
+        self._entries: _KeptEntries | None = None
 
     def _all(self, sql: str, params) -> list[tuple]:
         self.cursor.execute(sql, params)
@@ -800,20 +966,33 @@ class PostgresOperations:
         )
 
     def count(self, documents: _Set) -> int:
-        """A count; for a rechecked set (`_Set.rechecked`) also its ids, kept for the
-        page, so that its rows' vectors are read once per request, not twice."""
-        if not documents.rechecked:
+        """A count. For a set of the table, also its ids and its rows written since
+        the kept entries' horizon (`_Fresh`), kept for the page: a rechecked set's
+        rows' vectors are then read once per request, not twice, and the page
+        orders the set and counts its facets from the kept entries (`_kept_page`)."""
+        if documents.source != _Set.source:
             return self._all(
                 f"SELECT count(*) FROM {documents.source} WHERE {documents.where}",
                 documents.params,
             )[0][0]
-        ((total, ids),) = self._all(
-            f"SELECT count(*), CASE WHEN count(*) <= {ID_LIST_MAX} THEN array_agg(e.article_id) "
-            f"END FROM {documents.source} WHERE {documents.where}",
-            documents.params,
+        known = self._entries = self._kept_entries()
+        ((total, ids, fresh),) = self._all(
+            _COUNT.format(most=ID_LIST_MAX, source=documents.source, where=documents.where),
+            {**documents.params, "horizon": known.horizon},
         )
         if ids is not None:
             self._ids[documents.key] = ids
+            self._fresh[documents.key] = {
+                article_id: _Fresh(
+                    tuple((values or "").split()),
+                    datetime.date.fromisoformat(published).toordinal(),
+                    title_sort,
+                    _head_shares(head),
+                )
+                for article_id, values, published, title_sort, head in fresh or ()
+            }
+            if len(fresh or ()) > FRESH_MAX:
+                known.stale = True
         return total
 
     def coverage_counts(
@@ -861,9 +1040,23 @@ class PostgresOperations:
     ) -> tuple[list[Row], dict[str, dict[str, int]]]:
         """The page's rows and the set's facets in one statement over one
         materialised evaluation of the set (`_PAGE`): read by primary key when
-        its ids were fetched with its count."""
-        if documents.source == _Set.source and documents.key in self._ids:
-            documents = _listed(self._ids[documents.key])
+        its ids were fetched with its count. A counted set whose order the kept
+        entries can give is ordered in this process instead (`_kept_page`)."""
+        ids, fresh = self._ids.get(documents.key), self._fresh.get(documents.key)
+        lexemes = _or_lexemes(ordering.scored) if ordering.by == "relevance" else None
+        if (
+            ids is not None
+            and fresh is not None
+            and documents.source == _Set.source
+            and not ordering.coverage
+            and (ordering.by != "relevance" or lexemes is not None)
+        ):
+            try:
+                return self._kept_page(ids, fresh, ordering, lexemes, offset, limit)
+            except KeyError:  # not expected: a row older than the horizon the map lacks
+                self._entries.stale = True
+        if documents.source == _Set.source and documents.rechecked and ids is not None:
+            documents = _listed(ids)
         params = {**documents.params, "offset": offset, "wanted": offset + limit}
         coverage, join = "0", ""
         if ordering.coverage and ordering.coverage == documents.covered:
@@ -883,7 +1076,7 @@ class PostgresOperations:
             order = _ORDER_BY[ordering.by]
             top = _LISTED.format(order=order)
             head_rank = "0.0"
-        known = self._facet_map()
+        known = self._kept_entries()
         params["horizon"] = known.horizon
         rows: list[Row] = []
         ids: list[int] = []
@@ -912,22 +1105,58 @@ class PostgresOperations:
         try:
             facets = known.count(ids, fresh)
         except KeyError:  # not expected: a row older than the map's horizon it lacks
-            facets = self._facet_map(reload=True).count(ids, fresh)
+            facets = self._kept_entries(reload=True).count(ids, fresh)
         return rows, facets
 
-    def _facet_map(self, reload: bool = False) -> _FacetValues:
-        """The backend's facet map (`_FacetValues`), read first when there is none,
-        it is stale, or it was read from another database."""
+    def _kept_page(
+        self,
+        ids: list[int],
+        fresh: dict[int, _Fresh],
+        ordering: Ordering,
+        lexemes: list[str] | None,
+        offset: int,
+        limit: int,
+    ) -> tuple[list[Row], dict[str, dict[str, int]]]:
+        """A page of a set whose ids and fresh rows its count read: ordered by the
+        kept entries (by relevance, the first `RANK_POOL` by coverage, `head` rank
+        and date, exactly as `_PAGE` orders them), then one statement for the page's
+        rows (by relevance: the pool ranked by the full vector, `_POOL_PAGE`)."""
+        known = self._entries
+        facets = known.count(ids, {i: entry.facets for i, entry in fresh.items()})
+        if ordering.by == "relevance":
+            pool = known.ordered(ids, fresh, ordering.by, lexemes=lexemes)
+            found = self._all(
+                _POOL_PAGE,
+                {
+                    "pool": pool[: max(RANK_POOL, offset + limit)],
+                    "q": to_tsquery_text(ordering.scored, " | ", ranked=True),
+                    "offset": offset,
+                    "wanted": offset + limit,
+                },
+            )
+        else:
+            listed = known.ordered(ids, fresh, ordering.by)[offset : offset + limit]
+            place = {article_id: n for n, article_id in enumerate(listed)}
+            found = sorted(self._all(_LISTED_PAGE, [listed]), key=lambda row: place[row[0]])
+        rows = []
+        for article_id, score, slug, summary, body in found:
+            rows.append(Row(article_id, score))
+            self._texts[article_id] = Text(article_id, slug, summary, body)
+        return rows, facets
+
+    def _kept_entries(self, reload: bool = False) -> _KeptEntries:
+        """The backend's kept entries (`_KeptEntries`), read first when there are none,
+        they are stale, or they were read from another database."""
         backend = self.backend
         settings = connections[backend.using].settings_dict
         database = (settings.get("HOST"), settings.get("PORT"), settings.get("NAME"))
-        known = backend._facet_values
+        known = backend._kept
         if known is not None and known.database == database and not known.stale and not reload:
             return known
-        with backend._facet_lock:
-            ((horizon, ids, values),) = self._all(_FACET_MAP, [])
-            known = _FacetValues(database, horizon, ids or [], values or [])
-            backend._facet_values = known
+        with backend._kept_lock:
+            ((horizon, *columns),) = self._all(_KEPT_ENTRIES, [])
+            known = _KeptEntries(database, horizon, *(column or [] for column in columns))
+            backend._kept = known
         return known
 
     def texts(self, rows: list[Row]) -> list[Text]:
@@ -1142,7 +1371,7 @@ WHERE %(zero)s
 
 # One results page: the match set evaluated once (`m`), the page's rows ranked with a
 # plain ORDER BY … LIMIT (`top`), their texts, the set's ids (`set`) and the facet
-# values of its rows written since the facet map's horizon (`fresh`, see `_FacetValues`).
+# values of its rows written since the facet map's horizon (`fresh`, see `_KeptEntries`).
 _PAGE = """
 WITH m AS MATERIALIZED (
     SELECT e.article_id, e.published_on, e.title_sort, {coverage} AS c, {head_rank} AS r,
@@ -1161,12 +1390,55 @@ UNION ALL SELECT 'set', array_agg(m.article_id)::text, NULL, NULL, NULL, NULL, N
 ORDER BY 1, 3
 """
 
-# Every entry's facet values (`_FacetValues`), with the oldest transaction still running
+# An entry's `head` lexemes with their positions' weights, as `_head_shares` reads them.
+_HEAD_TERMS = (
+    "(SELECT string_agg(t.lexeme || chr(31) || array_to_string(t.weights, ''), chr(30)) "
+    "FROM unnest(e.head) AS t)"
+)
+
+# What `_KeptEntries` keeps of every entry, with the oldest transaction still running
 # for this statement's snapshot (as an `xid`, the type of a row's `xmin`).
-_FACET_MAP = """
+_KEPT_ENTRIES = f"""
 SELECT mod(pg_snapshot_xmin(pg_current_snapshot())::text::numeric, 4294967296)::text,
-    array_agg(e.article_id), array_agg(array_to_string(e.facet_values, ' '))
+    array_agg(e.article_id), array_agg(array_to_string(e.facet_values, ' ')),
+    array_agg(e.published_on), array_agg(e.title_sort), array_agg({_HEAD_TERMS})
 FROM search_entry e
+"""
+
+# A set's count, its ids (up to `most`) and what `_KeptEntries` would hold of its rows
+# written since the kept entries' horizon (`_Fresh`).
+_COUNT = f"""
+SELECT count(*), CASE WHEN count(*) <= {{most}} THEN array_agg(e.article_id) END,
+    json_agg(json_build_array(e.article_id, array_to_string(e.facet_values, ' '),
+        e.published_on, e.title_sort, {_HEAD_TERMS}))
+        FILTER (WHERE age(e.xmin) <= age(%(horizon)s::xid))
+FROM {{source}} WHERE {{where}}
+"""
+
+# A page by relevance from a pool of the set's ids (`_kept_page`): the pool ranked by
+# the full vector with a plain ORDER BY … LIMIT, as `_RANKED` ranks it, and the texts
+# of the page's rows.
+_POOL_PAGE = f"""
+WITH top AS (
+    SELECT e.article_id, e.published_on, e.title_sort,
+        ts_rank('{RANK_WEIGHTS}', e.vector, %(q)s::tsquery) AS score
+    FROM search_entry e WHERE e.article_id = ANY(%(pool)s::bigint[])
+    ORDER BY score DESC, e.published_on DESC, e.title_sort COLLATE "C", e.article_id
+    LIMIT %(wanted)s
+),
+page AS (
+    SELECT t.article_id, t.score, row_number() OVER (ORDER BY t.score DESC,
+        t.published_on DESC, t.title_sort COLLATE "C", t.article_id) AS n
+    FROM top t
+)
+SELECT p.article_id, p.score, e.slug, e.summary, e.body
+FROM page p JOIN search_entry e USING (article_id) WHERE p.n > %(offset)s ORDER BY p.n
+"""
+
+# The rows of a page whose ids are known, in no order (`_kept_page`).
+_LISTED_PAGE = """
+SELECT e.article_id, 0.0::real, e.slug, e.summary, e.body
+FROM search_entry e WHERE e.article_id = ANY(%s::bigint[])
 """
 
 # Not by relevance: the first rows of the set in a stored order.

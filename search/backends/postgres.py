@@ -668,16 +668,17 @@ def _listed(ids: list[int], coverage: list[int] | None = None, units=()) -> _Set
     return _Set("TRUE", {"ids": ids, "cs": coverage}, source=_COVERED_SOURCE, covered=units)
 
 
-def _or_lexemes(units: tuple[Unit, ...]) -> list[str] | None:
+def _rank_lexemes(units: tuple[Unit, ...]) -> tuple[list[str], bool] | None:
     """The lexemes of the ranked query of `units` (`to_tsquery_text(units, " | ",
-    ranked=True)`), sorted and each once, as `ts_rank` sums them when the query's
-    top operator is OR or it is one lexeme; None when it is a phrase or an AND
-    (one unit with one alternative of several words), which `ts_rank` scores by
-    the words' distances instead."""
+    ranked=True)`), sorted and each once as `ts_rank` reads them, and whether it
+    scores them by their distances (`calc_rank_and`: the query is one phrase or
+    one AND of two or more lexemes) rather than summing each one's share (an OR,
+    or one lexeme); None for no lexeme."""
     parts = [alt for unit in units for alt in (*unit.alternatives, *unit.loose)]
-    if not parts or (len(units) == 1 and len(parts) == 1 and len(parts[0]) > 1):
+    lexemes = sorted({lexeme for alt in parts for lexeme in alt})
+    if not lexemes:
         return None
-    return sorted({lexeme for alt in parts for lexeme in alt})
+    return lexemes, len(units) == 1 and len(parts) == 1 and len(lexemes) > 1
 
 
 def _phrased(tsquery: str) -> bool:
@@ -693,6 +694,8 @@ TERM_SEPARATOR, WEIGHT_SEPARATOR = "\x1e", "\x1f"
 _WEIGHTS = {"A": np.float32(1.0), "B": np.float32(0.5), "C": np.float32(0.5), "D": np.float32(0.25)}
 # The constant `ts_rank` divides each lexeme's share by (the sum of 1/i², PostgreSQL's `tsrank.c`).
 _ZETA2 = 1.64493406685
+# What `ts_rank` gives a phrase or an AND of words in a vector holding no two of them.
+_NO_PAIR = np.float32(1e-20)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -797,6 +800,7 @@ class _KeptEntries:
         by_lexeme = np.argsort(np.array(lexemes, dtype=np.int64), kind="stable")
         self.posting_rows = np.array(rows, dtype=np.int64)[by_lexeme]
         self.posting_shares = np.array(shares, dtype=np.float64)[by_lexeme]
+        self.head_sizes = np.bincount(self.posting_rows, minlength=self.size)
         self.posting_starts = np.searchsorted(
             np.array(lexemes, dtype=np.int64)[by_lexeme], np.arange(len(self.lexemes) + 1)
         )
@@ -849,9 +853,16 @@ class _KeptEntries:
         by: str,
         coverage: list[int] | None = None,
         lexemes: list[str] | None = None,
-    ) -> list[int]:
+        distances: bool = False,
+    ) -> tuple[list[int], list[int]]:
         """`ids` in the order of `_ORDER_BY[by]`, or with `lexemes` by relevance as the
-        page statement's first stage orders them (coverage, `head` rank, newest)."""
+        page statement's first stage orders them (coverage, `head` rank, newest), and
+        the ids this process cannot rank (the second list, else empty).
+
+        With `distances` (a phrase or an AND of words, which `ts_rank` scores by how
+        close its words stand: `calc_rank_and` in `tsrank.c`), an article whose `head`
+        holds two or more of `lexemes` is left to the server; every other one ranks as
+        `ts_rank` ranks it without a pair of words: 1e-20, or 0 for an empty `head`."""
         ids_array = np.array(ids, dtype=np.int64)
         kept = np.array([i not in fresh for i in ids], dtype=bool)
         rows = self.rows(ids_array[kept])
@@ -868,19 +879,34 @@ class _KeptEntries:
                 "title": (ids_array, -published, titles),
                 "published_on": (ids_array, titles, published),
             }[by]
-            return ids_array[np.lexsort(keys)].tolist()
+            return ids_array[np.lexsort(keys)].tolist(), []
         ranks = np.empty(len(ids), dtype=np.float32)
-        ranks[kept] = self.head_ranks(lexemes)[rows]
-        for n in others:
-            shares = fresh[ids[n]].shares
-            total = np.zeros(1, dtype=np.float32)
-            for lexeme in lexemes:
-                if lexeme in shares:
-                    total = _add_rank(total, np.array([shares[lexeme]]))
-            ranks[n] = (total / np.float32(len(lexemes)))[0]
+        left = np.zeros(len(ids), dtype=bool)
+        if distances:
+            found = np.zeros(self.size, dtype=np.int64)
+            for code in [self.lexemes[lexeme] for lexeme in lexemes if lexeme in self.lexemes]:
+                found[
+                    self.posting_rows[self.posting_starts[code] : self.posting_starts[code + 1]]
+                ] += 1
+            left[kept] = found[rows] >= 2
+            ranks[kept] = np.where(self.head_sizes[rows] > 0, _NO_PAIR, 0.0)
+            for n in others:
+                shares = fresh[ids[n]].shares
+                left[n] = sum(lexeme in shares for lexeme in lexemes) >= 2
+                ranks[n] = _NO_PAIR if shares else 0.0
+        else:
+            ranks[kept] = self.head_ranks(lexemes)[rows]
+            for n in others:
+                shares = fresh[ids[n]].shares
+                total = np.zeros(1, dtype=np.float32)
+                for lexeme in lexemes:
+                    if lexeme in shares:
+                        total = _add_rank(total, np.array([shares[lexeme]]))
+                ranks[n] = (total / np.float32(len(lexemes)))[0]
         covered = np.array(coverage if coverage is not None else [0] * len(ids), dtype=np.int64)
         order = np.lexsort((ids_array, titles, -published, -ranks, -covered))
-        return ids_array[order].tolist()
+        order = order[~left[order]]
+        return ids_array[order].tolist(), ids_array[left].tolist()
 
     def _title_rank(self, title: str) -> int:
         """A title's place among the kept titles (odd between two of them)."""
@@ -1043,16 +1069,16 @@ class PostgresOperations:
         its ids were fetched with its count. A counted set whose order the kept
         entries can give is ordered in this process instead (`_kept_page`)."""
         ids, fresh = self._ids.get(documents.key), self._fresh.get(documents.key)
-        lexemes = _or_lexemes(ordering.scored) if ordering.by == "relevance" else None
+        ranked = _rank_lexemes(ordering.scored) if ordering.by == "relevance" else None
         if (
             ids is not None
             and fresh is not None
             and documents.source == _Set.source
             and not ordering.coverage
-            and (ordering.by != "relevance" or lexemes is not None)
+            and (ordering.by != "relevance" or ranked is not None)
         ):
             try:
-                return self._kept_page(ids, fresh, ordering, lexemes, offset, limit)
+                return self._kept_page(ids, fresh, ordering, ranked, offset, limit)
             except KeyError:  # not expected: a row older than the horizon the map lacks
                 self._entries.stale = True
         if documents.source == _Set.source and documents.rechecked and ids is not None:
@@ -1113,29 +1139,35 @@ class PostgresOperations:
         ids: list[int],
         fresh: dict[int, _Fresh],
         ordering: Ordering,
-        lexemes: list[str] | None,
+        ranked: tuple[list[str], bool] | None,
         offset: int,
         limit: int,
     ) -> tuple[list[Row], dict[str, dict[str, int]]]:
-        """A page of a set whose ids and fresh rows its count read: ordered by the
-        kept entries (by relevance, the first `RANK_POOL` by coverage, `head` rank
-        and date, exactly as `_PAGE` orders them), then one statement for the page's
-        rows (by relevance: the pool ranked by the full vector, `_POOL_PAGE`)."""
+        """A page of a set whose ids and fresh rows its count read, ordered by the
+        kept entries, then one statement for the page's rows. By relevance, the
+        first `RANK_POOL` by `head` rank and date, exactly as `_PAGE` chooses them
+        (with those the server must rank by their words' distances, `_KeptEntries.
+        ordered`), are ranked by the full vector (`_POOL_PAGE`)."""
         known = self._entries
         facets = known.count(ids, {i: entry.facets for i, entry in fresh.items()})
-        if ordering.by == "relevance":
-            pool = known.ordered(ids, fresh, ordering.by, lexemes=lexemes)
+        if ranked is not None:
+            lexemes, distances = ranked
+            size = max(RANK_POOL, offset + limit)
+            pool, left = known.ordered(
+                ids, fresh, "relevance", lexemes=lexemes, distances=distances
+            )
             found = self._all(
                 _POOL_PAGE,
                 {
-                    "pool": pool[: max(RANK_POOL, offset + limit)],
+                    "pool": pool[:size] + left,
+                    "size": size,
                     "q": to_tsquery_text(ordering.scored, " | ", ranked=True),
                     "offset": offset,
                     "wanted": offset + limit,
                 },
             )
         else:
-            listed = known.ordered(ids, fresh, ordering.by)[offset : offset + limit]
+            listed = known.ordered(ids, fresh, ordering.by)[0][offset : offset + limit]
             place = {article_id: n for n, article_id in enumerate(listed)}
             found = sorted(self._all(_LISTED_PAGE, [listed]), key=lambda row: place[row[0]])
         rows = []
@@ -1415,14 +1447,20 @@ SELECT count(*), CASE WHEN count(*) <= {{most}} THEN array_agg(e.article_id) END
 FROM {{source}} WHERE {{where}}
 """
 
-# A page by relevance from a pool of the set's ids (`_kept_page`): the pool ranked by
-# the full vector with a plain ORDER BY … LIMIT, as `_RANKED` ranks it, and the texts
-# of the page's rows.
+# A page by relevance from candidates for the pool (`_kept_page`): the best `size` of
+# them by the `head` vector (as `_RANKED` chooses them), ranked by the full vector with
+# a plain ORDER BY … LIMIT, and the texts of the page's rows.
 _POOL_PAGE = f"""
-WITH top AS (
+WITH pool AS (
+    SELECT e.article_id FROM search_entry e WHERE e.article_id = ANY(%(pool)s::bigint[])
+    ORDER BY ts_rank('{RANK_WEIGHTS}', e.head, %(q)s::tsquery) DESC, e.published_on DESC,
+        e.title_sort COLLATE "C", e.article_id
+    LIMIT %(size)s
+),
+top AS (
     SELECT e.article_id, e.published_on, e.title_sort,
         ts_rank('{RANK_WEIGHTS}', e.vector, %(q)s::tsquery) AS score
-    FROM search_entry e WHERE e.article_id = ANY(%(pool)s::bigint[])
+    FROM pool JOIN search_entry e USING (article_id)
     ORDER BY score DESC, e.published_on DESC, e.title_sort COLLATE "C", e.article_id
     LIMIT %(wanted)s
 ),

@@ -936,6 +936,7 @@ class PostgresOperations:
         # A counted set's rows written since the kept entries' horizon, by `_Set.key`,
         # and the kept entries that count used.
         self._fresh: dict[tuple, dict[int, _Fresh]] = {}
+        self._level_fresh: dict[tuple, dict[int, _Fresh]] = {}
         self._entries: _KeptEntries | None = None
 
     def _all(self, sql: str, params) -> list[tuple]:
@@ -979,11 +980,14 @@ class PostgresOperations:
         levels = self._levels.get((within.key, units))
         if levels is not None and all(ids is not None for ids in levels.values()):
             chosen = [(c, ids) for c, ids in levels.items() if c >= least]
-            return _listed(
+            listed = _listed(
                 [i for _c, ids in chosen for i in ids],
                 [c for c, ids in chosen for _i in ids],
                 units,
             )
+            if (within.key, units) in self._level_fresh:
+                self._fresh[listed.key] = self._level_fresh[(within.key, units)]
+            return listed
         cover, params = _coverage(units, "unit")
         return within.narrowed(
             f"e.article_id IN (SELECT cv.article_id FROM ({cover}) cv WHERE cv.c >= %(least)s)",
@@ -1008,18 +1012,24 @@ class PostgresOperations:
         )
         if ids is not None:
             self._ids[documents.key] = ids
-            self._fresh[documents.key] = {
-                article_id: _Fresh(
-                    tuple((values or "").split()),
-                    datetime.date.fromisoformat(published).toordinal(),
-                    title_sort,
-                    _head_shares(head),
-                )
-                for article_id, values, published, title_sort, head in fresh or ()
-            }
-            if len(fresh or ()) > FRESH_MAX:
-                known.stale = True
+            self._fresh[documents.key] = self._read_fresh(known, fresh)
         return total
+
+    @staticmethod
+    def _read_fresh(known: _KeptEntries, rows: list | None) -> dict[int, _Fresh]:
+        """The rows of `_FRESH`, by article id; more than `FRESH_MAX` of them make
+        the kept entries stale (read afresh by the next request)."""
+        if len(rows or ()) > FRESH_MAX:
+            known.stale = True
+        return {
+            article_id: _Fresh(
+                tuple((values or "").split()),
+                datetime.date.fromisoformat(published).toordinal(),
+                title_sort,
+                _head_shares(head),
+            )
+            for article_id, values, published, title_sort, head in rows or ()
+        }
 
     def coverage_counts(
         self, within: _Set, units: tuple[Unit, ...], *, zero: bool
@@ -1032,13 +1042,16 @@ class PostgresOperations:
         row that lookup reads anyway, instead of joining every matching id back to
         the table; not when testing it reads each row's vector (`_Set.rechecked`)."""
         if not within.rechecked and within.source == _Set.source:
-            cover, params = _coverage(units, "unit", within.where)
+            known = self._entries = self._kept_entries()
+            cover, params = _coverage(units, "unit", within.where, fresh=True)
             rows = self._all(
                 _HISTOGRAM.format(cover=cover, where=within.where, most=ID_LIST_MAX),
-                {**within.params, **params, "zero": zero},
+                {**within.params, **params, "zero": zero, "horizon": known.horizon},
             )
-            self._levels[(within.key, units)] = {c: ids for c, _n, ids in rows if c}
-            return {c: n for c, n, _ids in rows if c or n}
+            self._levels[(within.key, units)] = {c: ids for c, _n, ids, _f in rows if c > 0}
+            fresh = next((found for c, _n, _ids, found in rows if c < 0), None)
+            self._level_fresh[(within.key, units)] = self._read_fresh(known, fresh)
+            return {c: n for c, n, _ids, _f in rows if c >= 0 and (c or n)}
         cover, params = _coverage(units, "unit")
         join = "LEFT JOIN" if zero else "JOIN"
         rows = self._all(
@@ -1070,15 +1083,18 @@ class PostgresOperations:
         entries can give is ordered in this process instead (`_kept_page`)."""
         ids, fresh = self._ids.get(documents.key), self._fresh.get(documents.key)
         ranked = _rank_lexemes(ordering.scored) if ordering.by == "relevance" else None
+        coverage = None
+        if documents.covered and ordering.coverage == documents.covered:
+            ids, coverage = documents.params["ids"], documents.params["cs"]
         if (
             ids is not None
             and fresh is not None
-            and documents.source == _Set.source
-            and not ordering.coverage
+            and (documents.source == _Set.source or coverage is not None)
+            and (not ordering.coverage or coverage is not None)
             and (ordering.by != "relevance" or ranked is not None)
         ):
             try:
-                return self._kept_page(ids, fresh, ordering, ranked, offset, limit)
+                return self._kept_page(ids, fresh, ordering, ranked, offset, limit, coverage)
             except KeyError:  # not expected: a row older than the horizon the map lacks
                 self._entries.stale = True
         if documents.source == _Set.source and documents.rechecked and ids is not None:
@@ -1142,24 +1158,29 @@ class PostgresOperations:
         ranked: tuple[list[str], bool] | None,
         offset: int,
         limit: int,
+        coverage: list[int] | None = None,
     ) -> tuple[list[Row], dict[str, dict[str, int]]]:
-        """A page of a set whose ids and fresh rows its count read, ordered by the
-        kept entries, then one statement for the page's rows. By relevance, the
-        first `RANK_POOL` by `head` rank and date, exactly as `_PAGE` chooses them
-        (with those the server must rank by their words' distances, `_KeptEntries.
-        ordered`), are ranked by the full vector (`_POOL_PAGE`)."""
+        """A page of a set whose ids and fresh rows its count (or its histogram) read,
+        ordered by the kept entries, then one statement for the page's rows. By
+        relevance, the first `RANK_POOL` by coverage, `head` rank and date, exactly as
+        `_PAGE` chooses them (with those the server must rank by their words'
+        distances, `_KeptEntries.ordered`), are ranked by the full vector
+        (`_POOL_PAGE`)."""
         known = self._entries
         facets = known.count(ids, {i: entry.facets for i, entry in fresh.items()})
         if ranked is not None:
             lexemes, distances = ranked
             size = max(RANK_POOL, offset + limit)
             pool, left = known.ordered(
-                ids, fresh, "relevance", lexemes=lexemes, distances=distances
+                ids, fresh, "relevance", coverage, lexemes=lexemes, distances=distances
             )
+            pool = pool[:size] + left
+            covered = dict(zip(ids, coverage, strict=True)) if coverage is not None else {}
             found = self._all(
                 _POOL_PAGE,
                 {
-                    "pool": pool[:size] + left,
+                    "pool": pool,
+                    "cs": [covered.get(article_id, 0) for article_id in pool],
                     "size": size,
                     "q": to_tsquery_text(ordering.scored, " | ", ranked=True),
                     "offset": offset,
@@ -1374,31 +1395,26 @@ _ORDER_BY = {
 }
 
 
-def _coverage(units: tuple[Unit, ...], name: str, where: str = "TRUE") -> tuple[str, dict]:
+def _coverage(
+    units: tuple[Unit, ...], name: str, where: str = "TRUE", fresh: bool = False
+) -> tuple[str, dict]:
     """(article_id, c): every entry matching any of `units` (and `where`, a condition on
-    `search_entry e`), with how many it matches.
+    `search_entry e`), with how many it matches; with `fresh`, also (f) whether it was
+    written since the kept entries' horizon (`%(horizon)s`, see `_KeptEntries`).
 
     One GIN index lookup per unit, joined by UNION ALL: a per-row test of each unit
     against the row's vector would read (detoast) every matching row's whole vector
     once per unit."""
     params = {f"{name}{i}": unit_tsquery(unit) for i, unit in enumerate(units)}
+    flag, flags = (
+        (", age(e.xmin) <= age(%(horizon)s::xid) AS f", ", bool_or(f) AS f") if fresh else ("", "")
+    )
     union = " UNION ALL ".join(
-        f"SELECT e.article_id FROM search_entry e WHERE e.vector @@ %({key})s::tsquery AND {where}"
+        f"SELECT e.article_id{flag} FROM search_entry e "
+        f"WHERE e.vector @@ %({key})s::tsquery AND {where}"
         for key in params
     )
-    return f"SELECT article_id, count(*) AS c FROM ({union}) u GROUP BY article_id", params
-
-
-# How many candidates (`where`) match exactly c units, with each level's ids (up to
-# `most`), from the units' lookups (`cover`); with %(zero)s also those matching none.
-_HISTOGRAM = """
-WITH cv AS MATERIALIZED ({cover})
-SELECT cv.c, count(*), CASE WHEN count(*) <= {most} THEN array_agg(cv.article_id) END
-FROM cv GROUP BY cv.c
-UNION ALL
-SELECT 0, (SELECT count(*) FROM search_entry e WHERE {where}) - (SELECT count(*) FROM cv), NULL
-WHERE %(zero)s
-"""
+    return f"SELECT article_id, count(*) AS c{flags} FROM ({union}) u GROUP BY article_id", params
 
 
 # One results page: the match set evaluated once (`m`), the page's rows ranked with a
@@ -1437,14 +1453,34 @@ SELECT mod(pg_snapshot_xmin(pg_current_snapshot())::text::numeric, 4294967296)::
 FROM search_entry e
 """
 
+# What `_KeptEntries` would hold of rows `e` (`_Fresh`), as one JSON array.
+_FRESH = (
+    "json_agg(json_build_array(e.article_id, array_to_string(e.facet_values, ' '), "
+    f"e.published_on, e.title_sort, {_HEAD_TERMS}))"
+)
+
 # A set's count, its ids (up to `most`) and what `_KeptEntries` would hold of its rows
 # written since the kept entries' horizon (`_Fresh`).
-_COUNT = f"""
-SELECT count(*), CASE WHEN count(*) <= {{most}} THEN array_agg(e.article_id) END,
-    json_agg(json_build_array(e.article_id, array_to_string(e.facet_values, ' '),
-        e.published_on, e.title_sort, {_HEAD_TERMS}))
-        FILTER (WHERE age(e.xmin) <= age(%(horizon)s::xid))
+_COUNT = f"""SELECT count(*), CASE WHEN count(*) <= {{most}} THEN array_agg(e.article_id) END,
+    {_FRESH} FILTER (WHERE age(e.xmin) <= age(%(horizon)s::xid))
 FROM {{source}} WHERE {{where}}
+"""
+
+# How many candidates (`where`) match exactly c units, with each level's ids (up to
+# `most`), from the units' lookups (`cover`, with `fresh`); with %(zero)s also those
+# matching none; then (as level -1) what `_KeptEntries` would hold of the rows written
+# since its horizon (`_Fresh`).
+_HISTOGRAM = f"""
+WITH cv AS MATERIALIZED ({{cover}})
+SELECT cv.c, count(*), CASE WHEN count(*) <= {{most}} THEN array_agg(cv.article_id) END, NULL::json
+FROM cv GROUP BY cv.c
+UNION ALL
+SELECT 0, (SELECT count(*) FROM search_entry e WHERE {{where}}) - (SELECT count(*) FROM cv), NULL,
+    NULL
+WHERE %(zero)s
+UNION ALL
+SELECT -1, NULL, NULL, {_FRESH} FROM search_entry e
+WHERE e.article_id IN (SELECT cv.article_id FROM cv WHERE cv.f)
 """
 
 # A page by relevance from candidates for the pool (`_kept_page`): the best `size` of
@@ -1452,20 +1488,23 @@ FROM {{source}} WHERE {{where}}
 # a plain ORDER BY … LIMIT, and the texts of the page's rows.
 _POOL_PAGE = f"""
 WITH pool AS (
-    SELECT e.article_id FROM search_entry e WHERE e.article_id = ANY(%(pool)s::bigint[])
-    ORDER BY ts_rank('{RANK_WEIGHTS}', e.head, %(q)s::tsquery) DESC, e.published_on DESC,
-        e.title_sort COLLATE "C", e.article_id
+    SELECT e.article_id, k.c
+    FROM unnest(%(pool)s::bigint[], %(cs)s::int[]) AS k(article_id, c)
+    JOIN search_entry e USING (article_id)
+    ORDER BY k.c DESC, ts_rank('{RANK_WEIGHTS}', e.head, %(q)s::tsquery) DESC,
+        e.published_on DESC, e.title_sort COLLATE "C", e.article_id
     LIMIT %(size)s
 ),
 top AS (
-    SELECT e.article_id, e.published_on, e.title_sort,
+    SELECT e.article_id, pool.c, e.published_on, e.title_sort,
         ts_rank('{RANK_WEIGHTS}', e.vector, %(q)s::tsquery) AS score
     FROM pool JOIN search_entry e USING (article_id)
-    ORDER BY score DESC, e.published_on DESC, e.title_sort COLLATE "C", e.article_id
+    ORDER BY pool.c DESC, score DESC, e.published_on DESC, e.title_sort COLLATE "C",
+        e.article_id
     LIMIT %(wanted)s
 ),
 page AS (
-    SELECT t.article_id, t.score, row_number() OVER (ORDER BY t.score DESC,
+    SELECT t.article_id, t.score, row_number() OVER (ORDER BY t.c DESC, t.score DESC,
         t.published_on DESC, t.title_sort COLLATE "C", t.article_id) AS n
     FROM top t
 )

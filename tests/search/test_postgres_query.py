@@ -189,21 +189,24 @@ def titled(n: int, title: str, published_on: datetime.date | None = None) -> Sea
 
 @pytest.mark.postgres
 @pytest.mark.parametrize("fresh_max", [FRESH_MAX, 2])
+@pytest.mark.parametrize("text", ["lupus", "lupus zebra"])  # every word, or the most
 def test_relevance_order_follows_committed_title_edits_between_searches(
-    committed_engine, monkeypatch, fresh_max
+    committed_engine, monkeypatch, fresh_max, text
 ):
     # The backend keeps each article's title, summary and topic words (what chooses the
     # articles ranked by their whole text) between searches. With room for only two,
     # the two whose titles name lupus lead; a title edited or an article removed in
-    # another transaction afterwards must count as it is now.
+    # another transaction afterwards must count as it is now. No article has "zebra":
+    # that search matches the articles with the most of its words.
     monkeypatch.setattr("search.backends.postgres.FRESH_MAX", fresh_max)
     monkeypatch.setattr("search.backends.postgres.RANK_POOL", 2)
     titles = {1: "Lupus guide", 2: "Lupus care", 3: "Kidney notes", 4: "Diet", 5: "Sleep"}
     committed_engine.index([titled(n, title) for n, title in titles.items()])
 
     def first_two() -> set[int]:
-        page = committed_engine.search(SearchQuery(text="lupus", per_page=2))
+        page = committed_engine.search(SearchQuery(text=text, per_page=2))
         assert page.total == len(titles) - removed
+        assert page.match == ("all" if text == "lupus" else "most")
         return {hit.id for hit in page.hits}
 
     removed = 0

@@ -30,22 +30,28 @@ and taxonomy 0.5, body 0.25).
 
 How a results page is built (strict count first, relaxation by steps only when it
 finds too few, clamps, snippets, corrections) is `search.planner`'s;
-`PostgresOperations` supplies its operations. A match set is a SQL condition, never
-fetched into Python: the strict count is one `count(*)` against the GIN index; the
-relaxation histogram and "at least k of these words" join one GIN lookup per word
-(`_coverage`), never testing each row's vector once per word; the page is one
-statement (`_PAGE`) over the match set materialised once: every row ranked by the
-small stored `head` vector (title, summary, taxonomy: migration `search/0004`), only
-the best `RANK_POOL` by the full vector, a plain `ORDER BY … LIMIT`, the page's
-texts, and the set's ids, which the facets are counted from in Python (`_KeptEntries`).
+`PostgresOperations` supplies its operations. A match set is a SQL condition,
+evaluated by the server: the strict count is one `count(*)` against the GIN index,
+which also returns the set's ids; the relaxation histogram and "at least k of these
+words" join one GIN lookup per word (`_coverage`), never testing each row's vector
+once per word, and return each level's ids. What a page needs of every entry per
+row (facet values, date, title, and each `head` lexeme's share of a rank; `head` is
+the small stored vector of title, summary and taxonomy, migration `search/0004`) is
+kept in the process (`_KeptEntries`, fresh by the transaction horizon), so the
+process counts the set's facets and chooses the best `RANK_POOL` of its ids by
+`head` rank exactly as `ts_rank` would, and one statement (`_POOL_PAGE`) ranks only
+those by the full vector with a plain `ORDER BY … LIMIT` and returns the page's
+texts. A set whose ids were not fetched (too many) is ranked by the server in one
+statement (`_PAGE`) over the set materialised once.
 Unknown words and their spelling candidates are one statement each, for every word
 at once. Highlights reuse the engine-neutral highlighter, with candidate words
 analysed by PostgreSQL in one batch per page.
 
 The search statements are raw SQL: the index is this backend's own table (no
 model), the compiled `tsquery` (phrases, synonyms, exclusions) is bound as text,
-and a page's ranking, texts and the ids its facets are counted from share one
-materialised CTE, which Django's `SearchVector`/`SearchRank` expressions cannot say.
+a count returns its ids and the rows written since the kept entries were read in
+one statement, and a page's ranking and texts share one statement, which Django's
+`SearchVector`/`SearchRank` expressions cannot say.
 """
 
 from __future__ import annotations
@@ -115,7 +121,7 @@ LEXEME_CACHE = 50_000
 MORE_LIKE_TERMS = 12
 RANK_POOL = 400  # rows ranked by their full vector (after the small `head` vector)
 ID_LIST_MAX = 20_000  # most ids of a set fetched to be reused within one request
-FRESH_MAX = 1_000  # rows a page may read facets of before the facet map is read afresh
+FRESH_MAX = 1_000  # rows a request may read itself before the kept entries are read afresh
 LOCK_NAMESPACE = 0x5EA  # advisory-lock key space for per-article sync locks
 GLOBAL_LOCK = 0x5EA0_0000_0001  # the whole-index sync lock (compare, rebuild)
 MAX_WORD_LENGTH = 64
@@ -919,9 +925,9 @@ class PostgresOperations:
 
     Raw SQL, because the statements are what Django's expressions cannot say: the
     index is the backend's own table (no model), the tsquery is compiled text
-    (phrases with `<->`, synonyms) bound as one parameter, and the page, its set's
-    ids and the facet values of rows written since the facet map was read share one
-    materialised CTE.
+    (phrases with `<->`, synonyms) bound as one parameter, a count or histogram
+    returns its ids with the rows written since the kept entries were read, and a
+    page's pool ranking and texts share one statement.
     """
 
     def __init__(self, backend: PostgresBackend, cursor) -> None:
@@ -1419,7 +1425,9 @@ def _coverage(
 
 # One results page: the match set evaluated once (`m`), the page's rows ranked with a
 # plain ORDER BY … LIMIT (`top`), their texts, the set's ids (`set`) and the facet
-# values of its rows written since the facet map's horizon (`fresh`, see `_KeptEntries`).
+# values of its rows written since the kept entries' horizon (`fresh`, see `_KeptEntries`).
+# Used when the process cannot order the set (`PostgresOperations.page`): its ids were
+# not fetched (more than `ID_LIST_MAX`), or its ordering is not one the kept entries give.
 _PAGE = """
 WITH m AS MATERIALIZED (
     SELECT e.article_id, e.published_on, e.title_sort, {coverage} AS c, {head_rank} AS r,

@@ -820,7 +820,7 @@ class _KeptEntries:
         # Every code of every wanted row: each row's start, then one step per code.
         offsets = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
         taken = self.codes[offsets + np.arange(offsets.size)]
-        counts = Counter(itertools.chain.from_iterable(fresh.get(i, ()) for i in ids))
+        counts = Counter(itertools.chain.from_iterable(fresh.get(i, ()) for i in ids if i in fresh))
         binned = np.bincount(taken, minlength=len(self.names))
         for code in np.flatnonzero(binned):
             counts[self.names[code]] += int(binned[code])
@@ -870,7 +870,7 @@ class _KeptEntries:
         holds two or more of `lexemes` is left to the server; every other one ranks as
         `ts_rank` ranks it without a pair of words: 1e-20, or 0 for an empty `head`."""
         ids_array = np.array(ids, dtype=np.int64)
-        kept = np.array([i not in fresh for i in ids], dtype=bool)
+        kept = np.array([i not in fresh for i in ids] if fresh else [True] * len(ids), dtype=bool)
         rows = self.rows(ids_array[kept])
         published = np.empty(len(ids), dtype=np.int64)
         titles = np.empty(len(ids), dtype=np.int64)

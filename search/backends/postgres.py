@@ -1040,9 +1040,10 @@ class PostgresOperations:
     def coverage_counts(
         self, within: _Set, units: tuple[Unit, ...], *, zero: bool
     ) -> dict[int, int]:
-        """The histogram, and each level's ids (not those matching no unit), kept for
-        `at_least` and the page's ordering, so the units' matches are looked up once
-        per request; a level of more than `ID_LIST_MAX` articles is left to SQL.
+        """The histogram, and each level's ids (not those matching no unit) with the
+        rows written since the kept entries' horizon (`_Fresh`), kept for `at_least`
+        and the page's ordering, so the units' matches are looked up once per
+        request; a level of more than `ID_LIST_MAX` articles is left to SQL.
 
         The candidates' condition is tested inside each unit's index lookup, on the
         row that lookup reads anyway, instead of joining every matching id back to
@@ -1058,17 +1059,21 @@ class PostgresOperations:
             fresh = next((found for c, _n, _ids, found in rows if c < 0), None)
             self._level_fresh[(within.key, units)] = self._read_fresh(known, fresh)
             return {c: n for c, n, _ids, _f in rows if c >= 0 and (c or n)}
+        known = self._entries = self._kept_entries()
         cover, params = _coverage(units, "unit")
         join = "LEFT JOIN" if zero else "JOIN"
         rows = self._all(
             f"SELECT coalesce(cv.c, 0) AS c, count(*), CASE WHEN count(*) <= {ID_LIST_MAX} "
-            f"THEN array_agg(e.article_id) FILTER (WHERE cv.c IS NOT NULL) END "
+            f"THEN array_agg(e.article_id) FILTER (WHERE cv.c IS NOT NULL) END, "
+            f"{_FRESH} FILTER (WHERE age(e.xmin) <= age(%(horizon)s::xid)) "
             f"FROM {within.source} {join} ({cover}) cv ON cv.article_id = e.article_id "
             f"WHERE {within.where} GROUP BY 1",
-            {**within.params, **params},
+            {**within.params, **params, "horizon": known.horizon},
         )
-        self._levels[(within.key, units)] = {c: ids for c, _n, ids in rows if c}
-        return {c: n for c, n, _ids in rows}
+        self._levels[(within.key, units)] = {c: ids for c, _n, ids, _f in rows if c}
+        fresh = [row for c, _n, _ids, found in rows if c for row in found or ()]
+        self._level_fresh[(within.key, units)] = self._read_fresh(known, fresh)
+        return {c: n for c, n, _ids, _f in rows}
 
     def units_found(self, units: tuple[Unit, ...], within: _Set | None) -> list[bool]:
         within = within or _Set("TRUE", {})

@@ -189,7 +189,8 @@ def titled(n: int, title: str, published_on: datetime.date | None = None) -> Sea
 
 @pytest.mark.postgres
 @pytest.mark.parametrize("fresh_max", [FRESH_MAX, 2])
-@pytest.mark.parametrize("text", ["lupus", "lupus zebra"])  # every word, or the most
+# Every word; the most words; the most words of articles without another word.
+@pytest.mark.parametrize("text", ["lupus", "lupus zebra", "lupus zebra -giraffe"])
 def test_relevance_order_follows_committed_title_edits_between_searches(
     committed_engine, monkeypatch, fresh_max, text
 ):

@@ -30,26 +30,33 @@ and taxonomy 0.5, body 0.25).
 
 How a results page is built (strict count first, relaxation by steps only when it
 finds too few, clamps, snippets, corrections) is `search.planner`'s;
-`PostgresOperations` supplies its operations. A match set is a SQL condition, never
-fetched into Python: the strict count is one `count(*)` against the GIN index; the
-relaxation histogram and "at least k of these words" join one GIN lookup per word
-(`_coverage`), never testing each row's vector once per word; the page is one
-statement (`_PAGE`) over the match set materialised once: every row ranked by the
-small stored `head` vector (title, summary, taxonomy: migration `search/0004`), only
-the best `RANK_POOL` by the full vector, a plain `ORDER BY … LIMIT`, the page's
-texts, and the set's ids, which the facets are counted from in Python (`_FacetValues`).
+`PostgresOperations` supplies its operations. A match set is a SQL condition,
+evaluated by the server: the strict count is one `count(*)` against the GIN index,
+which also returns the set's ids; the relaxation histogram and "at least k of these
+words" join one GIN lookup per word (`_coverage`), never testing each row's vector
+once per word, and return each level's ids. What a page needs of every entry per
+row (facet values, date, title, and each `head` lexeme's share of a rank; `head` is
+the small stored vector of title, summary and taxonomy, migration `search/0004`) is
+kept in the process (`_KeptEntries`, fresh by the transaction horizon), so the
+process counts the set's facets and chooses the best `RANK_POOL` of its ids by
+`head` rank exactly as `ts_rank` would, and one statement (`_POOL_PAGE`) ranks only
+those by the full vector with a plain `ORDER BY … LIMIT` and returns the page's
+texts. A set whose ids were not fetched (too many) is ranked by the server in one
+statement (`_PAGE`) over the set materialised once.
 Unknown words and their spelling candidates are one statement each, for every word
 at once. Highlights reuse the engine-neutral highlighter, with candidate words
 analysed by PostgreSQL in one batch per page.
 
 The search statements are raw SQL: the index is this backend's own table (no
 model), the compiled `tsquery` (phrases, synonyms, exclusions) is bound as text,
-and a page's ranking, texts and the ids its facets are counted from share one
-materialised CTE, which Django's `SearchVector`/`SearchRank` expressions cannot say.
+a count returns its ids and the rows written since the kept entries were read in
+one statement, and a page's ranking and texts share one statement, which Django's
+`SearchVector`/`SearchRank` expressions cannot say.
 """
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import dataclasses
 import datetime
@@ -114,7 +121,7 @@ LEXEME_CACHE = 50_000
 MORE_LIKE_TERMS = 12
 RANK_POOL = 400  # rows ranked by their full vector (after the small `head` vector)
 ID_LIST_MAX = 20_000  # most ids of a set fetched to be reused within one request
-FRESH_MAX = 1_000  # rows a page may read facets of before the facet map is read afresh
+FRESH_MAX = 1_000  # rows a request may read itself before the kept entries are read afresh
 LOCK_NAMESPACE = 0x5EA  # advisory-lock key space for per-article sync locks
 GLOBAL_LOCK = 0x5EA0_0000_0001  # the whole-index sync lock (compare, rebuild)
 MAX_WORD_LENGTH = 64
@@ -261,8 +268,8 @@ class PostgresBackend(SearchBackend):
         super().__init__(alias, params)
         self.using = params.get("DATABASE", "default")
         self._lexemes: dict[str, tuple[str, ...]] = {}
-        self._facet_values: _FacetValues | None = None
-        self._facet_lock = threading.Lock()
+        self._kept: _KeptEntries | None = None
+        self._kept_lock = threading.Lock()
 
     @property
     def identity(self) -> str:
@@ -667,28 +674,112 @@ def _listed(ids: list[int], coverage: list[int] | None = None, units=()) -> _Set
     return _Set("TRUE", {"ids": ids, "cs": coverage}, source=_COVERED_SOURCE, covered=units)
 
 
+def _rank_lexemes(units: tuple[Unit, ...]) -> tuple[list[str], bool] | None:
+    """The lexemes of the ranked query of `units` (`to_tsquery_text(units, " | ",
+    ranked=True)`), sorted and each once as `ts_rank` reads them, and whether it
+    scores them by their distances (`calc_rank_and`: the query is one phrase or
+    one AND of two or more lexemes) rather than summing each one's share (an OR,
+    or one lexeme); None for no lexeme."""
+    parts = [alt for unit in units for alt in (*unit.alternatives, *unit.loose)]
+    lexemes = sorted({lexeme for alt in parts for lexeme in alt})
+    if not lexemes:
+        return None
+    return lexemes, len(units) == 1 and len(parts) == 1 and len(lexemes) > 1
+
+
 def _phrased(tsquery: str) -> bool:
     """Whether matching `tsquery` rechecks each row's vector (phrases need positions)."""
     return "<->" in tsquery
 
 
-class _FacetValues:
-    """Every entry's facet values (`facet_values`), read in one statement and kept by
-    the backend between searches, so that a page counts its set's facets from the
-    set's ids with NumPy instead of unnesting every matching row's array.
+# How `_HEAD_TERMS` writes an entry's `head` lexemes: each lexeme, then its positions'
+# weights in position order; neither separator can occur in a lexeme (`prepare` drops
+# control characters before analysis).
+TERM_SEPARATOR, WEIGHT_SEPARATOR = "\x1e", "\x1f"
+# `ts_rank`'s weights as it reads them (`RANK_WEIGHTS`, single precision), by weight letter.
+_WEIGHTS = {"A": np.float32(1.0), "B": np.float32(0.5), "C": np.float32(0.5), "D": np.float32(0.25)}
+# The constant `ts_rank` divides each lexeme's share by (the sum of 1/i², PostgreSQL's `tsrank.c`).
+_ZETA2 = 1.64493406685
+# What `ts_rank` gives a phrase or an AND of words in a vector holding no two of them.
+_NO_PAIR = np.float32(1e-20)
 
-    Each distinct value has a code (`names`); each entry's codes are one slice of
-    `codes` (`starts`, `ends`), found by article id through `positions`.
+
+@functools.lru_cache(maxsize=4096)
+def _lexeme_share(weights: str) -> float:
+    """What one lexeme with positions of these weights (in position order) adds to
+    `ts_rank` of a query joined by OR (`calc_rank_or` in PostgreSQL's `tsrank.c`),
+    computed step by step in the same single-precision arithmetic, so that the sum
+    `head_ranks` makes of it is bit for bit the server's."""
+    total, best, best_at = np.float32(0.0), np.float32(-1.0), 0
+    for j, letter in enumerate(weights):
+        weight = _WEIGHTS[letter]
+        total = np.float32(total + np.float32(weight / np.float32((j + 1) * (j + 1))))
+        if weight > best:
+            best, best_at = weight, j
+    share = np.float32(
+        np.float32(best + total) - np.float32(best / np.float32((best_at + 1) * (best_at + 1)))
+    )
+    return float(share) / _ZETA2
+
+
+def _head_shares(text: str | None) -> dict[str, float]:
+    """An entry's `head` as `_HEAD_TERMS` wrote it: each lexeme's share of a rank."""
+    shares = {}
+    for term in (text or "").split(TERM_SEPARATOR):
+        lexeme, _sep, weights = term.partition(WEIGHT_SEPARATOR)
+        if weights:
+            shares[lexeme] = _lexeme_share(weights)
+    return shares
+
+
+def _add_rank(total: np.ndarray, shares: np.ndarray) -> np.ndarray:
+    """`calc_rank_or`'s running sum: a single-precision total plus a double-precision
+    share, rounded back to single precision."""
+    return (total.astype(np.float64) + shares).astype(np.float32)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Fresh:
+    """An entry written since the kept entries' horizon, as a count read it."""
+
+    facets: tuple[str, ...]
+    published: int  # the publication date's ordinal
+    title_sort: str
+    shares: dict[str, float]
+
+
+class _KeptEntries:
+    """What a page needs of every entry, per row, read in one statement and kept by
+    the backend between searches, so that the server returns a page's match set as
+    ids and the Django process counts its facets and orders it (`PostgresOperations.
+    page`), instead of the server unnesting every match's facet values and ranking
+    every match by its `head` vector.
+
+    Facets: each distinct value has a code (`names`); each entry's codes are one
+    slice of `codes` (`starts`, `ends`). Order: each entry's publication date
+    (`published`, ordinals), its place among the titles (`title_ranks`, even numbers,
+    by code point as `COLLATE "C"` orders) and each `head` lexeme's share of a rank
+    (`_lexeme_share`), kept by lexeme (`lexemes` → a slice of `posting_rows` and
+    `posting_shares`). Entries are found by article id through `positions`.
 
     `horizon`: the oldest transaction still running when it was read
     (`pg_snapshot_xmin`). A row version this map lacks or holds stale was written
-    by that transaction or a later one, so a page reads the facet values of exactly
-    those rows (`age(e.xmin) <= age(horizon)`) and counts them instead of the map's.
-    When a page reads more than `FRESH_MAX` of them, the next one reads the map
+    by that transaction or a later one, so a count reads exactly those rows
+    (`age(e.xmin) <= age(horizon)`, `_Fresh`) and uses them instead of the map's.
+    When a count reads more than `FRESH_MAX` of them, the next page reads the map
     afresh (`stale`). `database`: which database (settings) it was read from.
     """
 
-    def __init__(self, database: tuple, horizon: str, ids: list[int], values: list[str]) -> None:
+    def __init__(
+        self,
+        database: tuple,
+        horizon: str,
+        ids: list[int],
+        values: list[str],
+        published: list[datetime.date],
+        titles: list[str],
+        heads: list[str | None],
+    ) -> None:
         self.database = database
         self.horizon = horizon
         self.stale = False
@@ -700,21 +791,36 @@ class _FacetValues:
         self.starts = self.ends - np.array([len(c) for c in entry_codes], dtype=np.int64)
         self.positions = np.full(max(ids, default=0) + 1, -1, dtype=np.int64)
         self.positions[np.array(ids, dtype=np.int64)] = np.arange(len(ids))
+        self.size = len(ids)
+        self.published = np.array([day.toordinal() for day in published], dtype=np.int64)
+        self.titles = sorted(set(titles))
+        place = {title: 2 * n for n, title in enumerate(self.titles)}
+        self.title_ranks = np.array([place[title] for title in titles], dtype=np.int64)
+        self.lexemes: dict[str, int] = {}
+        rows, lexemes, shares = [], [], []
+        for row, head in enumerate(heads):
+            for lexeme, share in _head_shares(head).items():
+                rows.append(row)
+                lexemes.append(self.lexemes.setdefault(lexeme, len(self.lexemes)))
+                shares.append(share)
+        by_lexeme = np.argsort(np.array(lexemes, dtype=np.int64), kind="stable")
+        self.posting_rows = np.array(rows, dtype=np.int64)[by_lexeme]
+        self.posting_shares = np.array(shares, dtype=np.float64)[by_lexeme]
+        self.head_sizes = np.bincount(self.posting_rows, minlength=self.size)
+        self.posting_starts = np.searchsorted(
+            np.array(lexemes, dtype=np.int64)[by_lexeme], np.arange(len(self.lexemes) + 1)
+        )
 
     def count(self, ids: list[int], fresh: dict[int, tuple[str, ...]]) -> dict[str, dict[str, int]]:
         """Each facet value's count among `ids`: `fresh` rows' own values, the
         others' from the map. Raises KeyError for an id in neither."""
         wanted = np.array([i for i in ids if i not in fresh] if fresh else ids, dtype=np.int64)
-        if wanted.size and (wanted.max() >= self.positions.size or wanted.min() < 0):
-            raise KeyError("an id the facet map does not hold")
-        rows = self.positions[wanted]
-        if (rows < 0).any():
-            raise KeyError("an id the facet map does not hold")
+        rows = self.rows(wanted)
         starts, lengths = self.starts[rows], self.ends[rows] - self.starts[rows]
         # Every code of every wanted row: each row's start, then one step per code.
         offsets = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
         taken = self.codes[offsets + np.arange(offsets.size)]
-        counts = Counter(itertools.chain.from_iterable(fresh.get(i, ()) for i in ids))
+        counts = Counter(itertools.chain.from_iterable(fresh.get(i, ()) for i in ids if i in fresh))
         binned = np.bincount(taken, minlength=len(self.names))
         for code in np.flatnonzero(binned):
             counts[self.names[code]] += int(binned[code])
@@ -725,15 +831,103 @@ class _FacetValues:
                 facets[facet][value] = n
         return facets
 
+    def rows(self, ids: np.ndarray) -> np.ndarray:
+        """The map's rows of `ids`; KeyError for an id it does not hold."""
+        if ids.size and (ids.max() >= self.positions.size or ids.min() < 0):
+            raise KeyError("an id the kept entries do not hold")
+        rows = self.positions[ids]
+        if (rows < 0).any():
+            raise KeyError("an id the kept entries do not hold")
+        return rows
+
+    def head_ranks(self, lexemes: list[str]) -> np.ndarray:
+        """Every entry's `ts_rank(RANK_WEIGHTS, head, q)` for `q` the OR of `lexemes`
+        (sorted, each once, as PostgreSQL sums them), bit for bit the server's."""
+        total = np.zeros(self.size, dtype=np.float32)
+        for lexeme in lexemes:
+            code = self.lexemes.get(lexeme)
+            if code is not None:
+                found = slice(self.posting_starts[code], self.posting_starts[code + 1])
+                rows = self.posting_rows[found]
+                total[rows] = _add_rank(total[rows], self.posting_shares[found])
+        return total / np.float32(len(lexemes))
+
+    def ordered(
+        self,
+        ids: list[int],
+        fresh: dict[int, _Fresh],
+        by: str,
+        coverage: list[int] | None = None,
+        lexemes: list[str] | None = None,
+        distances: bool = False,
+    ) -> tuple[list[int], list[int]]:
+        """`ids` in the order of `_ORDER_BY[by]`, or with `lexemes` by relevance as the
+        page statement's first stage orders them (coverage, `head` rank, newest), and
+        the ids this process cannot rank (the second list, else empty).
+
+        With `distances` (a phrase or an AND of words, which `ts_rank` scores by how
+        close its words stand: `calc_rank_and` in `tsrank.c`), an article whose `head`
+        holds two or more of `lexemes` is left to the server; every other one ranks as
+        `ts_rank` ranks it without a pair of words: 1e-20, or 0 for an empty `head`."""
+        ids_array = np.array(ids, dtype=np.int64)
+        kept = np.array([i not in fresh for i in ids] if fresh else [True] * len(ids), dtype=bool)
+        rows = self.rows(ids_array[kept])
+        published = np.empty(len(ids), dtype=np.int64)
+        titles = np.empty(len(ids), dtype=np.int64)
+        published[kept], titles[kept] = self.published[rows], self.title_ranks[rows]
+        others = np.flatnonzero(~kept)
+        for n in others:
+            entry = fresh[ids[n]]
+            published[n], titles[n] = entry.published, self._title_rank(entry.title_sort)
+        if lexemes is None:
+            keys = {
+                "-published_on": (ids_array, titles, -published),
+                "title": (ids_array, -published, titles),
+                "published_on": (ids_array, titles, published),
+            }[by]
+            return ids_array[np.lexsort(keys)].tolist(), []
+        ranks = np.empty(len(ids), dtype=np.float32)
+        left = np.zeros(len(ids), dtype=bool)
+        if distances:
+            found = np.zeros(self.size, dtype=np.int64)
+            for code in [self.lexemes[lexeme] for lexeme in lexemes if lexeme in self.lexemes]:
+                found[
+                    self.posting_rows[self.posting_starts[code] : self.posting_starts[code + 1]]
+                ] += 1
+            left[kept] = found[rows] >= 2
+            ranks[kept] = np.where(self.head_sizes[rows] > 0, _NO_PAIR, 0.0)
+            for n in others:
+                shares = fresh[ids[n]].shares
+                left[n] = sum(lexeme in shares for lexeme in lexemes) >= 2
+                ranks[n] = _NO_PAIR if shares else 0.0
+        else:
+            ranks[kept] = self.head_ranks(lexemes)[rows]
+            for n in others:
+                shares = fresh[ids[n]].shares
+                total = np.zeros(1, dtype=np.float32)
+                for lexeme in lexemes:
+                    if lexeme in shares:
+                        total = _add_rank(total, np.array([shares[lexeme]]))
+                ranks[n] = (total / np.float32(len(lexemes)))[0]
+        covered = np.array(coverage if coverage is not None else [0] * len(ids), dtype=np.int64)
+        order = np.lexsort((ids_array, titles, -published, -ranks, -covered))
+        order = order[~left[order]]
+        return ids_array[order].tolist(), ids_array[left].tolist()
+
+    def _title_rank(self, title: str) -> int:
+        """A title's place among the kept titles (odd between two of them)."""
+        n = bisect.bisect_left(self.titles, title)
+        return 2 * n if n < len(self.titles) and self.titles[n] == title else 2 * n - 1
+
 
 class PostgresOperations:
     """The planner's operations on the `search_entry` table, over one cursor.
 
     Raw SQL, because the statements are what Django's expressions cannot say: the
     index is the backend's own table (no model), the tsquery is compiled text
-    (phrases with `<->`, synonyms) bound as one parameter, and the page, its set's
-    ids and the facet values of rows written since the facet map was read share one
-    materialised CTE.
+    (phrases with `<->`, synonyms) bound as one parameter, a count or histogram
+    returns its ids with the rows written since the kept entries were read, and a
+    page's pool ranking and texts share one statement.
     """
 
     def __init__(self, backend: PostgresBackend, cursor) -> None:
@@ -745,6 +939,11 @@ class PostgresOperations:
         self._ids: dict[tuple, list[int]] = {}
         self._levels: dict[tuple, dict[int, list[int]]] = {}
         self._details: dict[int, Details] = {}
+        # A counted set's rows written since the kept entries' horizon, by `_Set.key`,
+        # and the kept entries that count used.
+        self._fresh: dict[tuple, dict[int, _Fresh]] = {}
+        self._level_fresh: dict[tuple, dict[int, _Fresh]] = {}
+        self._entries: _KeptEntries | None = None
 
     def _all(self, sql: str, params) -> list[tuple]:
         self.cursor.execute(sql, params)
@@ -787,11 +986,14 @@ class PostgresOperations:
         levels = self._levels.get((within.key, units))
         if levels is not None and all(ids is not None for ids in levels.values()):
             chosen = [(c, ids) for c, ids in levels.items() if c >= least]
-            return _listed(
+            listed = _listed(
                 [i for _c, ids in chosen for i in ids],
                 [c for c, ids in chosen for _i in ids],
                 units,
             )
+            if (within.key, units) in self._level_fresh:
+                self._fresh[listed.key] = self._level_fresh[(within.key, units)]
+            return listed
         cover, params = _coverage(units, "unit")
         return within.narrowed(
             f"e.article_id IN (SELECT cv.article_id FROM ({cover}) cv WHERE cv.c >= %(least)s)",
@@ -800,51 +1002,78 @@ class PostgresOperations:
         )
 
     def count(self, documents: _Set) -> int:
-        """A count; for a rechecked set (`_Set.rechecked`) also its ids, kept for the
-        page, so that its rows' vectors are read once per request, not twice."""
-        if not documents.rechecked:
+        """A count. For a set of the table, also its ids and its rows written since
+        the kept entries' horizon (`_Fresh`), kept for the page: a rechecked set's
+        rows' vectors are then read once per request, not twice, and the page
+        orders the set and counts its facets from the kept entries (`_kept_page`)."""
+        if documents.source != _Set.source:
             return self._all(
                 f"SELECT count(*) FROM {documents.source} WHERE {documents.where}",
                 documents.params,
             )[0][0]
-        ((total, ids),) = self._all(
-            f"SELECT count(*), CASE WHEN count(*) <= {ID_LIST_MAX} THEN array_agg(e.article_id) "
-            f"END FROM {documents.source} WHERE {documents.where}",
-            documents.params,
+        known = self._entries = self._kept_entries()
+        ((total, ids, fresh),) = self._all(
+            _COUNT.format(most=ID_LIST_MAX, source=documents.source, where=documents.where),
+            {**documents.params, "horizon": known.horizon},
         )
         if ids is not None:
             self._ids[documents.key] = ids
+            self._fresh[documents.key] = self._read_fresh(known, fresh)
         return total
+
+    @staticmethod
+    def _read_fresh(known: _KeptEntries, rows: list | None) -> dict[int, _Fresh]:
+        """The rows of `_FRESH`, by article id; more than `FRESH_MAX` of them make
+        the kept entries stale (read afresh by the next request)."""
+        if len(rows or ()) > FRESH_MAX:
+            known.stale = True
+        return {
+            article_id: _Fresh(
+                tuple((values or "").split()),
+                datetime.date.fromisoformat(published).toordinal(),
+                title_sort,
+                _head_shares(head),
+            )
+            for article_id, values, published, title_sort, head in rows or ()
+        }
 
     def coverage_counts(
         self, within: _Set, units: tuple[Unit, ...], *, zero: bool
     ) -> dict[int, int]:
-        """The histogram, and each level's ids (not those matching no unit), kept for
-        `at_least` and the page's ordering, so the units' matches are looked up once
-        per request; a level of more than `ID_LIST_MAX` articles is left to SQL.
+        """The histogram, and each level's ids (not those matching no unit) with the
+        rows written since the kept entries' horizon (`_Fresh`), kept for `at_least`
+        and the page's ordering, so the units' matches are looked up once per
+        request; a level of more than `ID_LIST_MAX` articles is left to SQL.
 
         The candidates' condition is tested inside each unit's index lookup, on the
         row that lookup reads anyway, instead of joining every matching id back to
         the table; not when testing it reads each row's vector (`_Set.rechecked`)."""
         if not within.rechecked and within.source == _Set.source:
-            cover, params = _coverage(units, "unit", within.where)
+            known = self._entries = self._kept_entries()
+            cover, params = _coverage(units, "unit", within.where, fresh=True)
             rows = self._all(
                 _HISTOGRAM.format(cover=cover, where=within.where, most=ID_LIST_MAX),
-                {**within.params, **params, "zero": zero},
+                {**within.params, **params, "zero": zero, "horizon": known.horizon},
             )
-            self._levels[(within.key, units)] = {c: ids for c, _n, ids in rows if c}
-            return {c: n for c, n, _ids in rows if c or n}
+            self._levels[(within.key, units)] = {c: ids for c, _n, ids, _f in rows if c > 0}
+            fresh = next((found for c, _n, _ids, found in rows if c < 0), None)
+            self._level_fresh[(within.key, units)] = self._read_fresh(known, fresh)
+            return {c: n for c, n, _ids, _f in rows if c >= 0 and (c or n)}
+        known = self._entries = self._kept_entries()
         cover, params = _coverage(units, "unit")
         join = "LEFT JOIN" if zero else "JOIN"
         rows = self._all(
             f"SELECT coalesce(cv.c, 0) AS c, count(*), CASE WHEN count(*) <= {ID_LIST_MAX} "
-            f"THEN array_agg(e.article_id) FILTER (WHERE cv.c IS NOT NULL) END "
+            f"THEN array_agg(e.article_id) FILTER (WHERE cv.c IS NOT NULL) END, "
+            f"{_FRESH} FILTER (WHERE age(e.xmin) <= age(%(horizon)s::xid)) "
             f"FROM {within.source} {join} ({cover}) cv ON cv.article_id = e.article_id "
             f"WHERE {within.where} GROUP BY 1",
-            {**within.params, **params},
+            {**within.params, **params, "horizon": known.horizon},
         )
-        self._levels[(within.key, units)] = {c: ids for c, _n, ids in rows if c}
-        return {c: n for c, n, _ids in rows}
+        self._levels[(within.key, units)] = {c: ids for c, _n, ids, _f in rows if c}
+        fresh = [row for c, _n, _ids, found in rows if c for row in found or ()]
+        self._level_fresh[(within.key, units)] = self._read_fresh(known, fresh)
+        return {c: n for c, n, _ids, _f in rows}
 
     def units_found(self, units: tuple[Unit, ...], within: _Set | None) -> list[bool]:
         within = within or _Set("TRUE", {})
@@ -861,9 +1090,26 @@ class PostgresOperations:
     ) -> tuple[list[Row], dict[str, dict[str, int]]]:
         """The page's rows and the set's facets in one statement over one
         materialised evaluation of the set (`_PAGE`): read by primary key when
-        its ids were fetched with its count."""
-        if documents.source == _Set.source and documents.key in self._ids:
-            documents = _listed(self._ids[documents.key])
+        its ids were fetched with its count. A counted set whose order the kept
+        entries can give is ordered in this process instead (`_kept_page`)."""
+        ids, fresh = self._ids.get(documents.key), self._fresh.get(documents.key)
+        ranked = _rank_lexemes(ordering.scored) if ordering.by == "relevance" else None
+        coverage = None
+        if documents.covered and ordering.coverage == documents.covered:
+            ids, coverage = documents.params["ids"], documents.params["cs"]
+        if (
+            ids is not None
+            and fresh is not None
+            and (documents.source == _Set.source or coverage is not None)
+            and (not ordering.coverage or coverage is not None)
+            and (ordering.by != "relevance" or ranked is not None)
+        ):
+            try:
+                return self._kept_page(ids, fresh, ordering, ranked, offset, limit, coverage)
+            except KeyError:  # not expected: a row older than the horizon the map lacks
+                self._entries.stale = True
+        if documents.source == _Set.source and documents.rechecked and ids is not None:
+            documents = _listed(ids)
         params = {**documents.params, "offset": offset, "wanted": offset + limit}
         coverage, join = "0", ""
         if ordering.coverage and ordering.coverage == documents.covered:
@@ -883,7 +1129,7 @@ class PostgresOperations:
             order = _ORDER_BY[ordering.by]
             top = _LISTED.format(order=order)
             head_rank = "0.0"
-        known = self._facet_map()
+        known = self._kept_entries()
         params["horizon"] = known.horizon
         rows: list[Row] = []
         ids: list[int] = []
@@ -912,22 +1158,69 @@ class PostgresOperations:
         try:
             facets = known.count(ids, fresh)
         except KeyError:  # not expected: a row older than the map's horizon it lacks
-            facets = self._facet_map(reload=True).count(ids, fresh)
+            facets = self._kept_entries(reload=True).count(ids, fresh)
         return rows, facets
 
-    def _facet_map(self, reload: bool = False) -> _FacetValues:
-        """The backend's facet map (`_FacetValues`), read first when there is none,
-        it is stale, or it was read from another database."""
+    def _kept_page(
+        self,
+        ids: list[int],
+        fresh: dict[int, _Fresh],
+        ordering: Ordering,
+        ranked: tuple[list[str], bool] | None,
+        offset: int,
+        limit: int,
+        coverage: list[int] | None = None,
+    ) -> tuple[list[Row], dict[str, dict[str, int]]]:
+        """A page of a set whose ids and fresh rows its count (or its histogram) read,
+        ordered by the kept entries, then one statement for the page's rows. By
+        relevance, the first `RANK_POOL` by coverage, `head` rank and date, exactly as
+        `_PAGE` chooses them (with those the server must rank by their words'
+        distances, `_KeptEntries.ordered`), are ranked by the full vector
+        (`_POOL_PAGE`)."""
+        known = self._entries
+        facets = known.count(ids, {i: entry.facets for i, entry in fresh.items()})
+        if ranked is not None:
+            lexemes, distances = ranked
+            size = max(RANK_POOL, offset + limit)
+            pool, left = known.ordered(
+                ids, fresh, "relevance", coverage, lexemes=lexemes, distances=distances
+            )
+            pool = pool[:size] + left
+            covered = dict(zip(ids, coverage, strict=True)) if coverage is not None else {}
+            found = self._all(
+                _POOL_PAGE,
+                {
+                    "pool": pool,
+                    "cs": [covered.get(article_id, 0) for article_id in pool],
+                    "size": size,
+                    "q": to_tsquery_text(ordering.scored, " | ", ranked=True),
+                    "offset": offset,
+                    "wanted": offset + limit,
+                },
+            )
+        else:
+            listed = known.ordered(ids, fresh, ordering.by)[0][offset : offset + limit]
+            place = {article_id: n for n, article_id in enumerate(listed)}
+            found = sorted(self._all(_LISTED_PAGE, [listed]), key=lambda row: place[row[0]])
+        rows = []
+        for article_id, score, slug, summary, body in found:
+            rows.append(Row(article_id, score))
+            self._texts[article_id] = Text(article_id, slug, summary, body)
+        return rows, facets
+
+    def _kept_entries(self, reload: bool = False) -> _KeptEntries:
+        """The backend's kept entries (`_KeptEntries`), read first when there are none,
+        they are stale, or they were read from another database."""
         backend = self.backend
         settings = connections[backend.using].settings_dict
         database = (settings.get("HOST"), settings.get("PORT"), settings.get("NAME"))
-        known = backend._facet_values
+        known = backend._kept
         if known is not None and known.database == database and not known.stale and not reload:
             return known
-        with backend._facet_lock:
-            ((horizon, ids, values),) = self._all(_FACET_MAP, [])
-            known = _FacetValues(database, horizon, ids or [], values or [])
-            backend._facet_values = known
+        with backend._kept_lock:
+            ((horizon, *columns),) = self._all(_KEPT_ENTRIES, [])
+            known = _KeptEntries(database, horizon, *(column or [] for column in columns))
+            backend._kept = known
         return known
 
     def texts(self, rows: list[Row]) -> list[Text]:
@@ -1113,36 +1406,33 @@ _ORDER_BY = {
 }
 
 
-def _coverage(units: tuple[Unit, ...], name: str, where: str = "TRUE") -> tuple[str, dict]:
+def _coverage(
+    units: tuple[Unit, ...], name: str, where: str = "TRUE", fresh: bool = False
+) -> tuple[str, dict]:
     """(article_id, c): every entry matching any of `units` (and `where`, a condition on
-    `search_entry e`), with how many it matches.
+    `search_entry e`), with how many it matches; with `fresh`, also (f) whether it was
+    written since the kept entries' horizon (`%(horizon)s`, see `_KeptEntries`).
 
     One GIN index lookup per unit, joined by UNION ALL: a per-row test of each unit
     against the row's vector would read (detoast) every matching row's whole vector
     once per unit."""
     params = {f"{name}{i}": unit_tsquery(unit) for i, unit in enumerate(units)}
+    flag, flags = (
+        (", age(e.xmin) <= age(%(horizon)s::xid) AS f", ", bool_or(f) AS f") if fresh else ("", "")
+    )
     union = " UNION ALL ".join(
-        f"SELECT e.article_id FROM search_entry e WHERE e.vector @@ %({key})s::tsquery AND {where}"
+        f"SELECT e.article_id{flag} FROM search_entry e "
+        f"WHERE e.vector @@ %({key})s::tsquery AND {where}"
         for key in params
     )
-    return f"SELECT article_id, count(*) AS c FROM ({union}) u GROUP BY article_id", params
-
-
-# How many candidates (`where`) match exactly c units, with each level's ids (up to
-# `most`), from the units' lookups (`cover`); with %(zero)s also those matching none.
-_HISTOGRAM = """
-WITH cv AS MATERIALIZED ({cover})
-SELECT cv.c, count(*), CASE WHEN count(*) <= {most} THEN array_agg(cv.article_id) END
-FROM cv GROUP BY cv.c
-UNION ALL
-SELECT 0, (SELECT count(*) FROM search_entry e WHERE {where}) - (SELECT count(*) FROM cv), NULL
-WHERE %(zero)s
-"""
+    return f"SELECT article_id, count(*) AS c{flags} FROM ({union}) u GROUP BY article_id", params
 
 
 # One results page: the match set evaluated once (`m`), the page's rows ranked with a
 # plain ORDER BY … LIMIT (`top`), their texts, the set's ids (`set`) and the facet
-# values of its rows written since the facet map's horizon (`fresh`, see `_FacetValues`).
+# values of its rows written since the kept entries' horizon (`fresh`, see `_KeptEntries`).
+# Used when the process cannot order the set (`PostgresOperations.page`): its ids were
+# not fetched (more than `ID_LIST_MAX`), or its ordering is not one the kept entries give.
 _PAGE = """
 WITH m AS MATERIALIZED (
     SELECT e.article_id, e.published_on, e.title_sort, {coverage} AS c, {head_rank} AS r,
@@ -1161,12 +1451,84 @@ UNION ALL SELECT 'set', array_agg(m.article_id)::text, NULL, NULL, NULL, NULL, N
 ORDER BY 1, 3
 """
 
-# Every entry's facet values (`_FacetValues`), with the oldest transaction still running
+# An entry's `head` lexemes with their positions' weights, as `_head_shares` reads them.
+_HEAD_TERMS = (
+    "(SELECT string_agg(t.lexeme || chr(31) || array_to_string(t.weights, ''), chr(30)) "
+    "FROM unnest(e.head) AS t)"
+)
+
+# What `_KeptEntries` keeps of every entry, with the oldest transaction still running
 # for this statement's snapshot (as an `xid`, the type of a row's `xmin`).
-_FACET_MAP = """
+_KEPT_ENTRIES = f"""
 SELECT mod(pg_snapshot_xmin(pg_current_snapshot())::text::numeric, 4294967296)::text,
-    array_agg(e.article_id), array_agg(array_to_string(e.facet_values, ' '))
+    array_agg(e.article_id), array_agg(array_to_string(e.facet_values, ' ')),
+    array_agg(e.published_on), array_agg(e.title_sort), array_agg({_HEAD_TERMS})
 FROM search_entry e
+"""
+
+# What `_KeptEntries` would hold of rows `e` (`_Fresh`), as one JSON array.
+_FRESH = (
+    "json_agg(json_build_array(e.article_id, array_to_string(e.facet_values, ' '), "
+    f"e.published_on, e.title_sort, {_HEAD_TERMS}))"
+)
+
+# A set's count, its ids (up to `most`) and what `_KeptEntries` would hold of its rows
+# written since the kept entries' horizon (`_Fresh`).
+_COUNT = f"""SELECT count(*), CASE WHEN count(*) <= {{most}} THEN array_agg(e.article_id) END,
+    {_FRESH} FILTER (WHERE age(e.xmin) <= age(%(horizon)s::xid))
+FROM {{source}} WHERE {{where}}
+"""
+
+# How many candidates (`where`) match exactly c units, with each level's ids (up to
+# `most`), from the units' lookups (`cover`, with `fresh`); with %(zero)s also those
+# matching none; then (as level -1) what `_KeptEntries` would hold of the rows written
+# since its horizon (`_Fresh`).
+_HISTOGRAM = f"""
+WITH cv AS MATERIALIZED ({{cover}})
+SELECT cv.c, count(*), CASE WHEN count(*) <= {{most}} THEN array_agg(cv.article_id) END, NULL::json
+FROM cv GROUP BY cv.c
+UNION ALL
+SELECT 0, (SELECT count(*) FROM search_entry e WHERE {{where}}) - (SELECT count(*) FROM cv), NULL,
+    NULL
+WHERE %(zero)s
+UNION ALL
+SELECT -1, NULL, NULL, {_FRESH} FROM search_entry e
+WHERE e.article_id IN (SELECT cv.article_id FROM cv WHERE cv.f)
+"""
+
+# A page by relevance from candidates for the pool (`_kept_page`): the best `size` of
+# them by the `head` vector (as `_RANKED` chooses them), ranked by the full vector with
+# a plain ORDER BY … LIMIT, and the texts of the page's rows.
+_POOL_PAGE = f"""
+WITH pool AS (
+    SELECT e.article_id, k.c
+    FROM unnest(%(pool)s::bigint[], %(cs)s::int[]) AS k(article_id, c)
+    JOIN search_entry e USING (article_id)
+    ORDER BY k.c DESC, ts_rank('{RANK_WEIGHTS}', e.head, %(q)s::tsquery) DESC,
+        e.published_on DESC, e.title_sort COLLATE "C", e.article_id
+    LIMIT %(size)s
+),
+top AS (
+    SELECT e.article_id, pool.c, e.published_on, e.title_sort,
+        ts_rank('{RANK_WEIGHTS}', e.vector, %(q)s::tsquery) AS score
+    FROM pool JOIN search_entry e USING (article_id)
+    ORDER BY pool.c DESC, score DESC, e.published_on DESC, e.title_sort COLLATE "C",
+        e.article_id
+    LIMIT %(wanted)s
+),
+page AS (
+    SELECT t.article_id, t.score, row_number() OVER (ORDER BY t.c DESC, t.score DESC,
+        t.published_on DESC, t.title_sort COLLATE "C", t.article_id) AS n
+    FROM top t
+)
+SELECT p.article_id, p.score, e.slug, e.summary, e.body
+FROM page p JOIN search_entry e USING (article_id) WHERE p.n > %(offset)s ORDER BY p.n
+"""
+
+# The rows of a page whose ids are known, in no order (`_kept_page`).
+_LISTED_PAGE = """
+SELECT e.article_id, 0.0::real, e.slug, e.summary, e.body
+FROM search_entry e WHERE e.article_id = ANY(%s::bigint[])
 """
 
 # Not by relevance: the first rows of the set in a stored order.

@@ -11,14 +11,23 @@ result. Ranking still counts every alternative.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 
+import numpy as np
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from search.backends import get_backend, reset_backends
-from search.backends.base import SearchQuery
-from search.backends.postgres import FRESH_MAX, to_tsquery_text, unit_tsquery
+from search.backends.base import SearchDocument, SearchQuery
+from search.backends.postgres import (
+    FRESH_MAX,
+    RANK_WEIGHTS,
+    PostgresOperations,
+    quote,
+    to_tsquery_text,
+    unit_tsquery,
+)
 from search.backends.query import Unit, parse_query
 from tests.search.engines import (
     POSTGRES,
@@ -166,3 +175,114 @@ def test_facet_counts_follow_committed_edits_between_searches(
     for _ in range(2):  # the edited rows read by the page, then (fresh_max 2) read again
         assert facets()["disease"] == {"lupus": 5, "psoriasis": 4}
         assert facets()["tag"] == {"guide": 5}
+
+
+def titled(n: int, title: str, published_on: datetime.date | None = None) -> SearchDocument:
+    """An article that mentions lupus in its body, whatever its title."""
+    return doc(
+        n,
+        title,
+        body=f"Notes on lupus and kidneys, number {n}.",
+        published_on=published_on or datetime.date(2024, 1, n),
+    )
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("fresh_max", [FRESH_MAX, 2])
+# Every word; the most words; the most words of articles without another word.
+@pytest.mark.parametrize("text", ["lupus", "lupus zebra", "lupus zebra -giraffe"])
+def test_relevance_order_follows_committed_title_edits_between_searches(
+    committed_engine, monkeypatch, fresh_max, text
+):
+    # The backend keeps each article's title, summary and topic words (what chooses the
+    # articles ranked by their whole text) between searches. With room for only two,
+    # the two whose titles name lupus lead; a title edited or an article removed in
+    # another transaction afterwards must count as it is now. No article has "zebra":
+    # that search matches the articles with the most of its words.
+    monkeypatch.setattr("search.backends.postgres.FRESH_MAX", fresh_max)
+    monkeypatch.setattr("search.backends.postgres.RANK_POOL", 2)
+    titles = {1: "Lupus guide", 2: "Lupus care", 3: "Kidney notes", 4: "Diet", 5: "Sleep"}
+    committed_engine.index([titled(n, title) for n, title in titles.items()])
+
+    def first_two() -> set[int]:
+        page = committed_engine.search(SearchQuery(text=text, per_page=2))
+        assert page.total == len(titles) - removed
+        assert page.match == ("all" if text == "lupus" else "most")
+        return {hit.id for hit in page.hits}
+
+    removed = 0
+    assert first_two() == {1, 2}
+    edited = {1: "Diet and kidneys", 2: "Care at home", 4: "Lupus diet", 5: "Lupus sleep"}
+    committed_engine.index([titled(n, title) for n, title in edited.items()])
+    for _ in range(2):  # the edited rows read by the count, then (fresh_max 2) read again
+        assert first_two() == {4, 5}
+    committed_engine.remove([4])
+    removed = 1
+    for _ in range(2):
+        assert 5 in first_two() and 4 not in first_two()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("fresh_max", [FRESH_MAX, 2])
+def test_date_and_title_orders_follow_committed_edits_between_searches(
+    committed_engine, monkeypatch, fresh_max
+):
+    # Newest first and by title are ordered from each article's kept date and title.
+    monkeypatch.setattr("search.backends.postgres.FRESH_MAX", fresh_max)
+    docs = [titled(n, f"Lupus {letter}") for n, letter in zip(range(1, 6), "abcde", strict=True)]
+    committed_engine.index(docs)
+
+    def order(ordering: str) -> list[int]:
+        page = committed_engine.search(SearchQuery(text="lupus", ordering=ordering))
+        return [hit.id for hit in page.hits]
+
+    assert order("-published_on") == [5, 4, 3, 2, 1]
+    assert order("title") == [1, 2, 3, 4, 5]
+    committed_engine.index(
+        [
+            titled(1, "Lupus z", datetime.date(2025, 6, 1)),
+            titled(2, "Lupus ca", datetime.date(2023, 6, 1)),  # between two kept titles
+            titled(3, "Lupus b"),  # the same title as article 2 had
+        ]
+    )
+    committed_engine.remove([5])
+    for _ in range(2):  # the edited rows read by the count, then (fresh_max 2) read again
+        assert order("-published_on") == [1, 4, 3, 2]
+        assert order("published_on") == [2, 3, 4, 1]
+        assert order("title") == [3, 2, 4, 1]
+
+
+@pytest.mark.postgres
+def test_kept_title_and_summary_ranks_are_the_servers_bit_for_bit(committed_engine):
+    # The process ranks a match by each article's title, summary and topic words the
+    # way PostgreSQL's `ts_rank` does, in the same single-precision arithmetic: any
+    # difference could change which articles reach the ranked pool.
+    words = ["lupus", "kidney", "stem", "cell", "transplant", "sleep", "diet", "arthritis"]
+    docs = []
+    for n in range(1, 41):
+        picked = [words[(n * k) % len(words)] for k in range(1, 1 + n % 6)]
+        docs.append(
+            doc(
+                n,
+                " ".join(picked[:3]) or "Notes",
+                summary=" ".join(picked * (n % 4 + 1)),
+                taxonomy=tuple(picked[-2:]),
+                body="lupus " * n,
+            )
+        )
+    committed_engine.index(docs)
+    with connection.cursor() as cursor:
+        operations = PostgresOperations(committed_engine, cursor)
+        known = operations._kept_entries(reload=True)
+        rows = known.rows(np.arange(1, 41))
+        for size in range(1, len(words) + 1):
+            lexemes = sorted(set(committed_engine.analyse(" ".join(words[:size]))))
+            query = " | ".join(quote(lexeme) for lexeme in lexemes)
+            cursor.execute(
+                f"SELECT ts_rank('{RANK_WEIGHTS}', head, %s::tsquery) FROM search_entry "
+                "ORDER BY article_id",
+                [query],
+            )
+            server = np.array([rank for (rank,) in cursor.fetchall()], dtype=np.float32)
+            assert server.any()
+            assert (known.head_ranks(lexemes)[rows] == server).all(), lexemes

@@ -58,7 +58,7 @@ from search.backends.base import (
     owner_tag,
 )
 from search.backends.files import DirectoryIndex
-from search.backends.whoosh import postings
+from search.backends.whoosh import merging, postings
 from search.backends.whoosh.internals import _fresh_searcher, _Writer, segment_count
 from search.backends.whoosh.ranking import (
     WhooshOperations,
@@ -78,6 +78,7 @@ from search.backends.whoosh.view import DEFAULT_CACHE_BYTES, TermCache, _View
 from search.backends.whoosh.writing import (
     LOCK_WAIT,
     MAX_SEGMENTS,
+    MERGE_AT,
     REBUILD_PROCESSES,
     SMALL_BATCH,
     _Lookup,
@@ -114,6 +115,8 @@ class WhooshBackend(DirectoryIndex, SearchBackend):
         self._cache_bytes = int(params.get("CACHE_BYTES", DEFAULT_CACHE_BYTES))
         self._terms = TermCache(self._cache_bytes)
         self._pid = os.getpid()
+        # False: never merge in a background process (`merging`), only past MAX_SEGMENTS.
+        self._background_merges = bool(params.get("BACKGROUND_MERGES", True))
 
     # -- generations and opening
 
@@ -259,9 +262,9 @@ class WhooshBackend(DirectoryIndex, SearchBackend):
         """A writer on the live generation, committed on success, cancelled on error.
 
         With `merge` the commit merges small segments as Whoosh does by default;
-        without it the new segment is committed alone (visible at once), and only
-        then, if the index has more than `MAX_SEGMENTS` segments, a second commit
-        merges the smallest ones.
+        without it the new segment is committed alone (visible at once), and then,
+        if the index has more than `MERGE_AT` segments, a background process merges
+        the smallest ones (`merging`); past `MAX_SEGMENTS`, a second commit here does.
         """
         name, writer = self._live_writer()
         try:
@@ -274,9 +277,13 @@ class WhooshBackend(DirectoryIndex, SearchBackend):
             self._merge_if_needed(name)
 
     def _merge_if_needed(self, name: str) -> None:
-        """Merge the smallest segments in a commit of its own when there are too many."""
+        """Start a background merge of the smallest segments when there are more than
+        `MERGE_AT`; merge them here, in a commit of its own, past `MAX_SEGMENTS`."""
         ix = self._open(name)
-        if segment_count(ix) <= MAX_SEGMENTS:
+        count = segment_count(ix)
+        if count <= MAX_SEGMENTS:
+            if count > MERGE_AT and self._background_merges:
+                merging.start_merge(self.path / name)
             return
         writer = self._acquire_writer(ix)
         if self._pointer() != name:  # a rebuild swapped in meanwhile: nothing to merge

@@ -59,7 +59,7 @@ def test_a_merge_keeps_the_saves_and_deletions_made_while_it_ran(search_index_di
         backend.index([doc(40, body="lupus word40")])
 
     _during_the_merge(monkeypatch, editors_save)
-    assert merging.merge_small_segments(_live(search_index_dir))
+    assert merging.merge_small_segments(_live(search_index_dir)) >= 1
     expected = set(range(1, 13)) - {5} | {40}
     for reader in (backend, _backend(search_index_dir)):
         assert found(reader, "lupus") == expected
@@ -101,7 +101,7 @@ def test_a_merge_that_dies_before_its_commit_leaves_the_index_as_it_was(
     assert found(fresh, "lupus") == set(range(1, 13))
     assert set(fresh.indexed()) == set(range(1, 13))
     # The next commit removes the segment file the dead merge had moved in.
-    assert merging.merge_small_segments(_live(search_index_dir))
+    assert merging.merge_small_segments(_live(search_index_dir)) >= 1
     assert found(_backend(search_index_dir), "lupus") == set(range(1, 13))
     after = _segment_files(search_index_dir)
     assert len(after) < len(before)

@@ -32,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import fcntl
+import itertools
 import logging
 import os
 import shutil
@@ -79,6 +80,7 @@ from search.backends.whoosh.writing import (
     LOCK_WAIT,
     MAX_SEGMENTS,
     MERGE_AT,
+    PARALLEL_BATCH,
     REBUILD_PROCESSES,
     SMALL_BATCH,
     _Lookup,
@@ -232,19 +234,32 @@ class WhooshBackend(DirectoryIndex, SearchBackend):
 
     # -- writing
 
-    def _acquire_writer(self, ix: index.Index, **kwargs) -> SegmentWriter:
+    def _acquire_writer(
+        self, ix: index.Index, *, parallel: bool = False, **kwargs
+    ) -> SegmentWriter:
+        """A writer holding the index's write lock; with `parallel`, one whose
+        documents are analysed and written by `REBUILD_PROCESSES` processes."""
         deadline = time.monotonic() + LOCK_WAIT
         bound = lock_deadline()  # a request's save waits less (`waiting_at_most`)
         if bound is not None:
             deadline = min(deadline, bound)
         while True:
             try:
+                if parallel:
+                    return _ParallelWriter(
+                        ix,
+                        procs=REBUILD_PROCESSES,
+                        multisegment=True,
+                        limitmb=32,
+                        timeout=1.0,
+                        delay=0.005,
+                    )
                 return _Writer(ix, timeout=1.0, delay=0.005, **kwargs)
             except LockError:
                 if time.monotonic() > deadline:
                     raise SearchUnavailable("search index is locked by another writer") from None
 
-    def _live_writer(self) -> tuple[str, SegmentWriter]:
+    def _live_writer(self, *, parallel: bool = False) -> tuple[str, SegmentWriter]:
         """A writer on the live generation (and its name), once the lock is ours.
 
         After taking the lock the pointer is checked again: a rebuild swapped in while
@@ -252,21 +267,24 @@ class WhooshBackend(DirectoryIndex, SearchBackend):
         """
         while True:
             name = self._ensure_index()
-            writer = self._acquire_writer(self._open(name))
+            writer = self._acquire_writer(self._open(name), parallel=parallel)
             if self._pointer() == name:
                 return name, writer
             writer.cancel()
 
     @contextlib.contextmanager
-    def _writing(self, *, merge: bool) -> Iterator[tuple[SegmentWriter, _Lookup]]:
+    def _writing(
+        self, *, merge: bool, parallel: bool = False
+    ) -> Iterator[tuple[SegmentWriter, _Lookup]]:
         """A writer on the live generation, committed on success, cancelled on error.
 
         With `merge` the commit merges small segments as Whoosh does by default;
         without it the new segment is committed alone (visible at once), and then,
         if the index has more than `MERGE_AT` segments, a background process merges
         the smallest ones (`merging`); past `MAX_SEGMENTS`, a second commit here does.
+        With `parallel`, see `_acquire_writer`.
         """
-        name, writer = self._live_writer()
+        name, writer = self._live_writer(parallel=parallel)
         try:
             yield writer, self._lookup(writer, name)
         except BaseException:
@@ -318,21 +336,21 @@ class WhooshBackend(DirectoryIndex, SearchBackend):
         """Add or replace documents by id in one commit; waits for the write lock.
 
         A small batch (an editor's save) is committed without merging, so it is
-        searchable at once; see `_writing`.
+        searchable at once; see `_writing`. A batch of `PARALLEL_BATCH` documents or
+        more (a `loaddata`, a bulk action) is analysed and written by the rebuild's
+        writer processes, one new segment each, while this process goes on reading
+        `documents` (an iterator is consumed as it is written).
         """
-        docs = list(documents)
-        if not docs:
+        documents = iter(documents)
+        head = list(itertools.islice(documents, PARALLEL_BATCH))
+        if not head:
             return 0
-        with self._writing(merge=len(docs) > SMALL_BATCH) as (writer, lookup):
-            for doc in docs:
-                for docnum in lookup(str(doc.id)):
-                    writer.delete_document(docnum)
-                writer.add_document(**document_fields(doc, writer.schema))
-            phrases = _taxonomy_phrases(docs)
-            for key, phrase in phrases.items():
-                if not lookup(VOCABULARY_PREFIX + key):
-                    writer.add_document(**vocabulary_fields(phrase))
-        return len(docs)
+        parallel = len(head) == PARALLEL_BATCH and REBUILD_PROCESSES > 1
+        if not parallel:
+            with self._writing(merge=len(head) > SMALL_BATCH) as (writer, lookup):
+                return _add_documents(writer, lookup, head)
+        with self._writing(merge=False, parallel=True) as (writer, lookup):
+            return _add_documents(writer, lookup, itertools.chain(head, documents))
 
     def remove(self, ids: Iterable[int]) -> int:
         ids = list(ids)
@@ -623,6 +641,24 @@ class WhooshBackend(DirectoryIndex, SearchBackend):
             finally:
                 view._query_cache.clear()
         return [i for i in dict.fromkeys(found) if i is not None and i != article_id][:limit]
+
+
+def _add_documents(writer: SegmentWriter, lookup: _Lookup, docs: Iterable[SearchDocument]) -> int:
+    """Add or replace `docs` (by id) in `writer`, then the vocabulary entries of their
+    taxonomy phrases the index lacks. Returns how many articles."""
+    articles = 0
+    phrases: dict[str, str] = {}
+    for doc in docs:
+        for docnum in lookup(str(doc.id)):
+            writer.delete_document(docnum)
+        writer.add_document(**document_fields(doc, writer.schema))
+        for key, phrase in _taxonomy_phrases([doc]).items():
+            phrases.setdefault(key, phrase)
+        articles += 1
+    for key, phrase in phrases.items():
+        if not lookup(VOCABULARY_PREFIX + key):
+            writer.add_document(**vocabulary_fields(phrase))
+    return articles
 
 
 def _retrying(operation, where: Path, attempts: int = 5):

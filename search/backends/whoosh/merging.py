@@ -77,10 +77,12 @@ def wait_for_merge(timeout: float | None = None) -> None:
             _started.wait(timeout)
 
 
-def merge_small_segments(generation: Path, *, is_live=lambda: True) -> bool:
-    """Steps 1-3 of the module docstring. True if a merge was committed; False when
-    there was nothing to merge, another merge holds the lock, or the index changed
-    under it (a rebuild swapped generations, or the segments it read are gone).
+def merge_small_segments(generation: Path, *, is_live=lambda: True) -> int:
+    """Steps 1-3 of the module docstring, repeated while the index has more than
+    `MERGE_AT` segments (saves may have added more meanwhile). Returns how many merges
+    were committed: none when there was nothing to merge, another merge holds the
+    lock, or the index changed under it (a rebuild swapped generations, or a save's
+    own merge replaced the segments it was reading).
 
     `is_live()` is asked under the write lock whether `generation` still serves.
     """
@@ -89,23 +91,33 @@ def merge_small_segments(generation: Path, *, is_live=lambda: True) -> bool:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            return False
+            return 0
         for abandoned in generation.glob(f"{ASIDE_PREFIX}*"):  # its merge died
             shutil.rmtree(abandoned, ignore_errors=True)
         ix = storage.open_index()
-        toc = ix._read_toc()
-        if len(toc.segments) <= MERGE_AT:
-            return False
-        chosen = choose_segments(toc.segments)
-        if len(chosen) < 2:
-            return False
-        aside = generation / f"{ASIDE_PREFIX}{os.getpid()}"
-        aside.mkdir()
-        try:
-            merged, numbering = _write_aside(ix, toc.schema, chosen, aside)
-            return _commit(ix, generation, aside, chosen, merged, numbering, is_live)
-        finally:
-            shutil.rmtree(aside, ignore_errors=True)
+        merges = 0
+        while _merge_once(ix, generation, is_live):
+            merges += 1
+        return merges
+
+
+def _merge_once(ix, generation: Path, is_live) -> bool:
+    toc = ix._read_toc()
+    chosen = choose_segments(toc.segments) if len(toc.segments) > MERGE_AT else []
+    if len(chosen) < 2:
+        return False
+    aside = generation / f"{ASIDE_PREFIX}{os.getpid()}"
+    aside.mkdir()
+    try:
+        merged, numbering = _write_aside(ix, toc.schema, chosen, aside)
+        return _commit(ix, generation, aside, chosen, merged, numbering, is_live)
+    except OSError:
+        listed = {segment.segment_id() for segment in ix._read_toc().segments}
+        if all(segment.segment_id() in listed for segment in chosen):
+            raise
+        return False  # a save's own merge replaced them while they were read
+    finally:
+        shutil.rmtree(aside, ignore_errors=True)
 
 
 def choose_segments(segments: list) -> list:

@@ -227,7 +227,15 @@ def test_concurrent_writer_processes_lose_no_update(backend, search_index_dir):
     assert set(backend.indexed()) == set(indexed)
 
 
-def test_a_large_batch_is_written_by_writer_processes_and_replaces_old_versions(backend):
+def test_a_large_batch_is_written_by_writer_processes_and_replaces_old_versions(
+    backend, monkeypatch
+):
+    monkeypatch.setattr(whoosh.backend, "_idle_cpus", lambda: True)
+    started = []
+    new_task = whoosh.writing._ParallelWriter._new_task
+    monkeypatch.setattr(
+        whoosh.writing._ParallelWriter, "_new_task", lambda self: started.append(new_task(self))
+    )
     backend.index([doc(n, body=f"lupus first{n}") for n in range(1, 301)])
     assert found(backend, "first7") == {7}
     batch = (doc(n, body=f"lupus second{n}") for n in range(1, 301))  # an iterator
@@ -236,9 +244,11 @@ def test_a_large_batch_is_written_by_writer_processes_and_replaces_old_versions(
     assert found(backend, "second7") == {7}
     assert backend.search(SearchQuery(text="lupus")).total == 300
     assert set(backend.indexed()) == set(range(1, 301))
+    assert len(started) == 4  # two writer processes for each batch
 
 
 def test_a_large_batch_commits_nothing_when_a_writer_process_is_lost(backend, monkeypatch):
+    monkeypatch.setattr(whoosh.backend, "_idle_cpus", lambda: True)
     backend.index([doc(1, body="lupus kept")])
     commit = whoosh.writing._ParallelWriter._commit
 

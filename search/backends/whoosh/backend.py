@@ -339,13 +339,14 @@ class WhooshBackend(DirectoryIndex, SearchBackend):
         searchable at once; see `_writing`. A batch of `PARALLEL_BATCH` documents or
         more (a `loaddata`, a bulk action) is analysed and written by the rebuild's
         writer processes, one new segment each, while this process goes on reading
-        `documents` (an iterator is consumed as it is written).
+        `documents` (an iterator is consumed as it is written), when the machine has
+        a processor to spare (`_idle_cpus`).
         """
         documents = iter(documents)
         head = list(itertools.islice(documents, PARALLEL_BATCH))
         if not head:
             return 0
-        parallel = len(head) == PARALLEL_BATCH and REBUILD_PROCESSES > 1
+        parallel = len(head) == PARALLEL_BATCH and REBUILD_PROCESSES > 1 and _idle_cpus()
         if not parallel:
             with self._writing(merge=len(head) > SMALL_BATCH) as (writer, lookup):
                 return _add_documents(writer, lookup, head)
@@ -641,6 +642,17 @@ class WhooshBackend(DirectoryIndex, SearchBackend):
             finally:
                 view._query_cache.clear()
         return [i for i in dict.fromkeys(found) if i is not None and i != article_id][:limit]
+
+
+def _idle_cpus() -> bool:
+    """Whether fewer processes are running than there are processors (the 1-minute
+    load average). Writer processes cost more CPU time in all than writing in this
+    process (starting them, passing them the documents, a segment each), which pays
+    only when they run beside it on otherwise idle processors."""
+    try:
+        return os.getloadavg()[0] < (os.cpu_count() or 1)
+    except OSError:
+        return False
 
 
 def _add_documents(writer: SegmentWriter, lookup: _Lookup, docs: Iterable[SearchDocument]) -> int:

@@ -50,7 +50,7 @@ def _during_the_merge(monkeypatch, action) -> None:
 
 
 def test_a_merge_keeps_the_saves_and_deletions_made_while_it_ran(search_index_dir, monkeypatch):
-    backend = _saved_one_by_one(search_index_dir, 12)
+    backend = _saved_one_by_one(search_index_dir, 20)
     before = len(_segment_files(search_index_dir))
 
     def editors_save():
@@ -60,7 +60,7 @@ def test_a_merge_keeps_the_saves_and_deletions_made_while_it_ran(search_index_di
 
     _during_the_merge(monkeypatch, editors_save)
     assert merging.merge_small_segments(_live(search_index_dir)) >= 1
-    expected = set(range(1, 13)) - {5} | {40}
+    expected = set(range(1, 21)) - {5} | {40}
     for reader in (backend, _backend(search_index_dir)):
         assert found(reader, "lupus") == expected
         assert found(reader, "rewritten") == {3}
@@ -71,7 +71,7 @@ def test_a_merge_keeps_the_saves_and_deletions_made_while_it_ran(search_index_di
 
 
 def test_a_merge_gives_up_when_a_rebuild_swapped_the_index_meanwhile(search_index_dir, monkeypatch):
-    backend = _saved_one_by_one(search_index_dir, 12)
+    backend = _saved_one_by_one(search_index_dir, 20)
     old = _live(search_index_dir)
     _during_the_merge(monkeypatch, lambda: backend.rebuild([doc(50, body="psoriasis")]))
     assert merging.main([str(old)]) == 0
@@ -83,7 +83,7 @@ def test_a_merge_gives_up_when_a_rebuild_swapped_the_index_meanwhile(search_inde
 def test_a_merge_that_dies_before_its_commit_leaves_the_index_as_it_was(
     search_index_dir, monkeypatch
 ):
-    backend = _saved_one_by_one(search_index_dir, 12)
+    backend = _saved_one_by_one(search_index_dir, 20)
     before = _segment_files(search_index_dir)
     abandoned = _live(search_index_dir) / f"{merging.ASIDE_PREFIX}99999999"
     abandoned.mkdir()  # what a merge killed mid-way leaves
@@ -98,16 +98,16 @@ def test_a_merge_that_dies_before_its_commit_leaves_the_index_as_it_was(
             merging.merge_small_segments(_live(search_index_dir))
     assert not abandoned.exists()
     fresh = _backend(search_index_dir)
-    assert found(fresh, "lupus") == set(range(1, 13))
-    assert set(fresh.indexed()) == set(range(1, 13))
+    assert found(fresh, "lupus") == set(range(1, 21))
+    assert set(fresh.indexed()) == set(range(1, 21))
     # The next commit removes the segment file the dead merge had moved in.
     assert merging.merge_small_segments(_live(search_index_dir)) >= 1
-    assert found(_backend(search_index_dir), "lupus") == set(range(1, 13))
+    assert found(_backend(search_index_dir), "lupus") == set(range(1, 21))
     after = _segment_files(search_index_dir)
     assert len(after) < len(before)
     assert not list(_live(search_index_dir).glob(f"{merging.ASIDE_PREFIX}*"))
-    backend.index([doc(13, body="lupus word13")])
-    assert found(backend, "lupus") == set(range(1, 14))
+    backend.index([doc(21, body="lupus word21")])
+    assert found(backend, "lupus") == set(range(1, 22))
 
 
 def test_saves_start_background_merges_that_keep_segments_few(search_index_dir):

@@ -38,7 +38,7 @@ from search.backends.whoosh.internals import _Writer
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 LOCK_WAIT = 120.0  # seconds a writer waits for the index lock before giving up
 SMALL_BATCH = 50  # writes of up to this many documents commit before any merge
-MERGE_AT = 8  # more segments than this after a save, and a background merge starts
+MERGE_AT = 16  # more segments than this after a save, and a background merge starts
 MAX_SEGMENTS = 30  # more than this, and the save's own second commit merges the smallest
 KEPT_BY_MERGE = 2  # the largest segments a merge leaves alone
 # Processes analysing and writing a rebuild's documents (one segment each), and

@@ -296,12 +296,18 @@ class WhooshBackend(DirectoryIndex, SearchBackend):
 
     def _merge_if_needed(self, name: str) -> None:
         """Start a background merge of the smallest segments when there are more than
-        `MERGE_AT`; merge them here, in a commit of its own, past `MAX_SEGMENTS`."""
+        `MERGE_AT`; merge them here, in a commit of its own, past `MAX_SEGMENTS` when
+        no background merge is under way (past twice that when one is)."""
         ix = self._open(name)
         count = segment_count(ix)
+        background = self._background_merges and count > MERGE_AT
+        if background:
+            merging.start_merge(self.path / name)
         if count <= MAX_SEGMENTS:
-            if count > MERGE_AT and self._background_merges:
-                merging.start_merge(self.path / name)
+            return
+        # A merge under way will fold these too: a save waits for none below twice
+        # the bound (saves can come faster than merges on a busy machine).
+        if background and count <= 2 * MAX_SEGMENTS and merging.running(self.path / name):
             return
         writer = self._acquire_writer(ix)
         if self._pointer() != name:  # a rebuild swapped in meanwhile: nothing to merge

@@ -24,8 +24,8 @@ Saves keep committing during step 2. A crash at any point leaves the index as it
 was: before step 3's commit nothing lists the new segment (a moved-in file that no
 table of contents lists is deleted by the next commit), and an abandoned aside
 directory is removed by the next merge, which finds it while holding the lock its
-owner no longer holds. If background
-merges cannot run or keep up, a save merges inline past `MAX_SEGMENTS` (`writing`).
+owner no longer holds. If background merges cannot run, a save merges inline past
+`MAX_SEGMENTS` (`writing`), and past twice that even while one runs.
 """
 
 from __future__ import annotations
@@ -52,11 +52,23 @@ _ROOT = Path(__file__).resolve().parents[3]  # the project, for the child's impo
 _started: subprocess.Popen | None = None  # this process's latest background merge
 
 
+def running(generation: Path) -> bool:
+    """Whether a background merge of this generation is under way (in any process)."""
+    try:
+        with open(generation / MERGING_LOCK, "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    return False
+
+
 def start_merge(generation: Path) -> None:
-    """Start a background merge of this generation's small segments, unless this
-    process's previous one is still running (the child checks for other processes')."""
+    """Start a background merge of this generation's small segments, unless one is
+    under way already."""
     global _started
-    if _started is not None and _started.poll() is None:
+    if (_started is not None and _started.poll() is None) or running(generation):
         return
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_ROOT), env.get("PYTHONPATH")]))

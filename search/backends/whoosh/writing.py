@@ -5,9 +5,9 @@ A small write (up to `SMALL_BATCH` documents, an editor's save) commits its new
 segment without merging, so it is searchable as soon as that commit returns. When
 the index then has more than `MERGE_AT` segments, a background process folds the
 smallest into one (`merging`), so no save waits for a merge;
-only past `MAX_SEGMENTS` (background merges could not run or keep up) does the save
-itself commit that merge (`_merge_smallest`), so saves never pile up into hundreds
-of tiny segments. Larger writes merge as Whoosh does by default. A rebuild
+only past `MAX_SEGMENTS` with no background merge under way (or past twice that)
+does the save itself commit that merge (`_merge_smallest`), so saves never pile up
+into hundreds of tiny segments. Larger writes merge as Whoosh does by default. A rebuild
 writes one segment per writer process (`REBUILD_PROCESSES`, `_ParallelWriter`);
 those are new interpreters, not forks (`_START`), and die with the process that
 started them (`_die_with_parent`). `_Lookup` finds the documents a write replaces through the

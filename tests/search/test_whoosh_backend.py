@@ -247,6 +247,15 @@ def test_a_large_batch_is_written_by_writer_processes_and_replaces_old_versions(
     assert len(started) == 4  # two writer processes for each batch
 
 
+def test_a_large_batch_on_a_busy_machine_is_written_here_in_full(backend, monkeypatch):
+    monkeypatch.setattr(whoosh.backend, "_idle_cpus", lambda: False)
+    monkeypatch.setattr(whoosh.writing._ParallelWriter, "_new_task", None)  # never called
+    batch = (doc(n, body=f"lupus word{n}") for n in range(1, 451))  # an iterator
+    assert backend.index(batch) == 450
+    assert set(backend.indexed()) == set(range(1, 451))
+    assert found(backend, "word450") == {450}
+
+
 def test_a_large_batch_commits_nothing_when_a_writer_process_is_lost(backend, monkeypatch):
     monkeypatch.setattr(whoosh.backend, "_idle_cpus", lambda: True)
     backend.index([doc(1, body="lupus kept")])

@@ -353,11 +353,12 @@ class WhooshBackend(DirectoryIndex, SearchBackend):
         if not head:
             return 0
         parallel = len(head) == PARALLEL_BATCH and REBUILD_PROCESSES > 1 and _idle_cpus()
+        everything = itertools.chain(head, documents)
         if not parallel:
             with self._writing(merge=len(head) > SMALL_BATCH) as (writer, lookup):
-                return _add_documents(writer, lookup, head)
+                return _add_documents(writer, lookup, everything)
         with self._writing(merge=False, parallel=True) as (writer, lookup):
-            return _add_documents(writer, lookup, itertools.chain(head, documents))
+            return _add_documents(writer, lookup, everything)
 
     def remove(self, ids: Iterable[int]) -> int:
         ids = list(ids)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import multiprocessing
+import queue
 import time
 
 import psutil
@@ -219,4 +220,65 @@ def test_concurrent_writer_processes_lose_no_update(backend, search_index_dir):
     indexed = backend.indexed()
     assert set(indexed) == {1_000_000, *range(1, 201), *range(1001, 1201)}
     live = search_index_dir / (search_index_dir / POINTER).read_text()
+    deadline = time.monotonic() + 60  # merges run in the background (`merging`)
+    while len(list(live.glob("*.seg"))) >= 20 and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert len(list(live.glob("*.seg"))) < 20  # merging keeps segments few
+    assert set(backend.indexed()) == set(indexed)
+
+
+def test_a_large_batch_is_written_by_writer_processes_and_replaces_old_versions(
+    backend, monkeypatch
+):
+    monkeypatch.setattr(whoosh.backend, "_idle_cpus", lambda: True)
+    started = []
+    new_task = whoosh.writing._ParallelWriter._new_task
+    monkeypatch.setattr(
+        whoosh.writing._ParallelWriter, "_new_task", lambda self: started.append(new_task(self))
+    )
+    backend.index([doc(n, body=f"lupus first{n}") for n in range(1, 301)])
+    assert found(backend, "first7") == {7}
+    batch = (doc(n, body=f"lupus second{n}") for n in range(1, 301))  # an iterator
+    assert backend.index(batch) == 300
+    assert found(backend, "first7") == set()
+    assert found(backend, "second7") == {7}
+    assert backend.search(SearchQuery(text="lupus")).total == 300
+    assert set(backend.indexed()) == set(range(1, 301))
+    assert len(started) == 4  # two writer processes for each batch
+
+
+def test_a_large_batch_on_a_busy_machine_is_written_here_in_full(backend, monkeypatch):
+    monkeypatch.setattr(whoosh.backend, "_idle_cpus", lambda: False)
+    monkeypatch.setattr(whoosh.writing._ParallelWriter, "_new_task", None)  # never called
+    batch = (doc(n, body=f"lupus word{n}") for n in range(1, 451))  # an iterator
+    assert backend.index(batch) == 450
+    assert set(backend.indexed()) == set(range(1, 451))
+    assert found(backend, "word450") == {450}
+
+
+def test_a_large_batch_commits_nothing_when_a_writer_process_is_lost(backend, monkeypatch):
+    monkeypatch.setattr(whoosh.backend, "_idle_cpus", lambda: True)
+    backend.index([doc(1, body="lupus kept")])
+    commit = whoosh.writing._ParallelWriter._commit
+
+    class OneResultOnly:  # as if the second writer process had died
+        def __init__(self, results) -> None:
+            self.results, self.answered = results, False
+
+        def get(self, timeout=None):
+            if self.answered:
+                raise queue.Empty
+            self.answered = True
+            return self.results.get(timeout=60)
+
+    def losing_one_result(self, *args, **kwargs):
+        self.resultqueue = OneResultOnly(self.resultqueue)
+        return commit(self, *args, **kwargs)
+
+    monkeypatch.setattr(whoosh.writing._ParallelWriter, "_commit", losing_one_result)
+    with pytest.raises(SearchUnavailable):
+        backend.index([doc(n, body=f"lupus new{n}") for n in range(2, 302)])
+    assert set(backend.indexed()) == {1}
+    assert found(backend, "lupus") == {1}
+    backend.index([doc(2, body="lupus after")])  # the write lock was released
+    assert found(backend, "lupus") == {1, 2}

@@ -32,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import fcntl
+import itertools
 import logging
 import os
 import shutil
@@ -58,7 +59,7 @@ from search.backends.base import (
     owner_tag,
 )
 from search.backends.files import DirectoryIndex
-from search.backends.whoosh import postings
+from search.backends.whoosh import merging, postings
 from search.backends.whoosh.internals import _fresh_searcher, _Writer, segment_count
 from search.backends.whoosh.ranking import (
     WhooshOperations,
@@ -78,6 +79,8 @@ from search.backends.whoosh.view import DEFAULT_CACHE_BYTES, TermCache, _View
 from search.backends.whoosh.writing import (
     LOCK_WAIT,
     MAX_SEGMENTS,
+    MERGE_AT,
+    PARALLEL_BATCH,
     REBUILD_PROCESSES,
     SMALL_BATCH,
     _Lookup,
@@ -114,6 +117,8 @@ class WhooshBackend(DirectoryIndex, SearchBackend):
         self._cache_bytes = int(params.get("CACHE_BYTES", DEFAULT_CACHE_BYTES))
         self._terms = TermCache(self._cache_bytes)
         self._pid = os.getpid()
+        # False: never merge in a background process (`merging`), only past MAX_SEGMENTS.
+        self._background_merges = bool(params.get("BACKGROUND_MERGES", True))
 
     # -- generations and opening
 
@@ -229,19 +234,32 @@ class WhooshBackend(DirectoryIndex, SearchBackend):
 
     # -- writing
 
-    def _acquire_writer(self, ix: index.Index, **kwargs) -> SegmentWriter:
+    def _acquire_writer(
+        self, ix: index.Index, *, parallel: bool = False, **kwargs
+    ) -> SegmentWriter:
+        """A writer holding the index's write lock; with `parallel`, one whose
+        documents are analysed and written by `REBUILD_PROCESSES` processes."""
         deadline = time.monotonic() + LOCK_WAIT
         bound = lock_deadline()  # a request's save waits less (`waiting_at_most`)
         if bound is not None:
             deadline = min(deadline, bound)
         while True:
             try:
+                if parallel:
+                    return _ParallelWriter(
+                        ix,
+                        procs=REBUILD_PROCESSES,
+                        multisegment=True,
+                        limitmb=32,
+                        timeout=1.0,
+                        delay=0.005,
+                    )
                 return _Writer(ix, timeout=1.0, delay=0.005, **kwargs)
             except LockError:
                 if time.monotonic() > deadline:
                     raise SearchUnavailable("search index is locked by another writer") from None
 
-    def _live_writer(self) -> tuple[str, SegmentWriter]:
+    def _live_writer(self, *, parallel: bool = False) -> tuple[str, SegmentWriter]:
         """A writer on the live generation (and its name), once the lock is ours.
 
         After taking the lock the pointer is checked again: a rebuild swapped in while
@@ -249,21 +267,24 @@ class WhooshBackend(DirectoryIndex, SearchBackend):
         """
         while True:
             name = self._ensure_index()
-            writer = self._acquire_writer(self._open(name))
+            writer = self._acquire_writer(self._open(name), parallel=parallel)
             if self._pointer() == name:
                 return name, writer
             writer.cancel()
 
     @contextlib.contextmanager
-    def _writing(self, *, merge: bool) -> Iterator[tuple[SegmentWriter, _Lookup]]:
+    def _writing(
+        self, *, merge: bool, parallel: bool = False
+    ) -> Iterator[tuple[SegmentWriter, _Lookup]]:
         """A writer on the live generation, committed on success, cancelled on error.
 
         With `merge` the commit merges small segments as Whoosh does by default;
-        without it the new segment is committed alone (visible at once), and only
-        then, if the index has more than `MAX_SEGMENTS` segments, a second commit
-        merges the smallest ones.
+        without it the new segment is committed alone (visible at once), and then,
+        if the index has more than `MERGE_AT` segments, a background process merges
+        the smallest ones (`merging`); past `MAX_SEGMENTS`, a second commit here does.
+        With `parallel`, see `_acquire_writer`.
         """
-        name, writer = self._live_writer()
+        name, writer = self._live_writer(parallel=parallel)
         try:
             yield writer, self._lookup(writer, name)
         except BaseException:
@@ -274,9 +295,19 @@ class WhooshBackend(DirectoryIndex, SearchBackend):
             self._merge_if_needed(name)
 
     def _merge_if_needed(self, name: str) -> None:
-        """Merge the smallest segments in a commit of its own when there are too many."""
+        """Start a background merge of the smallest segments when there are more than
+        `MERGE_AT`; merge them here, in a commit of its own, past `MAX_SEGMENTS` when
+        no background merge is under way (past twice that when one is)."""
         ix = self._open(name)
-        if segment_count(ix) <= MAX_SEGMENTS:
+        count = segment_count(ix)
+        background = self._background_merges and count > MERGE_AT
+        if background:
+            merging.start_merge(self.path / name)
+        if count <= MAX_SEGMENTS:
+            return
+        # A merge under way will fold these too: a save waits for none below twice
+        # the bound (saves can come faster than merges on a busy machine).
+        if background and count <= 2 * MAX_SEGMENTS and merging.running(self.path / name):
             return
         writer = self._acquire_writer(ix)
         if self._pointer() != name:  # a rebuild swapped in meanwhile: nothing to merge
@@ -311,21 +342,23 @@ class WhooshBackend(DirectoryIndex, SearchBackend):
         """Add or replace documents by id in one commit; waits for the write lock.
 
         A small batch (an editor's save) is committed without merging, so it is
-        searchable at once; see `_writing`.
+        searchable at once; see `_writing`. A batch of `PARALLEL_BATCH` documents or
+        more (a `loaddata`, a bulk action) is analysed and written by the rebuild's
+        writer processes, one new segment each, while this process goes on reading
+        `documents` (an iterator is consumed as it is written), when the machine has
+        a processor to spare (`_idle_cpus`).
         """
-        docs = list(documents)
-        if not docs:
+        documents = iter(documents)
+        head = list(itertools.islice(documents, PARALLEL_BATCH))
+        if not head:
             return 0
-        with self._writing(merge=len(docs) > SMALL_BATCH) as (writer, lookup):
-            for doc in docs:
-                for docnum in lookup(str(doc.id)):
-                    writer.delete_document(docnum)
-                writer.add_document(**document_fields(doc, writer.schema))
-            phrases = _taxonomy_phrases(docs)
-            for key, phrase in phrases.items():
-                if not lookup(VOCABULARY_PREFIX + key):
-                    writer.add_document(**vocabulary_fields(phrase))
-        return len(docs)
+        parallel = len(head) == PARALLEL_BATCH and REBUILD_PROCESSES > 1 and _idle_cpus()
+        everything = itertools.chain(head, documents)
+        if not parallel:
+            with self._writing(merge=len(head) > SMALL_BATCH) as (writer, lookup):
+                return _add_documents(writer, lookup, everything)
+        with self._writing(merge=False, parallel=True) as (writer, lookup):
+            return _add_documents(writer, lookup, everything)
 
     def remove(self, ids: Iterable[int]) -> int:
         ids = list(ids)
@@ -616,6 +649,35 @@ class WhooshBackend(DirectoryIndex, SearchBackend):
             finally:
                 view._query_cache.clear()
         return [i for i in dict.fromkeys(found) if i is not None and i != article_id][:limit]
+
+
+def _idle_cpus() -> bool:
+    """Whether fewer processes are running than there are processors (the 1-minute
+    load average). Writer processes cost more CPU time in all than writing in this
+    process (starting them, passing them the documents, a segment each), which pays
+    only when they run beside it on otherwise idle processors."""
+    try:
+        return os.getloadavg()[0] < (os.cpu_count() or 1)
+    except OSError:
+        return False
+
+
+def _add_documents(writer: SegmentWriter, lookup: _Lookup, docs: Iterable[SearchDocument]) -> int:
+    """Add or replace `docs` (by id) in `writer`, then the vocabulary entries of their
+    taxonomy phrases the index lacks. Returns how many articles."""
+    articles = 0
+    phrases: dict[str, str] = {}
+    for doc in docs:
+        for docnum in lookup(str(doc.id)):
+            writer.delete_document(docnum)
+        writer.add_document(**document_fields(doc, writer.schema))
+        for key, phrase in _taxonomy_phrases([doc]).items():
+            phrases.setdefault(key, phrase)
+        articles += 1
+    for key, phrase in phrases.items():
+        if not lookup(VOCABULARY_PREFIX + key):
+            writer.add_document(**vocabulary_fields(phrase))
+    return articles
 
 
 def _retrying(operation, where: Path, attempts: int = 5):

@@ -227,37 +227,21 @@ def test_concurrent_writer_processes_lose_no_update(backend, search_index_dir):
     assert set(backend.indexed()) == set(indexed)
 
 
-def test_a_large_batch_is_written_by_writer_processes_and_replaces_old_versions(
-    backend, monkeypatch
+def test_a_large_batch_given_as_an_iterator_is_written_in_full_and_replaces_old_versions(
+    backend,
 ):
-    monkeypatch.setattr(whoosh.backend, "_idle_cpus", lambda: True)
-    started = []
-    new_task = whoosh.writing._ParallelWriter._new_task
-    monkeypatch.setattr(
-        whoosh.writing._ParallelWriter, "_new_task", lambda self: started.append(new_task(self))
-    )
     backend.index([doc(n, body=f"lupus first{n}") for n in range(1, 301)])
     assert found(backend, "first7") == {7}
-    batch = (doc(n, body=f"lupus second{n}") for n in range(1, 301))  # an iterator
-    assert backend.index(batch) == 300
+    batch = (doc(n, body=f"lupus second{n}") for n in range(1, 451))  # an iterator
+    assert backend.index(batch) == 450
     assert found(backend, "first7") == set()
     assert found(backend, "second7") == {7}
-    assert backend.search(SearchQuery(text="lupus")).total == 300
-    assert set(backend.indexed()) == set(range(1, 301))
-    assert len(started) == 4  # two writer processes for each batch
-
-
-def test_a_large_batch_on_a_busy_machine_is_written_here_in_full(backend, monkeypatch):
-    monkeypatch.setattr(whoosh.backend, "_idle_cpus", lambda: False)
-    monkeypatch.setattr(whoosh.writing._ParallelWriter, "_new_task", None)  # never called
-    batch = (doc(n, body=f"lupus word{n}") for n in range(1, 451))  # an iterator
-    assert backend.index(batch) == 450
+    assert found(backend, "second450") == {450}
+    assert backend.search(SearchQuery(text="lupus")).total == 450
     assert set(backend.indexed()) == set(range(1, 451))
-    assert found(backend, "word450") == {450}
 
 
-def test_a_large_batch_commits_nothing_when_a_writer_process_is_lost(backend, monkeypatch):
-    monkeypatch.setattr(whoosh.backend, "_idle_cpus", lambda: True)
+def test_a_rebuild_commits_nothing_when_a_writer_process_is_lost(backend, monkeypatch):
     backend.index([doc(1, body="lupus kept")])
     commit = whoosh.writing._ParallelWriter._commit
 
@@ -275,10 +259,13 @@ def test_a_large_batch_commits_nothing_when_a_writer_process_is_lost(backend, mo
         self.resultqueue = OneResultOnly(self.resultqueue)
         return commit(self, *args, **kwargs)
 
+    monkeypatch.setattr(whoosh.writing, "REBUILD_PROCESSES", 2)
+    monkeypatch.setattr(whoosh.backend, "REBUILD_PROCESSES", 2)
     monkeypatch.setattr(whoosh.writing._ParallelWriter, "_commit", losing_one_result)
     with pytest.raises(SearchUnavailable):
-        backend.index([doc(n, body=f"lupus new{n}") for n in range(2, 302)])
+        backend.rebuild([doc(n, body=f"lupus new{n}") for n in range(2, 302)])
+    # The old generation keeps serving, and takes writes.
     assert set(backend.indexed()) == {1}
     assert found(backend, "lupus") == {1}
-    backend.index([doc(2, body="lupus after")])  # the write lock was released
+    backend.index([doc(2, body="lupus after")])
     assert found(backend, "lupus") == {1, 2}

@@ -80,7 +80,6 @@ from search.backends.whoosh.writing import (
     LOCK_WAIT,
     MAX_SEGMENTS,
     MERGE_AT,
-    PARALLEL_BATCH,
     REBUILD_PROCESSES,
     SMALL_BATCH,
     _Lookup,
@@ -234,32 +233,20 @@ class WhooshBackend(DirectoryIndex, SearchBackend):
 
     # -- writing
 
-    def _acquire_writer(
-        self, ix: index.Index, *, parallel: bool = False, **kwargs
-    ) -> SegmentWriter:
-        """A writer holding the index's write lock; with `parallel`, one whose
-        documents are analysed and written by `REBUILD_PROCESSES` processes."""
+    def _acquire_writer(self, ix: index.Index, **kwargs) -> SegmentWriter:
+        """A writer holding the index's write lock."""
         deadline = time.monotonic() + LOCK_WAIT
         bound = lock_deadline()  # a request's save waits less (`waiting_at_most`)
         if bound is not None:
             deadline = min(deadline, bound)
         while True:
             try:
-                if parallel:
-                    return _ParallelWriter(
-                        ix,
-                        procs=REBUILD_PROCESSES,
-                        multisegment=True,
-                        limitmb=32,
-                        timeout=1.0,
-                        delay=0.005,
-                    )
                 return _Writer(ix, timeout=1.0, delay=0.005, **kwargs)
             except LockError:
                 if time.monotonic() > deadline:
                     raise SearchUnavailable("search index is locked by another writer") from None
 
-    def _live_writer(self, *, parallel: bool = False) -> tuple[str, SegmentWriter]:
+    def _live_writer(self) -> tuple[str, SegmentWriter]:
         """A writer on the live generation (and its name), once the lock is ours.
 
         After taking the lock the pointer is checked again: a rebuild swapped in while
@@ -267,24 +254,21 @@ class WhooshBackend(DirectoryIndex, SearchBackend):
         """
         while True:
             name = self._ensure_index()
-            writer = self._acquire_writer(self._open(name), parallel=parallel)
+            writer = self._acquire_writer(self._open(name))
             if self._pointer() == name:
                 return name, writer
             writer.cancel()
 
     @contextlib.contextmanager
-    def _writing(
-        self, *, merge: bool, parallel: bool = False
-    ) -> Iterator[tuple[SegmentWriter, _Lookup]]:
+    def _writing(self, *, merge: bool) -> Iterator[tuple[SegmentWriter, _Lookup]]:
         """A writer on the live generation, committed on success, cancelled on error.
 
         With `merge` the commit merges small segments as Whoosh does by default;
         without it the new segment is committed alone (visible at once), and then,
         if the index has more than `MERGE_AT` segments, a background process merges
         the smallest ones (`merging`); past `MAX_SEGMENTS`, a second commit here does.
-        With `parallel`, see `_acquire_writer`.
         """
-        name, writer = self._live_writer(parallel=parallel)
+        name, writer = self._live_writer()
         try:
             yield writer, self._lookup(writer, name)
         except BaseException:
@@ -342,23 +326,15 @@ class WhooshBackend(DirectoryIndex, SearchBackend):
         """Add or replace documents by id in one commit; waits for the write lock.
 
         A small batch (an editor's save) is committed without merging, so it is
-        searchable at once; see `_writing`. A batch of `PARALLEL_BATCH` documents or
-        more (a `loaddata`, a bulk action) is analysed and written by the rebuild's
-        writer processes, one new segment each, while this process goes on reading
-        `documents` (an iterator is consumed as it is written), when the machine has
-        a processor to spare (`_idle_cpus`).
+        searchable at once; see `_writing`. `documents` may be an iterator: it is
+        consumed as it is written.
         """
         documents = iter(documents)
-        head = list(itertools.islice(documents, PARALLEL_BATCH))
+        head = list(itertools.islice(documents, SMALL_BATCH + 1))
         if not head:
             return 0
-        parallel = len(head) == PARALLEL_BATCH and REBUILD_PROCESSES > 1 and _idle_cpus()
-        everything = itertools.chain(head, documents)
-        if not parallel:
-            with self._writing(merge=len(head) > SMALL_BATCH) as (writer, lookup):
-                return _add_documents(writer, lookup, everything)
-        with self._writing(merge=False, parallel=True) as (writer, lookup):
-            return _add_documents(writer, lookup, everything)
+        with self._writing(merge=len(head) > SMALL_BATCH) as (writer, lookup):
+            return _add_documents(writer, lookup, itertools.chain(head, documents))
 
     def remove(self, ids: Iterable[int]) -> int:
         ids = list(ids)
@@ -649,17 +625,6 @@ class WhooshBackend(DirectoryIndex, SearchBackend):
             finally:
                 view._query_cache.clear()
         return [i for i in dict.fromkeys(found) if i is not None and i != article_id][:limit]
-
-
-def _idle_cpus() -> bool:
-    """Whether fewer processes are running than there are processors (the 1-minute
-    load average). Writer processes cost more CPU time in all than writing in this
-    process (starting them, passing them the documents, a segment each), which pays
-    only when they run beside it on otherwise idle processors."""
-    try:
-        return os.getloadavg()[0] < (os.cpu_count() or 1)
-    except OSError:
-        return False
 
 
 def _add_documents(writer: SegmentWriter, lookup: _Lookup, docs: Iterable[SearchDocument]) -> int:

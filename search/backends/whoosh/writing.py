@@ -41,10 +41,8 @@ SMALL_BATCH = 50  # writes of up to this many documents commit before any merge
 MERGE_AT = 16  # more segments than this after a save, and a background merge starts
 MAX_SEGMENTS = 30  # more than this, and the save's own second commit merges the smallest
 KEPT_BY_MERGE = 2  # the largest segments a merge leaves alone
-# Processes analysing and writing a rebuild's documents (one segment each), and
-# those of a write of at least PARALLEL_BATCH documents (a `loaddata`).
+# Processes analysing and writing a rebuild's documents (one segment each).
 REBUILD_PROCESSES = min(2, os.cpu_count() or 1)
-PARALLEL_BATCH = 200
 # How they are started: a fresh interpreter ("spawn") rather than a fork of the
 # rebuilding process, so that a writer holds Whoosh and its own buffers only, not a
 # copy of Django, the ORM and the documents read so far. A forked child dirties most
@@ -131,25 +129,6 @@ class _ParallelWriter(multiproc.MpWriter):
         # process can inherit.
         self.jobqueue = _Jobs(_START.Queue(self.procs * 4), self.tasks)
         self.resultqueue = _START.Queue()
-        self.documents_sent = 0
-        # (Not `self.segments` at commit: Whoosh's NO_MERGE extends that very list.)
-        self.existing = {segment.segment_id() for segment in self.segments}
-
-    def add_document(self, **fields) -> None:
-        self.documents_sent += 1
-        super().add_document(**fields)
-
-    def _commit_toc(self, segments: list) -> None:
-        """Commit, unless a writer process died: Whoosh would silently leave its
-        segment out. Then nothing is committed, and the lock is released."""
-        written = sum(s.doc_count_all() for s in segments if s.segment_id() not in self.existing)
-        if written < self.documents_sent:
-            self._finish()
-            raise SearchUnavailable(
-                f"the index's writer processes wrote {written} of {self.documents_sent} "
-                "documents; nothing was committed"
-            )
-        super()._commit_toc(segments)
 
     def _new_task(self) -> multiproc.SubWriterTask:
         task = _SubWriter(

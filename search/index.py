@@ -69,7 +69,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-import itertools
 import logging
 import threading
 import time
@@ -297,14 +296,10 @@ def update_articles(
             chunk = ids[start : start + chunk_size]
             with index_lock(lock_wait, ids=chunk):
                 read_at = timezone.now()
-                published: set[int] = set()
-                # Streamed: a backend may write the first documents while the next
-                # are read from the database (Whoosh's writer processes do).
-                documents = _noting_ids(documents_for(chunk, chunk_size=chunk_size), published)
-                first = next(documents, None)
-                if first is not None:
-                    result.indexed += backend.index(itertools.chain([first], documents))
-                gone = set(chunk) - published
+                documents = list(documents_for(chunk, chunk_size=chunk_size))
+                gone = set(chunk) - {doc.id for doc in documents}
+                if documents:
+                    result.indexed += backend.index(documents)
                 if gone:
                     result.removed += backend.remove(sorted(gone))
                 backend.journal(chunk)
@@ -314,12 +309,6 @@ def update_articles(
         if written:
             index_changed.send(sender=update_articles, using=using, after_commit=after_commit)
     return result
-
-
-def _noting_ids(documents: Iterable[SearchDocument], ids: set[int]) -> Iterator[SearchDocument]:
-    for document in documents:
-        ids.add(document.id)
-        yield document
 
 
 # --- Comparing database and index ---------------------------------------------

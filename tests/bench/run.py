@@ -936,9 +936,8 @@ def targets_at(analysed: dict[int, dict], size: int) -> list[dict]:
         check("browse: query count fixed, p95 < 50 ms", None, "not measured")
 
     def loaddata_check(prefix: str, ld: dict, by_cpu: bool) -> None:
-        """`by_cpu`: the loading process (and, with Whoosh, its writer processes) does
-        all the work, so their CPU time is a second verdict; on PostgreSQL the server
-        does part of it."""
+        """`by_cpu`: the loading process does all the work (Whoosh), so its CPU time is
+        a second verdict; on PostgreSQL the server does part of it."""
         speed, cpu_speed = rate(ld, per="articles"), rate(ld, "cpu_seconds", per="articles")
         check(
             f"{prefix}loaddata 1,000 articles + indexing >= 100 articles/s",

@@ -27,7 +27,7 @@ from django.core.management.base import CommandError
 from search.backends import get_backend, reset_backends
 from search.backends.base import SearchQuery
 from search.backends.whoosh import backend as whoosh_backend
-from search.backends.whoosh import internals, merging, postings, view
+from search.backends.whoosh import internals, postings, view
 from search.backends.whoosh.backend import WhooshBackend
 from search.backends.whoosh.internals import _decode_many_deltas, _leaf_postings
 from search.backends.whoosh.view import _occurrences
@@ -119,7 +119,6 @@ def test_the_postings_file_is_inside_its_segment_and_goes_with_it(backend):
     before = backend.search(SearchQuery(text="lupus", relax=False)).total
     for n in range(25):  # enough saves to make the index merge its small segments
         backend.index([_doc(700 + n, "lupus")])
-    merging.wait_for_merge(120)  # the merge runs in a process of its own
     assert backend.search(SearchQuery(text="lupus", relax=False)).total == before + 25
     live = {reader.segment().segment_id() for reader, _offset in _leaves(backend)}
     assert not list(directory.glob("*" + postings.EXTENSION))  # packed, never loose

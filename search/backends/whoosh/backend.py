@@ -32,7 +32,6 @@ from __future__ import annotations
 import contextlib
 import datetime
 import fcntl
-import itertools
 import logging
 import os
 import shutil
@@ -59,7 +58,7 @@ from search.backends.base import (
     owner_tag,
 )
 from search.backends.files import DirectoryIndex
-from search.backends.whoosh import merging, postings
+from search.backends.whoosh import postings
 from search.backends.whoosh.internals import _fresh_searcher, _Writer, segment_count
 from search.backends.whoosh.ranking import (
     WhooshOperations,
@@ -79,7 +78,6 @@ from search.backends.whoosh.view import DEFAULT_CACHE_BYTES, TermCache, _View
 from search.backends.whoosh.writing import (
     LOCK_WAIT,
     MAX_SEGMENTS,
-    MERGE_AT,
     REBUILD_PROCESSES,
     SMALL_BATCH,
     _Lookup,
@@ -116,8 +114,6 @@ class WhooshBackend(DirectoryIndex, SearchBackend):
         self._cache_bytes = int(params.get("CACHE_BYTES", DEFAULT_CACHE_BYTES))
         self._terms = TermCache(self._cache_bytes)
         self._pid = os.getpid()
-        # False: never merge in a background process (`merging`), only past MAX_SEGMENTS.
-        self._background_merges = bool(params.get("BACKGROUND_MERGES", True))
 
     # -- generations and opening
 
@@ -234,7 +230,6 @@ class WhooshBackend(DirectoryIndex, SearchBackend):
     # -- writing
 
     def _acquire_writer(self, ix: index.Index, **kwargs) -> SegmentWriter:
-        """A writer holding the index's write lock."""
         deadline = time.monotonic() + LOCK_WAIT
         bound = lock_deadline()  # a request's save waits less (`waiting_at_most`)
         if bound is not None:
@@ -264,9 +259,9 @@ class WhooshBackend(DirectoryIndex, SearchBackend):
         """A writer on the live generation, committed on success, cancelled on error.
 
         With `merge` the commit merges small segments as Whoosh does by default;
-        without it the new segment is committed alone (visible at once), and then,
-        if the index has more than `MERGE_AT` segments, a background process merges
-        the smallest ones (`merging`); past `MAX_SEGMENTS`, a second commit here does.
+        without it the new segment is committed alone (visible at once), and only
+        then, if the index has more than `MAX_SEGMENTS` segments, a second commit
+        merges the smallest ones.
         """
         name, writer = self._live_writer()
         try:
@@ -279,19 +274,9 @@ class WhooshBackend(DirectoryIndex, SearchBackend):
             self._merge_if_needed(name)
 
     def _merge_if_needed(self, name: str) -> None:
-        """Start a background merge of the smallest segments when there are more than
-        `MERGE_AT`; merge them here, in a commit of its own, past `MAX_SEGMENTS` when
-        no background merge is under way (past twice that when one is)."""
+        """Merge the smallest segments in a commit of its own when there are too many."""
         ix = self._open(name)
-        count = segment_count(ix)
-        background = self._background_merges and count > MERGE_AT
-        if background:
-            merging.start_merge(self.path / name)
-        if count <= MAX_SEGMENTS:
-            return
-        # A merge under way will fold these too: a save waits for none below twice
-        # the bound (saves can come faster than merges on a busy machine).
-        if background and count <= 2 * MAX_SEGMENTS and merging.running(self.path / name):
+        if segment_count(ix) <= MAX_SEGMENTS:
             return
         writer = self._acquire_writer(ix)
         if self._pointer() != name:  # a rebuild swapped in meanwhile: nothing to merge
@@ -326,15 +311,21 @@ class WhooshBackend(DirectoryIndex, SearchBackend):
         """Add or replace documents by id in one commit; waits for the write lock.
 
         A small batch (an editor's save) is committed without merging, so it is
-        searchable at once; see `_writing`. `documents` may be an iterator: it is
-        consumed as it is written.
+        searchable at once; see `_writing`.
         """
-        documents = iter(documents)
-        head = list(itertools.islice(documents, SMALL_BATCH + 1))
-        if not head:
+        docs = list(documents)
+        if not docs:
             return 0
-        with self._writing(merge=len(head) > SMALL_BATCH) as (writer, lookup):
-            return _add_documents(writer, lookup, itertools.chain(head, documents))
+        with self._writing(merge=len(docs) > SMALL_BATCH) as (writer, lookup):
+            for doc in docs:
+                for docnum in lookup(str(doc.id)):
+                    writer.delete_document(docnum)
+                writer.add_document(**document_fields(doc, writer.schema))
+            phrases = _taxonomy_phrases(docs)
+            for key, phrase in phrases.items():
+                if not lookup(VOCABULARY_PREFIX + key):
+                    writer.add_document(**vocabulary_fields(phrase))
+        return len(docs)
 
     def remove(self, ids: Iterable[int]) -> int:
         ids = list(ids)
@@ -532,16 +523,35 @@ class WhooshBackend(DirectoryIndex, SearchBackend):
         segments = [r.segment() for r, _offset in leaves if r.segment() is not None]
         _check_segment_files(self.path / view.generation, segments)
 
+    def _checked_view(self, attempts: int = 5) -> _View | None:
+        """The current view, its segment files checked (`_check_files`).
+
+        A segment file missing because another process committed a merge after this
+        view was opened is not damage: the merge deleted the segments it replaced. The
+        view's open files still read them, but the check opens each by name, so the
+        view is refreshed and checked again. A file missing from the index's latest
+        commit is damage, and raises."""
+        for attempt in range(attempts):
+            view = self._view()
+            if view is None:
+                return None
+            try:
+                self._check_files(view)
+                return view
+            except SearchUnavailable:
+                if attempt == attempts - 1 or view.searcher.up_to_date():
+                    raise
+        raise AssertionError("unreachable")
+
     def search(self, query: SearchQuery) -> SearchPage:
         """Answer one results page: `search.planner` with this engine's operations."""
         with self._lock:
-            view = self._view()
+            # Postings may come from the cache without touching the files, so damage
+            # is looked for on every search (a few small reads).
+            view = self._checked_view()
             if view is None:
                 return empty_page()
             try:
-                # Postings may come from the cache without touching the files, so
-                # damage is looked for on every search (a few small reads).
-                self._check_files(view)
                 page = plan_page(WhooshOperations(view), query)
                 self._log_unread_postings(view)
                 return page
@@ -625,24 +635,6 @@ class WhooshBackend(DirectoryIndex, SearchBackend):
             finally:
                 view._query_cache.clear()
         return [i for i in dict.fromkeys(found) if i is not None and i != article_id][:limit]
-
-
-def _add_documents(writer: SegmentWriter, lookup: _Lookup, docs: Iterable[SearchDocument]) -> int:
-    """Add or replace `docs` (by id) in `writer`, then the vocabulary entries of their
-    taxonomy phrases the index lacks. Returns how many articles."""
-    articles = 0
-    phrases: dict[str, str] = {}
-    for doc in docs:
-        for docnum in lookup(str(doc.id)):
-            writer.delete_document(docnum)
-        writer.add_document(**document_fields(doc, writer.schema))
-        for key, phrase in _taxonomy_phrases([doc]).items():
-            phrases.setdefault(key, phrase)
-        articles += 1
-    for key, phrase in phrases.items():
-        if not lookup(VOCABULARY_PREFIX + key):
-            writer.add_document(**vocabulary_fields(phrase))
-    return articles
 
 
 def _retrying(operation, where: Path, attempts: int = 5):

@@ -2,12 +2,11 @@
 
 Writes wait for Whoosh's write lock (up to `LOCK_WAIT` seconds) instead of failing.
 A small write (up to `SMALL_BATCH` documents, an editor's save) commits its new
-segment without merging, so it is searchable as soon as that commit returns. When
-the index then has more than `MERGE_AT` segments, a background process folds the
-smallest into one (`merging`), so no save waits for a merge;
-only past `MAX_SEGMENTS` with no background merge under way (or past twice that)
-does the save itself commit that merge (`_merge_smallest`), so saves never pile up
-into hundreds of tiny segments. Larger writes merge as Whoosh does by default. A rebuild
+segment without merging, so it is searchable as soon as that commit returns; only
+when the index then has more than `MAX_SEGMENTS` segments does a second commit fold
+all but the `KEPT_BY_MERGE` largest into one (`_merge_smallest`, size-tiered), so
+saves never pile up into hundreds of tiny segments and a merge never delays other
+processes seeing a save. Larger writes merge as Whoosh does by default. A rebuild
 writes one segment per writer process (`REBUILD_PROCESSES`, `_ParallelWriter`);
 those are new interpreters, not forks (`_START`), and die with the process that
 started them (`_die_with_parent`). `_Lookup` finds the documents a write replaces through the
@@ -38,9 +37,8 @@ from search.backends.whoosh.internals import _Writer
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 LOCK_WAIT = 120.0  # seconds a writer waits for the index lock before giving up
 SMALL_BATCH = 50  # writes of up to this many documents commit before any merge
-MERGE_AT = 16  # more segments than this after a save, and a background merge starts
-MAX_SEGMENTS = 30  # more than this, and the save's own second commit merges the smallest
-KEPT_BY_MERGE = 2  # the largest segments a merge leaves alone
+MAX_SEGMENTS = 18  # more segments than this, and a separate commit merges the smallest
+KEPT_BY_MERGE = 2  # the largest segments a save's merge leaves alone
 # Processes analysing and writing a rebuild's documents (one segment each).
 REBUILD_PROCESSES = min(2, os.cpu_count() or 1)
 # How they are started: a fresh interpreter ("spawn") rather than a fork of the
@@ -158,8 +156,8 @@ def _merge_smallest(writer: SegmentWriter, segments: list) -> list:
 
     Size-tiered like Whoosh's MERGE_SMALL (big segments are rarely rewritten), but
     only called once there are more than `MAX_SEGMENTS`, and it then brings the
-    count down to `KEPT_BY_MERGE + 1`. Background merges (`merging`) normally keep
-    the count far below that.
+    count down to `KEPT_BY_MERGE + 1`, so a merge comes once every fifteen or so
+    saves: rare enough to stay out of the save's p95.
     """
     keep = KEPT_BY_MERGE
     if len(segments) <= MAX_SEGMENTS:

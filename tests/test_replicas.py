@@ -51,7 +51,8 @@ pytestmark = [
 ROOT = Path(__file__).resolve().parent.parent
 WITHIN = 1.0  # seconds: a change on the primary is found through the replica
 PASSWORD = "a-long-test-password"
-STATEMENT = re.compile(r"LOG:  (?:statement|execute [^:]*):\s*(.*)")
+# A statement, and its further lines (the server's log starts each with a tab).
+STATEMENT = re.compile(r"LOG:  (?:statement|execute [^:]*):(.*(?:\n\t.*)*)")
 LAG_CHECK = "pg_is_in_recovery()"
 
 
@@ -102,7 +103,7 @@ class Statements:
                 file.seek(self.offsets[name])
                 text = file.read().decode(errors="replace")
                 self.offsets[name] = file.tell()
-            found[name] = [m.group(1) for m in STATEMENT.finditer(text)]
+            found[name] = [" ".join(m.group(1).split()) for m in STATEMENT.finditer(text)]
         return found
 
 

@@ -299,7 +299,7 @@ def update_articles(
                 documents = list(documents_for(chunk, chunk_size=chunk_size))
                 gone = set(chunk) - {doc.id for doc in documents}
                 if documents:
-                    result.indexed += backend.index(documents)
+                    result.indexed += backend.index(documents, source=documents_for)
                 if gone:
                     result.removed += backend.remove(sorted(gone))
                 backend.journal(chunk)

@@ -14,10 +14,15 @@ import datetime
 import os
 import socket
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 ORDERINGS = ("relevance", "-published_on", "published_on", "title")
+
+
+#: The current documents of these article ids, read from the database: published ones
+#: only, other ids yield nothing (`search.documents.documents_for`).
+DocumentSource = Callable[[Iterable[int]], Iterable["SearchDocument"]]
 
 
 @dataclass(frozen=True)
@@ -325,11 +330,16 @@ class SearchBackend:
         """Forget the journal of a rebuild whose process died; say what was removed."""
         raise NotImplementedError
 
-    def index(self, documents: Iterable[SearchDocument]) -> int:
+    def index(
+        self, documents: Iterable[SearchDocument], *, source: DocumentSource | None = None
+    ) -> int:
         """Add or replace these documents (matched by id) in one batch; return how many.
 
         Must be safe with several processes writing at once: wait for the index lock
-        rather than fail, and never lose an update.
+        rather than fail, and never lose an update. `source`, when given, builds the
+        current documents of other articles from the database (called under the sync
+        lock): an engine may use it to rewrite documents it already holds, as the
+        Whoosh backend does to keep its segments few; others ignore it.
         """
         raise NotImplementedError
 

@@ -77,6 +77,7 @@ from django.db import DatabaseError, OperationalError, connections, transaction
 
 from search.backends.base import (
     FACETS,
+    DocumentSource,
     SearchBackend,
     SearchDocument,
     SearchQuery,
@@ -396,8 +397,11 @@ class PostgresBackend(SearchBackend):
             # After the entries it references (a second statement per chunk).
             cursor.execute(_SECTIONS_UPSERT, _section_rows(chunk))
 
-    def index(self, documents: Iterable[SearchDocument]) -> int:
-        """Upsert by article id, inside the caller's transaction if there is one."""
+    def index(
+        self, documents: Iterable[SearchDocument], *, source: DocumentSource | None = None
+    ) -> int:
+        """Upsert by article id, inside the caller's transaction if there is one (one
+        table, nothing to compact: `source` is not needed)."""
         docs = list({doc.id: doc for doc in documents}.values())
         if not docs:
             return 0

@@ -10,7 +10,14 @@ import datetime
 from collections.abc import Iterable
 
 from search.backends import get_backend, reset_backends
-from search.backends.base import Hit, SearchBackend, SearchDocument, SearchPage, SearchQuery
+from search.backends.base import (
+    DocumentSource,
+    Hit,
+    SearchBackend,
+    SearchDocument,
+    SearchPage,
+    SearchQuery,
+)
 from search.backends.files import DirectoryIndex
 from search.backends.query import is_stopword
 
@@ -21,7 +28,9 @@ class MemoryBackend(DirectoryIndex, SearchBackend):
         self.documents: dict[int, SearchDocument] = {}
         self.created = False
 
-    def index(self, documents: Iterable[SearchDocument]) -> int:
+    def index(
+        self, documents: Iterable[SearchDocument], *, source: DocumentSource | None = None
+    ) -> int:
         documents = list(documents)
         self.created = True
         for document in documents:

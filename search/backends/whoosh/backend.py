@@ -47,6 +47,7 @@ from whoosh.index import LockError
 from whoosh.writing import SegmentWriter
 
 from search.backends.base import (
+    DocumentSource,
     SearchBackend,
     SearchDocument,
     SearchPage,
@@ -83,6 +84,8 @@ from search.backends.whoosh.writing import (
     _Lookup,
     _merge_smallest,
     _ParallelWriter,
+    _without_empty,
+    fold_small_segments,
 )
 from search.backends.whoosh_analysis import (
     analyse,
@@ -259,8 +262,9 @@ class WhooshBackend(DirectoryIndex, SearchBackend):
         """A writer on the live generation, committed on success, cancelled on error.
 
         With `merge` the commit merges small segments as Whoosh does by default;
-        without it the new segment is committed alone (visible at once), and only
-        then, if the index has more than `MAX_SEGMENTS` segments, a second commit
+        without it the new segment is committed without a merge (visible at once;
+        segments the write emptied are dropped, see `writing.fold_small_segments`), and
+        only then, if the index has more than `MAX_SEGMENTS` segments, a second commit
         merges the smallest ones.
         """
         name, writer = self._live_writer()
@@ -269,8 +273,10 @@ class WhooshBackend(DirectoryIndex, SearchBackend):
         except BaseException:
             writer.cancel()
             raise
-        writer.commit(merge=merge)
-        if not merge:
+        if merge:
+            writer.commit(merge=True)
+        else:
+            writer.commit(mergetype=_without_empty)
             self._merge_if_needed(name)
 
     def _merge_if_needed(self, name: str) -> None:
@@ -307,16 +313,21 @@ class WhooshBackend(DirectoryIndex, SearchBackend):
                     return _Lookup(writer, self._lock, leaves)
         return _Lookup(writer, self._lock)
 
-    def index(self, documents: Iterable[SearchDocument]) -> int:
+    def index(
+        self, documents: Iterable[SearchDocument], *, source: DocumentSource | None = None
+    ) -> int:
         """Add or replace documents by id in one commit; waits for the write lock.
 
         A small batch (an editor's save) is committed without merging, so it is
-        searchable at once; see `_writing`.
+        searchable at once; see `_writing`. With a `source`, it also folds the
+        smallest small segments into its own by re-indexing their articles
+        (`writing.fold_small_segments`), so the segment count stays bounded.
         """
         docs = list(documents)
         if not docs:
             return 0
-        with self._writing(merge=len(docs) > SMALL_BATCH) as (writer, lookup):
+        small = len(docs) <= SMALL_BATCH
+        with self._writing(merge=not small) as (writer, lookup):
             for doc in docs:
                 for docnum in lookup(str(doc.id)):
                     writer.delete_document(docnum)
@@ -325,6 +336,8 @@ class WhooshBackend(DirectoryIndex, SearchBackend):
             for key, phrase in phrases.items():
                 if not lookup(VOCABULARY_PREFIX + key):
                     writer.add_document(**vocabulary_fields(phrase))
+            if small and source is not None:
+                fold_small_segments(writer, source, {doc.id for doc in docs})
         return len(docs)
 
     def remove(self, ids: Iterable[int]) -> int:

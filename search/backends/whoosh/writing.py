@@ -1,15 +1,21 @@
-"""Writing to a Whoosh index: lock waits, the parallel rebuild writer, merging.
+"""Writing to a Whoosh index: lock waits, the parallel rebuild writer, compaction.
 
 Writes wait for Whoosh's write lock (up to `LOCK_WAIT` seconds) instead of failing.
 A small write (up to `SMALL_BATCH` documents, an editor's save) commits its new
-segment without merging, so it is searchable as soon as that commit returns; only
-when the index then has more than `MAX_SEGMENTS` segments does a second commit fold
-all but the `KEPT_BY_MERGE` largest into one (`_merge_smallest`, size-tiered), so
-saves never pile up into hundreds of tiny segments and a merge never delays other
-processes seeing a save. Larger writes merge as Whoosh does by default. A rebuild
-writes one segment per writer process (`REBUILD_PROCESSES`, `_ParallelWriter`);
-those are new interpreters, not forks (`_START`), and die with the process that
-started them (`_die_with_parent`). `_Lookup` finds the documents a write replaces through the
+segment without Whoosh's merge, so it is searchable as soon as that commit returns.
+Saves would pile up one small segment each; instead, once a save finds `FOLD_AT`
+small segments (fewer than `SMALL_DOCS` live documents), it re-indexes their live
+documents from the database into its own new segment, the smallest first and at
+most `FOLD_DOCS` of them, deletes their old copies, and the commit drops the
+segments left empty (`fold_small_segments`, `_without_empty`). Re-analysing an
+article costs less than Whoosh's merge of its segment, which opens a matcher for
+every term of every merged segment. Whoosh's merge (`_merge_smallest`, all but the
+`KEPT_BY_MERGE` largest into one) only runs, in a second commit, past a hard bound of
+`MAX_SEGMENTS`: for writes that cannot re-index (no document source) or segments
+too large to fold. Larger writes merge as Whoosh does by default. A rebuild writes
+one segment per writer process (`REBUILD_PROCESSES`, `_ParallelWriter`); those are
+new interpreters, not forks (`_START`), and die with the process that started them
+(`_die_with_parent`). `_Lookup` finds the documents a write replaces through the
 backend's cached searcher rather than a new reader.
 """
 
@@ -18,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
+import logging
 import multiprocessing
 import os
 import queue
@@ -30,13 +37,20 @@ from whoosh.reading import SegmentReader
 from whoosh.writing import SegmentWriter
 
 from search.backends.base import (
+    DocumentSource,
     SearchUnavailable,
 )
 from search.backends.whoosh.internals import _Writer
+from search.backends.whoosh.schema import VOCABULARY_PREFIX, document_fields
+
+logger = logging.getLogger("search")
 
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 LOCK_WAIT = 120.0  # seconds a writer waits for the index lock before giving up
 SMALL_BATCH = 50  # writes of up to this many documents commit before any merge
+SMALL_DOCS = 128  # a segment with fewer live documents than this may be folded by a save
+FOLD_AT = 16  # a save that finds this many small segments folds the smallest
+FOLD_DOCS = 100  # at most this many documents re-indexed by one save's fold
 MAX_SEGMENTS = 18  # more segments than this, and a separate commit merges the smallest
 KEPT_BY_MERGE = 2  # the largest segments a save's merge leaves alone
 # Processes analysing and writing a rebuild's documents (one segment each).
@@ -171,6 +185,76 @@ def _merge_smallest(writer: SegmentWriter, segments: list) -> list:
         finally:
             reader.close()
     return [segment for segment in segments if segment in kept]
+
+
+def fold_small_segments(writer: SegmentWriter, source: DocumentSource, written: set[int]) -> int:
+    """Re-index the live documents of the smallest small segments into `writer`'s new
+    segment and delete their old copies; return how many documents were rewritten.
+
+    Only when the writer sees `FOLD_AT` or more segments with fewer than `SMALL_DOCS`
+    live documents, and only segments holding articles alone (a taxonomy phrase's
+    pseudo-document cannot be rebuilt from the database), smallest first, up to
+    `FOLD_DOCS` documents and at least two segments (folding one would not lower the
+    count). `source` reads the articles as the database has them now, under the sync
+    lock the caller holds, so a folded article is as current as a saved one; an article
+    no longer published is only deleted. The commit must drop the emptied segments
+    (`_without_empty`). If the database cannot be read, nothing is folded: the save
+    itself must not fail for it.
+    """
+    small = []
+    base = 0
+    for segment in writer.segments:
+        live = segment.doc_count()
+        if 0 < live < SMALL_DOCS:
+            small.append((live, base, segment))
+        base += segment.doc_count_all()
+    if len(small) < FOLD_AT:
+        return 0
+    chosen: list[tuple[int, list[tuple[int, str]]]] = []
+    total = 0
+    for live, base, segment in sorted(small, key=lambda item: item[0]):
+        if total + live > FOLD_DOCS:
+            break
+        documents = _live_ids(writer, segment)
+        if any(key.startswith(VOCABULARY_PREFIX) for _docnum, key in documents):
+            continue
+        chosen.append((base, documents))
+        total += live
+    if len(chosen) < 2:
+        return 0
+    ids = {int(key) for _base, documents in chosen for _docnum, key in documents} - written
+    try:
+        fresh = list(source(sorted(ids)))
+    except Exception:
+        logger.warning("Could not read articles to fold small index segments", exc_info=True)
+        return 0
+    for base, documents in chosen:
+        for docnum, _key in documents:
+            writer.delete_document(base + docnum)
+    for doc in fresh:
+        writer.add_document(**document_fields(doc, writer.schema))
+    return len(fresh)
+
+
+def _live_ids(writer: SegmentWriter, segment) -> list[tuple[int, str]]:
+    """(document number within the segment, stored id) of its live documents, as the
+    writer sees them (its own deletions included)."""
+    reader = SegmentReader(writer.storage, writer.schema, segment)
+    try:
+        ids = reader.column_reader("id")
+        return [
+            (docnum, ids[docnum])
+            for docnum in range(segment.doc_count_all())
+            if not segment.is_deleted(docnum)
+        ]
+    finally:
+        reader.close()
+
+
+def _without_empty(writer: SegmentWriter, segments: list) -> list:
+    """Merge policy of a save: no merge, but segments left with no live document (all
+    folded, or deleted) leave the index, and their files go with the commit."""
+    return [segment for segment in segments if segment.doc_count() > 0]
 
 
 class _Lookup:

@@ -197,18 +197,31 @@ def test_a_rebuilds_writer_processes_are_new_interpreters_not_forks(
     assert all("multiprocessing.spawn" in line for line in command_lines), command_lines
 
 
-def _write_many(path: str, start: int, count: int) -> None:
+def _worker_document(n: int) -> SearchDocument:
+    return doc(n, body=f"worker document {n}")
+
+
+def _worker_documents(ids) -> list[SearchDocument]:
+    """The "database" of `_write_many`'s writers: every article as last written."""
+    return [_worker_document(n) if n != 1_000_000 else doc(n) for n in ids]
+
+
+def _write_many(path: str, start: int, count: int, fold: bool) -> None:
     backend = WhooshBackend("worker", {"PATH": path})
+    source = _worker_documents if fold else None
     for n in range(start, start + count):
-        backend.index([doc(n, body=f"worker document {n}")])
+        backend.index([_worker_document(n)], source=source)
 
 
-def test_concurrent_writer_processes_lose_no_update(backend, search_index_dir):
+@pytest.mark.parametrize("fold", [False, True], ids=["whoosh-merges", "folds"])
+def test_concurrent_writer_processes_lose_no_update(backend, search_index_dir, fold):
+    """Two processes saving at once, segments kept few by Whoosh's merge (a write
+    without a document source) or by folds (`writing.fold_small_segments`)."""
     backend.index([doc(1_000_000)])
     assert len(backend.indexed()) == 1
     context = multiprocessing.get_context("fork")
     workers = [
-        context.Process(target=_write_many, args=(str(search_index_dir), start, 200))
+        context.Process(target=_write_many, args=(str(search_index_dir), start, 200, fold))
         for start in (1, 1001)
     ]
     for worker in workers:

@@ -90,13 +90,13 @@ class Instrumented:
             setattr(backend, name, self._wrap(name, getattr(backend, name)))
 
     def _wrap(self, name, method):
-        def wrapper(items):
+        def wrapper(items, **kwargs):
             items = list(items)
             if self.fail:
                 raise RuntimeError(f"index unavailable ({name})")
             ids = sorted(item if isinstance(item, int) else item.id for item in items)
             self.calls.append((name, ids))
-            return method(items)
+            return method(items, **kwargs)
 
         return wrapper
 

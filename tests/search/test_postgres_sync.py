@@ -139,7 +139,7 @@ def test_a_held_article_lock_delays_a_save_at_most_the_request_wait_then_queues_
 def test_an_index_error_never_breaks_the_save_and_is_queued_for_the_shared_index(
     backend, monkeypatch, caplog, django_capture_on_commit_callbacks
 ):
-    def broken(documents):
+    def broken(documents, **kwargs):
         raise RuntimeError("index unavailable")
 
     monkeypatch.setattr(backend, "index", broken)
@@ -188,9 +188,9 @@ class LockSampler:
         self.every = every
         write = backend.index
 
-        def sampled_write(documents):
+        def sampled_write(documents, **kwargs):
             self.during_sync.append(held_locks())
-            return write(documents)
+            return write(documents, **kwargs)
 
         backend.index = sampled_write
 

@@ -154,7 +154,7 @@ class PostingsFileWriter:
     def _write_terms(self) -> None:
         """Write the terms kept so far, converted together: one unpickling of all their
         position deltas and a few array operations for the batch, instead of a dozen
-        small ones per term (a save's segment has hundreds of terms of one posting)."""
+        small ones per term (most of a save's terms have one posting)."""
         pending, ids, weights, values = self.pending, self.ids, self.weights, self.values
         self.pending, self.ids, self.weights, self.values = [], [], [], []
         if self.failed or not pending:

@@ -22,7 +22,9 @@ index in crossed order (P1 reads v1, P2 reads and writes v2, P1 writes v1). Ever
 "read the database, write the index" step therefore runs under the backend's sync lock
 (`SearchBackend.sync_lock`: an `flock` in the index directory for Whoosh, advisory
 locks for PostgreSQL), so whoever writes last also read last, after every commit
-that preceded it.
+that preceded it. A Whoosh save that folds small segments re-reads their articles
+through the same step (`documents_for`, passed to `SearchBackend.index` as its
+`source`), under the same lock, so they are as current as the saved ones.
 
 One batch per transaction, whatever the engine
 ----------------------------------------------

@@ -649,6 +649,10 @@ class _Set:
     rechecked: bool = False
     source: str = "search_entry e"
     covered: tuple[Unit, ...] = ()
+    # A strict match (`PostgresOperations.strict`): the set it narrowed and the units
+    # every article of it matches.
+    base: _Set | None = None
+    required: tuple[Unit, ...] = ()
 
     def narrowed(self, condition: str, rechecked: bool = False, **params) -> _Set:
         return dataclasses.replace(
@@ -656,6 +660,8 @@ class _Set:
             where=f"{self.where} AND {condition}",
             params={**self.params, **params},
             rechecked=self.rechecked or rechecked,
+            base=None,
+            required=(),
         )
 
     @functools.cached_property
@@ -978,7 +984,10 @@ class PostgresOperations:
         if not units:
             return within
         query = to_tsquery_text(units)
-        return within.narrowed("e.vector @@ %(all)s::tsquery", _phrased(query), all=query)
+        narrowed = within.narrowed("e.vector @@ %(all)s::tsquery", _phrased(query), all=query)
+        if within.source != _Set.source or within.base is not None:
+            return narrowed
+        return dataclasses.replace(narrowed, base=within, required=units)
 
     def at_least(self, within: _Set, units: tuple[Unit, ...], least: int) -> _Set:
         if least <= 0:
@@ -1047,13 +1056,32 @@ class PostgresOperations:
 
         The candidates' condition is tested inside each unit's index lookup, on the
         row that lookup reads anyway, instead of joining every matching id back to
-        the table; not when testing it reads each row's vector (`_Set.rechecked`)."""
-        if not within.rechecked and within.source == _Set.source:
+        the table; not when testing it reads each row's vector (`_Set.rechecked`).
+        A strict match of some of `units` whose own candidates are not rechecked (a
+        question's topic words with phrase synonyms, `Planner.topical`) is tested
+        the same way: a row is in it when its lookups found every required unit, so
+        no row's vector is read again to test the strict condition."""
+        lookup = within
+        if (
+            within.rechecked
+            and within.base is not None
+            and not within.base.rechecked
+            and all(unit in units for unit in within.required)
+        ):
+            lookup = within.base
+        if not lookup.rechecked and lookup.source == _Set.source:
             known = self._entries = self._kept_entries()
-            cover, params = _coverage(units, "unit", within.where, fresh=True)
+            required = within.required if lookup is not within else ()
+            cover, params = _coverage(units, "unit", lookup.where, fresh=True, required=required)
             rows = self._all(
-                _HISTOGRAM.format(cover=cover, where=within.where, most=ID_LIST_MAX),
-                {**within.params, **params, "zero": zero, "horizon": known.horizon},
+                _HISTOGRAM.format(cover=cover, where=lookup.where, most=ID_LIST_MAX),
+                {
+                    **lookup.params,
+                    **params,
+                    # No row matches none of the units: it matches the required ones.
+                    "zero": zero and not required,
+                    "horizon": known.horizon,
+                },
             )
             self._levels[(within.key, units)] = {c: ids for c, _n, ids, _f in rows if c > 0}
             fresh = next((found for c, _n, _ids, found in rows if c < 0), None)
@@ -1407,11 +1435,16 @@ _ORDER_BY = {
 
 
 def _coverage(
-    units: tuple[Unit, ...], name: str, where: str = "TRUE", fresh: bool = False
+    units: tuple[Unit, ...],
+    name: str,
+    where: str = "TRUE",
+    fresh: bool = False,
+    required: tuple[Unit, ...] = (),
 ) -> tuple[str, dict]:
     """(article_id, c): every entry matching any of `units` (and `where`, a condition on
     `search_entry e`), with how many it matches; with `fresh`, also (f) whether it was
-    written since the kept entries' horizon (`%(horizon)s`, see `_KeptEntries`).
+    written since the kept entries' horizon (`%(horizon)s`, see `_KeptEntries`); with
+    `required` (some of `units`), only the entries matching every one of those.
 
     One GIN index lookup per unit, joined by UNION ALL: a per-row test of each unit
     against the row's vector would read (detoast) every matching row's whole vector
@@ -1421,11 +1454,15 @@ def _coverage(
         (", age(e.xmin) <= age(%(horizon)s::xid) AS f", ", bool_or(f) AS f") if fresh else ("", "")
     )
     union = " UNION ALL ".join(
-        f"SELECT e.article_id{flag} FROM search_entry e "
+        f"SELECT e.article_id{flag}, {int(unit in required)} AS k FROM search_entry e "
         f"WHERE e.vector @@ %({key})s::tsquery AND {where}"
-        for key in params
+        for key, unit in zip(params, units, strict=True)
     )
-    return f"SELECT article_id, count(*) AS c{flags} FROM ({union}) u GROUP BY article_id", params
+    having = f" HAVING sum(k) = {sum(unit in required for unit in units)}" if required else ""
+    return (
+        f"SELECT article_id, count(*) AS c{flags} FROM ({union}) u GROUP BY article_id{having}",
+        params,
+    )
 
 
 # One results page: the match set evaluated once (`m`), the page's rows ranked with a

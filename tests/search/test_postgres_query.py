@@ -29,6 +29,7 @@ from search.backends.postgres import (
     unit_tsquery,
 )
 from search.backends.query import Unit, parse_query
+from search.planner import Ordering
 from tests.search.engines import (
     POSTGRES,
     doc,
@@ -137,6 +138,32 @@ def test_a_phrase_page_analyses_the_words_between_its_words_in_the_pages_one_bat
 
     assert [hit.id for hit in page.hits] == [1]
     assert len([q for q in captured if "to_tsvector" in q["sql"]]) == 2  # query, page
+
+
+@pytest.mark.parametrize("zero", [False, True])
+def test_a_histogram_within_a_phrase_match_counts_each_articles_words(engine, zero):
+    # A question's topic with phrase synonyms ("recovery after HSCT") narrows the
+    # histogram of how many of its words each article matches: an article counts
+    # when it matches the topic (its phrases rechecked), by every word it matches.
+    texts = {
+        **TEXTS,
+        8: "Recovery after a bone marrow transplant.",
+        9: "Recovery after surgery.",
+        10: "Recovery: stem cells, then a transplant.",  # the words, not the phrase
+    }
+    engine.index([doc(n, body=body) for n, body in texts.items()])
+    compiled = engine._compile(parse_query("recovery HSCT"), SYNONYMS)
+    units = compiled.countable_units()
+    with connection.cursor() as cursor:
+        operations = PostgresOperations(engine, cursor)
+        candidates = operations.candidates(compiled, SearchQuery(text="recovery HSCT"))
+        within = operations.strict(candidates, units[1:])
+        histogram = operations.coverage_counts(within, units, zero=zero)
+        both = operations.at_least(within, units, 2)
+        rows, _facets = operations.page(both, Ordering("relevance", units, units), 0, 10)
+
+    assert histogram == {2: 1, 1: 4}  # 8; then 1, 2, 4 and 6 ("transplantation")
+    assert [row.ref for row in rows] == [8]
 
 
 @pytest.fixture

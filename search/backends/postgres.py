@@ -219,8 +219,10 @@ def _alternative(tokens: tuple[str, ...], loose: bool = False) -> str:
     return "(" + joiner.join(quote(t) for t in tokens) + ")"
 
 
-def unit_tsquery(unit: Unit, ranked: bool = False) -> str:
-    """One unit: any alternative (a term, or a phrase with `<->`) or a loose spelling.
+def unit_tsquery(unit: Unit, ranked: bool = False, words: bool = False) -> str:
+    """One unit: any alternative (a term, or a phrase with `<->`) or a loose spelling;
+    with `words`, each phrase as its words anywhere (`&`), which the GIN index answers
+    without reading a row: every article the unit matches, and perhaps more.
 
     For matching (not `ranked`), a phrase that contains a shorter alternative (a word,
     or a phrase, in order) or every word of a loose one is left out: any article it
@@ -231,7 +233,7 @@ def unit_tsquery(unit: Unit, ranked: bool = False) -> str:
     """
     loose = [set(alt) for alt in unit.loose]
     parts = [
-        _alternative(alt)
+        _alternative(alt, loose=words)
         for alt in unit.alternatives
         if ranked
         or len(alt) == 1
@@ -250,8 +252,34 @@ def _contains(phrase: tuple[str, ...], part: tuple[str, ...]) -> bool:
     return n < len(phrase) and any(phrase[i : i + n] == part for i in range(len(phrase) - n + 1))
 
 
-def to_tsquery_text(units: Iterable[Unit], joiner: str = " & ", ranked: bool = False) -> str:
-    return joiner.join(unit_tsquery(u, ranked) for u in units)
+def to_tsquery_text(
+    units: Iterable[Unit], joiner: str = " & ", ranked: bool = False, words: bool = False
+) -> str:
+    return joiner.join(unit_tsquery(u, ranked, words) for u in units)
+
+
+def _matching(key: str, units: Iterable[Unit]) -> tuple[str, dict]:
+    """The condition that an entry `e` matches every one of `units`, with its bound
+    parameters (the query as `key`).
+
+    A phrase is what the GIN index cannot answer alone (it holds no word positions),
+    so PostgreSQL rechecks a phrased query against each candidate row's whole vector,
+    which is stored out of line. Such a query is looked up in the index by its words
+    (`unit_tsquery(words=True)`: no row read), and each candidate is tested on its
+    small `head` first: `head` keeps `vector`'s title, summary and taxonomy positions
+    as they are (`ts_filter`, migration `search/0004`) and the query holds no
+    negation, so a match in `head` is a match in `vector`, whose test (the `OR`'s
+    second arm) then reads only the candidates whose `head` does not match.
+    """
+    units = tuple(units)
+    query = to_tsquery_text(units)
+    if not _phrased(query):
+        return f"e.vector @@ %({key})s::tsquery", {key: query}
+    return (
+        f"e.vector @@ %({key}_words)s::tsquery "
+        f"AND (e.head @@ %({key})s::tsquery OR e.vector @@ %({key})s::tsquery)",
+        {key: query, f"{key}_words": to_tsquery_text(units, words=True)},
+    )
 
 
 def _like_escape(text: str) -> str:
@@ -962,11 +990,18 @@ class PostgresOperations:
         clauses = ["TRUE"]
         params: dict = {}
         if compiled.must_units():
-            params["must"] = to_tsquery_text(compiled.must_units())
-            clauses.append("e.vector @@ %(must)s::tsquery")
+            condition, found = _matching("must", compiled.must_units())
+            params.update(found)
+            clauses.append(condition)
         if compiled.excluded:
             params["x"] = to_tsquery_text(compiled.excluded, " | ")
-            clauses.append("NOT (e.vector @@ %(x)s::tsquery)")
+            if _phrased(params["x"]):
+                clauses.append("NOT (e.vector @@ %(x)s::tsquery)")
+            else:  # the index's own answer, hashed: no row's vector is read to exclude it
+                clauses.append(
+                    "e.article_id NOT IN "
+                    "(SELECT x.article_id FROM search_entry x WHERE x.vector @@ %(x)s::tsquery)"
+                )
         rechecked = bool(compiled.excluded) or _phrased(params.get("must", ""))
         for facet, values in request_filters(request):
             if facet.field == "year":
@@ -983,8 +1018,8 @@ class PostgresOperations:
     def strict(self, within: _Set, units: tuple[Unit, ...]) -> _Set:
         if not units:
             return within
-        query = to_tsquery_text(units)
-        narrowed = within.narrowed("e.vector @@ %(all)s::tsquery", _phrased(query), all=query)
+        condition, params = _matching("all", units)
+        narrowed = within.narrowed(condition, _phrased(params["all"]), **params)
         if within.source != _Set.source or within.base is not None:
             return narrowed
         return dataclasses.replace(narrowed, base=within, required=units)
@@ -1449,14 +1484,18 @@ def _coverage(
     One GIN index lookup per unit, joined by UNION ALL: a per-row test of each unit
     against the row's vector would read (detoast) every matching row's whole vector
     once per unit."""
-    params = {f"{name}{i}": unit_tsquery(unit) for i, unit in enumerate(units)}
+    params: dict = {}
+    lookups = []
+    for i, unit in enumerate(units):
+        condition, found = _matching(f"{name}{i}", (unit,))
+        params.update(found)
+        lookups.append((condition, int(unit in required)))
     flag, flags = (
         (", age(e.xmin) <= age(%(horizon)s::xid) AS f", ", bool_or(f) AS f") if fresh else ("", "")
     )
     union = " UNION ALL ".join(
-        f"SELECT e.article_id{flag}, {int(unit in required)} AS k FROM search_entry e "
-        f"WHERE e.vector @@ %({key})s::tsquery AND {where}"
-        for key, unit in zip(params, units, strict=True)
+        f"SELECT e.article_id{flag}, {k} AS k FROM search_entry e WHERE {condition} AND {where}"
+        for condition, k in lookups
     )
     having = f" HAVING sum(k) = {sum(unit in required for unit in units)}" if required else ""
     return (

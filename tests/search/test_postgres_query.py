@@ -140,6 +140,48 @@ def test_a_phrase_page_analyses_the_words_between_its_words_in_the_pages_one_bat
     assert len([q for q in captured if "to_tsvector" in q["sql"]]) == 2  # query, page
 
 
+# Where a phrase's words stand: the title, summary and topics (each article's small
+# `head`, tested first), the body, both, or apart.
+PLACES = {
+    1: doc(1, "Clinical trials of stem cells"),
+    2: doc(2, summary="What clinical trials found.", body="Trials were clinical."),
+    3: doc(3, body="Two clinical trials were run."),
+    4: doc(4, "Clinical care", body="Trials of new drugs."),  # across title and body
+    5: doc(5, "Clinical notes", summary="Early trials.", body="Clinical work, then trials."),
+    6: doc(6, taxonomy=("Clinical trials",), body="Nothing of the kind."),
+    7: doc(7, "Trials and clinical work", body="No phrase here, clinical or trials."),
+    8: doc(8, body="Nothing of the kind."),
+    9: doc(9, "Notes on clinical", summary="Trials ahead."),  # across title and summary
+}
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['"clinical trials"', '"clinical trials" -drugs', "HSCT", "stem -transplant", "trial -stem"],
+)
+def test_phrases_and_exclusions_match_what_each_articles_vector_matches(engine, text):
+    # A phrase is looked up by its words and tested on each article's title, summary
+    # and topics before its whole text; a word excluded is the index's own answer.
+    # Neither may change which articles match.
+    engine.index([*PLACES.values(), *(doc(10 + n, body=body) for n, body in TEXTS.items())])
+    compiled = engine._compile(parse_query(text), SYNONYMS)
+    query = " & ".join(
+        part
+        for part in (
+            to_tsquery_text(compiled.countable_units() or compiled.must_units(), ranked=True),
+            compiled.excluded and "!(" + to_tsquery_text(compiled.excluded, " | ") + ")",
+        )
+        if part
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT article_id FROM search_entry WHERE vector @@ %s::tsquery", [query])
+        expected = {row[0] for row in cursor.fetchall()}
+
+    page = engine.search(SearchQuery(text=text, synonyms=SYNONYMS, per_page=100, relax=False))
+    assert expected  # the texts hold an answer for every query
+    assert {hit.id for hit in page.hits} == expected
+
+
 @pytest.mark.parametrize("zero", [False, True])
 def test_a_histogram_within_a_phrase_match_counts_each_articles_words(engine, zero):
     # A question's topic with phrase synonyms ("recovery after HSCT") narrows the

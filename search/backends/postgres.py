@@ -239,11 +239,25 @@ def unit_tsquery(unit: Unit, ranked: bool = False, words: bool = False) -> str:
         or len(alt) == 1
         or not (
             any(_contains(alt, other) for other in unit.alternatives)
-            or any(words <= set(alt) for words in loose)
+            or any(spelling <= set(alt) for spelling in loose)
         )
     ]
     parts += [_alternative(alt, loose=True) for alt in unit.loose]
     return "(" + " | ".join(parts) + ")"
+
+
+def _certain_tsquery(units: Iterable[Unit]) -> str | None:
+    """`units` without their phrases (their words and loose spellings only), which the
+    GIN index answers without reading a row: every article it matches matches the
+    units. None when a unit is nothing but phrases."""
+    joined = []
+    for unit in units:
+        parts = [quote(alt[0]) for alt in unit.alternatives if len(alt) == 1]
+        parts += [_alternative(alt, loose=True) for alt in unit.loose]
+        if not parts:
+            return None
+        joined.append("(" + " | ".join(parts) + ")")
+    return " & ".join(joined)
 
 
 def _contains(phrase: tuple[str, ...], part: tuple[str, ...]) -> bool:
@@ -265,21 +279,29 @@ def _matching(key: str, units: Iterable[Unit]) -> tuple[str, dict]:
     A phrase is what the GIN index cannot answer alone (it holds no word positions),
     so PostgreSQL rechecks a phrased query against each candidate row's whole vector,
     which is stored out of line. Such a query is looked up in the index by its words
-    (`unit_tsquery(words=True)`: no row read), and each candidate is tested on its
-    small `head` first: `head` keeps `vector`'s title, summary and taxonomy positions
-    as they are (`ts_filter`, migration `search/0004`) and the query holds no
-    negation, so a match in `head` is a match in `vector`, whose test (the `OR`'s
-    second arm) then reads only the candidates whose `head` does not match.
+    (`unit_tsquery(words=True)`: no row read), and each candidate is settled by the
+    cheapest test that can: found by the query without its phrases
+    (`_certain_tsquery`, the index's answer, hashed once), or by its small inline
+    `head` (which keeps `vector`'s title, summary and taxonomy positions as they are,
+    `ts_filter` in migration `search/0004`; the query holds no negation, so a match
+    in `head` is a match in `vector`); only the others' vectors are read. `OR`
+    evaluates its arms in order and stops at the first true one.
     """
     units = tuple(units)
     query = to_tsquery_text(units)
     if not _phrased(query):
         return f"e.vector @@ %({key})s::tsquery", {key: query}
-    return (
-        f"e.vector @@ %({key}_words)s::tsquery "
-        f"AND (e.head @@ %({key})s::tsquery OR e.vector @@ %({key})s::tsquery)",
-        {key: query, f"{key}_words": to_tsquery_text(units, words=True)},
-    )
+    params = {key: query, f"{key}_words": to_tsquery_text(units, words=True)}
+    arms = [f"e.head @@ %({key})s::tsquery", f"e.vector @@ %({key})s::tsquery"]
+    certain = _certain_tsquery(units)
+    if certain is not None:
+        params[f"{key}_certain"] = certain
+        arms.insert(
+            0,
+            f"e.article_id IN (SELECT c.article_id FROM search_entry c "
+            f"WHERE c.vector @@ %({key}_certain)s::tsquery)",
+        )
+    return f"e.vector @@ %({key}_words)s::tsquery AND ({' OR '.join(arms)})", params
 
 
 def _like_escape(text: str) -> str:
@@ -482,6 +504,15 @@ class PostgresBackend(SearchBackend):
                 return bool(cursor.fetchone()[0])
         except SearchUnavailable:
             return False
+
+    def warm_up(self) -> None:
+        """Read the kept entries (`_KeptEntries`) before a reader's search needs them:
+        otherwise the process's first results page waits for them."""
+        try:
+            with self._cursor() as cursor:
+                PostgresOperations(self, cursor)._kept_entries()
+        except SearchUnavailable:
+            logger.warning("Could not read the search entries ahead", exc_info=True)
 
     def indexed(self) -> dict[int, datetime.datetime]:
         with self._cursor() as cursor:
@@ -1280,7 +1311,12 @@ class PostgresOperations:
         known = backend._kept
         if known is not None and known.database == database and not known.stale and not reload:
             return known
+        before = known
         with backend._kept_lock:
+            known = backend._kept  # read afresh meanwhile by another thread (a warm-up)?
+            fresh = known is not None and known.database == database and not known.stale
+            if fresh and known is not before:
+                return known
             ((horizon, *columns),) = self._all(_KEPT_ENTRIES, [])
             known = _KeptEntries(database, horizon, *(column or [] for column in columns))
             backend._kept = known

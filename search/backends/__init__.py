@@ -1,4 +1,5 @@
-"""Backend registry, configured like CACHES through `settings.SEARCH_BACKENDS`."""
+"""Backend registry, configured like CACHES through `settings.SEARCH_BACKENDS`, and the
+warm-up a web worker starts with (`warm_up`, called from `gunicorn.conf.py`)."""
 
 from __future__ import annotations
 
@@ -35,3 +36,21 @@ def reset_backends() -> None:
         close = getattr(backend, "close", None)
         if close:
             close()
+
+
+def warm_up(alias: str = "default") -> threading.Thread:
+    """Start `SearchBackend.warm_up` in a daemon thread of its own and return it: a web
+    worker's first reader then finds what the backend keeps between searches already
+    read. The thread's database connection is closed when it is done."""
+
+    def run() -> None:
+        from django.db import connections
+
+        try:
+            get_backend(alias).warm_up()
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run, name="search-warm-up", daemon=True)
+    thread.start()
+    return thread

@@ -398,6 +398,11 @@ class SearchBackend:
         """Whether an index has been created at all."""
         raise NotImplementedError
 
+    def warm_up(self) -> None:
+        """Read now what the first search would otherwise read before answering (a
+        web worker calls this as it starts, `search.backends.warm_up`). Nothing by
+        default; a failure is logged, never raised."""
+
     def advice(self) -> list[str]:
         """What a rebuild would make better in a working index, a line each
         (`check_index` prints them, never as errors; `check_index --fix` rebuilds)."""

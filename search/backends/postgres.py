@@ -220,8 +220,10 @@ def _alternative(tokens: tuple[str, ...], loose: bool = False) -> str:
     return "(" + joiner.join(quote(t) for t in tokens) + ")"
 
 
-def unit_tsquery(unit: Unit, ranked: bool = False) -> str:
-    """One unit: any alternative (a term, or a phrase with `<->`) or a loose spelling.
+def unit_tsquery(unit: Unit, ranked: bool = False, words: bool = False) -> str:
+    """One unit: any alternative (a term, or a phrase with `<->`) or a loose spelling;
+    with `words`, each phrase as its words anywhere (`&`), which the GIN index answers
+    without reading a row: every article the unit matches, and perhaps more.
 
     For matching (not `ranked`), a phrase that contains a shorter alternative (a word,
     or a phrase, in order) or every word of a loose one is left out: any article it
@@ -232,17 +234,31 @@ def unit_tsquery(unit: Unit, ranked: bool = False) -> str:
     """
     loose = [set(alt) for alt in unit.loose]
     parts = [
-        _alternative(alt)
+        _alternative(alt, loose=words)
         for alt in unit.alternatives
         if ranked
         or len(alt) == 1
         or not (
             any(_contains(alt, other) for other in unit.alternatives)
-            or any(words <= set(alt) for words in loose)
+            or any(spelling <= set(alt) for spelling in loose)
         )
     ]
     parts += [_alternative(alt, loose=True) for alt in unit.loose]
     return "(" + " | ".join(parts) + ")"
+
+
+def _certain_tsquery(units: Iterable[Unit]) -> str | None:
+    """`units` without their phrases (their words and loose spellings only), which the
+    GIN index answers without reading a row: every article it matches matches the
+    units. None when a unit is nothing but phrases."""
+    joined = []
+    for unit in units:
+        parts = [quote(alt[0]) for alt in unit.alternatives if len(alt) == 1]
+        parts += [_alternative(alt, loose=True) for alt in unit.loose]
+        if not parts:
+            return None
+        joined.append("(" + " | ".join(parts) + ")")
+    return " & ".join(joined)
 
 
 def _contains(phrase: tuple[str, ...], part: tuple[str, ...]) -> bool:
@@ -251,8 +267,42 @@ def _contains(phrase: tuple[str, ...], part: tuple[str, ...]) -> bool:
     return n < len(phrase) and any(phrase[i : i + n] == part for i in range(len(phrase) - n + 1))
 
 
-def to_tsquery_text(units: Iterable[Unit], joiner: str = " & ", ranked: bool = False) -> str:
-    return joiner.join(unit_tsquery(u, ranked) for u in units)
+def to_tsquery_text(
+    units: Iterable[Unit], joiner: str = " & ", ranked: bool = False, words: bool = False
+) -> str:
+    return joiner.join(unit_tsquery(u, ranked, words) for u in units)
+
+
+def _matching(key: str, units: Iterable[Unit]) -> tuple[str, dict]:
+    """The condition that an entry `e` matches every one of `units`, with its bound
+    parameters (the query as `key`).
+
+    A phrase is what the GIN index cannot answer alone (it holds no word positions),
+    so PostgreSQL rechecks a phrased query against each candidate row's whole vector,
+    which is stored out of line. Such a query is looked up in the index by its words
+    (`unit_tsquery(words=True)`: no row read), and each candidate is settled by the
+    cheapest test that can: found by the query without its phrases
+    (`_certain_tsquery`, the index's answer, hashed once), or by its small inline
+    `head` (which keeps `vector`'s title, summary and taxonomy positions as they are,
+    `ts_filter` in migration `search/0004`; the query holds no negation, so a match
+    in `head` is a match in `vector`); only the others' vectors are read. `OR`
+    evaluates its arms in order and stops at the first true one.
+    """
+    units = tuple(units)
+    query = to_tsquery_text(units)
+    if not _phrased(query):
+        return f"e.vector @@ %({key})s::tsquery", {key: query}
+    params = {key: query, f"{key}_words": to_tsquery_text(units, words=True)}
+    arms = [f"e.head @@ %({key})s::tsquery", f"e.vector @@ %({key})s::tsquery"]
+    certain = _certain_tsquery(units)
+    if certain is not None:
+        params[f"{key}_certain"] = certain
+        arms.insert(
+            0,
+            f"e.article_id IN (SELECT c.article_id FROM search_entry c "
+            f"WHERE c.vector @@ %({key}_certain)s::tsquery)",
+        )
+    return f"e.vector @@ %({key}_words)s::tsquery AND ({' OR '.join(arms)})", params
 
 
 def _like_escape(text: str) -> str:
@@ -459,6 +509,15 @@ class PostgresBackend(SearchBackend):
         except SearchUnavailable:
             return False
 
+    def warm_up(self) -> None:
+        """Read the kept entries (`_KeptEntries`) before a reader's search needs them:
+        otherwise the process's first results page waits for them."""
+        try:
+            with self._cursor() as cursor:
+                PostgresOperations(self, cursor)._kept_entries()
+        except SearchUnavailable:
+            logger.warning("Could not read the search entries ahead", exc_info=True)
+
     def indexed(self) -> dict[int, datetime.datetime]:
         with self._cursor() as cursor:
             cursor.execute("SELECT article_id, updated_at FROM search_entry")
@@ -653,6 +712,10 @@ class _Set:
     rechecked: bool = False
     source: str = "search_entry e"
     covered: tuple[Unit, ...] = ()
+    # A strict match (`PostgresOperations.strict`): the set it narrowed and the units
+    # every article of it matches.
+    base: _Set | None = None
+    required: tuple[Unit, ...] = ()
 
     def narrowed(self, condition: str, rechecked: bool = False, **params) -> _Set:
         return dataclasses.replace(
@@ -660,6 +723,8 @@ class _Set:
             where=f"{self.where} AND {condition}",
             params={**self.params, **params},
             rechecked=self.rechecked or rechecked,
+            base=None,
+            required=(),
         )
 
     @functools.cached_property
@@ -960,11 +1025,18 @@ class PostgresOperations:
         clauses = ["TRUE"]
         params: dict = {}
         if compiled.must_units():
-            params["must"] = to_tsquery_text(compiled.must_units())
-            clauses.append("e.vector @@ %(must)s::tsquery")
+            condition, found = _matching("must", compiled.must_units())
+            params.update(found)
+            clauses.append(condition)
         if compiled.excluded:
             params["x"] = to_tsquery_text(compiled.excluded, " | ")
-            clauses.append("NOT (e.vector @@ %(x)s::tsquery)")
+            if _phrased(params["x"]):
+                clauses.append("NOT (e.vector @@ %(x)s::tsquery)")
+            else:  # the index's own answer, hashed: no row's vector is read to exclude it
+                clauses.append(
+                    "e.article_id NOT IN "
+                    "(SELECT x.article_id FROM search_entry x WHERE x.vector @@ %(x)s::tsquery)"
+                )
         rechecked = bool(compiled.excluded) or _phrased(params.get("must", ""))
         for facet, values in request_filters(request):
             if facet.field == "year":
@@ -981,8 +1053,11 @@ class PostgresOperations:
     def strict(self, within: _Set, units: tuple[Unit, ...]) -> _Set:
         if not units:
             return within
-        query = to_tsquery_text(units)
-        return within.narrowed("e.vector @@ %(all)s::tsquery", _phrased(query), all=query)
+        condition, params = _matching("all", units)
+        narrowed = within.narrowed(condition, _phrased(params["all"]), **params)
+        if within.source != _Set.source or within.base is not None:
+            return narrowed
+        return dataclasses.replace(narrowed, base=within, required=units)
 
     def at_least(self, within: _Set, units: tuple[Unit, ...], least: int) -> _Set:
         if least <= 0:
@@ -1051,13 +1126,32 @@ class PostgresOperations:
 
         The candidates' condition is tested inside each unit's index lookup, on the
         row that lookup reads anyway, instead of joining every matching id back to
-        the table; not when testing it reads each row's vector (`_Set.rechecked`)."""
-        if not within.rechecked and within.source == _Set.source:
+        the table; not when testing it reads each row's vector (`_Set.rechecked`).
+        A strict match of some of `units` whose own candidates are not rechecked (a
+        question's topic words with phrase synonyms, `Planner.topical`) is tested
+        the same way: a row is in it when its lookups found every required unit, so
+        no row's vector is read again to test the strict condition."""
+        lookup = within
+        if (
+            within.rechecked
+            and within.base is not None
+            and not within.base.rechecked
+            and all(unit in units for unit in within.required)
+        ):
+            lookup = within.base
+        if not lookup.rechecked and lookup.source == _Set.source:
             known = self._entries = self._kept_entries()
-            cover, params = _coverage(units, "unit", within.where, fresh=True)
+            required = within.required if lookup is not within else ()
+            cover, params = _coverage(units, "unit", lookup.where, fresh=True, required=required)
             rows = self._all(
-                _HISTOGRAM.format(cover=cover, where=within.where, most=ID_LIST_MAX),
-                {**within.params, **params, "zero": zero, "horizon": known.horizon},
+                _HISTOGRAM.format(cover=cover, where=lookup.where, most=ID_LIST_MAX),
+                {
+                    **lookup.params,
+                    **params,
+                    # No row matches none of the units: it matches the required ones.
+                    "zero": zero and not required,
+                    "horizon": known.horizon,
+                },
             )
             self._levels[(within.key, units)] = {c: ids for c, _n, ids, _f in rows if c > 0}
             fresh = next((found for c, _n, _ids, found in rows if c < 0), None)
@@ -1221,7 +1315,12 @@ class PostgresOperations:
         known = backend._kept
         if known is not None and known.database == database and not known.stale and not reload:
             return known
+        before = known
         with backend._kept_lock:
+            known = backend._kept  # read afresh meanwhile by another thread (a warm-up)?
+            fresh = known is not None and known.database == database and not known.stale
+            if fresh and known is not before:
+                return known
             ((horizon, *columns),) = self._all(_KEPT_ENTRIES, [])
             known = _KeptEntries(database, horizon, *(column or [] for column in columns))
             backend._kept = known
@@ -1411,25 +1510,38 @@ _ORDER_BY = {
 
 
 def _coverage(
-    units: tuple[Unit, ...], name: str, where: str = "TRUE", fresh: bool = False
+    units: tuple[Unit, ...],
+    name: str,
+    where: str = "TRUE",
+    fresh: bool = False,
+    required: tuple[Unit, ...] = (),
 ) -> tuple[str, dict]:
     """(article_id, c): every entry matching any of `units` (and `where`, a condition on
     `search_entry e`), with how many it matches; with `fresh`, also (f) whether it was
-    written since the kept entries' horizon (`%(horizon)s`, see `_KeptEntries`).
+    written since the kept entries' horizon (`%(horizon)s`, see `_KeptEntries`); with
+    `required` (some of `units`), only the entries matching every one of those.
 
     One GIN index lookup per unit, joined by UNION ALL: a per-row test of each unit
     against the row's vector would read (detoast) every matching row's whole vector
     once per unit."""
-    params = {f"{name}{i}": unit_tsquery(unit) for i, unit in enumerate(units)}
+    params: dict = {}
+    lookups = []
+    for i, unit in enumerate(units):
+        condition, found = _matching(f"{name}{i}", (unit,))
+        params.update(found)
+        lookups.append((condition, int(unit in required)))
     flag, flags = (
         (", age(e.xmin) <= age(%(horizon)s::xid) AS f", ", bool_or(f) AS f") if fresh else ("", "")
     )
     union = " UNION ALL ".join(
-        f"SELECT e.article_id{flag} FROM search_entry e "
-        f"WHERE e.vector @@ %({key})s::tsquery AND {where}"
-        for key in params
+        f"SELECT e.article_id{flag}, {k} AS k FROM search_entry e WHERE {condition} AND {where}"
+        for condition, k in lookups
     )
-    return f"SELECT article_id, count(*) AS c{flags} FROM ({union}) u GROUP BY article_id", params
+    having = f" HAVING sum(k) = {sum(unit in required for unit in units)}" if required else ""
+    return (
+        f"SELECT article_id, count(*) AS c{flags} FROM ({union}) u GROUP BY article_id{having}",
+        params,
+    )
 
 
 # One results page: the match set evaluated once (`m`), the page's rows ranked with a

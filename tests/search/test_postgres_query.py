@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import runpy
+import threading
 
 import numpy as np
 import pytest
+from django.conf import settings as site_settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -29,6 +32,7 @@ from search.backends.postgres import (
     unit_tsquery,
 )
 from search.backends.query import Unit, parse_query
+from search.planner import Ordering
 from tests.search.engines import (
     POSTGRES,
     doc,
@@ -139,6 +143,81 @@ def test_a_phrase_page_analyses_the_words_between_its_words_in_the_pages_one_bat
     assert len([q for q in captured if "to_tsvector" in q["sql"]]) == 2  # query, page
 
 
+# Where a phrase's words stand: the title, summary and topics (each article's small
+# `head`, tested first), the body, both, or apart.
+PLACES = {
+    1: doc(1, "Clinical trials of stem cells"),
+    2: doc(2, summary="What clinical trials found.", body="Trials were clinical."),
+    3: doc(3, body="Two clinical trials were run."),
+    4: doc(4, "Clinical care", body="Trials of new drugs."),  # across title and body
+    5: doc(5, "Clinical notes", summary="Early trials.", body="Clinical work, then trials."),
+    6: doc(6, taxonomy=("Clinical trials",), body="Nothing of the kind."),
+    7: doc(7, "Trials and clinical work", body="No phrase here, clinical or trials."),
+    8: doc(8, body="Nothing of the kind."),
+    9: doc(9, "Notes on clinical", summary="Trials ahead."),  # across title and summary
+}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '"clinical trials"',
+        '"clinical trials" -drugs',
+        "HSCT",
+        "stem cell transplant",
+        "stem -transplant",
+        "trial -stem",
+    ],
+)
+def test_phrases_and_exclusions_match_what_each_articles_vector_matches(engine, text):
+    # A phrase is looked up by its words and tested on each article's title, summary
+    # and topics before its whole text; a word excluded is the index's own answer.
+    # Neither may change which articles match.
+    engine.index([*PLACES.values(), *(doc(10 + n, body=body) for n, body in TEXTS.items())])
+    compiled = engine._compile(parse_query(text), SYNONYMS)
+    query = " & ".join(
+        part
+        for part in (
+            to_tsquery_text(compiled.countable_units() or compiled.must_units(), ranked=True),
+            compiled.excluded and "!(" + to_tsquery_text(compiled.excluded, " | ") + ")",
+        )
+        if part
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT article_id FROM search_entry WHERE vector @@ %s::tsquery", [query])
+        expected = {row[0] for row in cursor.fetchall()}
+
+    page = engine.search(SearchQuery(text=text, synonyms=SYNONYMS, per_page=100, relax=False))
+    assert expected  # the texts hold an answer for every query
+    assert {hit.id for hit in page.hits} == expected
+
+
+@pytest.mark.parametrize("zero", [False, True])
+def test_a_histogram_within_a_phrase_match_counts_each_articles_words(engine, zero):
+    # A question's topic with phrase synonyms ("recovery after HSCT") narrows the
+    # histogram of how many of its words each article matches: an article counts
+    # when it matches the topic (its phrases rechecked), by every word it matches.
+    texts = {
+        **TEXTS,
+        8: "Recovery after a bone marrow transplant.",
+        9: "Recovery after surgery.",
+        10: "Recovery: stem cells, then a transplant.",  # the words, not the phrase
+    }
+    engine.index([doc(n, body=body) for n, body in texts.items()])
+    compiled = engine._compile(parse_query("recovery HSCT"), SYNONYMS)
+    units = compiled.countable_units()
+    with connection.cursor() as cursor:
+        operations = PostgresOperations(engine, cursor)
+        candidates = operations.candidates(compiled, SearchQuery(text="recovery HSCT"))
+        within = operations.strict(candidates, units[1:])
+        histogram = operations.coverage_counts(within, units, zero=zero)
+        both = operations.at_least(within, units, 2)
+        rows, _facets = operations.page(both, Ordering("relevance", units, units), 0, 10)
+
+    assert histogram == {2: 1, 1: 4}  # 8; then 1, 2, 4 and 6 ("transplantation")
+    assert [row.ref for row in rows] == [8]
+
+
 @pytest.fixture
 def committed_engine(settings, search_index_dir, transactional_db):
     """The PostgreSQL backend on a database whose writes commit, emptied afterwards:
@@ -175,6 +254,24 @@ def test_facet_counts_follow_committed_edits_between_searches(
     for _ in range(2):  # the edited rows read by the page, then (fresh_max 2) read again
         assert facets()["disease"] == {"lupus": 5, "psoriasis": 4}
         assert facets()["tag"] == {"guide": 5}
+
+
+@pytest.mark.postgres
+def test_a_web_worker_reads_the_kept_entries_before_its_first_reader(committed_engine):
+    # gunicorn calls `post_worker_init` in each worker once the site is loaded: the
+    # backend then reads what it keeps between searches in a thread of its own, and
+    # the first reader's results page does not read it again.
+    committed_engine.index([doc(1, "Lupus guide"), doc(2, "Kidney notes")])
+    hooks = runpy.run_path(str(site_settings.BASE_DIR / "gunicorn.conf.py"))
+    hooks["post_worker_init"](None)
+    for thread in threading.enumerate():
+        if thread.name == "search-warm-up":
+            thread.join(timeout=60)
+    with CaptureQueriesContext(connection) as captured:
+        page = committed_engine.search(SearchQuery(text="lupus"))
+
+    assert [hit.id for hit in page.hits] == [1]
+    assert not [q for q in captured if "pg_snapshot_xmin" in q["sql"]]  # no second read
 
 
 def titled(n: int, title: str, published_on: datetime.date | None = None) -> SearchDocument:

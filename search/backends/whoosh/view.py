@@ -1,7 +1,8 @@
 """One open searcher and the per-segment arrays and document masks derived from it.
 
 Segments are immutable, so each one's columns (ids, dates, sort titles, text
-lengths), facet value masks and sort orders are read once (`_SegmentData`) and
+lengths), facet value masks, sort orders and the term weights an article's related box
+looks up are read once (`_SegmentData`) and
 shared by every `_View` that still shows that segment. A term's postings and the
 documents matching a query word with its synonyms (a `Unit`) are read once per
 segment too and kept across searches in a

@@ -9,7 +9,10 @@ read the cache again, where the new page is served to them only if it is valid f
 generation they read at that moment (`pagecache.middleware`). If it is not (another
 edit came in between, or the page was not stored: an error, a cookie), they build it
 themselves, as they would have. Per process: the threads of one gunicorn worker share
-these locks; processes with a shared cache each build at most once.
+these locks; processes with a shared cache each build at most once. The engine's answer
+to a search, which the results page and the API share (`search.shared_results`), is
+found once at a time the same way, under its own key: the two pages for one query,
+retired together by an index write, then ask the engine once between them.
 """
 
 from __future__ import annotations

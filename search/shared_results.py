@@ -16,6 +16,13 @@ read from the database for every page, so the page cache's check of the rows a p
 showed (`pagecache.middleware`) is unchanged. An answer found from a newer index than
 the counter read says is newer, never older, than what that counter promises.
 
+One search per process at a time: when the results page and the API for one query miss
+at once (an index write has just retired both, and readers ask for both), the second
+waits for the first's answer (`pagecache.builds`, as readers of one page wait for its
+build) and uses it if it was found under the `search` counter the second request read,
+the only answer it would have accepted from the cache anyway; otherwise (the build
+failed, or the counter moved in between) it asks the engine itself.
+
 Used only while the page cache is on (`PAGE_CACHE`) and for requests whose generation
 the page cache read (`request_state`; not for signed-in editors, who bypass it). One
 entry per request, replaced when the counter has moved, so old answers never crowd the
@@ -31,7 +38,8 @@ import logging
 from django.conf import settings
 from django.core.cache import cache
 
-from pagecache.models import request_state
+from pagecache import builds
+from pagecache.models import State, request_state
 from search.backends.base import SearchBackend, SearchPage, SearchQuery
 
 logger = logging.getLogger(__name__)
@@ -46,19 +54,37 @@ def search(backend: SearchBackend, query: SearchQuery) -> SearchPage:
     if not settings.PAGE_CACHE or state is None:
         return backend.search(query)
     key = _key(backend, query)
+    kept = _kept(key, state)
+    if kept is not None:
+        return kept
+    building = builds.claim(key)
+    if building is None:  # another thread asks the engine now: wait, then take its answer
+        builds.wait(key)
+        kept = _kept(key, state)
+        if kept is not None:
+            return kept
+    try:
+        found = backend.search(query)
+        try:
+            cache.set(key, (state.search_token, found))
+        except Exception:
+            logger.exception("Search answer cache unavailable: answer not stored")
+        return found
+    finally:
+        if building is not None:
+            builds.finish(key, building)
+
+
+def _kept(key: str, state: State) -> SearchPage | None:
+    """The answer kept for `key` if it was found under this request's `search` counter."""
     try:
         entry = cache.get(key)
     except Exception:  # a cache server down must not take searches down
         logger.exception("Search answer cache unavailable")
-        return backend.search(query)
+        return None
     if isinstance(entry, tuple) and len(entry) == 2 and entry[0] == state.search_token:
         return entry[1]
-    found = backend.search(query)
-    try:
-        cache.set(key, (state.search_token, found))
-    except Exception:
-        logger.exception("Search answer cache unavailable: answer not stored")
-    return found
+    return None
 
 
 def _key(backend: SearchBackend, query: SearchQuery) -> str:

@@ -9,7 +9,8 @@ summary), locust drives the readers of `locustfile.py` at each concurrency level
 bounded time, with each mix of popularity (`LOADTEST_MIXES`: readers choosing articles
 and queries uniformly, by Zipf's law, or in a wave on one article in the news; see
 `locustfile.py`), first against the uncached server, then against the cached one. It prints requests/s and p50/p95/p99 per level, mix and mode
-(and per kind of request), the 5xx count, the issue-21 verdicts per mix (cache on
+(and per kind of request), the CPU seconds the server, locust and the editor used in each
+level (all three share the machine's cores), the 5xx count, the issue-21 verdicts per mix (cache on
 against off at 16 readers, p95 at 16 against 1), and `check_index`'s verdict.
 
 Staleness: around every save the editor asks the server being driven, as a reader
@@ -50,6 +51,7 @@ import csv
 import json
 import os
 import platform
+import resource
 import secrets
 import shutil
 import signal
@@ -62,6 +64,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
+
+import psutil
 
 from tests.loadtest import replica
 
@@ -265,7 +269,10 @@ def main() -> int:
                     port = servers[mode][1]
                     name = f"{level}-{mix}-{mode}"
                     set_phase(phase_file, name, port)
+                    watched = {"server": servers[mode][0].pid, "editor": editor.pid}
+                    cpu_before = cpu_seconds(watched)
                     row = drive(level, mix, mode, seconds, port, root, env, slugs)
+                    row["cpu"] = cpu_used(cpu_before, cpu_seconds(watched), row)
                     set_phase(phase_file, "pause")
                     wait_for_pause(phase_file)  # the save under way, and its checks, end
                     row.update(check_phase(editor_log, name, port))
@@ -403,6 +410,38 @@ def stop(process: subprocess.Popen | None) -> None:
         process.wait(timeout=10)
 
 
+def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
+    """CPU seconds (user and system) used so far by each named process and its children
+    alive now (gunicorn's workers), and by this driver's finished children (locust)."""
+    used = {}
+    for name, pid in pids.items():
+        try:
+            process = psutil.Process(pid)
+            tree = [process, *process.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            used[name] = 0.0
+            continue
+        total = 0.0
+        for member in tree:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                times = member.cpu_times()
+                total += times.user + times.system
+        used[name] = total
+    finished = resource.getrusage(resource.RUSAGE_CHILDREN)
+    used["locust"] = finished.ru_utime + finished.ru_stime
+    return used
+
+
+def cpu_used(before: dict[str, float], after: dict[str, float], row: dict) -> dict:
+    """Who used the machine's cores during one level: the server under load, locust
+    and the editor (its saves, index writes and checks), in CPU seconds, and the
+    server's CPU milliseconds per answered request."""
+    used = {name: round(after[name] - before[name], 1) for name in before}
+    requests = int(row["total"]["Request Count"])
+    used["server_ms_per_request"] = round(1000 * used["server"] / requests, 1) if requests else None
+    return used
+
+
 def drive(
     level: int, mix: str, mode: str, seconds: int, port: int, root: Path, env: dict, slugs: Path
 ) -> dict:
@@ -487,6 +526,18 @@ def report(rows: list[dict], seconds: int, options: list[str]) -> None:
     for name in names:
         cells = [row["by_name"].get(name, {}).get("95%", "") for row in rows]
         print(f"| `{name}` | " + " | ".join(cells) + " |")
+    print(
+        f"\nCPU seconds used during each level ({os.cpu_count()} cores x the level's length): "
+        "the server, locust, the editor; the server's CPU per request:\n"
+    )
+    print("| level | server | locust | editor | server ms/request |")
+    print("|---|---:|---:|---:|---:|")
+    for row in rows:
+        cpu = row["cpu"]
+        print(
+            f"| {row['level']} {row['mix']} {row['mode']} | {cpu['server']} | {cpu['locust']} "
+            f"| {cpu['editor']} | {cpu['server_ms_per_request']} |"
+        )
     cached = [row for row in rows if row["mode"] == "on"]
     if cached:
         print("\nPage cache hits by kind of request (cache on):\n")
@@ -583,6 +634,7 @@ def figures(row: dict) -> dict:
         "saves": row["saves"],
         "save_p95_ms": row["save_p95"],
         "load": round(row["load"], 2),
+        "cpu_seconds": row["cpu"],
         "p95_by_request_ms": {name: number(r["95%"]) for name, r in row["by_name"].items()},
         "cache_by_request": row["hits_by_name"],
     }

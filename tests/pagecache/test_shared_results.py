@@ -6,9 +6,13 @@ generation moves as it does after an editor's save and its index write.
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
 from unittest import mock
 
 import pytest
+from django.db import connection
+from django.test import Client
 
 from search import index as search_index
 from search.index import rebuild
@@ -111,3 +115,51 @@ def test_a_text_edit_rebuilds_the_results_page_from_the_same_answer_until_the_in
     assert {r["slug"]: r["summary"] for r in answer}["kidney-care"] == (
         "Kidney care, reviewed this week."
     )
+
+
+def read_in_a_thread(path: str, query: dict):
+    try:
+        return Client().get(path, query)
+    finally:
+        connection.close()  # this thread's own connection
+
+
+@pytest.mark.django_db(transaction=True)  # the readers' threads read committed rows
+def test_the_results_page_and_the_api_missing_at_once_ask_the_engine_once(monkeypatch):
+    """Readers asking one search on both at the instant an index write retired it: one
+    engine search serves both, and after the next write both show the new answer."""
+    from library import listing
+    from search.backends import get_backend
+
+    make_article("Kidney care in lupus", slug="kidney-care", summary="Kidney care.")
+    walking = make_article("Walking and balance", slug="walking", summary="Walking.")
+    rebuild()
+    backend, asked = get_backend(), []
+
+    class SlowEngine:
+        def __getattr__(self, name):
+            return getattr(backend, name)
+
+        def search(self, query):
+            asked.append(query.text)
+            time.sleep(0.5)  # long enough for the other reader to arrive meanwhile
+            return backend.search(query)
+
+    monkeypatch.setattr(listing, "get_backend", SlowEngine)
+
+    def both_at_once() -> tuple[list[str], list[str]]:
+        with ThreadPoolExecutor(2) as pool:
+            page = pool.submit(read_in_a_thread, "/articles/", {"q": "kidney"})
+            time.sleep(0.1)  # the page's engine search is under way
+            answer = pool.submit(read_in_a_thread, "/api/search/", {"q": "kidney"})
+            page, answer = page.result(), answer.result()
+        assert (page["X-Page-Cache"], answer["X-Page-Cache"]) == ("miss", "miss")
+        return slugs_on_page(page), [result["slug"] for result in answer.json()["results"]]
+
+    assert both_at_once() == (["kidney-care"], ["kidney-care"])
+    assert asked == ["kidney"]
+    walking.summary = "Walking after a kidney transplant."
+    walking.save()  # autocommit: the index write and the generation's moves happen now
+    page_slugs, api_slugs = both_at_once()
+    assert sorted(page_slugs) == sorted(api_slugs) == ["kidney-care", "walking"]
+    assert asked == ["kidney", "kidney"]

@@ -260,3 +260,33 @@ def test_a_search_is_not_broken_by_a_merge_another_process_commits_as_it_opens(
     # The merge deleted segment files the reader's view listed; the search still answers.
     assert found(reader, "lupus") == set(range(1, MAX_SEGMENTS + 2))
     assert merged and not before <= {p.name for p in live.glob("*.seg")}
+
+
+def test_related_articles_key_terms_are_whooshs_own_as_segments_come_and_go(backend):
+    """The related box's key terms, from weights remembered per segment, are the ones
+    Whoosh computes from the index, after each save adds a segment or replaces a
+    document, for texts whose words are in one segment, several, or none."""
+    backend.index(_library(40))
+    texts = [
+        "Report 0007 on trial: lupus and fatigue studied word7",
+        "stem cell remission in lupus, a trial of stem cell transplants",
+        "nothing here matches anything indexed at all",
+    ]
+
+    def both(text: str) -> tuple[list, list]:
+        view = backend._view()
+        expected = view.searcher.key_terms_from_text("text", text, numterms=12)
+        return view.key_terms(text, 12), expected
+
+    for text in texts:
+        ours, expected = both(text)
+        assert ours == expected
+    for n in range(41, 45):  # single saves: new small segments beside the first
+        backend.index([doc(n, f"Report {n} on remission", body=f"remission fatigue word{n}")])
+        backend.index([doc(n - 30, f"Report {n - 30}", body=f"lupus edited{n} stem cell")])
+        for text in [*texts, f"remission word{n} edited{n} lupus"]:
+            ours, expected = both(text)
+            assert ours == expected
+            assert (ours == []) == (text == texts[2])
+        assert len(backend._view()._leaves()) > 1  # the first segment and the saves'
+    assert backend.more_like_this(7) and 7 not in backend.more_like_this(7)

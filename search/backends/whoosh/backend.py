@@ -637,7 +637,7 @@ class WhooshBackend(DirectoryIndex, SearchBackend):
                 text = " ".join(
                     (stored.get("title", ""), stored.get("summary", ""), stored.get("body", ""))
                 )[:RELATED_CHARS]
-                terms = searcher.key_terms_from_text("text", text, numterms=12)
+                terms = view.key_terms(text, 12)
                 hidden = view.scheduled(visible_on)  # scheduled articles
                 top = _similar(view, terms, exclude=hidden | {docnum}, count=limit)
                 ids = view.ids

@@ -1,7 +1,8 @@
 """One open searcher and the per-segment arrays and document masks derived from it.
 
 Segments are immutable, so each one's columns (ids, dates, sort titles, text
-lengths), facet value masks and sort orders are read once (`_SegmentData`) and
+lengths), facet value masks, sort orders and the term weights an article's related box
+looks up are read once (`_SegmentData`) and
 shared by every `_View` that still shows that segment. A term's postings and the
 documents matching a query word with its synonyms (a `Unit`) are read once per
 segment too and kept across searches in a
@@ -25,7 +26,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
-from whoosh import index
+from whoosh import classify, index
 
 from search.backends.base import FACETS
 from search.backends.query import Unit
@@ -107,6 +108,9 @@ class _SegmentData:
         except Unreadable as problem:
             self.postings_file, self.postings_problem = None, problem
         self.problem_logged = False  # a search logs the problem once (`WhooshBackend`)
+        # A `text` term's total weight in this segment (None: not in it), as looked up
+        # for an article's related box (`_View.key_terms`): fixed for the segment's life.
+        self.text_weights: dict[bytes, float | None] = {}
 
     def order(self, ordering: str) -> np.ndarray:
         """This segment's document numbers sorted by `ORDER_KEYS[ordering]`, once."""
@@ -319,6 +323,34 @@ class _View:
                 candidates.append((key(leaf.data, d)[:-1], leaf.offset + d))
         return [d for _key, d in heapq.nsmallest(wanted, candidates)]
 
+    # -- an article's key terms (its related box)
+
+    def key_terms(self, text: str, count: int) -> list[tuple[str, float]]:
+        """Whoosh's `searcher.key_terms_from_text("text", text, count)` (Bo1, weights
+        normalised), with each term's collection weight summed from the segments'
+        remembered weights: an article page's related box looks up a few hundred terms,
+        each a hash-file probe per segment, and the same words recur from article to
+        article while the large segments stay."""
+        expander = classify.Expander(_RememberedWeights(self), "text", model=classify.Bo1Model)
+        expander.add_text(text)
+        return expander.expanded_terms(count, normalize=True)
+
+    def text_weight(self, btext: bytes) -> float | None:
+        """The term's total weight in the `text` field over the view's segments, as
+        `reader.frequency("text", btext)` gives it; None if no segment has the term."""
+        total, found = 0, False
+        for leaf in self._leaves():
+            weights = leaf.data.text_weights
+            if btext in weights:
+                weight = weights[btext]
+            else:
+                reader = leaf.reader
+                weight = reader.frequency("text", btext) if ("text", btext) in reader else None
+                weights[btext] = weight
+            if weight is not None:
+                total, found = total + weight, True
+        return total if found else None
+
     # -- terms, phrases and units (per segment, cached across searches)
 
     def _leaf_read(self, leaf: _Leaf, token: str) -> tuple[list, list, list]:
@@ -472,3 +504,27 @@ class _View:
                 mask[self._leaf_unit(leaf, unit) + leaf.offset] = True
             self._query_cache[key] = mask
         return self._query_cache[key]
+
+
+class _RememberedWeights:
+    """The view's reader for `classify.Expander`, answering its term lookups (whether a
+    term is in the index, its collection weight) from `_View.text_weight`."""
+
+    def __init__(self, view: _View) -> None:
+        self._view = view
+        self._reader = view.searcher.reader()
+
+    def __getattr__(self, name: str):
+        return getattr(self._reader, name)
+
+    def __contains__(self, term: tuple[str, bytes]) -> bool:
+        fieldname, btext = term
+        if fieldname != "text":
+            return term in self._reader
+        return self._view.text_weight(btext) is not None
+
+    def frequency(self, fieldname: str, btext: bytes) -> float:
+        if fieldname != "text":
+            return self._reader.frequency(fieldname, btext)
+        weight = self._view.text_weight(btext)
+        return 0 if weight is None else weight

@@ -179,6 +179,16 @@ def topic_words(text: str, topics: Iterable[Topic]) -> frozenset[str]:
     )
 
 
+def intent_words(text: str, intents: Iterable[Intent]) -> frozenset[str]:
+    """The words of `text` (casefolded) that state one of `intents` ("safe", "abroad")."""
+    words = question_terms(text)
+    return frozenset(
+        words[n][0].casefold()
+        for start, size, _intent in _spans(words, _intent_entries(tuple(intents)))
+        for n in range(start, start + size)
+    )
+
+
 def understand(text: str, vocabulary: Vocabulary | None) -> Understood:
     """The topics and intents `text` names, in the order it names them."""
     if not vocabulary or not (text or "").strip():

@@ -340,7 +340,7 @@ class AnswerStage:
         self._common = frozenset(
             term
             for unit, frequency in zip(units, coverage.frequencies, strict=True)
-            if frequency > COMMON_IN_LIBRARY * coverage.documents
+            if frequency > COMMON_IN_LIBRARY * coverage.documents and not unit.also
             for source in unit.source
             for _word, term in question_terms(source)
         )
@@ -508,8 +508,11 @@ class AnswerStage:
         than its topic ("Children" for "are stem cell transplants safe for kids?"): the
         aspect's words, less those stating an intent (tags and intent headings weigh
         them, and a general title holds them too: "work", "trials") and those in most of
-        the library's articles (known when the question's words were weighed). Only for
-        a question naming a topic and asking at most `TITLE_ASPECT_WORDS` words of it;
+        the library's articles (known when the question's words were weighed, and only
+        for a word searched without synonyms, which widen its count). A post telling a
+        story around its question is read by its question sentences (`asked_sentences`:
+        "My son is 14 and on Ocrevus. Is a transplant safe for teenagers?"). Only for a
+        question naming a topic and asking at most `TITLE_ASPECT_WORDS` words of it;
         empty otherwise. A general guide's title names the topic by its own name
         (`ABOUT`); an article whose title names what is asked of the topic answers it
         more closely, where a heading alone ("How MS is diagnosed and treated today"
@@ -519,6 +522,9 @@ class AnswerStage:
         stating = intent_words(self.text, self.understood.intents)
         said = {term for word, term in question_terms(self.text) if word.casefold() in stating}
         words = self.aspect() - said - self._common
+        asked = asked_sentences(self.text)
+        if asked:  # a post: what it asks, not its story
+            words = words & {term for _word, term in question_terms(asked)}
         return words if len(words) <= TITLE_ASPECT_WORDS else frozenset()
 
     def aspect(self) -> frozenset[str]:
@@ -527,6 +533,20 @@ class AnswerStage:
         named = topic_words(self.text, self.understood.topics)
         topic_terms = {term for word, term in question_terms(self.text) if word.casefold() in named}
         return self.distinctive() - topic_terms
+
+
+_QUESTION_SENTENCE = re.compile(r"[^.!?…\n]*\?")
+
+
+def asked_sentences(text: str) -> str:
+    """`text`'s question sentences (ending in "?") when it also tells a story (a
+    sentence that does not ask): what a post asks, without its story. "" for a
+    question alone, or a post asking nothing."""
+    questions = _QUESTION_SENTENCE.findall(text or "")
+    story = _QUESTION_SENTENCE.sub(" ", text or "")
+    if not questions or not any(w.casefold() not in STOPWORDS for w in WORD_RE.findall(story)):
+        return ""
+    return " ".join(questions)
 
 
 def headed_terms(

@@ -510,21 +510,21 @@ def test_an_article_titled_by_what_the_question_asks_ranks_above_the_topics_guid
             article(
                 1,
                 "Hematopoietic stem cell transplantation: a guide",
-                "HSCT resets the immune system. " + swimming * 6 + "HSCT is intensive."
+                "HSCT resets the immune system. " + swimming * 4 + "HSCT is intensive."
                 "\n\n## How it works\n\nHSCT collects stem cells first."
                 "\n\n## Risks\n\nInfections are the main risk.",
                 therapies=("hsct",),
             ),
             article(
                 2,
-                "HSCT: swimming",
+                "Hematopoietic stem cell transplantation and swimming",
                 "After HSCT, sport comes back slowly, and swimming later than the rest of "
                 "daily life: germs in water matter while the new immune system grows.",
                 therapies=("hsct",),
             ),
             article(
                 3,
-                "HSCT at home",
+                "Hematopoietic stem cell transplantation at home",
                 "Home after HSCT is quiet.\n\n## Swimming\n\n" + swimming * 3,
                 therapies=("hsct",),
             ),
@@ -532,9 +532,9 @@ def test_an_article_titled_by_what_the_question_asks_ranks_above_the_topics_guid
         ]
     )
 
-    # The guide names the therapy by its own name, says "swimming" most often and has
-    # a section on risks (the question's intent); the second article's title names
-    # what is asked, the third's only a heading.
+    # All three titles name the therapy by its own name; the guide has a section on
+    # risks (the question's intent), the second article's title names what is asked,
+    # the third's only a heading.
     page = ask(backend, "is swimming safe after HSCT?")
     assert slugs(page)[0] == "article-2"
     # A post is read by what it asks, not by its story.

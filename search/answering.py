@@ -20,9 +20,9 @@ the engine's keyword ranking and never looks inside an engine:
    get vaccinated after a transplant", or the articles' word beside the reader's in a
    synonym group, "Children" for "kids"), so the article about that aspect comes
    before the topic's general guide, and more when the title itself names it
-   (`title_aspect`: a question naming a topic and asking one short thing of it); for a question whose words were relaxed (or matched by
-   its topic), the share of its words each row holds, each weighing its idf
-   (`Operations.coverage`, one call).
+   (`title_aspect`: a question naming a topic and asking one short thing of it); for
+   a question whose words were relaxed (or matched by its topic), the share of its
+   words each row holds, each weighing its idf (`Operations.coverage`, one call).
    Pages inside the window are cut from the new order; pages beyond it follow the
    engine's.
 4. **Best section under each result** (the page's hits only, questions of two words

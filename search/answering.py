@@ -19,9 +19,10 @@ the engine's keyword ranking and never looks inside an engine:
    that name no topic and are in few of the window's titles, "vaccinated" in "why
    get vaccinated after a transplant", or the articles' word beside the reader's in a
    synonym group, "Children" for "kids"), so the article about that aspect comes
-   before the topic's general guide; for a question whose words were relaxed (or matched by
-   its topic), the share of its words each row holds, each weighing its idf
-   (`Operations.coverage`, one call).
+   before the topic's general guide, and more when the title itself names it
+   (`title_aspect`: a question naming a topic and asking one short thing of it); for
+   a question whose words were relaxed (or matched by its topic), the share of its
+   words each row holds, each weighing its idf (`Operations.coverage`, one call).
    Pages inside the window are cut from the new order; pages beyond it follow the
    engine's.
 4. **Best section under each result** (the page's hits only, questions of two words
@@ -61,6 +62,7 @@ from search.backends.text import SCAN_CHARS, WORD_RE, body_marks, candidate_patt
 from search.understanding import (
     describe,
     heading_matches,
+    intent_words,
     named_topics,
     phrase_terms,
     question_terms,
@@ -82,6 +84,9 @@ COVERED = 0.25  # a relaxed match holding all the question's words, rarer words 
 INTENT = 0.3  # tagged or sectioned for the question's intent
 INTENT_HEADING = 0.5  # a section whose heading names the question's intent
 ASPECT = 0.4  # every word of what the question asks about its topic in the title or a heading
+ASPECT_TITLE = 0.5  # every word of that aspect (`title_aspect`) in the title itself
+TITLE_ASPECT_WORDS = 3  # words of an aspect a title can name (a long post asks many things)
+COMMON_IN_LIBRARY = 0.5  # share of the library's articles a word is in: it says what none is about
 PRIOR = 0.0  # how much of the engine's evidence is its rank (the rest: its score)
 # Word endings of disease and drug names: a word no article contains that ends so is
 # a topic the library lacks ("sarcoidosis", "rituximab").
@@ -122,6 +127,7 @@ class Evidence:
     main_topic: bool = False  # filed under the question's main topic
     intent: bool = False  # tagged or sectioned for the question's intent
     aspect: float = 0.0  # share of the question's aspect words in its title or headings
+    titled: float = 0.0  # share of the question's `title_aspect` words in its title
     section: SectionMatch | None = None  # the best-matching section
     words: int = 0  # distinct words of the question in its best section (or its body)
     marks: list = dataclasses.field(default_factory=list)  # the question's words in its body
@@ -158,6 +164,7 @@ class AnswerStage:
         tokens = terms | {t for phrase in phrases for t in phrase}
         self.pattern = candidate_pattern(frozenset(tokens)) if tokens else None
         self._distinctive: frozenset[str] | None = None  # once the window is gathered
+        self._common: frozenset[str] = frozenset()  # terms in most articles, once weighed
         # The articles' words for the reader's, as the search matched them.
         self.also = word_alternatives(self.text, planner.request.synonyms)
 
@@ -330,6 +337,13 @@ class AnswerStage:
             for frequency in coverage.frequencies
         ]
         total = sum(w for w in weights if w > 0) or 1.0
+        self._common = frozenset(
+            term
+            for unit, frequency in zip(units, coverage.frequencies, strict=True)
+            if frequency > COMMON_IN_LIBRARY * coverage.documents and not unit.also
+            for source in unit.source
+            for _word, term in question_terms(source)
+        )
         for row, matched in zip(rows, coverage.matched, strict=True):
             self.evidence[row.ref].covered = sum(max(weights[i], 0.0) for i in matched) / total
 
@@ -340,10 +354,14 @@ class AnswerStage:
         top = max((row.score for row in rows), default=0.0) or 1.0
         size = len(rows)
         aspect = self.aspect()
+        titled = self.title_aspect()
         if aspect:
             for row in rows:
                 found = headed_terms(self.details[row.ref], aspect, self.also)
                 self.evidence[row.ref].aspect = len(found) / len(aspect)
+                if titled:
+                    found = headed_terms(self.details[row.ref], titled, self.also, headings=False)
+                    self.evidence[row.ref].titled = len(found) / len(titled)
 
         def score(item: tuple[int, Row]) -> tuple[float, int]:
             n, row = item
@@ -352,7 +370,7 @@ class AnswerStage:
             value += FILED * evidence.filed + ABOUT * evidence.about + SPECIFIC * evidence.specific
             value += COVERED * evidence.covered
             value += INTENT if evidence.intent else 0.0
-            value += ASPECT * evidence.aspect
+            value += ASPECT * evidence.aspect + ASPECT_TITLE * evidence.titled
             return -value, n
 
         return [row for _n, row in sorted(enumerate(rows), key=score)]
@@ -485,6 +503,30 @@ class AnswerStage:
             )
         return self._distinctive
 
+    def title_aspect(self) -> frozenset[str]:
+        """What a title names when its article is about the question's aspect rather
+        than its topic ("Children" for "are stem cell transplants safe for kids?"): the
+        aspect's words, less those stating an intent (tags and intent headings weigh
+        them, and a general title holds them too: "work", "trials") and those in most of
+        the library's articles (known when the question's words were weighed, and only
+        for a word searched without synonyms, which widen its count). A post telling a
+        story around its question is read by its question sentences (`asked_sentences`:
+        "My son is 14 and on Ocrevus. Is a transplant safe for teenagers?"). Only for a
+        question naming a topic and asking at most `TITLE_ASPECT_WORDS` words of it;
+        empty otherwise. A general guide's title names the topic by its own name
+        (`ABOUT`); an article whose title names what is asked of the topic answers it
+        more closely, where a heading alone ("How MS is diagnosed and treated today"
+        for "What does HSCT treat?") does not say so."""
+        if not self.understood.topics:
+            return frozenset()
+        stating = intent_words(self.text, self.understood.intents)
+        said = {term for word, term in question_terms(self.text) if word.casefold() in stating}
+        words = self.aspect() - said - self._common
+        asked = asked_sentences(self.text)
+        if asked:  # a post: what it asks, not its story
+            words = words & {term for _word, term in question_terms(asked)}
+        return words if len(words) <= TITLE_ASPECT_WORDS else frozenset()
+
     def aspect(self) -> frozenset[str]:
         """The distinctive terms that do not name a topic the question names: what it
         asks about the topic ("vaccinated" in "why get vaccinated after a transplant")."""
@@ -493,14 +535,32 @@ class AnswerStage:
         return self.distinctive() - topic_terms
 
 
+_QUESTION_SENTENCE = re.compile(r"[^.!?…\n]*\?")
+
+
+def asked_sentences(text: str) -> str:
+    """`text`'s question sentences (ending in "?") when it also tells a story (a
+    sentence that does not ask): what a post asks, without its story. "" for a
+    question alone, or a post asking nothing."""
+    questions = _QUESTION_SENTENCE.findall(text or "")
+    story = _QUESTION_SENTENCE.sub(" ", text or "")
+    if not questions or not any(w.casefold() not in STOPWORDS for w in WORD_RE.findall(story)):
+        return ""
+    return " ".join(questions)
+
+
 def headed_terms(
-    detail: Details, terms: frozenset[str], also: dict[str, tuple[str, ...]] | None = None
+    detail: Details,
+    terms: frozenset[str],
+    also: dict[str, tuple[str, ...]] | None = None,
+    *,
+    headings: bool = True,
 ) -> set[str]:
     """The `terms` in `detail`'s title or a section heading, or a word there that
     differs from one only by an ending (`same_word`), or one of `also`'s terms for it
     (the articles' words for a reader's, `word_alternatives`)."""
     headed = set(title_terms(detail.title))
-    for heading, _anchor, _start in detail.sections:
+    for heading, _anchor, _start in detail.sections if headings else ():
         headed.update(title_terms(heading))
     also = also or {}
     return {

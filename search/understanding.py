@@ -171,10 +171,20 @@ def topic_words(text: str, topics: Iterable[Topic]) -> frozenset[str]:
     """The words of `text` (casefolded, as `WORD_RE` splits them) that name one of
     `topics`: the words a relaxed search must keep so as not to lose what the question
     is about."""
+    return _words_naming(text, _topic_entries(tuple(topics)))
+
+
+def intent_words(text: str, intents: Iterable[Intent]) -> frozenset[str]:
+    """The words of `text` (casefolded) that state one of `intents` ("safe", "abroad")."""
+    return _words_naming(text, _intent_entries(tuple(intents)))
+
+
+def _words_naming(text: str, entries: Iterable[tuple[Terms, bool, object]]) -> frozenset[str]:
+    """The words of `text` (casefolded, as `WORD_RE` splits them) in a phrase of `entries`."""
     words = question_terms(text)
     return frozenset(
         words[n][0].casefold()
-        for start, size, _topic in _spans(words, _topic_entries(tuple(topics)))
+        for start, size, _value in _spans(words, entries)
         for n in range(start, start + size)
     )
 

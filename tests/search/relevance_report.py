@@ -24,9 +24,10 @@ Options:
                               each in a child process
     --json PATH               also write every ranking and figure to PATH
 
-It loads the shipped content into a throw-away database (SQLite in a temporary
-directory, or a new database on the PostgreSQL server that is dropped afterwards) and
-never touches the site's own database or index. `tests/search/test_real_questions.py`
+It loads the shipped content (taxonomy, articles and reader intents with their tags, as
+`load_shipped_content` and the tests' `shipped_content` do) into a throw-away database
+(SQLite in a temporary directory, or a new database on the PostgreSQL server that is
+dropped afterwards) and never touches the site's own database or index. `tests/search/test_real_questions.py`
 asserts the same figures in the test suite, with the same functions.
 """
 
@@ -286,7 +287,7 @@ def _setup_django(engine: str, workdir: Path) -> Callable[[], None]:
     from django.core.management import call_command
 
     call_command("migrate", interactive=False, verbosity=0)
-    call_command("loaddata", "taxonomy", "articles", verbosity=0)
+    call_command("loaddata", "taxonomy", "articles", "intents", verbosity=0)
     call_command("rebuild_index", verbosity=0)
     return cleanup
 

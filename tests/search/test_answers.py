@@ -503,6 +503,45 @@ def test_the_article_headed_by_what_the_question_asks_ranks_above_the_topics_gui
     assert page.answer == "found"
 
 
+def test_an_article_titled_by_what_the_question_asks_ranks_above_the_topics_guide(backend):
+    swimming = "Swimming after HSCT waits for the blood counts. "
+    backend.index(
+        [
+            article(
+                1,
+                "Hematopoietic stem cell transplantation: a guide",
+                "HSCT resets the immune system. " + swimming * 4 + "HSCT is intensive."
+                "\n\n## How it works\n\nHSCT collects stem cells first."
+                "\n\n## Risks\n\nInfections are the main risk.",
+                therapies=("hsct",),
+            ),
+            article(
+                2,
+                "Hematopoietic stem cell transplantation and swimming",
+                "After HSCT, sport comes back slowly, and swimming later than the rest of "
+                "daily life: germs in water matter while the new immune system grows.",
+                therapies=("hsct",),
+            ),
+            article(
+                3,
+                "Hematopoietic stem cell transplantation at home",
+                "Home after HSCT is quiet.\n\n## Swimming\n\n" + swimming * 3,
+                therapies=("hsct",),
+            ),
+            *(article(n, f"Lupus note {n}", "Lupus flares come and go.") for n in (4, 5, 6)),
+        ]
+    )
+
+    # All three titles name the therapy by its own name; the guide has a section on
+    # risks (the question's intent), the second article's title names what is asked,
+    # the third's only a heading.
+    page = ask(backend, "is swimming safe after HSCT?")
+    assert slugs(page)[0] == "article-2"
+    # A post is read by what it asks, not by its story.
+    post = "My son is 14 and plays water polo for his school. Is swimming safe after HSCT?"
+    assert slugs(ask(backend, post))[0] == "article-2"
+
+
 def test_a_readers_everyday_word_finds_the_articles_word(backend):
     backend.index(
         [

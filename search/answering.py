@@ -38,7 +38,8 @@ the engine's keyword ranking and never looks inside an engine:
    under nothing the question names and its best section holds under a quarter of
    the question's words (or many of them are in no article), or its title and
    section headings hold none of the question's distinctive words (it holds them only
-   in passing): `SearchPage.answer = "none"`.
+   in passing), or its body lacks more than half of what the question asks, words
+   other articles hold (`_lacks_aspect`): `SearchPage.answer = "none"`.
 
 Section scanning is the snippet highlighter's candidate scan (`text.body_marks`),
 done once per hit and shared with its snippet: one compiled regex over each folded
@@ -98,6 +99,8 @@ WEAK = 0.25  # share of the question's words below which a first result is only 
 MANY_UNKNOWN = 6  # words of a question that no article contains: it is about something else
 COMMON_IN_TITLES = 0.25  # share of the window's titles a word is in: it says nothing of one
 COMMON_TITLES = 2  # titles a word may be in and still be distinctive (a small window says little)
+ABSENT = 0.5  # share of what is asked a first result may lack and still answer
+ABSENT_LEAST = 3  # words asked before their absence says anything
 PREFIX = 5  # letters of a word that another word may begin with and be the same word
 ENDING = 3  # letters that other word may add
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n")
@@ -467,7 +470,31 @@ class AnswerStage:
                 return "none"
             if ref in self.details and not self._headed(self.details[ref]):
                 return "none"
+            if ref in self.texts and self._lacks_aspect(first, self.texts[ref].body, unknown_words):
+                return "none"
         return "found"
+
+    def _lacks_aspect(self, first: Evidence, body: str, unknown: set[str]) -> bool:
+        """Whether `first` (filed under nothing the question names) lacks in its body
+        (as far as the section scan reads it, its marks) more than half of what the
+        question asks (`aspect`, less the words no article contains, and of a post only
+        its question sentences, `asked_sentences`), counting a word of the same stem or
+        the articles' word for the reader's as held: the library has those words, in
+        other articles. "If providing unproven stem cell treatments is so dangerous, why
+        isn't it illegal?" over the unproven-clinics article, which says neither
+        "dangerous" nor "illegal". A sentence or section holding them together was no
+        test: most articles that answer never name the topic beside what is asked."""
+        missing = {term for word in unknown for _w, term in question_terms(word)}
+        asked = self.aspect() - missing
+        story = asked_sentences(self.text)
+        if story:  # a post: what it asks, not its story
+            asked = asked & {term for _word, term in question_terms(story)}
+        if len(asked) < ABSENT_LEAST:
+            return False
+        held = {term for m in first.marks for _w, term in question_terms(body[m[0] : m[1]])}
+        held |= {t for t in asked if self.also.get(t) and held.intersection(self.also[t])}
+        absent = [t for t in asked if t not in held and not any(same_word(t, h) for h in held)]
+        return len(absent) > ABSENT * len(asked)
 
     def _asks_unknown(self, unknown: set[str], first: Details) -> bool:
         """Whether everything the question asks about its topic (`aspect`) is in words

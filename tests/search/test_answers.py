@@ -475,6 +475,32 @@ def test_a_question_asking_what_no_article_says_of_its_topic_is_not_answered(bac
     assert performed.answer == "found"
 
 
+def test_a_first_result_lacking_most_of_what_is_asked_is_not_an_answer(backend):
+    backend.index(
+        [
+            article(
+                1,
+                "Fees and charges",
+                "Clinics charge fees for treatment. Fees vary, and charges add up.",
+            ),
+            article(2, "A day on the ward", "Most treatment is given in hospital, on a ward."),
+            article(3, "Giving blood", "A donor gives blood at a clinic near home."),
+            article(4, "Joining a register", "Becoming a volunteer starts with a form."),
+        ]
+    )
+
+    # The fees article leads, but "hospital", "becoming" and "donor" are each in
+    # another article and nowhere in it: most of what is asked is not there.
+    donor = ask(backend, "Does the hospital charge fees for becoming a donor?")
+    assert slugs(donor)[0] == "article-1"
+    assert donor.answer == "none"
+
+    # Lacking one word of three, it still answers.
+    paying = ask(backend, "Does the hospital charge fees for treatment?")
+    assert slugs(paying)[0] == "article-1"
+    assert paying.answer == "found"
+
+
 def test_the_article_headed_by_what_the_question_asks_ranks_above_the_topics_guide(backend):
     backend.index(
         [
@@ -685,9 +711,9 @@ def test_unanswerable_real_questions_say_nothing_answers_and_answering_pages_rar
             unanswerable_none += not question.answerable
             answering_none += question.grades.get(page.hits[0].slug) == 2
     unanswerable = sum(not q.answerable for q in REAL_QUESTIONS)
-    # Floors at today's figures (11 of 21 unanswerable on PostgreSQL, 12 on Whoosh; one
+    # Floors at today's figures (12 of 21 unanswerable on PostgreSQL, 13 on Whoosh; one
     # answerable question whose first result answers it says "none" on both). An
     # answerable question whose first result does not answer it may say "none": it is
     # true of the page shown.
-    assert unanswerable_none >= 11, f"{unanswerable_none} of {unanswerable} unanswerable"
+    assert unanswerable_none >= 12, f"{unanswerable_none} of {unanswerable} unanswerable"
     assert answering_none <= 1, f"{answering_none} first results that answer said none"

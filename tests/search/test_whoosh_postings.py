@@ -62,6 +62,29 @@ def _page(backend, text: str) -> tuple:
 
 
 def test_every_segment_has_a_postings_file_equal_to_its_blocks(backend):
+    _assert_postings_files_equal_blocks(backend)
+
+
+@pytest.mark.parametrize("batch_terms, batch_postings", [(3, 10_000), (2_000, 7)])
+def test_postings_files_are_the_same_wherever_a_batch_of_terms_ends(
+    tmp_path, monkeypatch, batch_terms, batch_postings
+):
+    # Terms are converted in batches that end at a number of terms or of postings
+    # (a rebuild's common terms have hundreds each): small batches of either kind
+    # must write the same postings as one term at a time would.
+    monkeypatch.setattr(whoosh_backend, "REBUILD_PROCESSES", 1)
+    monkeypatch.setattr(postings, "_BATCH_TERMS", batch_terms)
+    monkeypatch.setattr(postings, "_BATCH_POSTINGS", batch_postings)
+    small = WhooshBackend("default", {"PATH": tmp_path / "small-batches"})
+    try:
+        small.rebuild(_doc(n) for n in range(1, 301))
+        small.index([_doc(n, "lupus fatigue") for n in (3, 10, 250)])
+        _assert_postings_files_equal_blocks(small)
+    finally:
+        small.close()
+
+
+def _assert_postings_files_equal_blocks(backend) -> None:
     terms = 0
     for reader, _offset in _leaves(backend):
         sidecar = internals._postings_file(reader)

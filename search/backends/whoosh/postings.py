@@ -68,7 +68,11 @@ _CHUNK = 1 << 20  # how much of the file is read at a time to verify its checksu
 _TABLE = np.dtype([("offset", "<i8"), ("postings", "<i8"), ("positions", "<i8"), ("wide", "u1")])
 _NARROW, _WIDE = np.dtype("<u2"), np.dtype("<u4")
 _NARROW_MAX = int(np.iinfo(_NARROW).max)
-_BATCH_TERMS = 2_000  # terms converted together (bounds what a rebuild's writer keeps)
+# Terms converted together: a batch ends at this many terms or postings, whichever
+# comes first, so a rebuild's writer, whose common terms have thousands of postings
+# each, keeps a bounded number of postings as Python objects.
+_BATCH_TERMS = 2_000
+_BATCH_POSTINGS = 20_000
 
 
 class Unreadable(Exception):
@@ -141,7 +145,7 @@ class PostingsFileWriter:
         for posting in postings:
             if posting[0] == FIELD:
                 if posting[1] != term:
-                    if len(self.pending) >= _BATCH_TERMS:
+                    if len(self.pending) >= _BATCH_TERMS or len(self.ids) >= _BATCH_POSTINGS:
                         self._write_terms()
                     term = posting[1]
                     self.pending.append((term, len(self.ids)))

@@ -17,6 +17,7 @@ import pytest
 from search.backends import get_backend, reset_backends, whoosh
 from search.backends.base import SearchDocument, SearchQuery, SearchUnavailable
 from search.backends.whoosh import MAX_SEGMENTS, POINTER, WhooshBackend, highlight
+from search.backends.whoosh.writing import FOLD_AT
 from tests.search.engines import SYNONYMS, doc, found
 
 
@@ -235,31 +236,45 @@ def test_concurrent_writer_processes_lose_no_update(backend, search_index_dir, f
     assert len(list(live.glob("*.seg"))) < 20  # merging keeps segments few
 
 
-def test_a_search_is_not_broken_by_a_merge_another_process_commits_as_it_opens(
-    search_index_dir, monkeypatch
+def _in_lupus(n: int) -> SearchDocument:
+    return doc(n, body=f"lupus word{n}")
+
+
+@pytest.mark.parametrize("compaction", ["merge", "fold"])
+def test_a_search_is_not_broken_by_a_compaction_another_process_commits_as_it_opens(
+    search_index_dir, monkeypatch, compaction
 ):
+    # A merge (a write with no document source, past MAX_SEGMENTS) deletes some of the
+    # segments' files; a fold (a save re-indexing the small segments' articles, at
+    # FOLD_AT) deletes all of them. Either may commit in another web worker between a
+    # search opening its view and reading the files that view lists.
+    saves = MAX_SEGMENTS if compaction == "merge" else FOLD_AT
+    source = None if compaction == "merge" else (lambda ids: [_in_lupus(n) for n in ids])
     reader = WhooshBackend("reader", {"PATH": search_index_dir})
-    for n in range(1, MAX_SEGMENTS + 1):  # one segment per save, no merge yet
-        reader.index([doc(n, body=f"lupus word{n}")])
-    assert found(reader, "lupus") == set(range(1, MAX_SEGMENTS + 1))
+    for n in range(1, saves + 1):  # one segment per save, no compaction yet
+        reader.index([_in_lupus(n)])
+    assert found(reader, "lupus") == set(range(1, saves + 1))
     writer = WhooshBackend("writer", {"PATH": search_index_dir})  # another web worker
     live = search_index_dir / (search_index_dir / POINTER).read_text()
     before = {p.name for p in live.glob("*.seg")}
     opened = reader._view
-    merged = []
+    compacted = []
 
-    def then_merged_elsewhere():
+    def then_compacted_elsewhere():
         view = opened()
-        if not merged:  # after this reader opened its view, before it reads the files
-            merged.append(True)
-            writer.index([doc(MAX_SEGMENTS + 1, body="lupus newest")])  # merges
+        if not compacted:  # after this reader opened its view, before it reads the files
+            compacted.append(True)
+            writer.index([_in_lupus(saves + 1)], source=source)
         return view
 
-    monkeypatch.setattr(reader, "_view", then_merged_elsewhere)
+    monkeypatch.setattr(reader, "_view", then_compacted_elsewhere)
 
-    # The merge deleted segment files the reader's view listed; the search still answers.
-    assert found(reader, "lupus") == set(range(1, MAX_SEGMENTS + 2))
-    assert merged and not before <= {p.name for p in live.glob("*.seg")}
+    # The compaction deleted segment files the reader's view listed; the search answers.
+    assert found(reader, "lupus") == set(range(1, saves + 2))
+    after = {p.name for p in live.glob("*.seg")}
+    assert compacted and not before <= after
+    if compaction == "fold":
+        assert not before & after  # every small segment was folded away
 
 
 def test_related_articles_key_terms_are_whooshs_own_as_segments_come_and_go(backend):

@@ -1,8 +1,9 @@
 """Whoosh saves keep the index to a few segments by re-indexing small ones
 (`search.backends.whoosh.writing.fold_small_segments`): whatever editors do, the index
 holds exactly the published articles, once each and as last saved, a save is
-searchable at once, the segment count stays bounded, and a search in another
-process is never broken by a fold deleting segment files it had listed.
+searchable at once, and the segment count stays bounded. That a search in another
+process is never broken by a fold deleting segment files it had listed is tested
+beside the same test for a merge, in `test_whoosh_backend.py`.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from library.models import Article
 from search import index
 from search.backends import get_backend
 from search.backends.base import SearchQuery
-from search.backends.whoosh import POINTER, WhooshBackend, writing
+from search.backends.whoosh import POINTER, writing
 from search.backends.whoosh.writing import FOLD_AT
 from tests.conftest import make_article, make_disease
 from tests.search.engines import doc, found
@@ -106,34 +107,3 @@ def test_a_fold_reads_the_articles_as_the_database_has_them_now(whoosh_index):
     assert found(backend, "lupus") == set(database)
     assert found(backend, "changed3") == {3}
     assert found(backend, "first3") == set()
-
-
-def _database(n: int):
-    return doc(n, body=f"lupus word{n}")
-
-
-def test_a_search_is_not_broken_by_a_fold_another_process_commits_as_it_opens(
-    search_index_dir, monkeypatch
-):
-    reader = WhooshBackend("reader", {"PATH": search_index_dir})
-    for n in range(1, FOLD_AT + 1):
-        reader.index([_database(n)])
-    assert found(reader, "lupus") == set(range(1, FOLD_AT + 1))
-    writer = WhooshBackend("writer", {"PATH": search_index_dir})  # another web worker
-    live = search_index_dir / (search_index_dir / POINTER).read_text()
-    before = {p.name for p in live.glob("*.seg")}
-    opened = reader._view
-    folded = []
-
-    def then_folded_elsewhere():
-        view = opened()
-        if not folded:  # after this reader opened its view, before it reads the files
-            folded.append(True)
-            newest = _database(FOLD_AT + 1)
-            writer.index([newest], source=lambda ids: [_database(n) for n in ids])
-        return view
-
-    monkeypatch.setattr(reader, "_view", then_folded_elsewhere)
-
-    assert found(reader, "lupus") == set(range(1, FOLD_AT + 2))
-    assert folded and not before & {p.name for p in live.glob("*.seg")}

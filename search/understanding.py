@@ -32,16 +32,36 @@ ENGLISH_SHORT_WORDS = frozenset(_SHORT.split(" "))
 Terms = tuple[str, ...]
 
 
-def question_terms(text: str) -> list[tuple[str, str]]:
-    """(the word as typed, its term) for each meaningful word of `text`, in order."""
+# "How does HSCT work?" asks how a treatment works, not whether it does: the verb that
+# ends a question "how does/do/can … work?" states no intent ("does it work?", "how well
+# does it work?" and "how long does it take to work?" still ask about success, and
+# "how do I get back to work?" about recovery).
+_HOW_IT_WORKS = re.compile(
+    r"\bhow\s+(?:do|does|did|can|could|will|would)\s+(?:[\w'\u2019-]+\s+){1,5}?(?<!\bto\s)(works?)\b"
+    r"(?=\s*(?:[?.!]|$))",
+    re.IGNORECASE,
+)
+
+
+def question_terms(text: str, *, skip: frozenset[int] = frozenset()) -> list[tuple[str, str]]:
+    """(the word as typed, its term) for each meaningful word of `text`, in order; a
+    word starting at an offset in `skip` keeps its place with the term "" (it matches
+    no phrase)."""
     words = []
     for match in WORD_RE.finditer(text or ""):
         word = match.group()
         if word == "\n":
             continue
         for term in analyse(word.casefold()):
-            words.append((word, term))
+            words.append((word, "" if match.start() in skip else term))
     return words
+
+
+def _intent_terms(text: str) -> list[tuple[str, str]]:
+    """`question_terms` as intents read them: the verb of "how does it work?" left out
+    (`_HOW_IT_WORKS`)."""
+    skip = frozenset(m.start(1) for m in _HOW_IT_WORKS.finditer(text or ""))
+    return question_terms(text, skip=skip)
 
 
 def phrase_terms(phrase: str) -> Terms:
@@ -176,12 +196,15 @@ def topic_words(text: str, topics: Iterable[Topic]) -> frozenset[str]:
 
 def intent_words(text: str, intents: Iterable[Intent]) -> frozenset[str]:
     """The words of `text` (casefolded) that state one of `intents` ("safe", "abroad")."""
-    return _words_naming(text, _intent_entries(tuple(intents)))
+    return _words_naming(_intent_terms(text), _intent_entries(tuple(intents)))
 
 
-def _words_naming(text: str, entries: Iterable[tuple[Terms, bool, object]]) -> frozenset[str]:
-    """The words of `text` (casefolded, as `WORD_RE` splits them) in a phrase of `entries`."""
-    words = question_terms(text)
+def _words_naming(
+    words: str | list[tuple[str, str]], entries: Iterable[tuple[Terms, bool, object]]
+) -> frozenset[str]:
+    """The words (casefolded, as `WORD_RE` splits them) of a text, or of its
+    `question_terms`, in a phrase of `entries`."""
+    words = question_terms(words) if isinstance(words, str) else words
     return frozenset(
         words[n][0].casefold()
         for start, size, _value in _spans(words, entries)
@@ -193,9 +216,9 @@ def understand(text: str, vocabulary: Vocabulary | None) -> Understood:
     """The topics and intents `text` names, in the order it names them."""
     if not vocabulary or not (text or "").strip():
         return Understood()
-    words = question_terms(text)
     topics = named_topics(text, vocabulary.topics)
-    intents: list[Intent] = _find(words, _intent_entries(tuple(vocabulary.intents)))  # type: ignore[assignment]
+    entries = _intent_entries(tuple(vocabulary.intents))
+    intents: list[Intent] = _find(_intent_terms(text), entries)  # type: ignore[assignment]
     return Understood(topics=tuple(topics), intents=tuple(intents))
 
 

@@ -58,12 +58,13 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from search.backends.base import AnswerSection, Hit, SearchPage, Topic, Vocabulary
-from search.backends.query import STOPWORDS, Unit, analysed_key
+from search.backends.query import FEW_RESULTS, STOPWORDS, Unit, analysed_key
 from search.backends.text import SCAN_CHARS, WORD_RE, body_marks, candidate_pattern, highlight
 from search.understanding import (
     describe,
     heading_matches,
     intent_words,
+    named_intents,
     named_topics,
     phrase_terms,
     question_terms,
@@ -83,12 +84,17 @@ BY_ALIAS = 0.5  # share of `ABOUT` for a title naming a topic only by an alias
 SPECIFIC = 0.3  # filed under the named topics and no other term of their kind
 COVERED = 0.25  # a relaxed match holding all the question's words, rarer words weighing more
 INTENT = 0.3  # tagged or sectioned for the question's intent
+INTENT_TITLE = 0.3  # a title stating the question's intent ("Clinical Trial", "Costs")
 INTENT_HEADING = 0.5  # a section whose heading names the question's intent
 ASPECT = 0.4  # every word of what the question asks about its topic in the title or a heading
 ASPECT_TITLE = 0.5  # every word of that aspect (`title_aspect`) in the title itself
 TITLE_ASPECT_WORDS = 3  # words of an aspect a title can name (a long post asks many things)
 COMMON_IN_LIBRARY = 0.5  # share of the library's articles a word is in: it says what none is about
 PRIOR = 0.0  # how much of the engine's evidence is its rank (the rest: its score)
+# Articles holding every word of a question below which one stating an intent and naming
+# no topic is matched by its intent instead (fewer than a results page, yet enough not
+# to relax: a general word the answer lacks, "considering", may have left it out).
+INTENT_MATCH_BELOW = 20
 # Word endings of disease and drug names: a word no article contains that ends so is
 # a topic the library lacks ("sarcoidosis", "rituximab").
 TOPIC_ENDINGS = (
@@ -129,6 +135,7 @@ class Evidence:
     covered: float = 0.0  # a relaxed match: share of the question's words it holds, by idf
     main_topic: bool = False  # filed under the question's main topic
     intent: bool = False  # tagged or sectioned for the question's intent
+    intent_titled: bool = False  # its title states the question's intent
     aspect: float = 0.0  # share of the question's aspect words in its title or headings
     titled: float = 0.0  # share of the question's `title_aspect` words in its title
     section: SectionMatch | None = None  # the best-matching section
@@ -171,14 +178,33 @@ class AnswerStage:
         # The articles' words for the reader's, as the search matched them.
         self.also = word_alternatives(self.text, planner.request.synonyms)
 
-    def topic_units(self, units: tuple[Unit, ...]) -> tuple[Unit, ...]:
-        """The `units` that name a disease or therapy the question names: a relaxed
-        match keeps them (`Planner.match`), so that dropping words never drops what the
-        question is about."""
+    def topic_units(
+        self, units: tuple[Unit, ...], strict_total: int
+    ) -> tuple[tuple[Unit, ...], int]:
+        """The `units` that name a disease or therapy the question names, and how many
+        articles must hold them: a relaxed match keeps them (`Planner.match`), so that
+        dropping words never drops what the question is about.
+
+        A question naming none but stating an intent ("What should I ask when
+        considering taking part in a clinical trial?") is matched by the units stating
+        it (of a post, in its question sentences) when requiring every word found a
+        few articles (`FEW_RESULTS` or more, so the planner would not relax, and fewer
+        than `INTENT_MATCH_BELOW`): a general word the answer lacks ("considering") must
+        not leave it out. Fewer articles relax word by word as before, and a strict
+        match filling a page stays. Only when `FEW_RESULTS` articles or more hold the
+        intent's words: one alone can be rare ("dangerous")."""
         named = topic_words(self.text, self.understood.topics)
+        least = 1
+        if (
+            not named
+            and self.understood.intents
+            and FEW_RESULTS <= strict_total < INTENT_MATCH_BELOW
+        ):
+            asked = asked_sentences(self.text) or self.text
+            named, least = intent_words(asked, self.understood.intents), FEW_RESULTS
         if not named:
-            return ()
-        return tuple(
+            return (), least
+        kept = tuple(
             unit
             for unit in units
             if all(
@@ -187,6 +213,7 @@ class AnswerStage:
                 for word in WORD_RE.findall(source)
             )
         )
+        return kept, least
 
     # -- editors' picks
 
@@ -276,6 +303,7 @@ class AnswerStage:
             evidence.intent = any(tags.intersection(i.tags) for i in intents) or any(
                 heading_matches(heading, intents) for heading, _anchor, _start in detail.sections
             )
+            evidence.intent_titled = bool(named_intents(detail.title, intents))
         return evidence
 
     def scan(self, rows: list[Row]) -> None:
@@ -373,6 +401,7 @@ class AnswerStage:
             value += FILED * evidence.filed + ABOUT * evidence.about + SPECIFIC * evidence.specific
             value += COVERED * evidence.covered
             value += INTENT if evidence.intent else 0.0
+            value += INTENT_TITLE if evidence.intent_titled else 0.0
             value += ASPECT * evidence.aspect + ASPECT_TITLE * evidence.titled
             return -value, n
 
@@ -468,7 +497,7 @@ class AnswerStage:
             unknown = len(page.not_found)
             if share < WEAK or unknown >= MANY_UNKNOWN or (unknown >= 2 and share <= WEAK):
                 return "none"
-            if ref in self.details and not self._headed(self.details[ref]):
+            if ref in self.details and not (first.intent_titled or self._headed(self.details[ref])):
                 return "none"
             if ref in self.texts and self._lacks_aspect(first, self.texts[ref].body, unknown_words):
                 return "none"

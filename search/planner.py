@@ -15,7 +15,8 @@ below, written here and nowhere else:
    units rank first (`Ordering.coverage`). A question naming a disease or therapy
    (the answer stage's `topic_units`) matches every article naming it instead, those
    with more of its other words first: its other words may go, its topic never
-   (`Planner.topical`).
+   (`Planner.topical`). A question naming none but stating an intent is matched so by
+   its intent's words when its strict match found fewer than a page.
 4. **Rank, facets and page**: the total comes from the counts above, the page number
    is clamped to the last page, and the engine ranks just `offset + per_page`
    articles of the match set and counts its facets (`Operations.page`, one call, so
@@ -364,11 +365,12 @@ class Planner:
         self, candidates: MatchSet, found: list[bool]
     ) -> tuple[MatchSet, dict[int, int], int] | None:
         """For a question naming a disease or therapy: the candidates holding every
-        unit that names one (the answer stage's `topic_units`), the histogram of how
-        many units each matches, and that many units (each of them matches at least
-        those); None when the question names none, or nothing else, or no candidate
-        holds them (`found`: for each unit, whether a candidate matches it; a unit
-        none matches costs no statement).
+        unit that names one (the answer stage's `topic_units`; for a question naming
+        none, the units stating its intent, when its strict match found few), the
+        histogram of how many units each matches, and that many units (each of them
+        matches at least those); None when the question names none, or nothing else,
+        or fewer candidates than the stage asks for hold them (`found`: for each unit,
+        whether a candidate matches it; a unit none matches costs no statement).
 
         Such a question's other words are never all required, and its topic always
         is: the match is every article naming the topic, those with more of the
@@ -379,14 +381,16 @@ class Planner:
         ("everyone", "kids") first.
         """
         ops, units = self.ops, self.units
-        kept = self._stage.topic_units(units) if self._stage is not None else ()
+        if self._stage is None:
+            return None
+        kept, least = self._stage.topic_units(units, self._strict_total or 0)
         if not kept or len(kept) == len(units):
             return None
         if not all(here for unit, here in zip(units, found, strict=True) if unit in kept):
             return None
         within = ops.strict(candidates, kept)
         histogram = ops.coverage_counts(within, units, zero=False)
-        if not any(histogram.values()):
+        if sum(histogram.values()) < max(least, 1):
             return None
         return within, histogram, len(kept)
 

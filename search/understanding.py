@@ -187,6 +187,17 @@ def _named(text: str, topics: tuple[Topic, ...]) -> tuple[Topic, ...]:
     return tuple(_find(question_terms(text), _topic_entries(topics)))  # type: ignore[arg-type]
 
 
+def named_intents(text: str, intents: Iterable[Intent]) -> tuple[Intent, ...]:
+    """The `intents` that `text` (a title) states by one of their phrases, in order."""
+    return _stated(text, tuple(intents))
+
+
+@lru_cache(maxsize=4096)
+def _stated(text: str, intents: tuple[Intent, ...]) -> tuple[Intent, ...]:
+    # Titles are asked about again and again: remembered while the vocabulary is the same.
+    return tuple(_find(_intent_terms(text), _intent_entries(intents)))  # type: ignore[arg-type]
+
+
 def topic_words(text: str, topics: Iterable[Topic]) -> frozenset[str]:
     """The words of `text` (casefolded, as `WORD_RE` splits them) that name one of
     `topics`: the words a relaxed search must keep so as not to lose what the question

@@ -4,7 +4,9 @@
 the engine's keyword ranking and never looks inside an engine:
 
 1. **Understand** the question (`search.understanding`): the diseases and therapies
-   it names, and the reader intents it states.
+   it names, and the reader intents it states. A question naming neither but stating
+   an intent is matched by its intent's words when its strict match found only a few
+   articles (`topic_units`), as one naming a topic is by its topic.
 2. **Editors' picks**: a pin whose query has the question's analysed form
    (`search.backends.query.analysed_key`) leads page 1, labelled, if its article
    passes the filters and is published (`Operations.find`, only when a pin matches).
@@ -14,7 +16,8 @@ the engine's keyword ranking and never looks inside an engine:
    engine's score within the window, filed under a topic the question names (more
    for an article filed under few terms of that kind: it is about the topic, not one
    of many), a title naming it (more by its own name than by an alias), tagged for
-   its intent or with a section whose heading names the intent; a title or section
+   its intent or with a section whose heading names the intent, a title stating the
+   intent ("How to Find and Judge a Clinical Trial"); a title or section
    heading holding what the question asks about its topic (its aspect: the words
    that name no topic and are in few of the window's titles, "vaccinated" in "why
    get vaccinated after a transplant", or the articles' word beside the reader's in a

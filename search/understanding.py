@@ -8,7 +8,9 @@ shares for this). A phrase matches whole words in order, longest first, so
 "multiple sclerosis" is one topic and never "sclerosis" as well. A short
 all-capitals alias (MS, SLE) matches the reader's word whatever its case, as
 synonym expansion does (`search.backends.query`), except where the word is also a
-common English word ("as", "us"): then only as typed in capitals.
+common English word ("as", "us"): then only as typed in capitals. "How does HSCT
+work?" asks how it works, so its verb states no intent (not success, as "does it
+work?" does).
 
 The answer stage (`search.answering`) ranks with what is found here, and the results
 page says it ("Showing articles about Lupus and safety").

@@ -38,6 +38,17 @@ SAFETY = Intent(
     headings=("risks", "side effects", "safe"),
 )
 COST = Intent("cost", "cost and insurance", phrases=("cost", "pay"), tags=("costs",))
+SUCCESS = Intent(
+    "success", "success and cure", phrases=("cure", "work", "works"), headings=("success",)
+)
+RECOVERY = Intent("recovery", "recovery after treatment", phrases=("recovery", "back to work"))
+TRIALS = Intent(
+    "trials",
+    "clinical trials",
+    phrases=("trial", "trials", "clinical trial", "take part", "taking part"),
+    tags=("clinical-trials",),
+    headings=("trial",),
+)
 VOCABULARY = Vocabulary(topics=(LUPUS, MS, AS, HSCT), intents=(SAFETY, COST))
 GROUPS = (*SYNONYMS, ("Lupus", "SLE", "systemic lupus erythematosus"))
 
@@ -69,6 +80,17 @@ def test_a_phrase_matches_whole_words_in_order():
     assert understand("multiple stem cells sclerosis", VOCABULARY).topics == ()
     assert understand("", VOCABULARY).topics == ()
     assert understand("lupus", None).topics == ()
+
+
+def test_how_a_treatment_works_states_no_intent_whether_it_works_does():
+    vocabulary = Vocabulary(topics=(HSCT,), intents=(SUCCESS, RECOVERY))
+
+    assert understand("How does HSCT work?", vocabulary).intents == ()
+    assert understand("how do stem cell transplants work", vocabulary).intents == ()
+    assert understand("Does HSCT work?", vocabulary).intents == (SUCCESS,)
+    assert understand("How well does HSCT work?", vocabulary).intents == (SUCCESS,)
+    assert understand("How long does HSCT take to work?", vocabulary).intents == (SUCCESS,)
+    assert understand("How do I get back to work after HSCT?", vocabulary).intents == (RECOVERY,)
 
 
 # --- Editors' picks: the analysed key ---------------------------------------------------
@@ -323,6 +345,41 @@ def test_an_intent_tag_lifts_an_article(backend):
     )
 
     assert slugs(ask(backend, "is stem cell treatment for lupus safe"))[0] == "article-2"
+
+
+def test_a_question_stating_an_intent_finds_the_article_titled_by_it_that_lacks_a_word(backend):
+    backend.index(
+        [
+            *(
+                article(
+                    n,
+                    f"Lupus research {n}",
+                    "Considering stem cells? Ask your doctor first. Some patients take part "
+                    "in a clinical trial of stem cells, and a trial report follows.",
+                    tags=("clinical-trials",),
+                )
+                for n in (1, 2, 3)
+            ),
+            article(
+                4,
+                "How to judge a clinical trial",
+                "A clinical trial follows a written plan.\n\n## Questions to ask\n\n"
+                "Ask the research team what taking part involves and who runs the trial.",
+                tags=("clinical-trials",),
+            ),
+            *(article(n, f"Crohn's note {n}", "Crohn's flares come and go.") for n in (5, 6)),
+        ]
+    )
+    question = "What should I ask when considering taking part in a clinical trial?"
+    vocabulary = Vocabulary(topics=(LUPUS, MS, HSCT), intents=(SAFETY, TRIALS))
+
+    # Three articles hold every word; the guide lacks "considering".
+    assert "article-4" not in slugs(ask(backend, question, vocabulary=None))
+    page = ask(backend, question, vocabulary=vocabulary)
+    assert page.understood.intents == (TRIALS,)
+    assert slugs(page)[0] == "article-4"
+    assert page.answer == "found"
+    assert page.total == 4  # the articles holding the intent's words, not the notes
 
 
 def test_a_pin_comes_first_matched_with_another_order_plural_and_alias(backend):

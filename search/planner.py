@@ -16,7 +16,7 @@ below, written here and nowhere else:
    (the answer stage's `topic_units`) matches every article naming it instead, those
    with more of its other words first: its other words may go, its topic never
    (`Planner.topical`). A question naming none but stating an intent is matched so by
-   its intent's words when its strict match found fewer than a page.
+   its intent's words when its strict match found only a few articles (3 to 19).
 4. **Rank, facets and page**: the total comes from the counts above, the page number
    is clamped to the last page, and the engine ranks just `offset + per_page`
    articles of the match set and counts its facets (`Operations.page`, one call, so
@@ -390,7 +390,7 @@ class Planner:
             return None
         within = ops.strict(candidates, kept)
         histogram = ops.coverage_counts(within, units, zero=False)
-        if sum(histogram.values()) < max(least, 1):
+        if sum(histogram.values()) < least:
             return None
         return within, histogram, len(kept)
 

@@ -360,11 +360,16 @@ def _revalidate(request: HttpRequest, plan: Plan, entry: dict) -> HttpResponse |
         return None
     if again is None:
         return None
-    rescored = [a[2] for a in again] != [a[2] for a in entry["answers"]]
-    if rescored and plan.kind == SHARED:  # only scores moved, and this answer shows them
+    # Only scores moved, if anything. HTML pages show none; the API shows a hit's score
+    # when text was searched (`search.views.search_api`; browsing shows null).
+    moved = [
+        new for new, old in zip(again, entry["answers"], strict=True)
+        if new[2] != old[2] and new[0].text
+    ]  # fmt: skip
+    if moved and plan.kind == SHARED:
         if request.resolver_match.view_name not in RESCORED_VIEWS or len(again) != 1:
             return None
-        entry = _rescored(plan, entry, dict(again[0][2]))
+        entry = _rescored(plan, entry, dict(moved[0][2]))
         if entry is None:
             return None
     entry = {**entry, "version": _version(SEARCH, state), "answers": again}

@@ -26,6 +26,7 @@ pytestmark = pytest.mark.django_db
 
 PAGE = "/articles/?q=kidney"
 ANSWER = "/api/search/?q=kidney"
+BROWSE = "/api/search/?disease=lupus"
 
 
 def built_afresh(client, url: str) -> bytes:
@@ -71,7 +72,7 @@ def cached(client, *urls) -> dict[str, bytes]:
 
 
 def test_an_index_write_that_changes_no_answer_serves_the_page_again(client, commit, library):
-    before = cached(client, PAGE, ANSWER)
+    before = cached(client, PAGE, ANSWER, BROWSE)
     etag = client.get(ANSWER)["ETag"]
 
     with commit():  # an edit of an article the search does not find: the index is written
@@ -90,6 +91,10 @@ def test_an_index_write_that_changes_no_answer_serves_the_page_again(client, com
     )
     assert (answer["ETag"] != etag) == rescored  # a new body, a new ETag
     assert client.get(ANSWER)["X-Page-Cache"] == "hit"
+    browsing = client.get(BROWSE)  # no text searched: the API shows no scores
+    assert browsing["X-Page-Cache"] == "revalidated"
+    assert browsing.content == before[BROWSE] == built_afresh(client, BROWSE)
+    assert [r["score"] for r in browsing.json()["results"]] == [None]
 
 
 def test_a_revalidated_page_keeps_its_etag(client, commit, library):

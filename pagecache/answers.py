@@ -7,8 +7,8 @@ rebuilt byte for byte. A search page is a function of the engine's answer to its
 (`search.shared_results`), of the article rows it showed (checked on every request), of
 what the `listing` counter covers (labels, vocabulary, taxonomy), of the day and of the
 code; the `search` counter covers only the engine's answer. So a page stores, beside
-itself, the request(s) it asked the engine and a fingerprint of each answer as far as
-the page shows it. When only the `search` counter has moved since (same `listing`, same
+itself, the request(s) it asked the engine, a fingerprint of each answer without its
+scores, and the scores. When only the `search` counter has moved since (same `listing`, same
 rows), the engine is asked again (the answer is then shared with the other page of the
 query) and, if every fingerprint is the same, the stored page is what a rebuild would
 make: it is served and kept under the new counter ("revalidated", as CDNs say of a copy
@@ -17,7 +17,7 @@ their origin confirmed). Any difference, or an error, and the page is built afre
 What a page shows of an answer: everything in it (ids and their order, highlights,
 sections, picks, totals, facet counts, suggestions, corrections, the question's reading)
 is in the fingerprint, except the hits' scores, which are kept beside it. An HTML
-results page never shows a score. The JSON API does, and with BM25 they move with every
+results page never shows a score. The JSON API does, and with Whoosh's BM25 they move with every
 write (the collection's document count and average length are in every score), most
 often while nothing else in the answer does: its stored JSON then gets the new scores
 (`search.views.rescored`, the same bytes a rebuild makes) and a new ETag.

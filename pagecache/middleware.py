@@ -22,7 +22,10 @@ For the views in `CACHED_VIEWS`, on GET and HEAD:
      page loaded has the same `updated_at` now, as for a listing below. So the commit of
      a text edit retires the results that show the edited article (its title, summary
      or highlight) and no others, and the index write that follows, which can change
-     any search (a new match, other scores), retires them all;
+     any search (a new match, other scores), retires them all. Such a page, retired by
+     the `search` counter alone, is revalidated before it is rebuilt: served again if
+     the engine's answer is unchanged (scores aside, which an API answer then takes),
+     see `pagecache.answers`;
    - "listing" (lists, topic and taxonomy pages, the home page, `/explore/`, the feed,
      suggestions, article pages): built under the current `listing` counter (which
      moves when an article is created, deleted, published, unpublished, retitled,
@@ -55,8 +58,9 @@ an ETag, `Cache-Control: public, max-age=0, s-maxage=PAGE_CACHE_MAX_AGE` (browse
 revalidate every time, cheaply; shared caches may hold them briefly) and
 `CDN-Cache-Control: public, max-age=…, stale-while-revalidate=…`. With PAGE_CACHE off
 (`STEMSITE_PAGE_CACHE=0`) nothing is stored or served from the cache; the headers and
-304 answers stay. `X-Page-Cache` says "hit" (served from the cache, or 304) or "miss"
-(built and stored), as CDNs report theirs.
+304 answers stay. `X-Page-Cache` says "hit" (served from the cache, or 304), "revalidated"
+(served from the cache once the engine confirmed its answer) or "miss" (built and
+stored), as CDNs report theirs.
 """
 
 from __future__ import annotations
@@ -343,7 +347,8 @@ def _revalidate(request: HttpRequest, plan: Plan, entry: dict) -> HttpResponse |
     """A search page retired by an index write alone (the `search` counter moved; the
     `listing` counter and the rows it shows did not), served and kept under the new
     counter if the engine's answers are the ones it was built from; else None (build it).
-    The page is then exactly what a rebuild would make, ETag included."""
+    The body is then exactly what a rebuild would make; an unchanged body keeps its ETag,
+    so a browser or CDN holding it gets a 304."""
     state = plan.state
     if (
         entry["scope"] != SEARCH

@@ -22,7 +22,10 @@ For the views in `CACHED_VIEWS`, on GET and HEAD:
      page loaded has the same `updated_at` now, as for a listing below. So the commit of
      a text edit retires the results that show the edited article (its title, summary
      or highlight) and no others, and the index write that follows, which can change
-     any search (a new match, other scores), retires them all;
+     any search (a new match, other scores), retires them all. Such a page, retired by
+     the `search` counter alone, is revalidated before it is rebuilt: served again if
+     the engine's answer is unchanged (scores aside, which an API answer then takes),
+     see `pagecache.answers`;
    - "listing" (lists, topic and taxonomy pages, the home page, `/explore/`, the feed,
      suggestions, article pages): built under the current `listing` counter (which
      moves when an article is created, deleted, published, unpublished, retitled,
@@ -55,8 +58,9 @@ an ETag, `Cache-Control: public, max-age=0, s-maxage=PAGE_CACHE_MAX_AGE` (browse
 revalidate every time, cheaply; shared caches may hold them briefly) and
 `CDN-Cache-Control: public, max-age=…, stale-while-revalidate=…`. With PAGE_CACHE off
 (`STEMSITE_PAGE_CACHE=0`) nothing is stored or served from the cache; the headers and
-304 answers stay. `X-Page-Cache` says "hit" (served from the cache, or 304) or "miss"
-(built and stored), as CDNs report theirs.
+304 answers stay. `X-Page-Cache` says "hit" (served from the cache, or 304), "revalidated"
+(served from the cache once the engine confirmed its answer) or "miss" (built and
+stored), as CDNs report theirs.
 """
 
 from __future__ import annotations
@@ -87,7 +91,7 @@ from django.utils.cache import (
 )
 from django.utils.http import http_date
 
-from pagecache import builds
+from pagecache import answers, builds
 from pagecache.models import Generation, State, instant, request_state
 
 logger = logging.getLogger(__name__)
@@ -132,6 +136,9 @@ QUERY_PARAMETER = "q"
 # listing fields.
 PREFIX_QUERIES = {"search:api_suggest"}
 STORED_STATUSES = {200, 301}
+# Answers that show the hits' scores and whose stored body can take new ones
+# (`search.views.rescored`) when an index write moved nothing else in their answer.
+RESCORED_VIEWS = {"search:api_search"}
 # Whether the cache answered ("hit", a 304 included) or the page was built and stored
 # ("miss"), as CDNs report theirs; the load test counts them.
 CACHE_STATUS = "X-Page-Cache"
@@ -190,6 +197,9 @@ class Plan:
     shown_token: contextvars.Token | None = field(default=None, repr=False)
     building: threading.Event | None = field(default=None, repr=False)  # builds.claim()
     state_token: contextvars.Token | None = field(default=None, repr=False)  # request_state
+    asked: answers.Asked | None = None  # the engine answers a search page is built from
+    asked_token: contextvars.Token | None = field(default=None, repr=False)
+    status: str = "hit"  # X-Page-Cache when served: "hit", or "revalidated"
 
 
 def after_response(response: HttpResponse, func: Callable, *args) -> None:
@@ -226,13 +236,16 @@ class ReaderCacheMiddleware:
             if plan is not None and plan.state_token is not None:
                 request_state.reset(plan.state_token)
                 plan.state_token = None
+            if plan is not None and plan.asked_token is not None:
+                answers.stop(plan.asked_token)
+                plan.asked_token = None
         if plan is None:
             return response
         if plan.kind == "bypass":
             add_never_cache_headers(response)
             return response
         if plan.served:
-            response[CACHE_STATUS] = "hit"
+            response[CACHE_STATUS] = plan.status
             return response
         if response.status_code not in STORED_STATUSES or response.cookies:
             patch_cache_control(response, no_cache=True)
@@ -246,6 +259,7 @@ class ReaderCacheMiddleware:
                 "scope": plan.scope,
                 "version": _version(plan.scope, plan.state),
                 "rows": rows,
+                **_revalidation(plan),
                 "etag": plan.etag,
                 "last_modified": plan.last_modified,
                 "response": _freeze(response),
@@ -295,9 +309,15 @@ class ReaderCacheMiddleware:
                 served = _serve_built(request, plan)
                 if served is not None:
                     return served
+            if entry is not None:
+                revalidated = _revalidate(request, plan, entry)
+                if revalidated is not None:
+                    return revalidated
         if scope in ROW_SCOPES:  # its validators are known once it is built
             plan.shown = Shown()
             plan.shown_token = _shown.set(plan.shown)
+            if scope == SEARCH:
+                plan.asked, plan.asked_token = answers.start()
             return None
         _validators(plan, {})
         not_modified = _answer(request, plan)
@@ -313,6 +333,73 @@ def _serve(request: HttpRequest, plan: Plan, entry: dict) -> HttpResponse:
     response = _answer(request, plan) or _thaw(entry["response"])
     plan.served = True
     return _with_headers(response, plan)
+
+
+def _revalidation(plan: Plan) -> dict:
+    """What a search page keeps to be revalidated after an index write (`pagecache.answers`):
+    the engine answers it was built from, and the `listing` counter it was built under."""
+    if plan.scope != SEARCH or plan.asked is None or not plan.asked.answers:
+        return {}
+    return {"answers": plan.asked.answers, "listing": plan.state.listing_token}
+
+
+def _revalidate(request: HttpRequest, plan: Plan, entry: dict) -> HttpResponse | None:
+    """A search page retired by an index write alone (the `search` counter moved; the
+    `listing` counter and the rows it shows did not), served and kept under the new
+    counter if the engine's answers are the ones it was built from; else None (build it).
+    The body is then exactly what a rebuild would make; an unchanged body keeps its ETag,
+    so a browser or CDN holding it gets a 304."""
+    state = plan.state
+    if (
+        entry["scope"] != SEARCH
+        or "answers" not in entry
+        or state is None
+        or entry.get("listing") != state.listing_token
+        or entry["rows"] != state.rows
+    ):
+        return None
+    try:
+        again = answers.asked_again(entry["answers"])
+    except Exception:  # the engine failing: the view will meet it too, and answer as it does
+        logger.exception("Search page not revalidated: built afresh")
+        return None
+    if again is None:
+        return None
+    # Only scores moved, if anything. HTML pages show none; the API shows a hit's score
+    # when text was searched (`search.views.search_api`; browsing shows null).
+    moved = [
+        new for new, old in zip(again, entry["answers"], strict=True)
+        if new[2] != old[2] and new[0].text
+    ]  # fmt: skip
+    if moved and plan.kind == SHARED:
+        if request.resolver_match.view_name not in RESCORED_VIEWS or len(again) != 1:
+            return None
+        entry = _rescored(plan, entry, dict(moved[0][2]))
+        if entry is None:
+            return None
+    entry = {**entry, "version": _version(SEARCH, state), "answers": again}
+    try:
+        cache.set(plan.key, entry)
+    except Exception:
+        logger.exception("Page cache unavailable: revalidated page not stored")
+    plan.status = "revalidated"
+    return _serve(request, plan, entry)
+
+
+def _rescored(plan: Plan, entry: dict, scores: dict[str, float]) -> dict | None:
+    """The entry of an answer that shows scores, with the new ones and the ETag and
+    Last-Modified of a page built now; None if its body cannot be rewritten exactly."""
+    from search.views import rescored
+
+    status, body, headers, after = entry["response"]
+    content = rescored(zlib.decompress(body), scores)
+    if content is None or any(name.lower() == "content-length" for name, _value in headers):
+        return None
+    _validators(plan, entry["rows"])
+    frozen = (status, zlib.compress(content, COMPRESS_LEVEL), headers, after)
+    return {
+        **entry, "response": frozen, "etag": plan.etag, "last_modified": plan.last_modified
+    }  # fmt: skip
 
 
 def _serve_built(request: HttpRequest, plan: Plan) -> HttpResponse | None:

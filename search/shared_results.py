@@ -27,6 +27,10 @@ Used only while the page cache is on (`PAGE_CACHE`) and for requests whose gener
 the page cache read (`request_state`; not for signed-in editors, who bypass it). One
 entry per request, replaced when the counter has moved, so old answers never crowd the
 cache's pages out.
+
+The answer a page is built from is also noted for that page (`pagecache.answers`), so
+that after the next index write the page can be checked against the engine's new answer
+instead of being rebuilt.
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ import logging
 from django.conf import settings
 from django.core.cache import cache
 
-from pagecache import builds
+from pagecache import answers, builds
 from pagecache.models import State, request_state
 from search.backends.base import SearchBackend, SearchPage, SearchQuery
 
@@ -53,6 +57,12 @@ def search(backend: SearchBackend, query: SearchQuery) -> SearchPage:
     state = request_state.get()
     if not settings.PAGE_CACHE or state is None:
         return backend.search(query)
+    found = _answer(backend, query, state)
+    answers.note(query, found)  # what the page being built shows: for its revalidation
+    return found
+
+
+def _answer(backend: SearchBackend, query: SearchQuery, state: State) -> SearchPage:
     key = _key(backend, query)
     kept = _kept(key, state)
     if kept is not None:

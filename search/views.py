@@ -6,8 +6,10 @@ reuse its FilterSet and `build_listing`, so the API answers exactly what the pag
 
 from __future__ import annotations
 
+import json
 import logging
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpRequest, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -105,6 +107,27 @@ def search_api(request: HttpRequest) -> JsonResponse:
             },
         }
     )
+
+
+def rescored(body: bytes, scores: dict[str, float]) -> bytes | None:
+    """`search_api`'s JSON body with each result's score replaced by `scores[slug]`,
+    encoded as `JsonResponse` encodes it; None if the body is not one this function
+    reads back to the same bytes, or a result has no new score. The page cache
+    (`pagecache.answers`) serves it when an index write changed only the scores of a
+    search's answer, so it must be what `search_api` would now return."""
+    data = json.loads(body)
+    if not isinstance(data, dict) or _encoded(data) != body:
+        return None
+    results = data.get("results")
+    if not isinstance(results, list) or any(r.get("slug") not in scores for r in results):
+        return None
+    for result in results:
+        result["score"] = scores[result["slug"]]
+    return _encoded(data)
+
+
+def _encoded(data: dict) -> bytes:
+    return json.dumps(data, cls=DjangoJSONEncoder).encode()
 
 
 def _section(request: HttpRequest, item) -> dict | None:

@@ -490,8 +490,13 @@ def drive(
         "5xx": sum(server_errors.values()),
         "hits": cache_answers.get("hit", 0),
         "misses": cache_answers.get("miss", 0),
+        "revalidated": cache_answers.get("revalidated", 0),
         "hits_by_name": {
-            name: {"hits": counts.get("hit", 0), "misses": counts.get("miss", 0)}
+            name: {
+                "hits": counts.get("hit", 0),
+                "misses": counts.get("miss", 0),
+                "revalidated": counts.get("revalidated", 0),
+            }
             for name, counts in hits_by_name.items()
         },
         "load": os.getloadavg()[0],
@@ -551,9 +556,15 @@ def report(rows: list[dict], seconds: int, options: list[str]) -> None:
 
 
 def hit_rate(row: dict) -> str:
-    """The share of cacheable answers the page cache gave without building the page."""
-    answered = row["hits"] + row["misses"]
-    return f"{100 * row['hits'] / answered:.0f}%" if answered else "-"
+    """The share of cacheable answers the page cache gave without building the page, and
+    beside it (`+ n% rev.`) the share it served again after asking the engine
+    (`X-Page-Cache: revalidated`, `pagecache.answers`)."""
+    revalidated = row.get("revalidated", 0)
+    answered = row["hits"] + row["misses"] + revalidated
+    if not answered:
+        return "-"
+    share = f"{100 * row['hits'] / answered:.0f}%"
+    return share + (f" + {100 * revalidated / answered:.0f}% rev." if revalidated else "")
 
 
 def editor_entries(log_path: Path) -> list[dict]:
@@ -628,6 +639,7 @@ def figures(row: dict) -> dict:
         "5xx": row["5xx"],
         "cache_hits": row["hits"],
         "cache_misses": row["misses"],
+        "cache_revalidated": row.get("revalidated", 0),
         "failed_saves": row["failed_saves"],
         "lost_updates": row["lost_updates"],
         "stale": row["stale"],

@@ -76,10 +76,13 @@ def test_an_orm_save_keeps_the_taxonomy_in_its_revision_without_reading_the_term
     assert sorted(latest.diseases.values_list("disease__slug", flat=True)) == ["lupus", "ms"]
     assert list(latest.therapies.values_list("therapy__slug", flat=True)) == ["hsct"]
     assert list(latest.tags.values_list("tag__slug", flat=True)) == ["trials"]
-    # The revision copies the link rows' ids; the terms' own rows are never read.
+    # The revision copies the link rows' ids, read in one statement for the three
+    # relations; the terms' own rows are never read.
     term_tables = ("library_disease", "library_therapy", "library_tag")
     read = [q["sql"] for q in queries if any(f'"{t}"' in q["sql"] for t in term_tables)]
     assert read == []
+    links = [q["sql"] for q in queries if q["sql"].startswith("SELECT") and "_article_" in q["sql"]]
+    assert len(links) == 1
 
 
 def test_an_admin_save_keeps_exactly_one_revision_with_who_and_the_taxonomy(editor_client, editor):

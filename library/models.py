@@ -640,6 +640,13 @@ class ArticleHistory(HistoricalRecords):
         if not history_paused.get():
             super().post_save(instance, created, using=using, **kwargs)
 
+    def create_historical_record_m2ms(self, history_instance, instance) -> None:
+        # The revision's taxonomy, written as `record_revisions` writes it for many
+        # articles: simple-history's own way reads every term's whole row to copy ids.
+        from library.history import record_taxonomy  # imports this module
+
+        record_taxonomy([history_instance], using=history_instance._state.db or "default")
+
     def m2m_changed(self, instance, action, attr, pk_set, reverse, **kwargs) -> None:
         if history_paused.get():
             return

@@ -1047,11 +1047,13 @@ class PostgresOperations:
                 clauses.append(f"e.{facet.field} @> %({facet.field})s::text[]")
         if request.visible_on is not None:  # scheduled articles stay hidden until their date
             params["visible_on"] = request.visible_on
-            # Tested on the rows the other conditions find, never a way to find them
+            # With words, tested on the rows the words find, never a way to find them
             # (`+ 0` leaves the date index out): it excludes only scheduled articles,
             # and while the word index has entries pending the planner would rather
-            # walk the date index and test every article's vector.
-            clauses.append("e.published_on + 0 <= %(visible_on)s")
+            # walk the date index and test every article's vector. Browsing (no
+            # words) reads the date index in date order.
+            published = "e.published_on + 0" if compiled.required else "e.published_on"
+            clauses.append(f"{published} <= %(visible_on)s")
         return _Set(" AND ".join(clauses), params, rechecked=rechecked)
 
     def strict(self, within: _Set, units: tuple[Unit, ...]) -> _Set:

@@ -1047,7 +1047,13 @@ class PostgresOperations:
                 clauses.append(f"e.{facet.field} @> %({facet.field})s::text[]")
         if request.visible_on is not None:  # scheduled articles stay hidden until their date
             params["visible_on"] = request.visible_on
-            clauses.append("e.published_on <= %(visible_on)s")
+            # With words, tested on the rows the words find, never a way to find them
+            # (`+ 0` leaves the date index out): it excludes only scheduled articles,
+            # and while the word index has entries pending the planner would rather
+            # walk the date index and test every article's vector. Browsing (no
+            # words) reads the date index in date order.
+            published = "e.published_on + 0" if compiled.required else "e.published_on"
+            clauses.append(f"{published} <= %(visible_on)s")
         return _Set(" AND ".join(clauses), params, rechecked=rechecked)
 
     def strict(self, within: _Set, units: tuple[Unit, ...]) -> _Set:
@@ -1174,10 +1180,15 @@ class PostgresOperations:
         return {c: n for c, n, _ids, _f in rows}
 
     def units_found(self, units: tuple[Unit, ...], within: _Set | None) -> list[bool]:
+        """Each unit's rows come from the GIN index (a subquery the planner keeps
+        apart, `OFFSET 0`), and `within` is tested on those. Planned as one query,
+        a date condition in `within` let the planner walk the newest-first index
+        and test each row's vector until one matched: for a word no article holds,
+        it read every article's vector."""
         within = within or _Set("TRUE", {})
         rows = self._all(
-            "SELECT t.i, EXISTS (SELECT 1 FROM search_entry e "
-            f"WHERE {within.where} AND e.vector @@ t.q) "
+            "SELECT t.i, EXISTS (SELECT 1 FROM (SELECT * FROM search_entry x "
+            f"WHERE x.vector @@ t.q OFFSET 0) e WHERE {within.where}) "
             "FROM unnest(%(found)s::tsquery[]) WITH ORDINALITY AS t(q, i) ORDER BY t.i",
             {**within.params, "found": [unit_tsquery(u) for u in units]},
         )

@@ -155,6 +155,12 @@ PLACES = {
     7: doc(7, "Trials and clinical work", body="No phrase here, clinical or trials."),
     8: doc(8, body="Nothing of the kind."),
     9: doc(9, "Notes on clinical", summary="Trials ahead."),  # across title and summary
+    # Stop words between a phrase's words are not words of the index (dropped before
+    # analysis, as Whoosh drops them): the words either side stand next to each other.
+    20: doc(20, body="The effects of the treatment lasted."),
+    21: doc(21, "Effects of treatment"),
+    22: doc(22, body="Side effects, and then a treatment."),  # "then" stands between
+    23: doc(23, "Lasting effects", summary="Of the treatment."),  # across, stop words between
 }
 
 
@@ -163,6 +169,7 @@ PLACES = {
     [
         '"clinical trials"',
         '"clinical trials" -drugs',
+        '"effects of the treatment"',
         "HSCT",
         "stem cell transplant",
         "stem -transplant",
@@ -190,6 +197,34 @@ def test_phrases_and_exclusions_match_what_each_articles_vector_matches(engine, 
     page = engine.search(SearchQuery(text=text, synonyms=SYNONYMS, per_page=100, relax=False))
     assert expected  # the texts hold an answer for every query
     assert {hit.id for hit in page.hits} == expected
+
+
+def test_a_quoted_phrase_skips_stop_words_in_every_section(engine):
+    # What a reader sees for a quoted phrase with stop words: the articles holding its
+    # other words side by side, in the body, the title, or across title and summary.
+    engine.index(list(PLACES.values()))
+    page = engine.search(SearchQuery(text='"effects of the treatment"', per_page=100, relax=False))
+    assert sorted(hit.id for hit in page.hits) == [20, 21, 23]
+
+
+def test_a_word_only_a_scheduled_article_holds_is_not_found_before_its_date(engine):
+    # Which of the reader's words no visible article holds: each word's articles come
+    # from the index, and the date is tested on those.
+    launch = datetime.date(2026, 3, 10)
+    engine.index(
+        [
+            doc(1, "Lupus trial results", published_on=datetime.date(2025, 1, 1)),
+            doc(2, "Lupus zebrafish study", published_on=launch),
+        ]
+    )
+
+    def search(day: datetime.date):
+        return engine.search(SearchQuery(text="lupus zebrafish", visible_on=day))
+
+    before = search(launch - datetime.timedelta(days=1))
+    assert ([hit.id for hit in before.hits], before.not_found) == ([1], ["zebrafish"])
+    after = search(launch)
+    assert ([hit.id for hit in after.hits], after.not_found) == ([2, 1], [])
 
 
 @pytest.mark.parametrize("zero", [False, True])

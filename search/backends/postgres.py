@@ -497,7 +497,32 @@ class PostgresBackend(SearchBackend):
                     self._write(cursor, batch)
                     batch = []
             self._write(cursor, batch)
+        self._tidy_after_rebuild()
         return count
+
+    def _tidy_after_rebuild(self) -> None:
+        """After a rebuild every entry is new: the word index holds them in its pending
+        list (GIN's fast update) and the table's statistics describe the old rows. While
+        entries are pending, the planner finds the word index costly and may find a
+        search's words by another index, reading every article's vector. So the pending
+        list is merged and the statistics read again at once, instead of whenever
+        autovacuum reaches the table: `VACUUM (ANALYZE)` outside a transaction (it also
+        frees the deleted rows), else `gin_clean_pending_list` and `ANALYZE`. A failure
+        here leaves a correct index, only planned as before: it is logged, not raised."""
+        connection = connections[self.using]
+        inside = connection.in_atomic_block  # a savepoint keeps a failure from the caller's
+        try:
+            with (
+                transaction.atomic(using=self.using) if inside else contextlib.nullcontext(),
+                connection.cursor() as cursor,
+            ):
+                if inside:
+                    cursor.execute(_CLEAN_PENDING)
+                    cursor.execute("ANALYZE search_entry")
+                else:
+                    cursor.execute("VACUUM (ANALYZE) search_entry")
+        except DatabaseError:
+            logger.warning("The search table was not tidied after the rebuild", exc_info=True)
 
     # -- reading
 
@@ -1510,6 +1535,14 @@ _COVERED_SOURCE = (
 )
 
 # A search transaction's settings (see `PostgresBackend.search`), in one statement.
+# Merges the pending lists of the search table's GIN indexes into them (`_tidy_after_rebuild`).
+_CLEAN_PENDING = """
+    SELECT gin_clean_pending_list(i.indexrelid)
+    FROM pg_index i
+    JOIN pg_class c ON c.oid = i.indexrelid
+    JOIN pg_am a ON a.oid = c.relam
+    WHERE i.indrelid = 'search_entry'::regclass AND a.amname = 'gin'
+"""
 _SETTINGS = "SELECT set_config('enable_seqscan', 'off', true), set_config('work_mem', '32MB', true)"
 
 _NEWEST = 'm.published_on DESC, m.title_sort COLLATE "C", m.article_id'

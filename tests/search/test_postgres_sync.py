@@ -174,6 +174,57 @@ def test_rebuild_replaces_everything_and_journals_nothing_afterwards(
     assert found(backend, "lupus") == ["lupus"]
 
 
+def pending_pages() -> int:
+    """Pages the search table's GIN indexes hold in their pending lists (merging them
+    returns how many it merged, so this also empties them)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT coalesce(sum(gin_clean_pending_list(i.indexrelid)), 0) FROM pg_index i"
+            " JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam"
+            " WHERE i.indrelid = 'search_entry'::regclass AND a.amname = 'gin'"
+        )
+        return int(cursor.fetchone()[0])
+
+
+def test_a_rebuild_leaves_no_entries_pending_in_the_word_index(
+    backend, django_capture_on_commit_callbacks
+):
+    """While entries wait in the GIN pending list, PostgreSQL may find a search's words
+    through another index and read every vector; a rebuild merges them at once."""
+    with django_capture_on_commit_callbacks(execute=True):  # ordinary saves: entries pending
+        for n in range(30):
+            make_article(f"Lupus {n}", slug=f"lupus-{n}")
+    assert pending_pages() > 0
+
+    index.rebuild()
+
+    assert pending_pages() == 0
+    assert len(found(backend, "lupus")) == 30  # every article, from the new rows
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rebuild_outside_a_transaction_vacuums_and_analyses_the_search_table(backend):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT coalesce(vacuum_count, 0) + coalesce(analyze_count, 0)"
+            " FROM pg_stat_user_tables WHERE relname = 'search_entry'"
+        )
+        before = cursor.fetchone()[0]
+    make_article("Lupus", slug="lupus")
+
+    index.rebuild()
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute(
+            "SELECT coalesce(vacuum_count, 0) + coalesce(analyze_count, 0)"
+            " FROM pg_stat_user_tables WHERE relname = 'search_entry'"
+        )
+        assert cursor.fetchone()[0] >= before + 2
+    assert pending_pages() == 0
+    assert found(backend, "lupus") == ["lupus"]
+
+
 # --- A large load ----------------------------------------------------------------------
 
 

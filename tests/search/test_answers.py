@@ -382,6 +382,56 @@ def test_a_question_stating_an_intent_finds_the_article_titled_by_it_that_lacks_
     assert page.total == 4  # the articles holding the intent's words, not the notes
 
 
+def test_a_hyphenated_word_no_article_holds_is_searched_as_its_parts(backend):
+    backend.index(
+        [
+            article(
+                1,
+                "Type 1 diabetes research",
+                "Islet cells make insulin. After a transplant with immunosuppression, some "
+                "people stopped needing insulin injections.",
+            ),
+            article(2, "Immunosuppression guide", "Immunosuppression calms the immune system."),
+            article(3, "Kidney care", "Kidney function is checked at every visit."),
+        ]
+    )
+
+    # No article holds "insulin-independence": its parts are searched, "insulin" found.
+    for vocabulary in (None, VOCABULARY):
+        page = ask(backend, "insulin-independence", vocabulary=vocabulary)
+        assert slugs(page) == ["article-1"]
+        assert page.not_found == ["independence"]
+    question = ask(backend, "Is immunosuppression justified to achieve insulin-independence?")
+    assert slugs(question)[:2] == ["article-1", "article-2"]  # holds two words, not one
+    # Quoted, the word is searched exactly as typed: no article holds it.
+    assert slugs(ask(backend, '"insulin-independence"')) == []
+
+
+def test_a_hyphenated_word_an_article_holds_stays_a_phrase_of_its_parts(backend):
+    backend.index(
+        [
+            article(1, "Care after treatment", "Long-term follow-up matters after treatment."),
+            article(2, "School terms", "A long walk each term keeps the mind clear."),
+            article(
+                3, "Lupus and long-term care", "Lupus needs long-term care.", diseases=("lupus",)
+            ),
+        ]
+    )
+
+    for vocabulary in (None, VOCABULARY):
+        assert sorted(slugs(ask(backend, "long-term", vocabulary=vocabulary))) == [
+            "article-1",
+            "article-3",
+        ]
+    # Exclusions and OR keep their meaning.
+    assert slugs(ask(backend, "long-term -lupus", vocabulary=None)) == ["article-1"]
+    assert sorted(slugs(ask(backend, "walk OR long-term", vocabulary=None))) == [
+        "article-1",
+        "article-2",
+        "article-3",
+    ]
+
+
 def test_a_pin_comes_first_matched_with_another_order_plural_and_alias(backend):
     backend.index(
         [

@@ -36,6 +36,11 @@ below, written here and nowhere else:
    quoted a phrase, the phrase's words are searched as ordinary words instead (ranked,
    relaxed, never corrected), saying so (`SearchPage.loosened`): readers quote words
    in prose ("can lupus “go away”?"). A phrase that finds articles stays exact.
+2b. **Hyphenated words by their parts**: a plain hyphenated word is a phrase of its
+   parts; when no candidate holds it ("insulin-independence", "FDA-approved"), the
+   query is searched with its parts as ordinary words (`Planner.split_page`), before
+   relaxing or correcting, so an article holding "insulin" is credited for it. Quoted
+   words, exclusions and `OR` alternatives stay as typed.
 
 7. **Answer stage** (a question with a vocabulary, `search.answering`): what the
    question names is understood, an editor's pick leads page 1, the engine's first

@@ -33,6 +33,8 @@ backend answers a question the same way:
 - A long question keeps its meaningful words first (`ParsedQuery.shortened`).
 - A quoted phrase that makes the query find nothing is searched as its words
   (`loosen_phrases`): readers quote words in prose.
+- A plain hyphenated word is a phrase of its parts; one that no article holds as such
+  ("insulin-independence") is searched as its parts (`split_hyphens`).
 - `correction_distance`, `acceptable_correction` and `correctable`: PubMed's rules for
   spelling correction: only words of 5 letters or more that are neither English words
   (a shipped list, `english_words`) nor in the library, never into a short abbreviation.

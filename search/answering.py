@@ -527,10 +527,9 @@ class AnswerStage:
         general words is close, not an answer. One of them must look like a name
         (`_looks_like_a_name`), and of a post be in what it asks (`asked_sentences`): a
         drug named in its story ("I'm on Mavenclad. How long is recovery after HSCT?")
-        leaves its question answerable.
-        An article holding none of a short
-        question's words but filed under its topic ("Can Guillain-Barré Syndrome Come
-        Back?") still answers: every word is in the library."""
+        leaves its question answerable. An article holding none of a short question's
+        words but filed under its topic ("Can Guillain-Barré Syndrome Come Back?") still
+        answers: every word is in the library."""
         if self.word_count < 2 or len(page.not_found) < UNKNOWN_LEAST:
             return False
         names = [word for word in page.not_found if _looks_like_a_name(word)]

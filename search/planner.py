@@ -9,6 +9,11 @@ below, written here and nowhere else:
 2. **Strict match**: the candidates (filters, scheduled articles hidden, quoted units
    required, exclusions applied) that contain every meaningful unit. It is counted
    first (`Operations.count`): when it finds `FEW_RESULTS` or more, that is the match.
+2b. **Hyphenated words by their parts**: a plain hyphenated word is a phrase of its
+   parts; when no candidate holds it ("insulin-independence", "FDA-approved"), the
+   query is searched with its parts as ordinary words (`Planner.split_page`), before
+   relaxing or correcting, so an article holding "insulin" is credited for it. Quoted
+   words, exclusions and `OR` alternatives stay as typed.
 3. **Relax by steps** only when the strict match finds too few: one histogram of how
    many meaningful units each candidate matches (`Operations.coverage_counts`), then
    the first step of `relaxation_steps` that finds enough; articles matching more
@@ -36,11 +41,6 @@ below, written here and nowhere else:
    quoted a phrase, the phrase's words are searched as ordinary words instead (ranked,
    relaxed, never corrected), saying so (`SearchPage.loosened`): readers quote words
    in prose ("can lupus “go away”?"). A phrase that finds articles stays exact.
-2b. **Hyphenated words by their parts**: a plain hyphenated word is a phrase of its
-   parts; when no candidate holds it ("insulin-independence", "FDA-approved"), the
-   query is searched with its parts as ordinary words (`Planner.split_page`), before
-   relaxing or correcting, so an article holding "insulin" is credited for it. Quoted
-   words, exclusions and `OR` alternatives stay as typed.
 
 7. **Answer stage** (a question with a vocabulary, `search.answering`): what the
    question names is understood, an editor's pick leads page 1, the engine's first

@@ -42,7 +42,9 @@ the engine's keyword ranking and never looks inside an engine:
    the question's words (or many of them are in no article), or its title and
    section headings hold none of the question's distinctive words (it holds them only
    in passing), or its body lacks more than half of what the question asks, words
-   other articles hold (`_lacks_aspect`): `SearchPage.answer = "none"`.
+   other articles hold (`_lacks_aspect`); or, filed or not, it holds under a quarter
+   of the question's words while two or more of them are in no article
+   (`_unknown_post`): `SearchPage.answer = "none"`.
 
 Section scanning is the snippet highlighter's candidate scan (`text.body_marks`),
 done once per hit and shared with its snippet: one compiled regex over each folded
@@ -61,7 +63,14 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from search.backends.base import AnswerSection, Hit, SearchPage, Topic, Vocabulary
-from search.backends.query import FEW_RESULTS, STOPWORDS, Unit, analysed_key
+from search.backends.query import (
+    FEW_RESULTS,
+    MIN_CORRECTABLE,
+    STOPWORDS,
+    Unit,
+    analysed_key,
+    is_english_word,
+)
 from search.backends.text import SCAN_CHARS, WORD_RE, body_marks, candidate_pattern, highlight
 from search.understanding import (
     describe,
@@ -106,6 +115,7 @@ TOPIC_ENDINGS = (
 )  # fmt: skip
 WEAK = 0.25  # share of the question's words below which a first result is only close
 MANY_UNKNOWN = 6  # words of a question that no article contains: it is about something else
+UNKNOWN_LEAST = 2  # such words beside a weak first result: even a filed one is only close
 COMMON_IN_TITLES = 0.25  # share of the window's titles a word is in: it says nothing of one
 COMMON_TITLES = 2  # titles a word may be in and still be distinctive (a small window says little)
 ABSENT = 0.5  # share of what is asked a first result may lack and still answer
@@ -493,6 +503,8 @@ class AnswerStage:
         unknown_words = {w.casefold() for w in [*page.unmatched_terms, *page.not_found]}
         if ref in self.details and self._asks_unknown(unknown_words, self.details[ref]):
             return "none"
+        if first is not None and ref in self.texts and self._unknown_post(first, page):
+            return "none"
         if first is not None and self.word_count >= 2 and not first.filed:
             # Not filed under anything the question names, and its best passage holds
             # few of the question's words, or many of them are in no article at all.
@@ -505,6 +517,27 @@ class AnswerStage:
             if ref in self.texts and self._lacks_aspect(first, self.texts[ref].body, unknown_words):
                 return "none"
         return "found"
+
+    def _unknown_post(self, first: Evidence, page: SearchPage) -> bool:
+        """Whether `first`, even filed under what the question names, holds under a
+        quarter of the question's words in its best section (`WEAK`) while two or more
+        of them are in no article: a post in words the library lacks ("what DMTs were
+        you on… an EDSS on the lower end", "my oncologist refused to sign return to work
+        paperwork") asks what no article says, and a filed article holding a few of its
+        general words is close, not an answer. One of them must look like a name
+        (`_looks_like_a_name`), and of a post be in what it asks (`asked_sentences`): a
+        drug named in its story ("I'm on Mavenclad. How long is recovery after HSCT?")
+        leaves its question answerable. An article holding none of a short question's
+        words but filed under its topic ("Can Guillain-Barré Syndrome Come Back?") still
+        answers: every word is in the library."""
+        if self.word_count < 2 or len(page.not_found) < UNKNOWN_LEAST:
+            return False
+        names = [word for word in page.not_found if _looks_like_a_name(word)]
+        asked = asked_sentences(self.text)
+        if asked:  # a post: a name no article holds is in what it asks, not only its story
+            words = {word.casefold() for word in WORD_RE.findall(asked)}
+            names = [word for word in names if word.casefold() in words]
+        return bool(names) and first.words / self.word_count < WEAK
 
     def _lacks_aspect(self, first: Evidence, body: str, unknown: set[str]) -> bool:
         """Whether `first` (filed under nothing the question names) lacks in its body
@@ -595,6 +628,16 @@ class AnswerStage:
 
 
 _QUESTION_SENTENCE = re.compile(r"[^.!?…\n]*\?")
+
+
+def _looks_like_a_name(word: str) -> bool:
+    """Whether a word no article holds may name something (a drug, a score, a
+    specialist: "DMTs", "EDSS", "oncologist"): not a known English word (the shipped
+    list holds words of five letters or more, so a shorter one counts only written
+    with a capital letter)."""
+    if len(word) < MIN_CORRECTABLE:
+        return any(ch.isupper() for ch in word)
+    return not is_english_word(word)
 
 
 def asked_sentences(text: str) -> str:

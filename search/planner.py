@@ -9,6 +9,11 @@ below, written here and nowhere else:
 2. **Strict match**: the candidates (filters, scheduled articles hidden, quoted units
    required, exclusions applied) that contain every meaningful unit. It is counted
    first (`Operations.count`): when it finds `FEW_RESULTS` or more, that is the match.
+2b. **Hyphenated words by their parts**: a plain hyphenated word is a phrase of its
+   parts; when no candidate holds it ("insulin-independence", "FDA-approved"), the
+   query is searched with its parts as ordinary words (`Planner.split_page`), before
+   relaxing or correcting, so an article holding "insulin" is credited for it. Quoted
+   words, exclusions and `OR` alternatives stay as typed.
 3. **Relax by steps** only when the strict match finds too few: one histogram of how
    many meaningful units each candidate matches (`Operations.coverage_counts`), then
    the first step of `relaxation_steps` that finds enough; articles matching more
@@ -63,9 +68,11 @@ from search.backends.query import (
     acceptable_correction,
     correctable,
     correction_distance,
+    is_hyphenated,
     loosen_phrases,
     parse_query,
     relaxation_steps,
+    split_hyphens,
     suggestion_helps,
 )
 from search.backends.text import highlight
@@ -250,6 +257,8 @@ class Planner:
         self._serve_correction = False
         self._stage: Any = None  # the answer stage, for a question with a vocabulary
         self._exact: frozenset[str] = frozenset()  # words of loosened phrases: never corrected
+        self._unheld: set[str] = set()  # hyphenated words no candidate holds (`match`)
+        self._split = False  # the query's unheld hyphenated words are split already
 
     # -- the seam: a page of results for this plan
 
@@ -278,6 +287,8 @@ class Planner:
     def keyword_page(self) -> SearchPage:
         candidates = self.ops.candidates(self.compiled, self.request)
         documents, total, fewest, found = self.match(candidates)
+        if self._unheld:  # decided by `match`, before relaxing or correcting
+            return self.split_page()
         if self._serve_correction:  # decided by `match`, before relaxing
             corrected = self.corrected_page()
             if corrected is not None:
@@ -339,6 +350,14 @@ class Planner:
         if strict_total is None:  # else counted already (a corrected query, `corrected_page`)
             strict_total = self._strict_total = ops.count(strict)
         found = [True] * len(units) if strict_total else ops.units_found(units, candidates)
+        if self.request.relax and not self._split and not all(found):
+            self._unheld = {
+                unit.source[0].casefold()
+                for unit, here in zip(units, found, strict=True)
+                if not here and is_hyphenated(unit)
+            }
+            if self._unheld:  # searched by their parts instead (`split_page`)
+                return strict, 0, None, found
         if strict_total < FEW_RESULTS and not all(found) and self.correction_serves(strict_total):
             # A misspelling found little: the corrected query is served, not relaxed.
             return strict, strict_total, None, found
@@ -530,6 +549,29 @@ class Planner:
         return dataclasses.replace(
             page, corrected=correction.text, suggestion=None, shortened=original.shortened
         )
+
+    # -- hyphenated words by their parts
+
+    def split_page(self) -> SearchPage:
+        """The page for the query with each hyphenated word no candidate holds as such
+        ("insulin-independence") searched as its parts, ordinary words (`match` found
+        them unheld).
+
+        The plan becomes the split query's, so the parts rank, relax and are understood
+        like any other words: an article holding "insulin" gets credit for it. A
+        hyphenated word some article holds stays a phrase of its parts.
+        """
+        parsed = split_hyphens(self.parsed, self._unheld)
+        self._unheld, self._split = set(), True
+        self.parsed, self.compiled = parsed, self.ops.compile(parsed, self._synonyms())
+        self.units = self.compiled.countable_units()
+        self._strict_total = None
+        self._correction_plan, self._serve_correction = _Unset, False
+        if self._stage is not None:  # the answer stage reads the split query's words
+            from search.answering import AnswerStage
+
+            self._stage = AnswerStage(self, self._stage.vocabulary, text=self._stage.text)
+        return self.keyword_page()
 
     # -- loosened phrases
 

@@ -33,6 +33,8 @@ backend answers a question the same way:
 - A long question keeps its meaningful words first (`ParsedQuery.shortened`).
 - A quoted phrase that makes the query find nothing is searched as its words
   (`loosen_phrases`): readers quote words in prose.
+- A plain hyphenated word is a phrase of its parts; one that no article holds as such
+  ("insulin-independence") is searched as its parts (`split_hyphens`).
 - `correction_distance`, `acceptable_correction` and `correctable`: PubMed's rules for
   spelling correction: only words of 5 letters or more that are neither English words
   (a shipped list, `english_words`) nor in the library, never into a short abbreviation.
@@ -92,6 +94,7 @@ _DASHES = "-\u2212\u2013\u2014"  # hyphen, minus, en and em dash
 _NOT_WORD = re.compile("[^\\w'\u2019\u02bc-]+")
 _DROP_APOSTROPHES = str.maketrans("", "", _APOSTROPHES)
 _LEADING_DASHES = re.compile(rf"^[{_DASHES}]+")
+_INNER_DASH = re.compile(rf"[{_DASHES}]+")
 # Control and invisible formatting characters, and lone surrogates (unencodable).
 _CONTROL = re.compile(
     "[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ud800-\udfff]"
@@ -166,6 +169,42 @@ def loosen_phrases(parsed: ParsedQuery) -> tuple[ParsedQuery, list[str]]:
     if not phrases:
         return parsed, []
     return ParsedQuery(tuple(required), parsed.excluded, parsed.shortened), phrases
+
+
+def is_hyphenated(unit: Unit) -> bool:
+    """A plain word written with a hyphen ("insulin-independence", "long-term"), which
+    compiles to a phrase of its parts (`compile_query`)."""
+    return (
+        not unit.must
+        and len(unit.source) == 1
+        and len(unit.alternatives) == 1
+        and len(unit.alternatives[0]) > 1
+        and _INNER_DASH.search(unit.source[0]) is not None
+    )
+
+
+def split_hyphens(parsed: ParsedQuery, words: set[str]) -> ParsedQuery:
+    """`parsed` with each plain hyphenated word of `words` (casefolded) standing alone
+    (not in an OR group, not quoted) replaced by its parts as ordinary words.
+
+    A hyphenated word is searched as a phrase of its parts; when no article holds
+    that phrase ("insulin-independence"), the planner searches its parts instead
+    (`Planner.split_page`), so an article holding "insulin" gets credit for it.
+    Quoted words and exclusions stay exact.
+    """
+    required: list[tuple[Clause, ...]] = []
+    for group in parsed.required:
+        clause = group[0]
+        if len(group) == 1 and not clause.quoted and len(clause.words) == 1:
+            word = clause.words[0]
+            if word.casefold() in words:
+                for part in _INNER_DASH.split(word):
+                    if part and (Clause((part,)),) not in required:
+                        required.append((Clause((part,)),))
+                continue
+        if group not in required:
+            required.append(group)
+    return ParsedQuery(tuple(required), parsed.excluded, parsed.shortened)
 
 
 def _clean(text: str) -> str:

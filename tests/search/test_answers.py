@@ -382,6 +382,55 @@ def test_a_question_stating_an_intent_finds_the_article_titled_by_it_that_lacks_
     assert page.total == 4  # the articles holding the intent's words, not the notes
 
 
+def test_a_hyphenated_word_no_article_holds_is_searched_as_its_parts(backend):
+    backend.index(
+        [
+            article(
+                1,
+                "Type 1 diabetes research",
+                "Islet cells make insulin. Some people stopped needing insulin injections.",
+            ),
+            article(2, "Immunosuppression guide", "Immunosuppression calms the immune system."),
+            article(3, "Kidney care", "Kidney function is checked at every visit."),
+        ]
+    )
+
+    # No article holds "insulin-independence": its parts are searched, "insulin" found.
+    for vocabulary in (None, VOCABULARY):
+        page = ask(backend, "insulin-independence", vocabulary=vocabulary)
+        assert slugs(page) == ["article-1"]
+        assert page.not_found == ["independence"]
+    question = ask(backend, "Is immunosuppression justified to achieve insulin-independence?")
+    assert sorted(slugs(question)) == ["article-1", "article-2"]  # the diabetes one too
+    # Quoted, the word is searched exactly as typed: no article holds it.
+    assert slugs(ask(backend, '"insulin-independence"')) == []
+
+
+def test_a_hyphenated_word_an_article_holds_stays_a_phrase_of_its_parts(backend):
+    backend.index(
+        [
+            article(1, "Care after treatment", "Long-term follow-up matters after treatment."),
+            article(2, "School terms", "A long walk each term keeps the mind clear."),
+            article(
+                3, "Lupus and long-term care", "Lupus needs long-term care.", diseases=("lupus",)
+            ),
+        ]
+    )
+
+    for vocabulary in (None, VOCABULARY):
+        assert sorted(slugs(ask(backend, "long-term", vocabulary=vocabulary))) == [
+            "article-1",
+            "article-3",
+        ]
+    # Exclusions and OR keep their meaning.
+    assert slugs(ask(backend, "long-term -lupus", vocabulary=None)) == ["article-1"]
+    assert sorted(slugs(ask(backend, "walk OR long-term", vocabulary=None))) == [
+        "article-1",
+        "article-2",
+        "article-3",
+    ]
+
+
 def test_a_pin_comes_first_matched_with_another_order_plural_and_alias(backend):
     backend.index(
         [
@@ -488,6 +537,34 @@ def test_a_readers_story_naming_drugs_no_article_mentions_is_still_answered(back
     page = ask(
         backend, "My daughter has lupus and Zyflorex isn't working. Can stem cells help her?"
     )
+    assert slugs(page)[0] == "article-1"
+    assert page.answer == "found"
+
+
+def test_a_post_asking_in_words_no_article_holds_is_not_answered_by_a_filed_article(backend):
+    backend.index(
+        [
+            article(
+                1,
+                "Life after HSCT",
+                "Life settles after HSCT.\n\n## Medicines after HSCT\n\n"
+                "Some medicines restart months after HSCT.",
+                therapies=("hsct",),
+            ),
+            article(2, "Eating well", "A note about diet and meals."),
+        ]
+    )
+    story = (
+        "My neurologist says my Vextran levels are high, my Quorbin dose doubled and my knees ache."
+    )
+
+    # What it asks names medicines no article holds: the HSCT article, filed under the
+    # therapy it names, holds few of its words and is close, not an answer.
+    page = ask(backend, f"{story} Which Vextran dose did you use for months before HSCT?")
+    assert slugs(page)[0] == "article-1"
+    assert page.answer == "none"
+    # The same story asking what the article says: the unknown words are only its story.
+    page = ask(backend, f"{story} What medicines restart after HSCT?")
     assert slugs(page)[0] == "article-1"
     assert page.answer == "found"
 
@@ -768,9 +845,9 @@ def test_unanswerable_real_questions_say_nothing_answers_and_answering_pages_rar
             unanswerable_none += not question.answerable
             answering_none += question.grades.get(page.hits[0].slug) == 2
     unanswerable = sum(not q.answerable for q in REAL_QUESTIONS)
-    # Floors at today's figures (12 of 21 unanswerable on PostgreSQL, 13 on Whoosh; one
-    # answerable question whose first result answers it says "none" on both). An
-    # answerable question whose first result does not answer it may say "none": it is
-    # true of the page shown.
-    assert unanswerable_none >= 12, f"{unanswerable_none} of {unanswerable} unanswerable"
+    # Floors at today's figures (14 of 21 unanswerable on both engines; one answerable
+    # question whose first result answers it says "none" on both). An answerable
+    # question whose first result does not answer it may say "none": it is true of the
+    # page shown.
+    assert unanswerable_none >= 14, f"{unanswerable_none} of {unanswerable} unanswerable"
     assert answering_none <= 1, f"{answering_none} first results that answer said none"

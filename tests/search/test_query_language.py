@@ -21,6 +21,7 @@ from search.backends.query import (
     ParsedQuery,
     compile_query,
     parse_query,
+    split_hyphens,
 )
 from search.backends.whoosh import WhooshBackend
 from search.backends.whoosh_analysis import analyse
@@ -83,6 +84,21 @@ def test_malformed_input_is_read_leniently(text, expected):
 
 def test_hyphenated_words_stay_whole():
     assert parse_query("Guillain-Barré").required == ((Clause(("Guillain-Barré",)),),)
+
+
+def test_an_unheld_hyphenated_word_splits_into_its_parts_and_nothing_else_does():
+    parsed = parse_query('insulin-independence long-term "self-injecting" -non-myeloablative')
+    split = split_hyphens(parsed, {"insulin-independence"})
+
+    assert split.required == (
+        *((clause,) for clause in words("insulin", "independence")),
+        (Clause(("long-term",)),),
+        (Clause(("self-injecting",), quoted=True),),
+    )
+    assert split.excluded == (Clause(("non-myeloablative",)),)
+    assert split_hyphens(parse_query("lupus OR follow-up"), {"follow-up"}) == parse_query(
+        "lupus OR follow-up"
+    )
 
 
 def test_input_is_capped():

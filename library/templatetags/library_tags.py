@@ -6,6 +6,7 @@ list."""
 from __future__ import annotations
 
 import re
+from urllib.parse import urlencode
 
 from django import template
 from django.contrib.humanize.templatetags.humanize import intcomma
@@ -33,15 +34,43 @@ def _copy(params: QueryDict) -> QueryDict:
     return copied
 
 
+def _encoded_query(context) -> list[tuple[str, list[str]]]:
+    """The request's parameters but "page", each value encoded as `QueryDict.urlencode`
+    encodes it: worked out once per page, where each facet option toggles one value."""
+    key = "library_tags.encoded_query"
+    if key not in context.render_context:
+        params = context["request"].GET
+        context.render_context[key] = [
+            (name, [_encode_pair(params, name, value) for value in values])
+            for name, values in params.lists()
+            if name != "page"
+        ]
+    return context.render_context[key]
+
+
+def _encode_pair(params: QueryDict, name: str, value: str) -> str:
+    return urlencode({name.encode(params.encoding): str(value).encode(params.encoding)})
+
+
 @register.simple_tag(takes_context=True)
 def toggle_param(context, name: str, value) -> str:
-    """The current query with `value` added to or removed from `name`; back to page 1."""
-    params = _copy(context["request"].GET)
-    params.pop("page", None)
-    values = params.getlist(name)
+    """The current query with `value` added to or removed from `name`; back to page 1.
+
+    What `_encode` of a changed copy of the query gives, with only `name`'s values
+    encoded again (tests/library/test_query_links.py compares the two).
+    """
+    params = context["request"].GET
+    values = params.getlist(name) if name != "page" else []
     value = str(value)
-    params.setlist(name, [v for v in values if v != value] if value in values else [*values, value])
-    return _encode(params)
+    toggled = [v for v in values if v != value] if value in values else [*values, value]
+    encoded = [_encode_pair(params, name, v) for v in toggled]
+    pieces: list[str] = []
+    for key, others in _encoded_query(context):
+        pieces += encoded if key == name else others
+        if key == name:
+            encoded = []  # placed where the parameter was
+    query = "&".join([*pieces, *encoded])
+    return f"?{query}" if query else "?"
 
 
 @register.simple_tag(takes_context=True)

@@ -1,15 +1,18 @@
 """Query-string helpers for filter, facet and pagination links (they work without JS),
-`facet_option`, one facet link, `web_url`, which lets only http(s) links reach an
-href, and `numbers_itself` for the contents list."""
+`facet_option`, one facet link, `article_card`, one article in a list, `web_url`,
+which lets only http(s) links reach an href, and `numbers_itself` for the contents
+list."""
 
 from __future__ import annotations
 
 import re
+from urllib.parse import urlencode
 
 from django import template
 from django.contrib.humanize.templatetags.humanize import intcomma
 from django.http import QueryDict
-from django.utils.html import format_html
+from django.template.defaultfilters import date
+from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString
 
 from library.validators import is_web_url
@@ -31,15 +34,43 @@ def _copy(params: QueryDict) -> QueryDict:
     return copied
 
 
+def _encoded_query(context) -> list[tuple[str, list[str]]]:
+    """The request's parameters but "page", each value encoded as `QueryDict.urlencode`
+    encodes it: worked out once per page, where each facet option toggles one value."""
+    key = "library_tags.encoded_query"
+    if key not in context.render_context:
+        params = context["request"].GET
+        context.render_context[key] = [
+            (name, [_encode_pair(params, name, value) for value in values])
+            for name, values in params.lists()
+            if name != "page"
+        ]
+    return context.render_context[key]
+
+
+def _encode_pair(params: QueryDict, name: str, value: str) -> str:
+    return urlencode({name.encode(params.encoding): str(value).encode(params.encoding)})
+
+
 @register.simple_tag(takes_context=True)
 def toggle_param(context, name: str, value) -> str:
-    """The current query with `value` added to or removed from `name`; back to page 1."""
-    params = _copy(context["request"].GET)
-    params.pop("page", None)
-    values = params.getlist(name)
+    """The current query with `value` added to or removed from `name`; back to page 1.
+
+    What `_encode` of a changed copy of the query gives, with only `name`'s values
+    encoded again (tests/library/test_query_links.py compares the two).
+    """
+    params = context["request"].GET
+    values = params.getlist(name) if name != "page" else []
     value = str(value)
-    params.setlist(name, [v for v in values if v != value] if value in values else [*values, value])
-    return _encode(params)
+    toggled = [v for v in values if v != value] if value in values else [*values, value]
+    encoded = [_encode_pair(params, name, v) for v in toggled]
+    pieces: list[str] = []
+    for key, others in _encoded_query(context):
+        pieces += encoded if key == name else others
+        if key == name:
+            encoded = []  # placed where the parameter was
+    query = "&".join([*pieces, *encoded])
+    return f"?{query}" if query else "?"
 
 
 @register.simple_tag(takes_context=True)
@@ -136,3 +167,56 @@ def facet_option(context, name: str, option) -> SafeString:
         option.label,
         count,
     )
+
+
+@register.simple_tag
+def article_card(
+    article, highlight: str = "", *, first: bool = False, answer_section=None, pick: bool = False
+) -> SafeString:
+    """One article in a list: its title, date, snippet, the section that answers the
+    question and its disease and therapy chips.
+
+    A tag rather than an included template, as `facet_option` is: a results page lists
+    twenty cards, and an include per card was a large share of its rendering. The
+    markup is what the template wrote, byte for byte (tests/library/test_cards.py).
+    `highlight` is safe HTML from the search backend, as is the section's sentence.
+    """
+    e = conditional_escape
+    url = e(article.get_absolute_url())
+    anchor = 'id="first-result" ' if first else ""
+    out = [
+        f'<article class="card" data-slug="{e(article.slug)}">\n',
+        f'  <h3 class="card-title"><a {anchor}href="{url}">',
+        f"{e(article.title)}</a></h3>\n",
+        f'  <p class="meta"><time datetime="{e(date(article.published_on, "Y-m-d"))}">',
+        f"{e(date(article.published_on, 'j F Y'))}</time>",
+        "" if article.is_published else ' · <strong class="badge">Draft</strong>',
+        ' · <strong class="badge badge-pick" data-pick>Editor\'s pick</strong>' if pick else "",
+        "</p>\n",
+        f'  <p class="snippet">{highlight if highlight else e(article.summary)}</p>\n  ',
+    ]
+    if answer_section:
+        out += [
+            '<p class="answer-section" data-answer-section>Answer in: ',
+            f'<a href="{url}#{e(answer_section.anchor)}">{e(answer_section.heading)}</a>',
+            f": {answer_section.sentence}" if answer_section.sentence else "",
+            "</p>",
+        ]
+    out.append("\n  ")
+    diseases, therapies = article.topic_diseases, article.topic_therapies
+    if diseases or therapies:
+        out.append('\n  <ul class="chips" aria-label="Topics">\n    ')
+        out += [
+            f'<li><a class="chip chip-disease" href="{e(term.get_absolute_url())}">'
+            f"{e(term.name)}</a></li>"
+            for term in diseases
+        ]
+        out.append("\n    ")
+        out += [
+            f'<li><a class="chip chip-therapy" href="{e(term.get_absolute_url())}">'
+            f"{e(term.name)}</a></li>"
+            for term in therapies
+        ]
+        out.append("\n  </ul>\n  ")
+    out.append("\n</article>\n")
+    return SafeString("".join(out))

@@ -85,8 +85,22 @@ def replica_machine(
         "DATABASE_REPLICA_URLS": ",".join(filter(None, [before, url_for(standby.port, **replica)])),
         "DATABASE_REPLICA_MAX_LAG": str(max_lag),
     }
+    started = Statements(cluster)
     with machine(tmp_path, "web", env) as base:
+        # Its worker reads the search entries once as it starts (`search.backends.warm_up`,
+        # on the primary, outside any request): done before a test counts a page's reads.
+        seen: list[str] = []
+        eventually(lambda: _warmed_up(started, seen), within=15)
         yield base
+
+
+KEPT_ENTRIES = "pg_snapshot_xmin(pg_current_snapshot())"  # the warm-up's statement
+
+
+def _warmed_up(statements: Statements, seen: list[str]) -> bool:
+    for logged in statements.take().values():
+        seen += logged
+    return any(KEPT_ENTRIES in statement for statement in seen)
 
 
 class Statements:

@@ -507,8 +507,11 @@ class PostgresBackend(SearchBackend):
         search's words by another index, reading every article's vector. So the pending
         list is merged and the statistics read again at once, instead of whenever
         autovacuum reaches the table: `VACUUM (ANALYZE)` outside a transaction (it also
-        frees the deleted rows), else `gin_clean_pending_list` and `ANALYZE`. A failure
-        here leaves a correct index, only planned as before: it is logged, not raised."""
+        frees the deleted rows). Inside one (`VACUUM` cannot run there), only the pending
+        lists are merged (`gin_clean_pending_list`): `ANALYZE` writes the table's size
+        (`reltuples`, read as the library's size) in place, where a rollback would not
+        undo it. A failure here leaves a correct index, only planned as before: it is
+        logged, not raised."""
         connection = connections[self.using]
         inside = connection.in_atomic_block  # a savepoint keeps a failure from the caller's
         try:
@@ -518,7 +521,6 @@ class PostgresBackend(SearchBackend):
             ):
                 if inside:
                     cursor.execute(_CLEAN_PENDING)
-                    cursor.execute("ANALYZE search_entry")
                 else:
                     cursor.execute("VACUUM (ANALYZE) search_entry")
         except DatabaseError:

@@ -101,22 +101,24 @@ def record_taxonomy(revisions: Iterable, *, using: str = DEFAULT_DB_ALIAS) -> No
     by_article = {revision.id: revision for revision in revisions}
     if not by_article:
         return
-    links = []
-    for number, name in enumerate(TAXONOMY):
-        field = getattr(Article, name).field
-        links.append(
-            field.remote_field.through.objects.using(using)
-            .filter(article_id__in=by_article)
-            .annotate(relation=Value(number))
-            .values_list("relation", "id", "article_id", f"{field.m2m_reverse_field_name()}_id")
-        )
+    # (relation, its link table's column for the term: "disease_id", "therapy_id", "tag_id")
+    relations = [
+        (name, f"{getattr(Article, name).field.m2m_reverse_field_name()}_id") for name in TAXONOMY
+    ]
+    links = [
+        getattr(Article, name)
+        .through.objects.using(using)
+        .filter(article_id__in=by_article)
+        .annotate(relation=Value(number))
+        .values_list("relation", "id", "article_id", term)
+        for number, (name, term) in enumerate(relations)
+    ]
     rows: dict[int, list] = {}
     for number, link_id, article_id, term_id in links[0].union(*links[1:], all=True):
         rows.setdefault(number, []).append((link_id, article_id, term_id))
     for number, found in sorted(rows.items()):
-        name = TAXONOMY[number]
+        name, term = relations[number]
         model = apps.get_model("library", f"HistoricalArticle_{name}")
-        term = f"{getattr(Article, name).field.m2m_reverse_field_name()}_id"
         model.objects.using(using).bulk_create(
             model(
                 history=by_article[article_id], id=link_id, article_id=article_id, **{term: term_id}

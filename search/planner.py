@@ -563,14 +563,7 @@ class Planner:
         """
         parsed = split_hyphens(self.parsed, self._unheld)
         self._unheld, self._split = set(), True
-        self.parsed, self.compiled = parsed, self.ops.compile(parsed, self._synonyms())
-        self.units = self.compiled.countable_units()
-        self._strict_total = None
-        self._correction_plan, self._serve_correction = _Unset, False
-        if self._stage is not None:  # the answer stage reads the split query's words
-            from search.answering import AnswerStage
-
-            self._stage = AnswerStage(self, self._stage.vocabulary, text=self._stage.text)
+        self._replan(parsed)
         return self.keyword_page()
 
     # -- loosened phrases
@@ -587,16 +580,22 @@ class Planner:
         if not phrases:
             return None
         self._exact |= {w.casefold() for phrase in phrases for w in phrase.split()}
+        self._replan(parsed)
+        page = self.keyword_page()
+        return dataclasses.replace(page, loosened=phrases if page.total else [])
+
+    def _replan(self, parsed: ParsedQuery) -> None:
+        """Make `parsed` (the reader's query rewritten: phrases loosened, hyphenated words
+        split) this plan's query: compiled, counted and corrected afresh, and read anew
+        by the answer stage, which works on the plan's words."""
         self.parsed, self.compiled = parsed, self.ops.compile(parsed, self._synonyms())
         self.units = self.compiled.countable_units()
         self._strict_total = None
         self._correction_plan, self._serve_correction = _Unset, False
-        if self._stage is not None:  # the answer stage reads the loosened question
+        if self._stage is not None:
             from search.answering import AnswerStage
 
             self._stage = AnswerStage(self, self._stage.vocabulary, text=self._stage.text)
-        page = self.keyword_page()
-        return dataclasses.replace(page, loosened=phrases if page.total else [])
 
     def _correction(self) -> _Correction | None:
         """The reader's query with its misspellings corrected, compiled and counted

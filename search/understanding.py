@@ -185,18 +185,19 @@ def named_topics(text: str, topics: Iterable[Topic]) -> tuple[Topic, ...]:
 
 @lru_cache(maxsize=4096)
 def _named(text: str, topics: tuple[Topic, ...]) -> tuple[Topic, ...]:
-    # Titles are asked about again and again: remembered while the vocabulary is the same.
+    # Titles are read again for every question: remembered while the vocabulary is the same.
     return tuple(_find(question_terms(text), _topic_entries(topics)))  # type: ignore[arg-type]
 
 
 def named_intents(text: str, intents: Iterable[Intent]) -> tuple[Intent, ...]:
-    """The `intents` that `text` (a title) states by one of their phrases, in order."""
+    """The `intents` that `text` (a question or a title) states by one of their
+    phrases, in order."""
     return _stated(text, tuple(intents))
 
 
 @lru_cache(maxsize=4096)
 def _stated(text: str, intents: tuple[Intent, ...]) -> tuple[Intent, ...]:
-    # Titles are asked about again and again: remembered while the vocabulary is the same.
+    # Titles are read again for every question: remembered while the vocabulary is the same.
     return tuple(_find(_intent_terms(text), _intent_entries(intents)))  # type: ignore[arg-type]
 
 
@@ -230,9 +231,7 @@ def understand(text: str, vocabulary: Vocabulary | None) -> Understood:
     if not vocabulary or not (text or "").strip():
         return Understood()
     topics = named_topics(text, vocabulary.topics)
-    entries = _intent_entries(tuple(vocabulary.intents))
-    intents: list[Intent] = _find(_intent_terms(text), entries)  # type: ignore[assignment]
-    return Understood(topics=tuple(topics), intents=tuple(intents))
+    return Understood(topics=tuple(topics), intents=named_intents(text, vocabulary.intents))
 
 
 def describe(understood: Understood) -> str:

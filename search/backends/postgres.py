@@ -1536,7 +1536,6 @@ _COVERED_SOURCE = (
     "JOIN search_entry e USING (article_id)"
 )
 
-# A search transaction's settings (see `PostgresBackend.search`), in one statement.
 # Merges the pending lists of the search table's GIN indexes into them (`_tidy_after_rebuild`).
 _CLEAN_PENDING = """
     SELECT gin_clean_pending_list(i.indexrelid)
@@ -1545,6 +1544,8 @@ _CLEAN_PENDING = """
     JOIN pg_am a ON a.oid = c.relam
     WHERE i.indrelid = 'search_entry'::regclass AND a.amname = 'gin'
 """
+
+# A search transaction's settings (see `PostgresBackend.search`), in one statement.
 _SETTINGS = "SELECT set_config('enable_seqscan', 'off', true), set_config('work_mem', '32MB', true)"
 
 _NEWEST = 'm.published_on DESC, m.title_sort COLLATE "C", m.article_id'
